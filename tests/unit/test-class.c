@@ -32,7 +32,7 @@ static void test_names(void **state) {
         /* non-ASCII bytes do not fold: "Ä" and "ä" differ */
         assert_false(name_equal("\xc3\x84", "\xc3\xa4"));
         assert_true(name_equal("x\xc3\xa4", "X\xc3\xa4"));
-        /* '_' (0x5f) sorts after upper- and lower-case letters are folded */
+        /* letters fold to lower case, so '_' (0x5f) sorts before every letter */
         assert_true(name_compare("a_", "aa") < 0);
 
         assert_true(name_is_valid("a"));
