@@ -99,7 +99,7 @@ stage_asan() {
 # The fuzz targets of a configured build dir, as paths, from meson itself (a
 # stale binary of a removed target in the directory is not one).
 fuzz_target_paths() {
-    meson introspect --targets "$1" | python3 -c '
+    meson introspect --targets "$1" | /usr/bin/python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
     if t["type"] == "executable" and t["name"].startswith("fuzz-"):
