@@ -1,13 +1,15 @@
+# shellcheck shell=bash
 # Shared by scripts/run.sh and scripts/test.sh (sourced, not run): the
 # repository root, the build directories and how to configure one.
 
 # Every path below is relative to the repository root.
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 # ninja's parallelism; the project targets 2-core machines.
 JOBS=${JOBS:-2}
 
 # The ordinary build (gcc, -Werror); scripts/run.sh starts lwmid from here.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 BUILD_GCC=build/gcc
 
 # configure DIR COMPILER [MESON-OPTION...]: sets up DIR with COMPILER, or

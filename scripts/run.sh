@@ -4,6 +4,7 @@
 # lwmid. Until the daemon exists, it runs the engine's test suite instead, as
 # a demonstration of what is built.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 bash scripts/setup.sh

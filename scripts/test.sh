@@ -15,6 +15,7 @@
 # Usage: scripts/test.sh [STAGE...]     (default: all stages, in order)
 # Environment: FUZZ_SECONDS (per target), JOBS (ninja -j, default 2).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 all_stages=(gcc asan fuzz e2e)
