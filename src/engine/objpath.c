@@ -207,9 +207,25 @@ static int parse_number(const Parser *ps, const char **pp, Value *ret) {
         return 0;
 }
 
+/* ASCII case-insensitive comparison of n bytes, independent of the locale
+ * (names fold ASCII letters only, see names.h). */
+static bool equal_folded(const char *a, const char *b, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                char x = a[i], y = b[i];
+                if (x >= 'A' && x <= 'Z')
+                        x = (char)(x + ('a' - 'A'));
+                if (y >= 'A' && y <= 'Z')
+                        y = (char)(y + ('a' - 'A'));
+                if (x != y)
+                        return false;
+        }
+        return true;
+}
+
+/* `word` (upper case) at p, not followed by more identifier characters. */
 static bool match_word(const char *p, const char *word) {
         size_t n = strlen(word);
-        return strncasecmp(p, word, n) == 0 && !is_letter(p[n]) && !is_digit(p[n]);
+        return strnlen(p, n) == n && equal_folded(p, word, n) && !is_letter(p[n]) && !is_digit(p[n]);
 }
 
 static int parse_value(const Parser *ps, const char **pp, Value *ret) {
@@ -348,7 +364,7 @@ int objpath_parse(const char *text, ObjectPath **ret, Error *err) {
                         size_t klen = (size_t)(p - kname);
                         for (size_t i = 0; i < path->n_keys; i++)
                                 if (strlen(path->keys[i].name) == klen &&
-                                    strncasecmp(path->keys[i].name, kname, klen) == 0)
+                                    equal_folded(path->keys[i].name, kname, klen))
                                         return parser_fail(&ps, kname, "duplicate key '%.*s'",
                                                            (int)(klen > 128 ? 128 : klen), kname);
                         if (*p != '=')
