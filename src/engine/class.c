@@ -90,7 +90,8 @@ static int class_append_property(CimClass *c, const CimProperty *p) {
         c->props = props;
         copy.name = mem_strdup(p->name);
         copy.origin = mem_strdup(p->origin);
-        int r = copy.name && copy.origin ? value_copy(&p->default_value, &copy.default_value) : -ENOMEM;
+        int r = copy.name && copy.origin ? value_copy(&p->default_value, &copy.default_value)
+                                         : -ENOMEM;
         if (r < 0) {
                 property_done(&copy);
                 return r;
@@ -281,7 +282,10 @@ static const SystemClassDef system_classes[] = {
           "__SystemClass",
           true,
           { { "SECURITY_DESCRIPTOR", CIM_UINT8, true }, { "TIME_CREATED", CIM_UINT64, false } } },
-        { "__InstanceOperationEvent", "__Event", true, { { "TargetInstance", CIM_OBJECT, false } } },
+        { "__InstanceOperationEvent",
+          "__Event",
+          true,
+          { { "TargetInstance", CIM_OBJECT, false } } },
         { "__InstanceCreationEvent", "__InstanceOperationEvent", false, { { 0 } } },
         { "__InstanceDeletionEvent", "__InstanceOperationEvent", false, { { 0 } } },
         { "__InstanceModificationEvent",

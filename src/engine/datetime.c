@@ -38,9 +38,9 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
         if (m <= 2)
                 y--;
         int64_t era = (y >= 0 ? y : y - 399) / 400;
-        int64_t yoe = y - era * 400;                  /* 0..399 */
+        int64_t yoe = y - era * 400;                          /* 0..399 */
         int64_t mp = m > 2 ? (int64_t)m - 3 : (int64_t)m + 9; /* March = 0 */
-        int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1; /* 0..365 */
+        int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;    /* 0..365 */
         int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         return era * 146097 + doe - 719468;
 }
@@ -116,8 +116,10 @@ int cim_datetime_parse(const char *text, CimDatetime *ret, Error *err) {
         if (text[14] != '.')
                 return error_set(err, WBEM_E_INVALID_PARAMETER,
                                  "invalid datetime '%.40s': expected '.' at position 15", text);
-        if ((r = read_field(text, &f_hour, &hour, err)) || (r = read_field(text, &f_min, &min, err)) ||
-            (r = read_field(text, &f_sec, &sec, err)) || (r = read_field(text, &f_usec, &usec, err)))
+        if ((r = read_field(text, &f_hour, &hour, err)) ||
+            (r = read_field(text, &f_min, &min, err)) ||
+            (r = read_field(text, &f_sec, &sec, err)) ||
+            (r = read_field(text, &f_usec, &usec, err)))
                 return r;
         int64_t time_usec = ((hour * 60 + min) * 60 + sec) * USEC_PER_SEC + usec;
 
@@ -129,16 +131,18 @@ int cim_datetime_parse(const char *text, CimDatetime *ret, Error *err) {
                         return error_set(err, WBEM_E_INVALID_PARAMETER,
                                          "invalid datetime '%.40s': an interval must end in ':000'",
                                          text);
-                *ret = (CimDatetime){ .is_interval = true, .usec = days * USEC_PER_DAY + time_usec };
+                *ret = (CimDatetime){ .is_interval = true,
+                                      .usec = days * USEC_PER_DAY + time_usec };
                 return 0;
         }
         if (text[21] != '+' && text[21] != '-')
-                return error_set(err, WBEM_E_INVALID_PARAMETER,
-                                 "invalid datetime '%.40s': expected '+', '-' or ':' at position 22",
-                                 text);
+                return error_set(
+                        err, WBEM_E_INVALID_PARAMETER,
+                        "invalid datetime '%.40s': expected '+', '-' or ':' at position 22", text);
 
         int64_t year, month, day, offset;
-        if ((r = read_field(text, &f_year, &year, err)) || (r = read_field(text, &f_month, &month, err)))
+        if ((r = read_field(text, &f_year, &year, err)) ||
+            (r = read_field(text, &f_month, &month, err)))
                 return r;
         if (!read_digits(text, 6, 2, &day))
                 return error_set(err, WBEM_E_INVALID_PARAMETER,
@@ -154,7 +158,8 @@ int cim_datetime_parse(const char *text, CimDatetime *ret, Error *err) {
         if (text[21] == '-')
                 offset = -offset;
 
-        int64_t local = days_from_civil(year, (unsigned)month, (unsigned)day) * USEC_PER_DAY + time_usec;
+        int64_t local =
+                days_from_civil(year, (unsigned)month, (unsigned)day) * USEC_PER_DAY + time_usec;
         *ret = (CimDatetime){
                 .is_interval = false,
                 .utc_offset_min = (int16_t)offset,
@@ -239,5 +244,7 @@ void cim_datetime_format(const CimDatetime *dt, char buf[static 26]) {
 }
 
 CimDatetime cim_datetime_from_unix_usec(int64_t usec, int16_t utc_offset_min) {
-        return (CimDatetime){ .is_interval = false, .utc_offset_min = utc_offset_min, .usec = usec };
+        return (CimDatetime){ .is_interval = false,
+                              .utc_offset_min = utc_offset_min,
+                              .usec = usec };
 }

@@ -106,7 +106,8 @@ static int instance_convert(const Instance *i, long idx, const Value *v, Value *
         Error detail;
         int r = value_convert(v, p->type, p->is_array, ret, &detail);
         if (r > 0)
-                return error_set(err, r, "property %s.%s: %s", i->cls->name, p->name, detail.message);
+                return error_set(err, r, "property %s.%s: %s", i->cls->name, p->name,
+                                 detail.message);
         return r;
 }
 

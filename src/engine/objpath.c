@@ -225,7 +225,8 @@ static bool equal_folded(const char *a, const char *b, size_t n) {
 /* `word` (upper case) at p, not followed by more identifier characters. */
 static bool match_word(const char *p, const char *word) {
         size_t n = strlen(word);
-        return strnlen(p, n) == n && equal_folded(p, word, n) && !is_letter(p[n]) && !is_digit(p[n]);
+        return strnlen(p, n) == n && equal_folded(p, word, n) && !is_letter(p[n]) &&
+               !is_digit(p[n]);
 }
 
 static int parse_value(const Parser *ps, const char **pp, Value *ret) {
@@ -292,8 +293,8 @@ int objpath_parse(const char *text, ObjectPath **ret, Error *err) {
 
         size_t len = strnlen(text, OBJPATH_MAX_LENGTH + 1);
         if (len > OBJPATH_MAX_LENGTH)
-                return parser_fail(&ps, text + OBJPATH_MAX_LENGTH,
-                                   "path longer than %d bytes", OBJPATH_MAX_LENGTH);
+                return parser_fail(&ps, text + OBJPATH_MAX_LENGTH, "path longer than %d bytes",
+                                   OBJPATH_MAX_LENGTH);
 
         _cleanup_(objpath_freep) ObjectPath *path = mem_calloc(1, sizeof(ObjectPath));
         if (!path)
@@ -471,7 +472,8 @@ void objpath_append_key_value(StrBuf *buf, const Value *v) {
 }
 
 static int key_compare(const void *a, const void *b) {
-        const ObjectPathKey *x = *(const ObjectPathKey *const *)a, *y = *(const ObjectPathKey *const *)b;
+        const ObjectPathKey *x = *(const ObjectPathKey *const *)a,
+                            *y = *(const ObjectPathKey *const *)b;
         return name_compare(x->name ? x->name : "", y->name ? y->name : "");
 }
 

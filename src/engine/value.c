@@ -32,11 +32,11 @@
 #include "strbuf.h"
 
 static const char *const type_names[_CIM_TYPE_MAX] = {
-        [CIM_INVALID] = "invalid",   [CIM_STRING] = "string",     [CIM_BOOLEAN] = "boolean",
-        [CIM_SINT8] = "sint8",       [CIM_UINT8] = "uint8",       [CIM_SINT16] = "sint16",
-        [CIM_UINT16] = "uint16",     [CIM_SINT32] = "sint32",     [CIM_UINT32] = "uint32",
-        [CIM_SINT64] = "sint64",     [CIM_UINT64] = "uint64",     [CIM_REAL32] = "real32",
-        [CIM_REAL64] = "real64",     [CIM_DATETIME] = "datetime", [CIM_REFERENCE] = "reference",
+        [CIM_INVALID] = "invalid", [CIM_STRING] = "string",     [CIM_BOOLEAN] = "boolean",
+        [CIM_SINT8] = "sint8",     [CIM_UINT8] = "uint8",       [CIM_SINT16] = "sint16",
+        [CIM_UINT16] = "uint16",   [CIM_SINT32] = "sint32",     [CIM_UINT32] = "uint32",
+        [CIM_SINT64] = "sint64",   [CIM_UINT64] = "uint64",     [CIM_REAL32] = "real32",
+        [CIM_REAL64] = "real64",   [CIM_DATETIME] = "datetime", [CIM_REFERENCE] = "reference",
         [CIM_OBJECT] = "object",
 };
 
@@ -81,15 +81,36 @@ void cim_type_int_range(CimType t, int64_t *ret_min, uint64_t *ret_max) {
         int64_t min = 0;
         uint64_t max = 0;
         switch (t) {
-        case CIM_SINT8: min = INT8_MIN; max = INT8_MAX; break;
-        case CIM_UINT8: max = UINT8_MAX; break;
-        case CIM_SINT16: min = INT16_MIN; max = INT16_MAX; break;
-        case CIM_UINT16: max = UINT16_MAX; break;
-        case CIM_SINT32: min = INT32_MIN; max = INT32_MAX; break;
-        case CIM_UINT32: max = UINT32_MAX; break;
-        case CIM_SINT64: min = INT64_MIN; max = INT64_MAX; break;
-        case CIM_UINT64: max = UINT64_MAX; break;
-        default: break;
+        case CIM_SINT8:
+                min = INT8_MIN;
+                max = INT8_MAX;
+                break;
+        case CIM_UINT8:
+                max = UINT8_MAX;
+                break;
+        case CIM_SINT16:
+                min = INT16_MIN;
+                max = INT16_MAX;
+                break;
+        case CIM_UINT16:
+                max = UINT16_MAX;
+                break;
+        case CIM_SINT32:
+                min = INT32_MIN;
+                max = INT32_MAX;
+                break;
+        case CIM_UINT32:
+                max = UINT32_MAX;
+                break;
+        case CIM_SINT64:
+                min = INT64_MIN;
+                max = INT64_MAX;
+                break;
+        case CIM_UINT64:
+                max = UINT64_MAX;
+                break;
+        default:
+                break;
         }
         if (ret_min)
                 *ret_min = min;

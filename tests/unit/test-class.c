@@ -115,8 +115,9 @@ static void test_class_build(void **state) {
         v = value_uint(CIM_UINT32, 300);
         assert_int_equal(class_add_property(c, "Small", CIM_UINT8, false, false, &v, &err),
                          WBEM_E_TYPE_MISMATCH);
-        assert_string_equal(err.message,
-                            "default of property App_Job.Small: value '300' out of range for uint8");
+        assert_string_equal(
+                err.message,
+                "default of property App_Job.Small: value '300' out of range for uint8");
         v = value_bool(true);
         assert_int_equal(class_add_property(c, "Flags", CIM_BOOLEAN, true, false, &v, &err),
                          WBEM_E_TYPE_MISMATCH);
@@ -512,8 +513,8 @@ static CimClass *make_class(const char *name, bool abstract, bool singleton, siz
         def->is_singleton = singleton;
         assert_int_equal(class_add_property(def, "Data", CIM_STRING, false, false, NULL, NULL), 0);
         for (size_t k = 0; k < n_keys; k++)
-                assert_int_equal(class_add_property(def, keys[k], types[k], false, true, NULL, NULL),
-                                 0);
+                assert_int_equal(
+                        class_add_property(def, keys[k], types[k], false, true, NULL, NULL), 0);
         assert_int_equal(class_derive(def, NULL, &cls, NULL), 0);
         class_unref(def);
         return cls;
@@ -536,7 +537,8 @@ static void test_keys_and_paths(void **state) {
 
         assert_int_equal(instance_new(abstract, &i), 0);
         assert_int_equal(instance_validate_keys(i, &err), WBEM_E_INVALID_CLASS);
-        assert_string_equal(err.message, "class App_Abstract is abstract and cannot have instances");
+        assert_string_equal(err.message,
+                            "class App_Abstract is abstract and cannot have instances");
         instance_unref(i);
 
         assert_int_equal(instance_new(keyless, &i), 0);
@@ -571,7 +573,8 @@ static void test_keys_and_paths(void **state) {
         assert_int_equal(instance_set(i, "Beta", &v, NULL), 0);
         assert_int_equal(instance_validate_keys(i, &err), 0);
         check_path(i, NULL,
-                   "App_Keyed.alpha=-42,Beta=18446744073709551615,Mid=TRUE,Zeta=\"a \\\"q\\\" \\\\ b\"");
+                   "App_Keyed.alpha=-42,Beta=18446744073709551615,Mid=TRUE,Zeta=\"a \\\"q\\\" \\\\ "
+                   "b\"");
         assert_int_equal(instance_set_namespace(i, "root/cimv2"), 0);
         check_path(i, ".",
                    "//./root/cimv2:App_Keyed.alpha=-42,Beta=18446744073709551615,Mid=TRUE,"
@@ -717,14 +720,10 @@ static void test_alloc_failures(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names),
-                cmocka_unit_test(test_class_build),
-                cmocka_unit_test(test_class_derive),
-                cmocka_unit_test(test_system_classes),
-                cmocka_unit_test(test_instances),
-                cmocka_unit_test(test_embedded_objects),
-                cmocka_unit_test(test_keys_and_paths),
-                cmocka_unit_test(test_alloc_failures),
+                cmocka_unit_test(test_names),          cmocka_unit_test(test_class_build),
+                cmocka_unit_test(test_class_derive),   cmocka_unit_test(test_system_classes),
+                cmocka_unit_test(test_instances),      cmocka_unit_test(test_embedded_objects),
+                cmocka_unit_test(test_keys_and_paths), cmocka_unit_test(test_alloc_failures),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

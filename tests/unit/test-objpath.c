@@ -197,7 +197,8 @@ static void test_format(void **state) {
         assert_string_equal(f3, "C.id=7,Name=\"\",R=2.0,S=-1,When=\"19700101000000.000000+000\"");
         p.server = NULL;
         _cleanup_free_ char *f4 = objpath_format(&p);
-        assert_string_equal(f4, "root:C.id=7,Name=\"\",R=2.0,S=-1,When=\"19700101000000.000000+000\"");
+        assert_string_equal(f4,
+                            "root:C.id=7,Name=\"\",R=2.0,S=-1,When=\"19700101000000.000000+000\"");
 
         /* key values that cannot come from a path still print safely */
         StrBuf b = STRBUF_INIT;
@@ -272,7 +273,8 @@ static void test_errors(void **state) {
                    "column 6: expected '.', '=' or end of path after class name, found byte 0x7f");
         parse_fail("Class.K=1.", 11, "column 11: expected a digit after '.', found end of path");
         parse_fail("Class.K=1.e5", 11, "column 11: expected a digit after '.', found 'e'");
-        parse_fail("Class.K=1e", 11, "column 11: expected a digit in the exponent, found end of path");
+        parse_fail("Class.K=1e", 11,
+                   "column 11: expected a digit in the exponent, found end of path");
         parse_fail("Class.K=1e+x", 12, "column 12: expected a digit in the exponent, found 'x'");
         parse_fail("Class.K=-", 10, "column 10: expected a digit, found end of path");
         parse_fail("Class.K=-a", 10, "column 10: expected a digit, found 'a'");
@@ -291,7 +293,8 @@ static void test_errors(void **state) {
         parse_fail("//ser ver/ns:C", 6, "column 6: white space is not allowed outside quotes");
         parse_fail("//server:C", 9, "column 9: expected '/' or '\\' after server name, found ':'");
         parse_fail("//server/:C", 10, "column 10: expected namespace name");
-        parse_fail("//server/root", 14, "column 14: expected ':' after namespace, found end of path");
+        parse_fail("//server/root", 14,
+                   "column 14: expected ':' after namespace, found end of path");
         parse_fail("//server/ro-ot:C", 12, "column 12: expected ':' after namespace, found '-'");
         parse_fail("//server/root/:C", 15, "column 15: empty namespace segment");
         parse_fail("//server//root:C", 10, "column 10: empty namespace segment");
@@ -333,13 +336,20 @@ static void test_namespace_normalize(void **state) {
                 const char *in;
                 const char *out;
         } cases[] = {
-                { "root/cimv2", "root/cimv2" },   { "ROOT\\CIMV2", "ROOT/CIMV2" },
-                { "root", "root" },               { "/root/cimv2/", "root/cimv2" },
-                { "\\\\root\\", "root" },         { "a_1/\xc3\xa9t\xc3\xa9", "a_1/\xc3\xa9t\xc3\xa9" },
-                { "root//cimv2", NULL },          { "", NULL },
-                { "/", NULL },                    { "\\/", NULL },
-                { "root/ci mv2", NULL },          { "root:cimv2", NULL },
-                { "root/cim-v2", NULL },          { "root/./x", NULL },
+                { "root/cimv2", "root/cimv2" },
+                { "ROOT\\CIMV2", "ROOT/CIMV2" },
+                { "root", "root" },
+                { "/root/cimv2/", "root/cimv2" },
+                { "\\\\root\\", "root" },
+                { "a_1/\xc3\xa9t\xc3\xa9", "a_1/\xc3\xa9t\xc3\xa9" },
+                { "root//cimv2", NULL },
+                { "", NULL },
+                { "/", NULL },
+                { "\\/", NULL },
+                { "root/ci mv2", NULL },
+                { "root:cimv2", NULL },
+                { "root/cim-v2", NULL },
+                { "root/./x", NULL },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 errno = 0;
@@ -377,9 +387,11 @@ static int alloc_operation(const char *text) {
                 mem_free(rel);
                 return -ENOMEM;
         }
-        assert_string_equal(f, "//host/root/cimv2:Linux_Thing.a=1.5,B=\"x\\\"y\",c=-3,D=TRUE,"
-                               "e=18446744073709551615,F=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
+        assert_string_equal(
+                f, "//host/root/cimv2:Linux_Thing.a=1.5,B=\"x\\\"y\",c=-3,D=TRUE,"
+                   "e=18446744073709551615,F="
+                   "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
         mem_free(f);
         mem_free(rel);
         return 0;
@@ -387,9 +399,11 @@ static int alloc_operation(const char *text) {
 
 static void test_alloc_failures(void **state) {
         (void)state;
-        const char *text = "\\\\host\\root\\cimv2:Linux_Thing.F=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
-                           "e=18446744073709551615,D=true,c=-3,B=\"x\\\"y\",a=1.5";
+        const char *text =
+                "\\\\host\\root\\cimv2:Linux_Thing.F=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaa\","
+                "e=18446744073709551615,D=true,c=-3,B=\"x\\\"y\",a=1.5";
         unsigned long n;
         for (n = 1;; n++) {
                 mem_fail_at(n);
@@ -407,12 +421,9 @@ static void test_alloc_failures(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_forms),
-                cmocka_unit_test(test_round_trips),
-                cmocka_unit_test(test_format),
-                cmocka_unit_test(test_errors),
-                cmocka_unit_test(test_length_limit),
-                cmocka_unit_test(test_namespace_normalize),
+                cmocka_unit_test(test_forms),          cmocka_unit_test(test_round_trips),
+                cmocka_unit_test(test_format),         cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_length_limit),   cmocka_unit_test(test_namespace_normalize),
                 cmocka_unit_test(test_alloc_failures),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,10 +84,14 @@ static void test_type_table(void **state) {
                 int64_t min;
                 uint64_t max;
         } ranges[] = {
-                { CIM_SINT8, INT8_MIN, INT8_MAX },     { CIM_UINT8, 0, UINT8_MAX },
-                { CIM_SINT16, INT16_MIN, INT16_MAX },  { CIM_UINT16, 0, UINT16_MAX },
-                { CIM_SINT32, INT32_MIN, INT32_MAX },  { CIM_UINT32, 0, UINT32_MAX },
-                { CIM_SINT64, INT64_MIN, INT64_MAX },  { CIM_UINT64, 0, UINT64_MAX },
+                { CIM_SINT8, INT8_MIN, INT8_MAX },
+                { CIM_UINT8, 0, UINT8_MAX },
+                { CIM_SINT16, INT16_MIN, INT16_MAX },
+                { CIM_UINT16, 0, UINT16_MAX },
+                { CIM_SINT32, INT32_MIN, INT32_MAX },
+                { CIM_UINT32, 0, UINT32_MAX },
+                { CIM_SINT64, INT64_MIN, INT64_MAX },
+                { CIM_UINT64, 0, UINT64_MAX },
                 { CIM_STRING, 0, 0 },
         };
         for (size_t i = 0; i < ELEMENTSOF(ranges); i++) {
@@ -482,24 +486,24 @@ static void test_convert_reals(void **state) {
                 int result;
                 double d;
         } cases[] = {
-                { "1.5", CIM_REAL64, 0, 1.5 },     { "-2e3", CIM_REAL64, 0, -2000.0 },
-                { "+.5", CIM_REAL64, 0, 0.5 },     { "7", CIM_REAL32, 0, 7.0 },
-                { "1E-2", CIM_REAL64, 0, 0.01 },   { "1e400", CIM_REAL64, 2, 0 },
-                { "-1e400", CIM_REAL64, 2, 0 },    { "1e39", CIM_REAL32, 2, 0 },
-                { "1e-400", CIM_REAL64, 0, 0.0 },  { "nan", CIM_REAL64, 1, 0 },
-                { "NaN", CIM_REAL64, 1, 0 },       { "inf", CIM_REAL64, 1, 0 },
-                { "Infinity", CIM_REAL32, 1, 0 },  { "0x1p3", CIM_REAL64, 1, 0 },
-                { "1e", CIM_REAL64, 1, 0 },        { "1e+", CIM_REAL64, 1, 0 },
-                { "", CIM_REAL64, 1, 0 },          { ".", CIM_REAL64, 1, 0 },
-                { "-", CIM_REAL64, 1, 0 },         { "1.5x", CIM_REAL64, 1, 0 },
-                { " 1", CIM_REAL64, 1, 0 },        { "1.", CIM_REAL64, 0, 1.0 },
+                { "1.5", CIM_REAL64, 0, 1.5 },    { "-2e3", CIM_REAL64, 0, -2000.0 },
+                { "+.5", CIM_REAL64, 0, 0.5 },    { "7", CIM_REAL32, 0, 7.0 },
+                { "1E-2", CIM_REAL64, 0, 0.01 },  { "1e400", CIM_REAL64, 2, 0 },
+                { "-1e400", CIM_REAL64, 2, 0 },   { "1e39", CIM_REAL32, 2, 0 },
+                { "1e-400", CIM_REAL64, 0, 0.0 }, { "nan", CIM_REAL64, 1, 0 },
+                { "NaN", CIM_REAL64, 1, 0 },      { "inf", CIM_REAL64, 1, 0 },
+                { "Infinity", CIM_REAL32, 1, 0 }, { "0x1p3", CIM_REAL64, 1, 0 },
+                { "1e", CIM_REAL64, 1, 0 },       { "1e+", CIM_REAL64, 1, 0 },
+                { "", CIM_REAL64, 1, 0 },         { ".", CIM_REAL64, 1, 0 },
+                { "-", CIM_REAL64, 1, 0 },        { "1.5x", CIM_REAL64, 1, 0 },
+                { " 1", CIM_REAL64, 1, 0 },       { "1.", CIM_REAL64, 0, 1.0 },
         };
         for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
                 Value s = str(cases[k].text);
                 if (cases[k].result == 0) {
                         out = conv_ok(&s, cases[k].t, false);
                         assert_true(out.r == (cases[k].t == CIM_REAL32 ? (double)(float)cases[k].d
-                                                                         : cases[k].d));
+                                                                       : cases[k].d));
                 } else {
                         char msg[128];
                         snprintf(msg, sizeof(msg),
@@ -860,8 +864,10 @@ static void test_datetime_parse_format(void **state) {
         assert_int_equal(minus_zero.utc_offset_min, 0);
         dt_ok("00010101000000.000000+000", false, 0, -719162 * D);
         dt_ok("99991231235959.999999+000", false, 0, 2932897 * D - 1);
-        dt_ok("20261126083000.000000+840", false, 840, 20783 * D + (8 * 3600 + 1800 - 840 * 60) * S);
-        dt_ok("20261126083000.000000-840", false, -840, 20783 * D + (8 * 3600 + 1800 + 840 * 60) * S);
+        dt_ok("20261126083000.000000+840", false, 840,
+              20783 * D + (8 * 3600 + 1800 - 840 * 60) * S);
+        dt_ok("20261126083000.000000-840", false, -840,
+              20783 * D + (8 * 3600 + 1800 + 840 * 60) * S);
         /* leap years: divisible by 4, not by 100 unless by 400 */
         dt_ok("19960229000000.000000+000", false, 0, 9555 * D);
         dt_ok("24000229000000.000000+000", false, 0, 157113 * D);
@@ -890,18 +896,18 @@ static void test_datetime_parse_format(void **state) {
                 "invalid datetime '20241301000000.000000+000': month 13 out of range 01-12");
         dt_fail("2024-101000000.000000+000",
                 "invalid datetime '2024-101000000.000000+000': month must be 2 digits");
-        dt_fail("20240100000000.000000+000",
-                "invalid datetime '20240100000000.000000+000': day 00 out of range 01-31 for 2024-01");
-        dt_fail("20240132000000.000000+000",
-                "invalid datetime '20240132000000.000000+000': day 32 out of range 01-31 for 2024-01");
-        dt_fail("20240431000000.000000+000",
-                "invalid datetime '20240431000000.000000+000': day 31 out of range 01-30 for 2024-04");
-        dt_fail("20230229000000.000000+000",
-                "invalid datetime '20230229000000.000000+000': day 29 out of range 01-28 for 2023-02");
-        dt_fail("19000229000000.000000+000",
-                "invalid datetime '19000229000000.000000+000': day 29 out of range 01-28 for 1900-02");
-        dt_fail("20240230000000.000000+000",
-                "invalid datetime '20240230000000.000000+000': day 30 out of range 01-29 for 2024-02");
+        dt_fail("20240100000000.000000+000", "invalid datetime '20240100000000.000000+000': day 00 "
+                                             "out of range 01-31 for 2024-01");
+        dt_fail("20240132000000.000000+000", "invalid datetime '20240132000000.000000+000': day 32 "
+                                             "out of range 01-31 for 2024-01");
+        dt_fail("20240431000000.000000+000", "invalid datetime '20240431000000.000000+000': day 31 "
+                                             "out of range 01-30 for 2024-04");
+        dt_fail("20230229000000.000000+000", "invalid datetime '20230229000000.000000+000': day 29 "
+                                             "out of range 01-28 for 2023-02");
+        dt_fail("19000229000000.000000+000", "invalid datetime '19000229000000.000000+000': day 29 "
+                                             "out of range 01-28 for 1900-02");
+        dt_fail("20240230000000.000000+000", "invalid datetime '20240230000000.000000+000': day 30 "
+                                             "out of range 01-29 for 2024-02");
         dt_fail("202401x1000000.000000+000",
                 "invalid datetime '202401x1000000.000000+000': day must be 2 digits");
         dt_fail("20240101240000.000000+000",
@@ -918,10 +924,10 @@ static void test_datetime_parse_format(void **state) {
                 "invalid datetime '2024010100000a.000000+000': seconds must be 2 digits");
         dt_fail("20240101000000.00000a+000",
                 "invalid datetime '20240101000000.00000a+000': microseconds must be 6 digits");
-        dt_fail("20240101000000.000000+841",
-                "invalid datetime '20240101000000.000000+841': UTC offset 841 out of range 000-840");
-        dt_fail("20240101000000.000000-999",
-                "invalid datetime '20240101000000.000000-999': UTC offset 999 out of range 000-840");
+        dt_fail("20240101000000.000000+841", "invalid datetime '20240101000000.000000+841': UTC "
+                                             "offset 841 out of range 000-840");
+        dt_fail("20240101000000.000000-999", "invalid datetime '20240101000000.000000-999': UTC "
+                                             "offset 999 out of range 000-840");
         dt_fail("20240101000000.000000+0a0",
                 "invalid datetime '20240101000000.000000+0a0': UTC offset must be 3 digits");
         dt_fail("20240101000000.000000 000",
