@@ -208,17 +208,32 @@ static bool class_name_is_valid(const char *s) {
         return true;
 }
 
+/* Make room for item n of a string array that holds n items, doubling the
+ * capacity when n reaches a power of two (the arrays in wql.h carry no
+ * capacity, so it follows from n): linear, not quadratic, for long lists. */
+static int string_array_reserve(char ***arr, size_t n) {
+        size_t cap;
+        if (n == 0)
+                cap = 4;
+        else if (n >= 4 && (n & (n - 1)) == 0)
+                cap = n * 2;
+        else
+                return 0; /* room left: capacity is 4, or the power of two above n */
+        char **a = mem_reallocarray(*arr, cap, sizeof(char *));
+        if (!a)
+                return -ENOMEM;
+        *arr = a;
+        return 0;
+}
+
 /* prop ('.' prop)*, at an IDENT token. */
 static int parse_property(Parser *p, WqlPropertyRef *ret) {
         WqlPropertyRef prop = { 0 };
         int r;
         for (;;) {
-                char **parts = mem_reallocarray(prop.parts, prop.n_parts + 1, sizeof(char *));
-                if (!parts) {
-                        r = -ENOMEM;
+                r = string_array_reserve(&prop.parts, prop.n_parts);
+                if (r < 0)
                         goto fail;
-                }
-                prop.parts = parts;
                 prop.parts[prop.n_parts] = token_text(p);
                 if (!prop.parts[prop.n_parts]) {
                         r = -ENOMEM;
@@ -626,7 +641,7 @@ static int parse_not(Parser *p, WqlExpr **ret) {
 /* Terms of one AND (or OR) chain, collected before the chain is built. */
 typedef struct TermList {
         WqlExpr **items;
-        size_t n;
+        size_t n, cap;
 } TermList;
 
 static void term_list_done(TermList *l) {
@@ -646,13 +661,18 @@ static int term_list_push(TermList *l, WqlExprKind kind, WqlExpr *e) {
                         rest = e->binary.right;
                         mem_free(e);
                 }
-                WqlExpr **items = mem_reallocarray(l->items, l->n + 1, sizeof(WqlExpr *));
-                if (!items) {
-                        expr_free(term);
-                        expr_free(rest);
-                        return -ENOMEM;
+                if (l->n == l->cap) {
+                        /* geometric growth: a chain may have thousands of terms */
+                        size_t cap = l->cap ? l->cap * 2 : 8;
+                        WqlExpr **items = mem_reallocarray(l->items, cap, sizeof(WqlExpr *));
+                        if (!items) {
+                                expr_free(term);
+                                expr_free(rest);
+                                return -ENOMEM;
+                        }
+                        l->items = items;
+                        l->cap = cap;
                 }
-                l->items = items;
                 l->items[l->n++] = term;
                 e = rest;
         }
@@ -737,10 +757,9 @@ static int parse_select_list(Parser *p, WqlQuery *q) {
         if (p->tok.kind != WQL_TOK_IDENT)
                 return parser_fail_found(p, "expected property name or '*'");
         for (;;) {
-                char **names = mem_reallocarray(q->select, q->n_select + 1, sizeof(char *));
-                if (!names)
-                        return -ENOMEM;
-                q->select = names;
+                r = string_array_reserve(&q->select, q->n_select);
+                if (r < 0)
+                        return r;
                 q->select[q->n_select] = token_text(p);
                 if (!q->select[q->n_select])
                         return -ENOMEM;
