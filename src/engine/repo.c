@@ -278,8 +278,9 @@ static int stored_classes_read(Repo *r, int64_t ns_id, StoredClass **ret, size_t
                 rows[n].json = NULL;
                 k = repo_json_load(text, &rows[n].json, err);
                 if (k != 0) {
+                        long long id = (long long)rows[n].id;
                         stored_classes_free(rows, n);
-                        return repo_error_prefix(err, k, "stored class %lld: ", (long long)rows[n].id);
+                        return repo_error_prefix(err, k, "stored class %lld: ", id);
                 }
                 n++;
         }
@@ -342,9 +343,9 @@ static int class_cache_load(Repo *r, NsEntry *nse, ClassCache **ret, Error *err)
                                         class_unref(def);
                         }
                         if (k != 0) {
+                                long long id = (long long)rows[s].id;
                                 stored_classes_free(rows, n_rows);
-                                return repo_error_prefix(err, k, "namespace %s: stored class %lld: ", nse->name,
-                                                         (long long)rows[s].id);
+                                return repo_error_prefix(err, k, "namespace %s: stored class %lld: ", nse->name, id);
                         }
                         class_cache_add(c, flat, def, rows[s].id);
                         json_decref(rows[s].json);
