@@ -1062,9 +1062,9 @@ static void crash_child(const char *path, unsigned round) {
                 uint64_t counter = (uint64_t)(round + 1) * 1000000000u + it;
                 if (crash_put(r, "Crash_Item", (uint32_t)(rand_r(&seed) % CRASH_ITEMS), counter, &seed) != 0)
                         _exit(4);
-                if (it % 25 == 0) {
+                if (it % 150 == 0) {
                         /* One big transaction: every instance reshaped. */
-                        CimClass *def = class_def(it % 50 == 0 ? crash_class_v1 : crash_class_v2);
+                        CimClass *def = class_def(it % 300 == 0 ? crash_class_v1 : crash_class_v2);
                         int k = repo_class_put(r, "root/cimv2", def, REPO_FORCE, NULL, NULL);
                         class_unref(def);
                         if (k != 0)
