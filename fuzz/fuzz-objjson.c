@@ -21,14 +21,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const class_texts[] = {
-        "{\"__CLASS\": \"Fz_Inner\", \"properties\": {\"Name\": {\"type\": \"string\", \"key\": true},"
+        "{\"__CLASS\": \"Fz_Inner\", \"properties\": {\"Name\": {\"type\": \"string\", \"key\": "
+        "true},"
         " \"V\": {\"type\": \"real32\"}, \"T\": {\"type\": \"datetime\"}}}",
         "{\"__CLASS\": \"Fz_All\", \"properties\": {\"Id\": {\"type\": \"uint64\", \"key\": true},"
-        " \"S\": {\"type\": \"string\"}, \"B\": {\"type\": \"boolean\"}, \"I8\": {\"type\": \"sint8\"},"
-        " \"U16\": {\"type\": \"uint16\"}, \"I32\": {\"type\": \"sint32\"}, \"I64\": {\"type\": \"sint64\"},"
-        " \"R64\": {\"type\": \"real64\"}, \"DT\": {\"type\": \"datetime\"}, \"Ref\": {\"type\": \"reference\"},"
+        " \"S\": {\"type\": \"string\"}, \"B\": {\"type\": \"boolean\"}, \"I8\": {\"type\": "
+        "\"sint8\"},"
+        " \"U16\": {\"type\": \"uint16\"}, \"I32\": {\"type\": \"sint32\"}, \"I64\": {\"type\": "
+        "\"sint64\"},"
+        " \"R64\": {\"type\": \"real64\"}, \"DT\": {\"type\": \"datetime\"}, \"Ref\": {\"type\": "
+        "\"reference\"},"
         " \"Obj\": {\"type\": \"object\"}, \"AS\": {\"type\": \"string\", \"array\": true},"
-        " \"AU\": {\"type\": \"uint64\", \"array\": true}, \"AO\": {\"type\": \"object\", \"array\": true}}}",
+        " \"AU\": {\"type\": \"uint64\", \"array\": true}, \"AO\": {\"type\": \"object\", "
+        "\"array\": true}}}",
 };
 
 static CimClass *classes[2];
