@@ -623,6 +623,13 @@ int repo_open(const char *path, Repo **ret, Error *err) {
         return 0;
 }
 
+int repo_checkpoint(Repo *r, Error *err) {
+        int rc = sqlite3_wal_checkpoint_v2(r->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return repo_sqlite_error(r, rc, err, "checkpointing");
+        return 0;
+}
+
 int repo_default_path(char **ret) {
         char *p;
         if (geteuid() == 0)

@@ -56,6 +56,13 @@ enum {
 int repo_open(const char *path, Repo **ret, Error *err);
 Repo *repo_close(Repo *r); /* accepts NULL, returns NULL */
 
+/* Copy what the write-ahead log holds into the database file, as far as no
+ * reader prevents it (a passive checkpoint), so the log does not grow. For
+ * the daemon to call when its loop is idle; SQLite also checkpoints by
+ * itself after a commit once the log passes 1000 pages. Returns 0 or
+ * WBEM_E_FAILED. */
+int repo_checkpoint(Repo *r, Error *err);
+
 /* The default file: /var/lib/lwmi/repository.db for root, otherwise
  * $XDG_STATE_HOME/lwmi/repository.db, with ~/.local/state when
  * XDG_STATE_HOME is unset or not absolute. Returns 0, -ENOMEM, or -ENOENT

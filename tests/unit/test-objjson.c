@@ -440,6 +440,60 @@ static void test_value_invalid_utf8(void **state) {
         value_clear(&a);
 }
 
+static void test_writing_errors(void **state) {
+        (void)state;
+        /* A value of no valid type. */
+        Value bogus = { .type = _CIM_TYPE_MAX };
+        json_t *j = NULL;
+        Error err = { 0 };
+        assert_int_equal(objjson_value_to_json(&bogus, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "invalid type"));
+
+        /* Names, host and namespace must be UTF-8 to be written. */
+        CimClass *def = NULL;
+        assert_int_equal(class_new("App_\xff", NULL, &def, NULL), 0);
+        add(def, "Id", CIM_UINT32, false, true);
+        assert_int_equal(objjson_class_to_json(def, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "class name is not valid UTF-8"));
+        CimClass *bad_class = derive(def, NULL);
+        Instance *i = NULL;
+        assert_int_equal(instance_new(bad_class, &i), 0);
+        assert_int_equal(objjson_instance_to_json(i, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "class name"));
+        instance_unref(i);
+        class_unref(bad_class);
+
+        assert_int_equal(class_new("App_Ok", NULL, &def, NULL), 0);
+        add(def, "P\xc3", CIM_UINT32, false, false);
+        CimClass *ok = derive(def, NULL);
+        assert_int_equal(objjson_class_to_json(ok, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "property name"));
+        assert_int_equal(instance_new(ok, &i), 0);
+        assert_int_equal(objjson_instance_to_json(i, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "property name"));
+        /* The bad property left out by a select list: fine. */
+        char *none[] = { "Other" };
+        assert_int_equal(objjson_instance_to_json(
+                                 i, &(ObjJsonOptions){ .select = none, .n_select = 1 }, &j, &err),
+                         0);
+        json_decref(j);
+        assert_int_equal(
+                objjson_instance_to_json(
+                        i, &(ObjJsonOptions){ .host = "h\xff", .select = none, .n_select = 1 }, &j,
+                        &err),
+                WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "host name"));
+        if (instance_set_namespace(i, "root/\xff") == 0) {
+                assert_int_equal(
+                        objjson_instance_to_json(
+                                i, &(ObjJsonOptions){ .select = none, .n_select = 1 }, &j, &err),
+                        WBEM_E_INVALID_PARAMETER);
+                assert_non_null(strstr(err.message, "namespace name"));
+        }
+        instance_unref(i);
+        class_unref(ok);
+}
+
 /* ---- instances ------------------------------------------------------------ */
 
 static void test_instance_round_trip(void **state) {
@@ -977,6 +1031,7 @@ int main(void) {
                 cmocka_unit_test(test_value_encodings),
                 cmocka_unit_test(test_value_reading),
                 cmocka_unit_test(test_value_invalid_utf8),
+                cmocka_unit_test(test_writing_errors),
                 cmocka_unit_test(test_instance_round_trip),
                 cmocka_unit_test(test_instance_paths_and_nulls),
                 cmocka_unit_test(test_instance_select),

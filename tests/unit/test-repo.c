@@ -1002,9 +1002,17 @@ static void test_reopen(void **state) {
                            " \"Size\": \"18446744073709551615\"}",
                            0, err),
               0, NULL);
+        /* The log is copied into the file on request. */
+        char wal[600];
+        snprintf(wal, sizeof(wal), "%s-wal", path);
+        assert_int_equal(stat(wal, &st), 0);
+        assert_true(st.st_size > 0);
+        CHECK(repo_checkpoint(r, err), 0, NULL);
+        CHECK(repo_checkpoint(r, err), 0, NULL);
         repo_close(r);
 
         CHECK(repo_open(path, &r, err), 0, NULL);
+        CHECK(repo_checkpoint(r, err), 0, NULL);
         assert_true(repo_namespace_exists(r, "ROOT/APPS"));
         assert_true(repo_namespace_exists(r, "root/lwmi"));
         CimClass *c = NULL;
@@ -1064,40 +1072,145 @@ static void test_refusals(void **state) {
         remove_temp_dir(dir);
 }
 
+/* The rules for a user other than root; 0 when all hold, else the number
+ * of the one that failed (run in a child, so no cmocka asserts). */
+static int default_path_user_rules(void) {
+        char *p = NULL;
+        setenv("XDG_STATE_HOME", "/x/state", 1);
+        if (repo_default_path(&p) != 0 || strcmp(p, "/x/state/lwmi/repository.db") != 0)
+                return 1;
+        free(p);
+        setenv("XDG_STATE_HOME", "relative", 1);
+        setenv("HOME", "/home/u", 1);
+        if (repo_default_path(&p) != 0 || strcmp(p, "/home/u/.local/state/lwmi/repository.db") != 0)
+                return 2;
+        free(p);
+        unsetenv("XDG_STATE_HOME");
+        if (repo_default_path(&p) != 0 || strcmp(p, "/home/u/.local/state/lwmi/repository.db") != 0)
+                return 3;
+        free(p);
+        unsetenv("HOME");
+        p = NULL;
+        if (repo_default_path(&p) != -ENOENT || p)
+                return 4;
+        return 0;
+}
+
 static void test_default_path(void **state) {
         (void)state;
-        char *old_state = getenv("XDG_STATE_HOME") ? strdup(getenv("XDG_STATE_HOME")) : NULL;
-        char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
-        char *p = NULL;
-        if (geteuid() == 0) {
-                assert_int_equal(repo_default_path(&p), 0);
-                assert_string_equal(p, "/var/lib/lwmi/repository.db");
-                free(p);
-        } else {
-                setenv("XDG_STATE_HOME", "/x/state", 1);
-                assert_int_equal(repo_default_path(&p), 0);
-                assert_string_equal(p, "/x/state/lwmi/repository.db");
-                free(p);
-                setenv("XDG_STATE_HOME", "relative", 1);
-                setenv("HOME", "/home/u", 1);
-                assert_int_equal(repo_default_path(&p), 0);
-                assert_string_equal(p, "/home/u/.local/state/lwmi/repository.db");
-                free(p);
-                unsetenv("XDG_STATE_HOME");
-                assert_int_equal(repo_default_path(&p), 0);
-                assert_string_equal(p, "/home/u/.local/state/lwmi/repository.db");
-                free(p);
-                unsetenv("HOME");
-                p = NULL;
-                assert_int_equal(repo_default_path(&p), -ENOENT);
-                assert_null(p);
+        if (geteuid() != 0) {
+                /* In a child: the environment is changed on the way. */
+                pid_t pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0)
+                        _exit(default_path_user_rules());
+                int status = 0;
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_true(WIFEXITED(status));
+                assert_int_equal(WEXITSTATUS(status), 0);
+                return;
         }
-        if (old_state)
-                setenv("XDG_STATE_HOME", old_state, 1);
-        if (old_home)
-                setenv("HOME", old_home, 1);
-        free(old_state);
-        free(old_home);
+        char *p = NULL;
+        assert_int_equal(repo_default_path(&p), 0);
+        assert_string_equal(p, "/var/lib/lwmi/repository.db");
+        free(p);
+        /* And as another user, in a child that drops root. */
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgid(65534) != 0 || setuid(65534) != 0)
+                        _exit(99);
+                _exit(default_path_user_rules());
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) != 99) /* 99: could not drop root here */
+                assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Damage the file behind the repository's back: each kind is reported, the
+ * namespace that holds it says so, and nothing crashes. */
+static void test_damaged_file(void **state) {
+        (void)state;
+        char *dir = make_temp_dir();
+        char path[512];
+        snprintf(path, sizeof(path), "%s/repository.db", dir);
+        Repo *r = NULL;
+        CHECK(repo_open(path, &r, err), 0, NULL);
+        CHECK(repo_namespace_create(r, "root/a", err), 0, NULL);
+        CHECK(repo_namespace_create(r, "root/b", err), 0, NULL);
+        CHECK(repo_namespace_create(r, "root/c", err), 0, NULL);
+        setup_hierarchy(r, "root/a");
+        setup_hierarchy(r, "root/b");
+        setup_hierarchy(r, "root/c");
+        CHECK(put_instance(r, "root/c", "{\"__CLASS\": \"App_Base\", \"Id\": 1}", 0, err), 0, NULL);
+        CHECK(put_instance(r, "root/c", "{\"__CLASS\": \"App_Base\", \"Id\": 2}", 0, err), 0, NULL);
+        r = repo_close(r);
+
+        /* root/a: a definition that is not JSON; root/b: a class whose
+         * superclass row is gone; root/c: instances that are not JSON or do
+         * not fit their class. */
+        assert_int_equal(
+                sql_exec(
+                        path,
+                        "UPDATE classes SET definition = '{bad' WHERE name = 'App_Leaf' AND ns_id ="
+                        " (SELECT id FROM namespaces WHERE name = 'root/a');"
+                        "DELETE FROM classes WHERE name = 'App_Derived' AND ns_id ="
+                        " (SELECT id FROM namespaces WHERE name = 'root/b');"
+                        "UPDATE instances SET data = 'nope' WHERE path_key = 'app_base.id=1';"
+                        "UPDATE instances SET data = '{\"__CLASS\": \"App_Base\", \"Id\": 2,"
+                        " \"Gone\": 1}' WHERE path_key = 'app_base.id=2';"),
+                SQLITE_OK);
+        CHECK(repo_open(path, &r, err), 0, NULL);
+        CimClass *c = NULL;
+        CHECK(repo_class_get(r, "root/a", "App_Base", &c, err), WBEM_E_FAILED, "not valid JSON");
+        CHECK(repo_class_get(r, "root/b", "App_Base", &c, err), WBEM_E_FAILED,
+              "stored class App_Leaf: superclass App_Derived is missing");
+        CHECK(repo_class_get(r, "root/c", "App_Base", &c, err), 0, NULL);
+        class_unref(c);
+        Instance *i = NULL;
+        CHECK(repo_instance_get(r, "root/c", "App_Base.Id=1", &i, err), WBEM_E_FAILED,
+              "root/c: stored instance: stored data is not valid JSON");
+        CHECK(repo_instance_get(r, "root/c", "App_Base.Id=2", &i, err), WBEM_E_INVALID_PROPERTY,
+              "stored instance: class App_Base has no property 'Gone'");
+        EnumState s = { 0 };
+        CHECK(repo_instance_enum(r, "root/c", "App_Base", true, enum_count, &s, err), WBEM_E_FAILED,
+              "not valid JSON");
+        r = repo_close(r);
+
+        /* No root namespace at all. */
+        assert_int_equal(sql_exec(path, "DELETE FROM namespaces WHERE name = 'root'"), SQLITE_OK);
+        CHECK(repo_open(path, &r, err), WBEM_E_FAILED, "has no root namespace");
+        remove_temp_dir(dir);
+}
+
+static int enum_delete_namespace(Instance *i, void *userdata) {
+        (void)i;
+        EnumState *s = userdata;
+        if (s->count++ == 0 && repo_namespace_delete(s->repo, "root/gone", NULL) != 0)
+                return -EIO;
+        return 0;
+}
+
+static void test_enum_namespace_deleted(void **state) {
+        (void)state;
+        Repo *r = open_memory();
+        CHECK(repo_namespace_create(r, "root/gone", err), 0, NULL);
+        setup_hierarchy(r, "root/gone");
+        for (unsigned k = 1; k <= 300; k++) {
+                char text[96];
+                snprintf(text, sizeof(text), "{\"__CLASS\": \"App_Base\", \"Id\": %u}", k);
+                CHECK(put_instance(r, "root/gone", text, 0, err), 0, NULL);
+        }
+        /* The callback deletes the namespace under the enumeration: the
+         * chunk in hand is delivered, then it ends. */
+        EnumState s = { .repo = r };
+        CHECK(repo_instance_enum(r, "root/gone", "App_Base", true, enum_delete_namespace, &s, err),
+              0, NULL);
+        assert_int_equal(s.count, 128);
+        assert_false(repo_namespace_exists(r, "root/gone"));
+        repo_close(r);
 }
 
 /* ---- crash consistency ---------------------------------------------------- */
@@ -1470,6 +1583,8 @@ int main(void) {
                 cmocka_unit_test(test_reopen),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_default_path),
+                cmocka_unit_test(test_damaged_file),
+                cmocka_unit_test(test_enum_namespace_deleted),
                 cmocka_unit_test(test_crash_consistency),
                 cmocka_unit_test(test_allocation_failures),
         };
