@@ -186,7 +186,7 @@ static int listener_bind(Listener *l, Error *err) {
 
         if (lstat(l->path, &st) == 0) {
                 if (!S_ISSOCK(st.st_mode))
-                        return error_set(err, WBEM_E_ALREADY_EXISTS,
+                        return error_set(err, WBEM_E_INVALID_PARAMETER,
                                          "%s exists and is not a socket; not replacing it",
                                          l->path);
                 if (unlink(l->path) < 0 && errno != ENOENT) {

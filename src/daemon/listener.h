@@ -29,7 +29,7 @@ typedef struct Listener Listener;
 typedef void (*ListenerAcceptFn)(int fd, void *userdata);
 
 /* Create the socket at path and start accepting. A path that exists and is
- * not a socket is left alone (WBEM_E_ALREADY_EXISTS). Errors: a positive
+ * not a socket is left alone (WBEM_E_INVALID_PARAMETER). Errors: a positive
  * WbemStatus or a negative errno, with a message naming the path. */
 int listener_new(struct event_base *base, const char *path, ListenerAcceptFn accept_fn,
                  void *userdata, Listener **ret, Error *err);
