@@ -17,7 +17,7 @@ static const RpcParam hello_params[] = {
         { "client", RPC_PARAM_STRING, .max = SESSION_CLIENT_NAME_MAX },
         { "keepalive_ms", RPC_PARAM_INTEGER, .min = SESSION_KEEPALIVE_MIN_MS,
           .max = SESSION_KEEPALIVE_MAX_MS },
-        { NULL },
+        { .name = NULL },
 };
 
 /* Hello: the client names itself and may ask for a keepalive; the answer
@@ -50,7 +50,7 @@ static int method_hello(const MethodCall *call, json_t **ret_result, Error *err)
         return 0;
 }
 
-static const RpcParam no_params[] = { { NULL } };
+static const RpcParam no_params[] = { { .name = NULL } };
 
 static int method_ping(const MethodCall *call, json_t **ret_result, Error *err) {
         (void)call;

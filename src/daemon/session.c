@@ -428,6 +428,8 @@ Session *session_free(Session *s) {
         return NULL;
 }
 
+static void session_vset_reason(Session *s, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 static void session_vset_reason(Session *s, const char *fmt, va_list ap) {
         vsnprintf(s->close_reason, sizeof(s->close_reason), fmt, ap);
 }

@@ -26,7 +26,7 @@ TEST_TIMEOUT_S = 120
 def lwmid_path():
     path = os.environ.get("LWMID")
     if path:
-        return path
+        return os.path.abspath(path)
     for candidate in ("build/gcc/src/daemon/lwmid", "build/src/daemon/lwmid"):
         full = os.path.join(ROOT, candidate)
         if os.path.exists(full):
@@ -107,16 +107,28 @@ class Daemon:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
-        """SIGTERM, then SIGKILL if it does not go; never raises."""
+        """SIGTERM, then SIGKILL if it does not go. Returns a complaint (a
+        string) if a daemon that was running did not exit 0 on SIGTERM or
+        its log shows a sanitizer report, else None; never raises."""
+        complaint = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(5)
+                rc = self.proc.wait(10)
+                if rc != 0:
+                    complaint = "lwmid exited with %d on SIGTERM" % rc
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+                complaint = "lwmid did not exit within 10 s of SIGTERM"
         self.log.close()
         self.notify.close()
+        log = self.log_text()
+        if "Sanitizer" in log or "runtime error:" in log:
+            complaint = "sanitizer report"
+        if complaint:
+            return "%s; its log:\n%s" % (complaint, log)
+        return None
 
 
 class Client:
@@ -206,8 +218,9 @@ class DaemonTestCase(unittest.TestCase):
         return d
 
     def stop_daemons(self):
-        for d in self.daemons:
-            d.stop()
+        complaints = [c for c in (d.stop() for d in self.daemons) if c]
+        if complaints:
+            raise AssertionError("\n".join(complaints))
 
     def close_clients(self):
         for c in self.clients:
