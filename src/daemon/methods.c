@@ -14,8 +14,8 @@
 #define PROTOCOL_VERSION 1
 
 static const RpcParam hello_params[] = {
-        { "client", RPC_PARAM_STRING, .max = SESSION_CLIENT_NAME_MAX },
-        { "keepalive_ms", RPC_PARAM_INTEGER, .min = SESSION_KEEPALIVE_MIN_MS,
+        { .name = "client", .type = RPC_PARAM_STRING, .max = SESSION_CLIENT_NAME_MAX },
+        { .name = "keepalive_ms", .type = RPC_PARAM_INTEGER, .min = SESSION_KEEPALIVE_MIN_MS,
           .max = SESSION_KEEPALIVE_MAX_MS },
         { .name = NULL },
 };

@@ -171,10 +171,12 @@ static int dump_to_strbuf(const char *buffer, size_t size, void *data) {
 static int rpc_encode(json_t *msg, char **ret, size_t *ret_len) {
         StrBuf b = STRBUF_INIT;
 
+        /* jansson fails to dump only when an allocation fails (its own or
+         * the buffer's): its values cannot hold invalid UTF-8 or non-finite
+         * reals, and we build no cycles. */
         if (json_dump_callback(msg, dump_to_strbuf, &b, JSON_COMPACT) < 0) {
-                bool oom = strbuf_failed(&b);
                 strbuf_done(&b);
-                return oom ? -ENOMEM : -EINVAL;
+                return -ENOMEM;
         }
         strbuf_append_char(&b, '\n');
         size_t len = b.len;
@@ -237,10 +239,12 @@ int rpc_encode_error(json_t *id, int code, const Error *e, char **ret, size_t *r
         error = json_object();
         if (!error || json_object_set_new(m, "error", error) < 0)
                 return -ENOMEM;
-        data = json_object();
         if (json_object_set_new(error, "code", json_integer(code)) < 0 ||
-            json_object_set_new(error, "message", string_lossy(e->message)) < 0 || !data ||
-            json_object_set_new(error, "data", data) < 0 ||
+            json_object_set_new(error, "message", string_lossy(e->message)) < 0)
+                return -ENOMEM;
+        /* Attached at once, so the envelope's cleanup frees it too. */
+        data = json_object();
+        if (!data || json_object_set_new(error, "data", data) < 0 ||
             json_object_set_new(data, "status", json_string(wbem_status_name(e->status))) < 0)
                 return -ENOMEM;
         if (e->line != 0 && (json_object_set_new(data, "line", json_integer(e->line)) < 0 ||

@@ -74,8 +74,7 @@ int rpc_code_for_status(int status);
 
 /* Encoders: each returns 0 with *ret a NUL-terminated line ending in '\n'
  * (length in *ret_len, not counting the NUL; free with mem_free()), or
- * -ENOMEM / -EINVAL (a value jansson cannot encode). `id` NULL means null;
- * references passed in are borrowed. */
+ * -ENOMEM. `id` NULL means null; references passed in are borrowed. */
 int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len);
 /* The error object {code, message, data: {status[, line, column]}}; line
  * and column only when e->line is not 0. Messages are truncated to valid

@@ -83,12 +83,6 @@ void session_send_result(Session *s, json_t *id, json_t *result) {
         if (s->state == SESSION_CLOSED)
                 return;
         r = rpc_encode_result(id, result, &line, &len);
-        if (r == -EINVAL) {
-                Error e;
-                error_set(&e, WBEM_E_FAILED, "the result could not be encoded as JSON");
-                session_send_error(s, id, RPC_INTERNAL_ERROR, &e);
-                return;
-        }
         if (r < 0) {
                 session_close(s, "out of memory encoding a result");
                 return;

@@ -103,8 +103,8 @@ void session_close(Session *s, const char *fmt, ...) __attribute__((format(print
 void session_close_after_flush(Session *s, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
-/* Queue one answer. Failures to encode fall back to an internal error;
- * failure to queue (out of memory) closes the session. */
+/* Queue one answer. Running out of memory while encoding or queueing it
+ * closes the session: the client could not tell which answer was lost. */
 void session_send_result(Session *s, json_t *id, json_t *result);
 void session_send_error(Session *s, json_t *id, int code, const Error *e);
 
