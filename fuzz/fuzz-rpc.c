@@ -27,8 +27,7 @@ static void check_line(char *line, size_t len, json_t *id, int code) {
         RpcMessage back;
         RpcError e = { 0 };
 
-        if (len == 0 || line[len - 1] != '\n' || memchr(line, '\n', len - 1) ||
-            strlen(line) != len)
+        if (len == 0 || line[len - 1] != '\n' || memchr(line, '\n', len - 1) || strlen(line) != len)
                 abort();
         if (rpc_decode(line, len - 1, &back, &e) != 0)
                 abort();

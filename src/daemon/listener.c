@@ -191,8 +191,8 @@ static int listener_bind(Listener *l, Error *err) {
                                          l->path);
                 if (unlink(l->path) < 0 && errno != ENOENT) {
                         int e = errno;
-                        error_set(err, WBEM_E_FAILED, "cannot remove stale socket %s: %s",
-                                  l->path, strerror(e));
+                        error_set(err, WBEM_E_FAILED, "cannot remove stale socket %s: %s", l->path,
+                                  strerror(e));
                         return -e;
                 }
                 log_info("replaced stale socket %s", l->path);

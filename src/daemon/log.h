@@ -39,8 +39,8 @@ void log_emit(LogLevel level, const char *fmt, ...) __attribute__((format(printf
 #define log_error(...) log_emit(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warning(...) log_emit(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_info(...) log_emit(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                         \
-        do {                                                                   \
-                if (log_enabled(LOG_LEVEL_DEBUG))                              \
-                        log_emit(LOG_LEVEL_DEBUG, __VA_ARGS__);                \
+#define log_debug(...)                                          \
+        do {                                                    \
+                if (log_enabled(LOG_LEVEL_DEBUG))               \
+                        log_emit(LOG_LEVEL_DEBUG, __VA_ARGS__); \
         } while (0)

@@ -15,7 +15,9 @@
 
 static const RpcParam hello_params[] = {
         { .name = "client", .type = RPC_PARAM_STRING, .max = SESSION_CLIENT_NAME_MAX },
-        { .name = "keepalive_ms", .type = RPC_PARAM_INTEGER, .min = SESSION_KEEPALIVE_MIN_MS,
+        { .name = "keepalive_ms",
+          .type = RPC_PARAM_INTEGER,
+          .min = SESSION_KEEPALIVE_MIN_MS,
           .max = SESSION_KEEPALIVE_MAX_MS },
         { .name = NULL },
 };
@@ -44,8 +46,7 @@ static int method_hello(const MethodCall *call, json_t **ret_result, Error *err)
         if (!r)
                 return -ENOMEM;
         log_debug("session %llu: Hello from client '%s', keepalive %u ms",
-                  (unsigned long long)s->id, s->client_name ? s->client_name : "",
-                  s->keepalive_ms);
+                  (unsigned long long)s->id, s->client_name ? s->client_name : "", s->keepalive_ms);
         *ret_result = r;
         return 0;
 }

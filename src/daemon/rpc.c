@@ -204,7 +204,8 @@ static int set_or_null(json_t *o, const char *key, json_t *value) {
 int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len) {
         _cleanup_(json_decrefp) json_t *m = rpc_envelope();
 
-        if (!m || set_or_null(m, "id", id) < 0 || !result || json_object_set(m, "result", result) < 0)
+        if (!m || set_or_null(m, "id", id) < 0 || !result ||
+            json_object_set(m, "result", result) < 0)
                 return -ENOMEM;
         return rpc_encode(m, ret, ret_len);
 }
@@ -338,8 +339,7 @@ static int param_check(const json_t *v, const RpcParam *p, Error *err) {
                                          " (got %" JSON_INTEGER_FORMAT ")",
                                          p->name, p->min, p->max, n);
         }
-        if (p->type == RPC_PARAM_STRING && p->max > 0 &&
-            json_string_length(v) > (size_t)p->max)
+        if (p->type == RPC_PARAM_STRING && p->max > 0 && json_string_length(v) > (size_t)p->max)
                 return error_set(err, WBEM_E_INVALID_PARAMETER,
                                  "param '%s' is longer than %" PRId64 " bytes", p->name, p->max);
         return 0;

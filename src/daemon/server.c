@@ -149,8 +149,8 @@ int server_start(Server *s, Error *err) {
         log_info("listening on %s (pid %ld, max line %zu bytes)", s->settings.socket_path,
                  (long)getpid(), s->settings.max_line_bytes);
         /* Not running under systemd is fine: sd_notify() then does nothing. */
-        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld",
-                         s->settings.socket_path, (long)getpid());
+        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld", s->settings.socket_path,
+                         (long)getpid());
         return 0;
 }
 
@@ -213,8 +213,8 @@ int server_reload(Server *s) {
                 Session *session;
                 s->settings.max_line_bytes = fresh.max_line_bytes;
                 TAILQ_FOREACH(session, &s->sessions, link)
-                        if (session->state == SESSION_OPEN)
-                                session_set_max_line(session, fresh.max_line_bytes);
+                if (session->state == SESSION_OPEN)
+                        session_set_max_line(session, fresh.max_line_bytes);
         }
         log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes)", s->cmdline.config_path,
                  log_level_name(s->settings.log_level), s->settings.max_line_bytes);

@@ -22,7 +22,7 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 
 typedef struct Server {
         struct event_base *base;
-        Settings cmdline; /* as given on the command line: reloads start from it */
+        Settings cmdline;  /* as given on the command line: reloads start from it */
         Settings settings; /* in force */
 
         int lock_fd;

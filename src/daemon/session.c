@@ -404,8 +404,8 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 session_free(s);
                 return -ENOMEM;
         }
-        log_debug("session %llu connected: pid %ld, uid %ld, gid %ld", session_idu(s),
-                  (long)s->pid, (long)s->uid, (long)s->gid);
+        log_debug("session %llu connected: pid %ld, uid %ld, gid %ld", session_idu(s), (long)s->pid,
+                  (long)s->uid, (long)s->gid);
         *ret = s;
         return 0;
 }
@@ -470,8 +470,7 @@ void session_close(Session *s, const char *fmt, ...) {
         uint64_t usec = session_now_usec() - s->connected_usec;
         log_info("session %llu closed (pid %ld, uid %ld, client %s): %s; %" PRIu64
                  " requests in %" PRIu64 ".%03" PRIu64 " s",
-                 session_idu(s), (long)s->pid, (long)s->uid,
-                 s->client_name ? s->client_name : "-", s->close_reason, s->requests,
-                 usec / 1000000u, (usec / 1000u) % 1000u);
+                 session_idu(s), (long)s->pid, (long)s->uid, s->client_name ? s->client_name : "-",
+                 s->close_reason, s->requests, usec / 1000000u, (usec / 1000u) % 1000u);
         server_session_closed(s->server, s);
 }

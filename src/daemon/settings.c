@@ -62,16 +62,16 @@ int settings_parse_size(const char *text, const char *what, size_t *ret, Error *
                 const char *suffix;
                 unsigned shift;
         } suffixes[] = {
-                { "", 0 },     { "K", 10 },  { "KiB", 10 }, { "M", 20 },
-                { "MiB", 20 }, { "G", 30 },  { "GiB", 30 },
+                { "", 0 },     { "K", 10 }, { "KiB", 10 }, { "M", 20 },
+                { "MiB", 20 }, { "G", 30 }, { "GiB", 30 },
         };
         const char *p = text;
         unsigned long long v = 0;
 
         if (*p < '0' || *p > '9')
                 return error_set(err, WBEM_E_INVALID_PARAMETER,
-                                 "%s: '%s' is not a size (bytes, optionally with K, M or G)",
-                                 what, text);
+                                 "%s: '%s' is not a size (bytes, optionally with K, M or G)", what,
+                                 text);
         for (; *p >= '0' && *p <= '9'; p++) {
                 v = v * 10 + (unsigned long long)(*p - '0');
                 if (v > SETTINGS_MAX_MAX_LINE_BYTES)
@@ -100,9 +100,9 @@ typedef struct Parse {
         Settings *options;
         const char *name; /* file name for messages */
         /* line counting (see the reader) */
-        const char *text;  /* in-memory source, or NULL */
-        FILE *file;        /* file source, or NULL */
-        unsigned line;     /* line of the chunk last returned */
+        const char *text; /* in-memory source, or NULL */
+        FILE *file;       /* file source, or NULL */
+        unsigned line;    /* line of the chunk last returned */
         bool at_line_start;
         /* earliest error found by us */
         int status;
@@ -185,8 +185,9 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
 
         if (strcmp(section, "daemon") != 0) {
                 if (section[0] == '\0')
-                        parse_fail(p, p->line, "%s:%u: key '%s' outside a section (expected [daemon])",
-                                   p->name, p->line, key);
+                        parse_fail(p, p->line,
+                                   "%s:%u: key '%s' outside a section (expected [daemon])", p->name,
+                                   p->line, key);
                 else
                         parse_fail(p, p->line,
                                    "%s:%u: unknown section [%s] (key '%s'; only [daemon] exists)",
@@ -213,7 +214,8 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
 
         if (flag == SETTINGS_SET_SOCKET || flag == SETTINGS_SET_REPOSITORY) {
                 if (value[0] == '\0') {
-                        parse_fail(p, p->line, "%s:%u: key '%s': empty path", p->name, p->line, key);
+                        parse_fail(p, p->line, "%s:%u: key '%s': empty path", p->name, p->line,
+                                   key);
                         return 1;
                 }
         } else if (flag == SETTINGS_SET_LOG_LEVEL) {
@@ -318,7 +320,7 @@ int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **re
 }
 
 int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
-                              char **ret, Error *err) {
+                                char **ret, Error *err) {
         char *path;
 
         if (is_root)
@@ -351,13 +353,14 @@ int settings_resolve(const Settings *cmdline, Settings *ret, Error *err) {
                         goto fail;
         }
         if (!o.socket_path) {
-                r = settings_default_socket(is_root, getenv("XDG_RUNTIME_DIR"), &o.socket_path, err);
+                r = settings_default_socket(is_root, getenv("XDG_RUNTIME_DIR"), &o.socket_path,
+                                            err);
                 if (r != 0)
                         goto fail;
         }
         if (!o.repository) {
                 r = settings_default_repository(is_root, getenv("XDG_STATE_HOME"), getenv("HOME"),
-                                              &o.repository, err);
+                                                &o.repository, err);
                 if (r != 0)
                         goto fail;
         }

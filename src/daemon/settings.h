@@ -26,9 +26,9 @@ enum {
 };
 
 typedef struct Settings {
-        char *socket_path;     /* NULL: the default for the user (settings_default_socket) */
-        char *repository;      /* path, or ":memory:"; NULL: the default */
-        char *config_path;     /* NULL: no configuration file */
+        char *socket_path; /* NULL: the default for the user (settings_default_socket) */
+        char *repository;  /* path, or ":memory:"; NULL: the default */
+        char *config_path; /* NULL: no configuration file */
         LogLevel log_level;
         size_t max_line_bytes; /* longest accepted line, without its '\n' */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
@@ -67,7 +67,7 @@ int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **re
  * $XDG_STATE_HOME/lwmi/repository.db ($HOME/.local/state when unset).
  * WBEM_E_NOT_FOUND when neither XDG_STATE_HOME nor HOME is usable. */
 int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
-                              char **ret, Error *err);
+                                char **ret, Error *err);
 
 /* The settings in force: a copy of `cmdline` (the options parsed from the
  * command line, with from_cmdline set), completed from its configuration

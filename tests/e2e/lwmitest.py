@@ -39,7 +39,7 @@ class Daemon:
     block it); notifications arrive on a datagram socket."""
 
     def __init__(self, tmpdir, args=(), socket_path=None, rlimit_nofile=None, env=None,
-                 repository=":memory:", pass_socket=True):
+                 repository=":memory:", pass_socket=True, journal=False):
         self.tmpdir = tmpdir
         self.socket_path = socket_path or os.path.join(tmpdir, "run", "lwmid.sock")
         self.log_path = os.path.join(tmpdir, "lwmid-%d.log" % time.monotonic_ns())
@@ -64,6 +64,10 @@ class Daemon:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (rlimit_nofile, rlimit_nofile))
 
         self.log = open(self.log_path, "wb")
+        if journal:
+            # what systemd sets when stderr is the journal: its dev:inode
+            st = os.fstat(self.log.fileno())
+            full_env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=self.log, env=full_env, preexec_fn=preexec)
 

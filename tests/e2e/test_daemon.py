@@ -428,6 +428,37 @@ class TestInstance(DaemonTestCase):
         self.assertIn("too long", d.log_text())
 
 
+class TestLogging(DaemonTestCase):
+    start_daemon = False
+
+    def test_iso_timestamps(self):
+        d = self.start()
+        first = d.log_text().splitlines()[0]
+        self.assertRegex(first, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4} "
+                                r"info lwmid: listening on ")
+
+    def test_journal_priority_prefix(self):
+        d = self.start(journal=True)
+        c = self.connect(d)
+        c.call("Hello", {"client": "two\nlines"})
+        c.close()
+        self.clients.remove(c)
+        deadline = time.monotonic() + 5
+        while "closed" not in d.log_text():
+            self.assertLess(time.monotonic(), deadline, d.log_text())
+            time.sleep(0.05)
+        lines = d.log_text().splitlines()
+        self.assertTrue(lines[0].startswith("<6>info lwmid: listening on "), lines)
+        for line in lines:
+            self.assertRegex(line, r"^<[3-7]>(error|warning|info|debug) lwmid: ")
+        # a client's name cannot start a line of its own
+        self.assertTrue(any("client two\\x0alines" in line for line in lines), lines)
+
+    def test_journal_stream_of_another_file_is_ignored(self):
+        d = self.start(env={"JOURNAL_STREAM": "1:1"})
+        self.assertFalse(d.log_text().startswith("<"))
+
+
 class TestFileDescriptorExhaustion(DaemonTestCase):
     start_daemon = False
 

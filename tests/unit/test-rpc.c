@@ -71,9 +71,9 @@ static void test_decode_request(void **state) {
         assert_null(m.root);
 
         /* string and null ids; params absent or an array; extra members */
-        assert_int_equal(decode("{\"id\":\"a\",\"method\":\"Ping\",\"jsonrpc\":\"2.0\",\"x\":1}",
-                                &m, &e),
-                         0);
+        assert_int_equal(
+                decode("{\"id\":\"a\",\"method\":\"Ping\",\"jsonrpc\":\"2.0\",\"x\":1}", &m, &e),
+                0);
         assert_string_equal(json_string_value(m.id), "a");
         assert_null(m.params);
         rpc_message_done(&m);
@@ -173,8 +173,8 @@ static void test_decode_parse_errors(void **state) {
 static void test_decode_invalid_requests(void **state) {
         (void)state;
         expect_error("[]", RPC_INVALID_REQUEST, NULL, "batch");
-        expect_error("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}]", RPC_INVALID_REQUEST, NULL,
-                     "batch");
+        expect_error("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}]", RPC_INVALID_REQUEST,
+                     NULL, "batch");
         expect_error("5", RPC_INVALID_REQUEST, NULL, "JSON object");
         expect_error("\"x\"", RPC_INVALID_REQUEST, NULL, "JSON object");
         expect_error("null", RPC_INVALID_REQUEST, NULL, "JSON object");
@@ -187,8 +187,8 @@ static void test_decode_invalid_requests(void **state) {
                      "jsonrpc");
         expect_error("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"Ping\"}", RPC_INVALID_REQUEST,
                      NULL, "'id'");
-        expect_error("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"Ping\"}", RPC_INVALID_REQUEST, NULL,
-                     "'id'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"Ping\"}", RPC_INVALID_REQUEST,
+                     NULL, "'id'");
         expect_error("{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"Ping\"}", RPC_INVALID_REQUEST,
                      NULL, "'id'");
         expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", RPC_INVALID_REQUEST, "1",
@@ -207,8 +207,8 @@ static void test_decode_invalid_requests(void **state) {
         /* broken responses are answered with id null */
         expect_error("{\"jsonrpc\":\"2.0\",\"id\":1}", RPC_INVALID_REQUEST, NULL, "'method'");
         expect_error("{\"jsonrpc\":\"2.0\"}", RPC_INVALID_REQUEST, NULL, "'method'");
-        expect_error("{\"jsonrpc\":\"1.0\",\"id\":\"s:1\",\"result\":{}}", RPC_INVALID_REQUEST, NULL,
-                     "jsonrpc");
+        expect_error("{\"jsonrpc\":\"1.0\",\"id\":\"s:1\",\"result\":{}}", RPC_INVALID_REQUEST,
+                     NULL, "jsonrpc");
         expect_error("{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"result\":1,\"error\":{\"code\":1,"
                      "\"message\":\"m\"}}",
                      RPC_INVALID_REQUEST, NULL, "both");
@@ -303,7 +303,8 @@ static void test_encode_result(void **state) {
         (void)state;
 
         assert_int_equal(rpc_encode_result(id, result, &line, &len), 0);
-        assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"text\":\"a\\nb\"}}\n");
+        assert_string_equal(line,
+                            "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"text\":\"a\\nb\"}}\n");
         json_decref(parse_line(line, len));
         mem_free(line);
 
@@ -387,13 +388,12 @@ static void test_encode_request_and_notification(void **state) {
         assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":\"s:17\",\"method\":\"Ping\"}\n");
         mem_free(line);
         assert_int_equal(rpc_encode_request("s:1", "X", params, &line, &len), 0);
-        assert_string_equal(line,
-                            "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"X\",\"params\":"
-                            "{\"seq\":1}}\n");
+        assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"X\",\"params\":"
+                                  "{\"seq\":1}}\n");
         mem_free(line);
         assert_int_equal(rpc_encode_notification("Indicate", params, &line, &len), 0);
-        assert_string_equal(line,
-                            "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{\"seq\":1}}\n");
+        assert_string_equal(
+                line, "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{\"seq\":1}}\n");
         mem_free(line);
         assert_int_equal(rpc_encode_notification("SetStatus", NULL, &line, &len), 0);
         assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"method\":\"SetStatus\"}\n");

@@ -117,7 +117,8 @@ static void test_ping_roundtrip(void **state) {
 
         assert_int_equal(session_send_ping(f->session), 0);
         assert_int_equal(session_pings_outstanding(f->session), 1);
-        assert_string_equal(peer_line(f), "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}");
+        assert_string_equal(peer_line(f),
+                            "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}");
 
         peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"result\":{}}\n");
         pump(f, 3);
@@ -125,8 +126,11 @@ static void test_ping_roundtrip(void **state) {
 
         /* the next Ping has the next id; an error answer also counts */
         assert_int_equal(session_send_ping(f->session), 0);
-        assert_string_equal(peer_line(f), "{\"jsonrpc\":\"2.0\",\"id\":\"s:2\",\"method\":\"Ping\"}");
-        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s:2\",\"error\":{\"code\":1,\"message\":\"m\"}}\n");
+        assert_string_equal(peer_line(f),
+                            "{\"jsonrpc\":\"2.0\",\"id\":\"s:2\",\"method\":\"Ping\"}");
+        peer_send(
+                f,
+                "{\"jsonrpc\":\"2.0\",\"id\":\"s:2\",\"error\":{\"code\":1,\"message\":\"m\"}}\n");
         pump(f, 3);
         assert_int_equal(session_pings_outstanding(f->session), 0);
 }
@@ -164,8 +168,8 @@ static void test_ping_limit(void **state) {
         assert_int_equal(session_send_ping(f->session), 0);
         for (int i = 1; i <= SESSION_MAX_PINGS + 1; i++) {
                 char want[64];
-                snprintf(want, sizeof(want), "{\"jsonrpc\":\"2.0\",\"id\":\"s:%d\",\"method\":\"Ping\"}",
-                         i);
+                snprintf(want, sizeof(want),
+                         "{\"jsonrpc\":\"2.0\",\"id\":\"s:%d\",\"method\":\"Ping\"}", i);
                 assert_string_equal(peer_line(f), want);
         }
 }
@@ -176,7 +180,8 @@ static void test_work_per_turn_is_bounded(void **state) {
         const int count = 200;
 
         for (int i = 0; i < count; i++) {
-                snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"Ping\"}\n", i);
+                snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"Ping\"}\n",
+                         i);
                 peer_send(f, msg);
         }
         /* EVLOOP_NONBLOCK alone would go on while callbacks are active */

@@ -373,14 +373,10 @@ static void test_log_levels(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_size),
-                cmocka_unit_test(test_load_string),
-                cmocka_unit_test(test_command_line_wins),
-                cmocka_unit_test(test_load_errors),
-                cmocka_unit_test(test_load_file),
-                cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_copy_and_resolve),
-                cmocka_unit_test(test_lockfile),
+                cmocka_unit_test(test_parse_size),        cmocka_unit_test(test_load_string),
+                cmocka_unit_test(test_command_line_wins), cmocka_unit_test(test_load_errors),
+                cmocka_unit_test(test_load_file),         cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_copy_and_resolve),  cmocka_unit_test(test_lockfile),
                 cmocka_unit_test(test_log_levels),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
