@@ -31,9 +31,11 @@ void server_session_closed(Server *s, Session *session) {
         TAILQ_REMOVE(&s->sessions, session, link);
         TAILQ_INSERT_TAIL(&s->doomed, session, link);
         s->n_sessions--;
-        /* Freed on a later loop turn: the session may be deep inside one of
-         * its own callbacks right now. */
-        event_active(s->reap_event, EV_TIMEOUT, 0);
+        /* Freed on a later loop turn (a zero timer runs only after the loop
+         * has polled again): the session may be deep inside one of its own
+         * callbacks right now. */
+        static const struct timeval next_turn = { 0, 0 };
+        evtimer_add(s->reap_event, &next_turn);
 }
 
 void server_accept(int fd, void *userdata) {
@@ -82,7 +84,7 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 server_free(s);
                 return error_set(err, WBEM_E_FAILED, "cannot create the event loop");
         }
-        s->reap_event = event_new(s->base, -1, 0, server_reap_cb, s);
+        s->reap_event = evtimer_new(s->base, server_reap_cb, s);
         if (!s->reap_event)
                 goto oom;
         *ret = s;
