@@ -184,8 +184,7 @@ static int os_read(CimClass *cls, const char *ns, Instance **ret, Error *err) {
                 if (r == -ENOMEM)
                         return r;
                 if (r == 0) {
-                        r = props_set_uint(inst, "NumberOfProcesses", CIM_UINT32, n_processes,
-                                           err);
+                        r = props_set_uint(inst, "NumberOfProcesses", CIM_UINT32, n_processes, err);
                         if (r != 0)
                                 return r;
                 }

@@ -44,6 +44,7 @@ static const struct {
         CimType type;
         bool is_key;
 } process_properties[] = {
+        /* clang-format off */
         { "ProcessId", CIM_UINT32, true },
         { "ParentProcessId", CIM_UINT32, false },
         { "Name", CIM_STRING, false },
@@ -61,6 +62,7 @@ static const struct {
         { "CreationDate", CIM_DATETIME, false },
         { "SessionId", CIM_UINT32, false },
         { "Cgroup", CIM_STRING, false },
+        /* clang-format on */
 };
 
 typedef struct ProcessProvider {
@@ -88,9 +90,9 @@ typedef struct ProcessContext {
 typedef struct ProcessCursor {
         CimClass *cls;
         char *ns;
-        int root_fd;     /* owned by dir when dir is set */
-        DIR *dir;        /* scan mode */
-        bool single;     /* one ProcessId: no scan */
+        int root_fd; /* owned by dir when dir is set */
+        DIR *dir;    /* scan mode */
+        bool single; /* one ProcessId: no scan */
         bool single_done;
         bool single_possible; /* false when n can be no pid */
         uint32_t single_pid;
@@ -322,8 +324,8 @@ static int process_read(int root_fd, uint32_t pid, ProcessContext *ctx, CimClass
 
         uint64_t hz = ctx->ticks_per_sec;
         uint64_t rss = st.rss > 0 ? (uint64_t)st.rss : 0;
-        uint64_t working_set = rss > UINT64_MAX / ctx->page_size ? UINT64_MAX
-                                                                 : rss * ctx->page_size;
+        uint64_t working_set =
+                rss > UINT64_MAX / ctx->page_size ? UINT64_MAX : rss * ctx->page_size;
         int64_t priority = st.priority < INT32_MIN   ? INT32_MIN
                            : st.priority > INT32_MAX ? INT32_MAX
                                                      : st.priority;
@@ -338,8 +340,8 @@ static int process_read(int root_fd, uint32_t pid, ProcessContext *ctx, CimClass
             (r = props_set_uint(inst, "UserId", CIM_UINT32, ps.uid_real, err)) != 0 ||
             (r = process_set_user_name(inst, ctx, ps.uid_real, err)) != 0 ||
             (r = props_set_string(inst, "State", process_state_name(st.state), err)) != 0 ||
-            (r = props_set_uint(inst, "ThreadCount", CIM_UINT32,
-                                process_clamp_u32(st.num_threads), err)) != 0 ||
+            (r = props_set_uint(inst, "ThreadCount", CIM_UINT32, process_clamp_u32(st.num_threads),
+                                err)) != 0 ||
             (r = props_set_sint(inst, "Priority", CIM_SINT32, priority, err)) != 0 ||
             (r = props_set_uint(inst, "WorkingSetSize", CIM_UINT64, working_set, err)) != 0 ||
             (r = props_set_uint(inst, "VirtualSize", CIM_UINT64, st.vsize, err)) != 0 ||
@@ -412,8 +414,9 @@ static int process_open_root(const ProcessProvider *pp, int *ret_fd, Error *err)
 
 static int process_check_class(const CimClass *cls, Error *err) {
         if (!cls || !cls->name || !name_equal(cls->name, PROCESS_CLASS))
-                return error_set(err, WBEM_E_INVALID_CLASS, "the process provider serves %s, not %s",
-                                 PROCESS_CLASS, cls && cls->name ? cls->name : "(none)");
+                return error_set(err, WBEM_E_INVALID_CLASS,
+                                 "the process provider serves %s, not %s", PROCESS_CLASS,
+                                 cls && cls->name ? cls->name : "(none)");
         return 0;
 }
 
@@ -600,8 +603,8 @@ static int process_path_pid(const ObjectPath *path, uint32_t *ret_pid, bool *ret
                                  "a %s path has one key, ProcessId", PROCESS_CLASS);
         const Value *v = &path->keys[0].value;
         if (v->is_array || v->is_null)
-                return error_set(err, WBEM_E_INVALID_OBJECT_PATH,
-                                 "%s.ProcessId must be a number", PROCESS_CLASS);
+                return error_set(err, WBEM_E_INVALID_OBJECT_PATH, "%s.ProcessId must be a number",
+                                 PROCESS_CLASS);
         if (cim_type_is_unsigned(v->type)) {
                 *ret_possible = v->u <= UINT32_MAX;
                 *ret_pid = *ret_possible ? (uint32_t)v->u : 0;
@@ -609,8 +612,8 @@ static int process_path_pid(const ObjectPath *path, uint32_t *ret_pid, bool *ret
                 *ret_possible = v->i >= 0 && v->i <= (int64_t)UINT32_MAX;
                 *ret_pid = *ret_possible ? (uint32_t)v->i : 0;
         } else
-                return error_set(err, WBEM_E_INVALID_OBJECT_PATH,
-                                 "%s.ProcessId must be a number", PROCESS_CLASS);
+                return error_set(err, WBEM_E_INVALID_OBJECT_PATH, "%s.ProcessId must be a number",
+                                 PROCESS_CLASS);
         return 0;
 }
 

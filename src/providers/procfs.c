@@ -261,8 +261,8 @@ int procfs_stat_parse(const char *text, size_t len, ProcStat *ret) {
                         break;
                 }
                 /* Unsigned kernel fields never print a sign. */
-                if (v < 0 && (field == 9 || field == 14 || field == 15 || field == 22 ||
-                              field == 23))
+                if (v < 0 &&
+                    (field == 9 || field == 14 || field == 15 || field == 22 || field == 23))
                         return -EBADMSG;
         }
         /* Field 24 must end there: a space, a newline or the end. */

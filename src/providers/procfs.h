@@ -27,8 +27,8 @@
 
 /* The fields of /proc/PID/stat the providers use (proc(5) numbering). */
 typedef struct ProcStat {
-        uint32_t pid;        /* 1 */
-        const char *comm;    /* 2: points into the parsed text, not NUL-terminated */
+        uint32_t pid;     /* 1 */
+        const char *comm; /* 2: points into the parsed text, not NUL-terminated */
         size_t comm_len;
         char state;          /* 3 */
         int64_t ppid;        /* 4 */
@@ -45,7 +45,7 @@ typedef struct ProcStat {
 
 /* The fields of /proc/PID/status the providers use. */
 typedef struct ProcStatus {
-        uint32_t tgid;       /* thread group: equals the pid for a process */
+        uint32_t tgid; /* thread group: equals the pid for a process */
         uint32_t uid_real;
 } ProcStatus;
 

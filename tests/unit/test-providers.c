@@ -214,12 +214,12 @@ static void test_stat_parse(void **state) {
                 "42",
                 "42 (x",
                 "x (y) S 1",
-                "42 (x) S 1 2 3",                                               /* short */
-                "42 (x)S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0",          /* no space */
-                "42 (x)  1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0",          /* no state */
-                "42 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 -1 0",        /* vsize < 0 */
-                "42 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 0 0 0 20 0 1 0 5 0 0",        /* utime < 0 */
-                "42 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0x",        /* trailing */
+                "42 (x) S 1 2 3",                                        /* short */
+                "42 (x)S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0",   /* no space */
+                "42 (x)  1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0",   /* no state */
+                "42 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 -1 0", /* vsize < 0 */
+                "42 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 0 0 0 20 0 1 0 5 0 0", /* utime < 0 */
+                "42 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0x", /* trailing */
                 "42 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999 0 0",
                 "4294967296 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0", /* pid */
                 "42 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 --1",
@@ -243,10 +243,10 @@ static void test_status_parse(void **state) {
 
         static const char *const bad[] = {
                 "",
-                "Tgid:\t1\n",                    /* no Uid */
-                "Uid:\t1\t1\t1\t1\n",            /* no Tgid */
-                "Tgid:\tx\nUid:\t0\n",           /* not a number */
-                "Tgid:\t1\nUid:\t4294967296\n",  /* too large */
+                "Tgid:\t1\n",                   /* no Uid */
+                "Uid:\t1\t1\t1\t1\n",           /* no Tgid */
+                "Tgid:\tx\nUid:\t0\n",          /* not a number */
+                "Tgid:\t1\nUid:\t4294967296\n", /* too large */
                 "Tgid: 99999999999999999999999\nUid:\t0\n",
         };
         for (size_t k = 0; k < ELEMENTSOF(bad); k++)
@@ -953,9 +953,9 @@ static void test_process_pid_hint(void **state) {
 
         /* Under OR or NOT, or with another operator or literal type, it
          * is no hint: a scan, filtered by the engine. */
-        WqlExpr or = { .kind = WQL_EXPR_OR, .binary = { .left = &q.eq, .right = &other } };
-        WqlExpr not = { .kind = WQL_EXPR_NOT, .operand = &q.eq };
-        WqlExpr *scans[] = { &or, &not };
+        WqlExpr or_expr = { .kind = WQL_EXPR_OR, .binary = { .left = &q.eq, .right = &other } };
+        WqlExpr not_expr = { .kind = WQL_EXPR_NOT, .operand = &q.eq };
+        WqlExpr *scans[] = { &or_expr, &not_expr };
         for (size_t k = 0; k < ELEMENTSOF(scans); k++) {
                 q.query.where = scans[k];
                 res = enum_all(p, cls, &q.query, true);
@@ -1171,7 +1171,8 @@ static void test_os_singleton(void **state) {
         got = NULL;
 
         ObjectPathKey key = { .name = (char *)"Name", .value = value_uint(CIM_UINT32, 1) };
-        path = (ObjectPath){ .class_name = (char *)"Linux_OperatingSystem", .keys = &key,
+        path = (ObjectPath){ .class_name = (char *)"Linux_OperatingSystem",
+                             .keys = &key,
                              .n_keys = 1 };
         assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err),
                          WBEM_E_INVALID_OBJECT_PATH);
