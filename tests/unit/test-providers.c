@@ -1022,6 +1022,50 @@ static void test_process_pid_hint(void **state) {
         p->ops->free(p);
 }
 
+/* The hint on queries as the WQL parser builds them. */
+static void test_process_pid_hint_parsed(void **state) {
+        (void)state;
+        CimClass *cls;
+        Provider *p = process_provider(&cls);
+        static const struct {
+                const char *where;
+                bool single; /* no scan */
+                bool filtered;
+        } cases[] = {
+                { "ProcessId = PID", true, true },
+                { "PID = processid", true, true }, /* literal first: swapped by the parser */
+                { "Name <> 'x' AND ProcessId = PID", true, false },
+                { "(ProcessId = PID AND Name IS NOT NULL) AND ThreadCount > 0", true, false },
+                { "ProcessId = PID OR Name = 'x'", false, false },
+                { "NOT ProcessId <> PID", false, false },
+                { "ProcessId >= PID", false, false },
+        };
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                /* "PID" in the condition stands for our pid. */
+                const char *at = strstr(cases[k].where, "PID");
+                assert_non_null(at);
+                char text[512];
+                snprintf(text, sizeof(text), "SELECT * FROM Linux_Process WHERE %.*s%d%s",
+                         (int)(at - cases[k].where), cases[k].where, getpid(), at + 3);
+                WqlQuery *q = NULL;
+                Error err = { 0 };
+                assert_int_equal(wql_parse(text, strlen(text), NULL, &q, &err), 0);
+                EnumResult res = enum_all(p, cls, q, true);
+                assert_int_equal(res.filtered, cases[k].filtered);
+                if (cases[k].single) {
+                        assert_int_equal(res.entries_read, 0);
+                        assert_int_equal(res.count, 1);
+                } else {
+                        assert_true(res.entries_read > 0);
+                        assert_non_null(find_pid(&res, (uint32_t)getpid()));
+                }
+                enum_result_done(&res);
+                wql_query_free(q);
+        }
+        class_unref(cls);
+        p->ops->free(p);
+}
+
 static void test_process_alloc_failure(void **state) {
         (void)state;
         CimClass *cls;
@@ -1232,6 +1276,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_process_child_comes_and_goes),
                 cmocka_unit_test(test_process_comm_with_parens),
                 cmocka_unit_test(test_process_pid_hint),
+                cmocka_unit_test(test_process_pid_hint_parsed),
                 cmocka_unit_test(test_process_alloc_failure),
                 cmocka_unit_test(test_os_singleton),
         };
