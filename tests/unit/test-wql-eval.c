@@ -341,6 +341,10 @@ typedef struct Fixture {
         Instance *modified; /* __InstanceModificationEvent, PreviousInstance NULL */
 } Fixture;
 
+/* Instances of other classes, to check that a prepared filter's remembered
+ * indexes never leak from one class to another (set by fixture_setup). */
+static const Instance *other_instances[4];
+
 static void add_prop(CimClass *c, const char *name, CimType t, bool array, bool key) {
         Error err;
         if (class_add_property(c, name, t, array, key, NULL, &err) != 0)
@@ -462,6 +466,10 @@ static int fixture_setup(void **state) {
         set_value(f->created, "TargetInstance", value_object(f->inst));
         assert_int_equal(instance_new(f->modification, &f->modified), 0);
         set_value(f->modified, "TargetInstance", value_object(f->inst));
+        other_instances[0] = f->inner;
+        other_instances[1] = f->keyless;
+        other_instances[2] = f->created;
+        other_instances[3] = f->inst;
         *state = f;
         return 0;
 }
@@ -508,6 +516,19 @@ static void assert_eval_ctx(const Instance *inst, const WqlEvalContext *ctx, con
                 fail_msg("%s: got %s, expected %s", cond, truth_name(t), truth_name(expected));
         /* WHERE matches exactly when the condition is TRUE */
         assert_int_equal(wql_eval_where(q, inst, ctx), expected == WQL_TRUE);
+        /* a prepared filter agrees, before and after it has seen other
+         * classes */
+        WqlFilter *filter;
+        assert_int_equal(wql_filter_new(q->where, &filter), 0);
+        for (int round = 0; round < 2; round++) {
+                if (wql_filter_eval(filter, inst, ctx) != (int)expected)
+                        fail_msg("%s: filter disagrees (round %d)", cond, round);
+                for (size_t k = 0; k < ELEMENTSOF(other_instances); k++)
+                        if (other_instances[k])
+                                assert_int_equal(wql_filter_eval(filter, other_instances[k], ctx),
+                                                 wql_eval_expr(q->where, other_instances[k], ctx));
+        }
+        wql_filter_free(filter);
         wql_query_free(q);
 }
 
@@ -964,6 +985,71 @@ static void test_eval_hand_built(void **state) {
         mem_free(name);
 }
 
+static void test_filter(void **state) {
+        Fixture *f = *state;
+        /* a class where Name sits at another index than in App_Base */
+        CimClass *def, *other;
+        assert_int_equal(class_new("App_Other", NULL, &def, NULL), 0);
+        add_prop(def, "X", CIM_STRING, false, false);
+        add_prop(def, "Y", CIM_STRING, false, false);
+        add_prop(def, "Name", CIM_STRING, false, false);
+        add_prop(def, "Obj", CIM_OBJECT, false, false);
+        other = derive(def, NULL);
+        Instance *o;
+        assert_int_equal(instance_new(other, &o), 0);
+        set_string(o, "X", "sshd");
+        set_string(o, "Name", "bash");
+        set_value(o, "Obj", value_object(f->inst)); /* Obj.Name is 'sshd' */
+        long base_idx = class_find_property(f->base, "Name");
+        long other_idx = class_find_property(other, "Name");
+        assert_true(base_idx != other_idx);
+
+        WqlQuery *q = parse_cond("Name = 'sshd' OR Obj.Name = 'sshd' AND NOT Obj.Name LIKE 'x%'");
+        WqlFilter *filter;
+        assert_int_equal(wql_filter_new(q->where, &filter), 0);
+        for (int round = 0; round < 3; round++) {
+                assert_int_equal(wql_filter_eval(filter, f->inst, NULL), WQL_TRUE);
+                assert_int_equal(wql_filter_eval(filter, o, NULL), WQL_TRUE); /* via Obj */
+                assert_int_equal(wql_filter_eval(filter, f->inner, NULL), WQL_UNKNOWN);
+                assert_int_equal(wql_filter_eval(filter, f->keyless, NULL), WQL_UNKNOWN);
+        }
+        /* evaluation allocates nothing */
+        unsigned long before = mem_alloc_count();
+        for (int k = 0; k < 100; k++)
+                assert_int_equal(wql_filter_eval(filter, f->inst, NULL), WQL_TRUE);
+        assert_int_equal(mem_alloc_count(), before);
+        wql_filter_free(filter);
+
+        /* no condition: always TRUE */
+        assert_int_equal(wql_filter_new(NULL, &filter), 0);
+        assert_int_equal(wql_filter_eval(filter, f->inst, NULL), WQL_TRUE);
+        wql_filter_free(filter);
+        assert_null(wql_filter_free(NULL));
+
+        /* out of memory while preparing */
+        bool completed = false;
+        for (unsigned long n = 1; n < 20 && !completed; n++) {
+                filter = NULL;
+                mem_fail_at(n);
+                int r = wql_filter_new(q->where, &filter);
+                bool triggered = mem_fail_triggered();
+                mem_fail_at(0);
+                if (r == 0) {
+                        assert_false(triggered);
+                        completed = true;
+                        wql_filter_free(filter);
+                } else {
+                        assert_true(triggered);
+                        assert_int_equal(r, -ENOMEM);
+                        assert_null(filter);
+                }
+        }
+        assert_true(completed);
+        wql_query_free(q);
+        instance_unref(o);
+        class_unref(other);
+}
+
 /* ---- validation against a class ---- */
 
 static void assert_check(const CimClass *cls, const char *text, unsigned line, unsigned column,
@@ -1079,6 +1165,7 @@ int main(void) {
                 cmocka_unit_test(test_eval_allocation_free),
                 cmocka_unit_test(test_eval_where),
                 cmocka_unit_test(test_eval_hand_built),
+                cmocka_unit_test(test_filter),
                 cmocka_unit_test(test_check_properties),
         };
         return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
