@@ -117,6 +117,7 @@ typedef struct EngineEventStats {
         size_t sources;       /* native sources running (later issues) */
         uint64_t events_raised;
         uint64_t events_delivered; /* indicate callbacks */
+        uint64_t events_failed;    /* events not (fully) delivered for lack of memory */
 } EngineEventStats;
 
 void engine_event_stats(const Engine *e, EngineEventStats *ret);
