@@ -166,7 +166,7 @@ static void bench_eval(const char *what, const WqlQuery *q, const Instance *even
                 count += 10000;
                 elapsed = now() - start;
         } while (elapsed < seconds);
-        snprintf(label, sizeof(label), "  same, prepared filter");
+        snprintf(label, sizeof(label), "%s, prepared", what);
         report(label, count, elapsed);
         wql_filter_free(filter);
 }
@@ -213,9 +213,9 @@ int main(int argc, char **argv) {
         printf("filter: %s\n\n", filter_text);
         bench_parse(seconds);
         bench_format(q, seconds);
-        bench_eval("evaluate: matching event", q, ev_match, 1, seconds);
-        bench_eval("evaluate: no match (name fails LIKE)", q, ev_name, 0, seconds);
-        bench_eval("evaluate: no match (class fails ISA)", q, ev_class, 0, seconds);
+        bench_eval("evaluate: match", q, ev_match, 1, seconds);
+        bench_eval("evaluate: LIKE fails", q, ev_name, 0, seconds);
+        bench_eval("evaluate: ISA fails", q, ev_class, 0, seconds);
 
         wql_query_free(q);
         instance_unref(ev_match);
