@@ -46,12 +46,13 @@ static CimClass *make_class(const char *name, const char *const *props, size_t n
         if (class_new(name, NULL, &def, &err) != 0)
                 die("class_new", &err);
         for (size_t k = 0; k < n; k++) {
-                CimType t = strcmp(props[k], "ProcessId") == 0 || strcmp(props[k], "ParentProcessId") == 0 ||
+                CimType t = strcmp(props[k], "ProcessId") == 0 ||
+                                            strcmp(props[k], "ParentProcessId") == 0 ||
                                             strcmp(props[k], "ThreadCount") == 0
                                     ? CIM_UINT32
                                     : CIM_STRING;
-                if (class_add_property(def, props[k], t, false, strcmp(props[k], "ProcessId") == 0, NULL,
-                                       &err) != 0)
+                if (class_add_property(def, props[k], t, false, strcmp(props[k], "ProcessId") == 0,
+                                       NULL, &err) != 0)
                         die("class_add_property", &err);
         }
         if (class_derive(def, NULL, &cls, &err) != 0)
@@ -72,7 +73,8 @@ static Instance *make_process(CimClass *cls, const char *name, unsigned pid) {
         if (value_string(name, &v) != 0 || instance_set(i, "Name", &v, &err) != 0)
                 die("set Name", &err);
         value_clear(&v);
-        if (value_string("/usr/sbin/sshd -D", &v) != 0 || instance_set(i, "CommandLine", &v, &err) != 0)
+        if (value_string("/usr/sbin/sshd -D", &v) != 0 ||
+            instance_set(i, "CommandLine", &v, &err) != 0)
                 die("set CommandLine", &err);
         value_clear(&v);
         return i;
@@ -177,9 +179,9 @@ int main(int argc, char **argv) {
                 seconds = 1.0;
 
         static const char *const process_props[] = {
-                "Caption", "CommandLine", "CreationDate", "Description", "ExecutablePath",
-                "Handle", "ParentProcessId", "SessionId", "Status", "ThreadCount",
-                "User", "WorkingSetSize", "Name", "ProcessId",
+                "Caption", "CommandLine",     "CreationDate", "Description", "ExecutablePath",
+                "Handle",  "ParentProcessId", "SessionId",    "Status",      "ThreadCount",
+                "User",    "WorkingSetSize",  "Name",         "ProcessId",
         };
         static const char *const file_props[] = { "Path", "Name", "Size" };
         CimClass *process = make_class("Linux_Process", process_props,
