@@ -459,6 +459,15 @@ bool repo_namespace_exists(Repo *r, const char *ns) {
         return repo_ns_find(r, ns, &e, NULL) == 0;
 }
 
+int repo_namespace_name(Repo *r, const char *ns, const char **ret, Error *err) {
+        NsEntry *e;
+        int k = repo_ns_find(r, ns, &e, err);
+        if (k != 0)
+                return k;
+        *ret = e->name;
+        return 0;
+}
+
 /* Whether ns is a (strict) descendant of parent, both normalized; ASCII
  * case folded as name_equal() does. */
 static bool ns_is_below(const char *ns, const char *parent) {
