@@ -172,8 +172,15 @@ int repo_tx_commit(Repo *r, Error *err) {
 int repo_json_load(const char *text, json_t **ret, Error *err) {
         json_error_t jerr;
         json_t *j = json_loads(text, 0, &jerr);
+        if (!j && json_error_code(&jerr) != json_error_out_of_memory) {
+                /* jansson reports some allocation failures as syntax errors
+                 * (a string its lexer could not copy) or with no error at
+                 * all. The text is ours and was valid when written: try once
+                 * more, and take a second failure as damage. */
+                j = json_loads(text, 0, &jerr);
+        }
         if (!j) {
-                if (json_error_code(&jerr) == json_error_out_of_memory)
+                if (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0')
                         return -ENOMEM;
                 return error_set(err, WBEM_E_FAILED, "stored data is not valid JSON: %s", jerr.text);
         }
