@@ -21,7 +21,8 @@
 /* Prepend "prefix: " to the message of a positive status so that an error
  * deep in a nested value names where it happened ("property 'Tags': item 2:
  * ..."). Negative errnos carry no message and pass through. */
-static int error_prefix(Error *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int error_prefix(Error *err, int r, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static int error_prefix(Error *err, int r, const char *fmt, ...) {
         if (r <= 0 || !err)
                 return r;
@@ -131,8 +132,8 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
 
 /* nested: the options for embedded objects (the caller's host and form,
  * no select list); NULL for the defaults. */
-static int scalar_to_json(const Value *v, const ObjJsonOptions *nested, unsigned depth, json_t **ret,
-                          Error *err) {
+static int scalar_to_json(const Value *v, const ObjJsonOptions *nested, unsigned depth,
+                          json_t **ret, Error *err) {
         char buf[32];
         json_t *j;
 
@@ -144,7 +145,8 @@ static int scalar_to_json(const Value *v, const ObjJsonOptions *nested, unsigned
         case CIM_STRING:
         case CIM_REFERENCE:
                 if (!utf8_valid(v->s))
-                        return error_set(err, WBEM_E_INVALID_PARAMETER, "the string is not valid UTF-8");
+                        return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                         "the string is not valid UTF-8");
                 j = json_string_nocheck(v->s);
                 break;
         case CIM_BOOLEAN:
@@ -188,7 +190,8 @@ static int scalar_to_json(const Value *v, const ObjJsonOptions *nested, unsigned
                 }
                 return instance_to_json_depth(v->obj, nested, depth + 1, ret, err);
         default:
-                return error_set(err, WBEM_E_INVALID_PARAMETER, "a value of invalid type %d", (int)v->type);
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "a value of invalid type %d",
+                                 (int)v->type);
         }
         if (!j)
                 return -ENOMEM;
@@ -196,8 +199,8 @@ static int scalar_to_json(const Value *v, const ObjJsonOptions *nested, unsigned
         return 0;
 }
 
-static int value_to_json_depth(const Value *v, const ObjJsonOptions *nested, unsigned depth, json_t **ret,
-                               Error *err) {
+static int value_to_json_depth(const Value *v, const ObjJsonOptions *nested, unsigned depth,
+                               json_t **ret, Error *err) {
         if (!v->is_array)
                 return scalar_to_json(v, nested, depth, ret, err);
         if (v->is_null || !v->arr) {
@@ -348,7 +351,8 @@ static int instance_to_json_depth(const Instance *i, const ObjJsonOptions *opts,
         return 0;
 }
 
-int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json_t **ret, Error *err) {
+int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json_t **ret,
+                             Error *err) {
         return instance_to_json_depth(i, opts, 0, ret, err);
 }
 
@@ -381,16 +385,17 @@ static const char *json_type_text(const json_t *j) {
  * an integer of the right sign for value_convert's range check. */
 static int real_as_integer(double x, CimType t, Value *ret, Error *err) {
         if (!isfinite(x) || x != floor(x))
-                return error_set(err, WBEM_E_TYPE_MISMATCH, "%.17g is not an integer (property type %s)",
-                                 x, cim_type_name(t));
+                return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                 "%.17g is not an integer (property type %s)", x, cim_type_name(t));
         if (x >= -TWO_POW_63 && x < TWO_POW_63)
                 *ret = value_sint(CIM_SINT64, (int64_t)x);
         else if (x >= 0 && x < TWO_POW_64)
                 *ret = value_uint(CIM_UINT64, (uint64_t)x);
         else
-                return fabs(x) < 1e20
-                               ? error_set(err, WBEM_E_TYPE_MISMATCH, "%.0f is beyond the 64-bit integer range", x)
-                               : error_set(err, WBEM_E_TYPE_MISMATCH, "%.17g is beyond the 64-bit integer range", x);
+                return fabs(x) < 1e20 ? error_set(err, WBEM_E_TYPE_MISMATCH,
+                                                  "%.0f is beyond the 64-bit integer range", x)
+                                      : error_set(err, WBEM_E_TYPE_MISMATCH,
+                                                  "%.17g is beyond the 64-bit integer range", x);
         return 0;
 }
 
@@ -434,7 +439,8 @@ static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, vo
                 const char *s = json_string_value(j);
                 double special;
                 if (strlen(s) != json_string_length(j))
-                        return error_set(err, WBEM_E_TYPE_MISMATCH, "the string contains a NUL character");
+                        return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                         "the string contains a NUL character");
                 if (cim_type_is_real(t) && real_special(s, &special))
                         tmp = value_real(CIM_REAL64, special);
                 else {
@@ -446,8 +452,8 @@ static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, vo
         }
         case JSON_OBJECT: {
                 if (t != CIM_OBJECT)
-                        return error_set(err, WBEM_E_TYPE_MISMATCH, "an object is not a value of type %s",
-                                         cim_type_name(t));
+                        return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                         "an object is not a value of type %s", cim_type_name(t));
                 Instance *obj = NULL;
                 r = instance_from_json_depth(j, resolve, userdata, depth + 1, &obj, err);
                 if (r != 0)
@@ -458,8 +464,8 @@ static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, vo
         }
         case JSON_ARRAY:
         default:
-                return error_set(err, WBEM_E_TYPE_MISMATCH, "%s is not a value of type %s", json_type_text(j),
-                                 cim_type_name(t));
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "%s is not a value of type %s",
+                                 json_type_text(j), cim_type_name(t));
         }
         r = value_convert(&tmp, t, false, ret, err);
         value_clear(&tmp);
@@ -469,10 +475,12 @@ static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, vo
 static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonResolveFunc resolve,
                                  void *userdata, unsigned depth, Value *ret, Error *err) {
         if (t <= CIM_INVALID || t >= _CIM_TYPE_MAX)
-                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "invalid property type %d", (int)t);
+                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "invalid property type %d",
+                                 (int)t);
         if (!is_array) {
                 if (json_is_array(j))
-                        return error_set(err, WBEM_E_TYPE_MISMATCH, "an array is not a value of scalar type %s",
+                        return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                         "an array is not a value of scalar type %s",
                                          cim_type_name(t));
                 return scalar_from_json(j, t, resolve, userdata, depth, ret, err);
         }
@@ -481,8 +489,8 @@ static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonRes
                 return 0;
         }
         if (!json_is_array(j))
-                return error_set(err, WBEM_E_TYPE_MISMATCH, "expected an array of %s, found %s", cim_type_name(t),
-                                 json_type_text(j));
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "expected an array of %s, found %s",
+                                 cim_type_name(t), json_type_text(j));
 
         size_t n = json_array_size(j);
         Value a;
@@ -494,7 +502,8 @@ static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonRes
                 if (json_is_array(item))
                         r = error_set(err, WBEM_E_TYPE_MISMATCH, "arrays cannot nest");
                 else
-                        r = scalar_from_json(item, t, resolve, userdata, depth, &a.arr->items[k], err);
+                        r = scalar_from_json(item, t, resolve, userdata, depth, &a.arr->items[k],
+                                             err);
                 if (r != 0) {
                         value_clear(&a);
                         return error_prefix(err, r, "item %zu: ", k);
@@ -518,14 +527,15 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
         int r;
 
         if (depth > OBJJSON_MAX_DEPTH)
-                return error_set(err, WBEM_E_INVALID_OBJECT, "embedded objects nest deeper than %d levels",
-                                 OBJJSON_MAX_DEPTH);
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "embedded objects nest deeper than %d levels", OBJJSON_MAX_DEPTH);
         if (!json_is_object(j))
-                return error_set(err, WBEM_E_INVALID_OBJECT, "an instance must be a JSON object, not %s",
-                                 json_type_text(j));
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "an instance must be a JSON object, not %s", json_type_text(j));
         json_t *genus = json_object_get(j, "__GENUS");
         if (genus && json_is_integer(genus) && json_integer_value(genus) == 1)
-                return error_set(err, WBEM_E_INVALID_OBJECT, "this is a class (__GENUS 1), not an instance");
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "this is a class (__GENUS 1), not an instance");
         json_t *cn = json_object_get(j, "__CLASS");
         if (!cn)
                 return error_set(err, WBEM_E_INVALID_OBJECT, "the instance has no __CLASS");
@@ -553,20 +563,23 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
         json_t *pj;
         json_object_keylen_foreach(j, key, key_len, pj) {
                 if (strlen(key) != key_len)
-                        return error_set(err, WBEM_E_INVALID_PROPERTY, "a property name contains a NUL character");
+                        return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                         "a property name contains a NUL character");
                 if (is_system_name(key))
                         continue;
                 long idx = class_find_property(cls, key);
                 if (idx < 0)
-                        return error_set(err, WBEM_E_INVALID_PROPERTY, "class %s has no property '%s'", cls->name,
-                                         key);
+                        return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                         "class %s has no property '%s'", cls->name, key);
                 if (seen[idx])
-                        return error_set(err, WBEM_E_INVALID_PROPERTY, "property '%s' is given twice", key);
+                        return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                         "property '%s' is given twice", key);
                 seen[idx] = true;
 
                 const CimProperty *p = &cls->props[idx];
                 Value v;
-                r = value_from_json_depth(pj, p->type, p->is_array, resolve, userdata, depth, &v, err);
+                r = value_from_json_depth(pj, p->type, p->is_array, resolve, userdata, depth, &v,
+                                          err);
                 if (r != 0)
                         return error_prefix(err, r, "property '%s': ", p->name);
                 r = instance_set_take(inst, p->name, &v, err);
@@ -579,8 +592,8 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
         return 0;
 }
 
-int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata, Instance **ret,
-                               Error *err) {
+int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
+                               Instance **ret, Error *err) {
         return instance_from_json_depth(j, resolve, userdata, 0, ret, err);
 }
 
@@ -605,8 +618,8 @@ static int property_to_json(const CimProperty *p, bool storage, json_t **ret, Er
         }
         if (!p->default_value.is_null) {
                 json_t *d = NULL;
-                r = value_to_json_depth(&p->default_value, &(ObjJsonOptions){ .storage = storage }, 0, &d,
-                                        err);
+                r = value_to_json_depth(&p->default_value, &(ObjJsonOptions){ .storage = storage },
+                                        0, &d, err);
                 if (r != 0)
                         return error_prefix(err, r, "default: ");
                 r = object_set(o, "default", d);
@@ -693,33 +706,34 @@ int objjson_class_to_json(const CimClass *c, const ObjJsonOptions *opts, json_t 
 
 static int optional_bool(json_t *j, const char *what, bool *ret, Error *err) {
         if (!json_is_boolean(j))
-                return error_set(err, WBEM_E_INVALID_OBJECT, "%s must be true or false, not %s", what,
-                                 json_type_text(j));
+                return error_set(err, WBEM_E_INVALID_OBJECT, "%s must be true or false, not %s",
+                                 what, json_type_text(j));
         *ret = json_is_true(j);
         return 0;
 }
 
-static int property_from_json(CimClass *def, const char *name, json_t *pj, ObjJsonResolveFunc resolve,
-                              void *userdata, Error *err) {
+static int property_from_json(CimClass *def, const char *name, json_t *pj,
+                              ObjJsonResolveFunc resolve, void *userdata, Error *err) {
         CimType type = CIM_INVALID;
         bool is_key = false, is_array = false;
         json_t *dj = NULL;
         int r;
 
         if (!json_is_object(pj))
-                return error_set(err, WBEM_E_INVALID_OBJECT, "the definition must be an object, not %s",
-                                 json_type_text(pj));
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "the definition must be an object, not %s", json_type_text(pj));
         const char *attr;
         json_t *aj;
         json_object_foreach(pj, attr, aj) {
                 if (strcmp(attr, "type") == 0) {
                         if (!json_is_string(aj))
                                 return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE,
-                                                 "type must be a string, not %s", json_type_text(aj));
+                                                 "type must be a string, not %s",
+                                                 json_type_text(aj));
                         type = cim_type_from_name(json_string_value(aj));
                         if (type == CIM_INVALID)
-                                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "unknown type '%s'",
-                                                 json_string_value(aj));
+                                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE,
+                                                 "unknown type '%s'", json_string_value(aj));
                 } else if (strcmp(attr, "key") == 0) {
                         r = optional_bool(aj, "key", &is_key, err);
                         if (r != 0)
@@ -733,7 +747,8 @@ static int property_from_json(CimClass *def, const char *name, json_t *pj, ObjJs
                 else if (strcmp(attr, "origin") == 0)
                         continue;
                 else
-                        return error_set(err, WBEM_E_INVALID_OBJECT, "unknown attribute '%s'", attr);
+                        return error_set(err, WBEM_E_INVALID_OBJECT, "unknown attribute '%s'",
+                                         attr);
         }
         if (type == CIM_INVALID)
                 return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "no type given");
@@ -754,11 +769,12 @@ int objjson_class_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdat
         int r;
 
         if (!json_is_object(j))
-                return error_set(err, WBEM_E_INVALID_OBJECT, "a class must be a JSON object, not %s",
-                                 json_type_text(j));
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "a class must be a JSON object, not %s", json_type_text(j));
         json_t *genus = json_object_get(j, "__GENUS");
         if (genus && json_is_integer(genus) && json_integer_value(genus) == 2)
-                return error_set(err, WBEM_E_INVALID_OBJECT, "this is an instance (__GENUS 2), not a class");
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "this is an instance (__GENUS 2), not a class");
         json_t *cn = json_object_get(j, "__CLASS");
         if (!cn)
                 return error_set(err, WBEM_E_INVALID_OBJECT, "the class has no __CLASS");
@@ -771,8 +787,9 @@ int objjson_class_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdat
         if (sj && json_is_string(sj))
                 super = json_string_value(sj);
         else if (sj && !json_is_null(sj))
-                return error_set(err, WBEM_E_INVALID_OBJECT, "class %s: __SUPERCLASS must be a string or null, not %s",
-                                 name, json_type_text(sj));
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "class %s: __SUPERCLASS must be a string or null, not %s", name,
+                                 json_type_text(sj));
 
         _cleanup_(class_unrefp) CimClass *def = NULL;
         r = class_new(name, super, &def, err);
@@ -791,7 +808,8 @@ int objjson_class_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdat
                         r = optional_bool(mj, "singleton", &def->is_singleton, err);
                 else if (strcmp(key, "properties") == 0) {
                         if (!json_is_object(mj) && !json_is_null(mj))
-                                r = error_set(err, WBEM_E_INVALID_OBJECT, "properties must be an object, not %s",
+                                r = error_set(err, WBEM_E_INVALID_OBJECT,
+                                              "properties must be an object, not %s",
                                               json_type_text(mj));
                         props = mj;
                 } else
@@ -805,8 +823,9 @@ int objjson_class_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdat
         if (props && json_is_object(props))
                 json_object_keylen_foreach(props, key, key_len, pj) {
                         if (strlen(key) != key_len)
-                                return error_set(err, WBEM_E_INVALID_PROPERTY,
-                                                 "class %s: a property name contains a NUL character", name);
+                                return error_set(
+                                        err, WBEM_E_INVALID_PROPERTY,
+                                        "class %s: a property name contains a NUL character", name);
                         r = property_from_json(def, key, pj, resolve, userdata, err);
                         if (r != 0)
                                 return error_prefix(err, r, "class %s: property '%s': ", name, key);

@@ -67,7 +67,8 @@ typedef struct ObjJsonOptions {
 /* Finds the flattened class `class_name` for an embedded object or an
  * instance being read. Returns 0 with *ret a new reference, -ENOMEM, or a
  * positive WbemStatus (normally WBEM_E_INVALID_CLASS) with err filled. */
-typedef int (*ObjJsonResolveFunc)(void *userdata, const char *class_name, CimClass **ret, Error *err);
+typedef int (*ObjJsonResolveFunc)(void *userdata, const char *class_name, CimClass **ret,
+                                  Error *err);
 
 /* JSON text of j (json_dumps flags), safe under out-of-memory: jansson's
  * own json_dumps() can drop a failed piece (an object key) and return the
@@ -91,7 +92,8 @@ int objjson_value_from_json(json_t *j, CimType t, bool is_array, ObjJsonResolveF
  * no namespace; __RELPATH is null (and __PATH absent) when its keys are
  * incomplete. Returns 0, -ENOMEM, or WBEM_E_INVALID_PARAMETER as
  * objjson_value_to_json. */
-int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json_t **ret, Error *err);
+int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json_t **ret,
+                             Error *err);
 
 /* An instance from JSON: "__CLASS" names its class (found with resolve); the
  * other members are property values. System properties ("__" names) other
@@ -100,8 +102,8 @@ int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json
  * too deep), WBEM_E_INVALID_PROPERTY (a property the class lacks, or one
  * given twice in different case), WBEM_E_TYPE_MISMATCH, the resolver's error,
  * -ENOMEM. */
-int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata, Instance **ret,
-                               Error *err);
+int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
+                               Instance **ret, Error *err);
 
 /* A class (flattened or a definition) as JSON (see above). */
 int objjson_class_to_json(const CimClass *c, const ObjJsonOptions *opts, json_t **ret, Error *err);

@@ -1,8 +1,8 @@
 /* The repository's file and its in-memory picture: opening and creating the
  * SQLite database (schema, version rule), statements and transactions, the
- * namespaces, and the per-namespace cache of flattened classes. Class and
- * instance operations live in repo_class.c and repo_instance.c. The on-disk
- * format is described in docs/repository.md. */
+ * namespaces. The per-namespace cache of flattened classes is in
+ * repo_cache.c, class and instance operations in repo_class.c and
+ * repo_instance.c. The on-disk format is described in docs/repository.md. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,10 +38,12 @@ static const char *const stmt_sql[_REPO_STMT_MAX] = {
                                    "WHERE id = ?1",
         [REPO_STMT_CLASS_DELETE] = "DELETE FROM classes WHERE id = ?1",
         [REPO_STMT_CLASS_HAS_INSTANCES] = "SELECT 1 FROM instances WHERE class_id = ?1 LIMIT 1",
-        [REPO_STMT_INST_FIND] = "SELECT id, class_id, data FROM instances WHERE ns_id = ?1 AND path_key = ?2",
+        [REPO_STMT_INST_FIND] =
+                "SELECT id, class_id, data FROM instances WHERE ns_id = ?1 AND path_key = ?2",
         [REPO_STMT_INST_INSERT] = "INSERT INTO instances(ns_id, class_id, path_key, data) "
                                   "VALUES(?1, ?2, ?3, ?4)",
-        [REPO_STMT_INST_UPDATE] = "UPDATE instances SET class_id = ?2, path_key = ?3, data = ?4 WHERE id = ?1",
+        [REPO_STMT_INST_UPDATE] =
+                "UPDATE instances SET class_id = ?2, path_key = ?3, data = ?4 WHERE id = ?1",
         [REPO_STMT_INST_DELETE] = "DELETE FROM instances WHERE id = ?1",
         [REPO_STMT_INST_CHUNK] = "SELECT id, data FROM instances WHERE class_id = ?1 AND id > ?2 "
                                  "ORDER BY id LIMIT ?3",
@@ -110,7 +112,8 @@ int repo_sqlite_error(Repo *r, int rc, Error *err, const char *what) {
         if ((rc & 0xff) == SQLITE_NOMEM || rc == SQLITE_IOERR_NOMEM)
                 return -ENOMEM;
         const char *msg = r && r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc);
-        return error_set(err, WBEM_E_FAILED, "repository %s: %s: %s", r && r->path ? r->path : "", what, msg);
+        return error_set(err, WBEM_E_FAILED, "repository %s: %s: %s", r && r->path ? r->path : "",
+                         what, msg);
 }
 
 int repo_stmt(Repo *r, RepoStmt which, sqlite3_stmt **ret, Error *err) {
@@ -182,7 +185,8 @@ int repo_json_load(const char *text, json_t **ret, Error *err) {
         if (!j) {
                 if (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0')
                         return -ENOMEM;
-                return error_set(err, WBEM_E_FAILED, "stored data is not valid JSON: %s", jerr.text);
+                return error_set(err, WBEM_E_FAILED, "stored data is not valid JSON: %s",
+                                 jerr.text);
         }
         *ret = j;
         return 0;
@@ -192,217 +196,11 @@ int repo_json_dump(json_t *j, char **ret) {
         return objjson_dump(j, JSON_COMPACT, ret);
 }
 
-/* ---- the class cache ---------------------------------------------------- */
-
-static ClassCache *class_cache_free(ClassCache *c) {
-        if (!c)
-                return NULL;
-        for (size_t k = 0; k < c->n_entries; k++) {
-                class_unref(c->entries[k].cls);
-                class_unref(c->entries[k].def);
-        }
-        mem_free(c->entries);
-        mem_free(c->index);
-        mem_free(c);
-        return NULL;
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(ClassCache *, class_cache_free);
-
-ClassEntry *repo_cache_find(const ClassCache *c, const char *name) {
-        for (size_t h = name_hash(name) & c->index_mask;; h = (h + 1) & c->index_mask) {
-                size_t slot = c->index[h];
-                if (slot == 0)
-                        return NULL;
-                if (name_equal(c->entries[slot - 1].cls->name, name))
-                        return &c->entries[slot - 1];
-        }
-}
-
-ClassEntry *repo_cache_find_id(const ClassCache *c, int64_t id) {
-        for (size_t k = 0; k < c->n_entries; k++)
-                if (c->entries[k].id == id)
-                        return &c->entries[k];
-        return NULL;
-}
-
-int repo_cache_resolve(void *userdata, const char *name, CimClass **ret, Error *err) {
-        ClassEntry *e = repo_cache_find(userdata, name);
-        if (!e)
-                return error_set(err, WBEM_E_INVALID_CLASS, "class %s does not exist", name);
-        *ret = class_ref(e->cls);
-        return 0;
-}
-
-/* Append a flattened class (the cache is sized for all of them up front). */
-static void class_cache_add(ClassCache *c, CimClass *cls, CimClass *def, int64_t id) {
-        size_t n = c->n_entries++;
-        c->entries[n] = (ClassEntry){ .cls = cls, .def = def, .id = id };
-        size_t h = name_hash(cls->name) & c->index_mask;
-        while (c->index[h] != 0)
-                h = (h + 1) & c->index_mask;
-        c->index[h] = n + 1;
-}
-
-typedef struct StoredClass {
-        int64_t id;
-        json_t *json;
-} StoredClass;
-
-static void stored_classes_free(StoredClass *rows, size_t n) {
-        for (size_t k = 0; k < n; k++)
-                if (rows[k].json)
-                        json_decref(rows[k].json);
-        mem_free(rows);
-}
-
-static int stored_classes_read(Repo *r, int64_t ns_id, StoredClass **ret, size_t *ret_count, Error *err) {
-        _cleanup_(repo_stmt_resetp) sqlite3_stmt *st = NULL;
-        StoredClass *rows = NULL;
-        size_t n = 0, cap = 0;
-        int k, rc;
-
-        k = repo_stmt(r, REPO_STMT_CLASS_ALL, &st, err);
-        if (k != 0)
-                return k;
-        sqlite3_bind_int64(st, 1, ns_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        StoredClass *nrows = mem_reallocarray(rows, ncap, sizeof(*rows));
-                        if (!nrows) {
-                                stored_classes_free(rows, n);
-                                return -ENOMEM;
-                        }
-                        rows = nrows;
-                        cap = ncap;
-                }
-                const char *text = (const char *)sqlite3_column_text(st, 1);
-                if (!text) {
-                        stored_classes_free(rows, n);
-                        return repo_sqlite_error(r, sqlite3_errcode(r->db), err, "reading classes");
-                }
-                rows[n].id = sqlite3_column_int64(st, 0);
-                rows[n].json = NULL;
-                k = repo_json_load(text, &rows[n].json, err);
-                if (k != 0) {
-                        long long id = (long long)rows[n].id;
-                        stored_classes_free(rows, n);
-                        return repo_error_prefix(err, k, "stored class %lld: ", id);
-                }
-                n++;
-        }
-        if (rc != SQLITE_DONE) {
-                stored_classes_free(rows, n);
-                return repo_sqlite_error(r, rc, err, "reading classes");
-        }
-        *ret = rows;
-        *ret_count = n;
-        return 0;
-}
-
-/* Build the cache: system classes first, then the stored classes derived in
- * passes, each once its superclass is in (creation order is already
- * parents-first except after a superclass change). */
-static int class_cache_load(Repo *r, NsEntry *nse, ClassCache **ret, Error *err) {
-        StoredClass *rows = NULL;
-        size_t n_rows = 0;
-        int k;
-
-        k = stored_classes_read(r, nse->id, &rows, &n_rows, err);
-        if (k != 0)
-                return k;
-
-        _cleanup_(class_cache_freep) ClassCache *c = mem_calloc(1, sizeof(*c));
-        size_t total = r->n_system_classes + n_rows;
-        size_t size = 16;
-        while (size < 2 * total)
-                size *= 2;
-        if (c) {
-                c->entries = mem_calloc(total, sizeof(ClassEntry));
-                c->index = mem_calloc(size, sizeof(size_t));
-                c->index_mask = size - 1;
-        }
-        if (!c || !c->entries || !c->index) {
-                stored_classes_free(rows, n_rows);
-                return -ENOMEM;
-        }
-        for (size_t s = 0; s < r->n_system_classes; s++)
-                class_cache_add(c, class_ref(r->system_classes[s]), NULL, 0);
-
-        size_t pending = n_rows;
-        while (pending > 0) {
-                bool progress = false;
-                for (size_t s = 0; s < n_rows; s++) {
-                        if (!rows[s].json)
-                                continue;
-                        json_t *sj = json_object_get(rows[s].json, "__SUPERCLASS");
-                        const ClassEntry *super = NULL;
-                        if (json_is_string(sj)) {
-                                super = repo_cache_find(c, json_string_value(sj));
-                                if (!super)
-                                        continue;
-                        }
-                        CimClass *def = NULL, *flat = NULL;
-                        k = objjson_class_from_json(rows[s].json, repo_cache_resolve, c, &def, err);
-                        if (k == 0) {
-                                k = class_derive(def, super ? super->cls : NULL, &flat, err);
-                                if (k != 0)
-                                        class_unref(def);
-                        }
-                        if (k != 0) {
-                                long long id = (long long)rows[s].id;
-                                stored_classes_free(rows, n_rows);
-                                return repo_error_prefix(err, k, "namespace %s: stored class %lld: ", nse->name, id);
-                        }
-                        class_cache_add(c, flat, def, rows[s].id);
-                        json_decref(rows[s].json);
-                        rows[s].json = NULL;
-                        pending--;
-                        progress = true;
-                }
-                if (!progress)
-                        break;
-        }
-        if (pending > 0) {
-                k = WBEM_E_FAILED;
-                for (size_t s = 0; s < n_rows; s++)
-                        if (rows[s].json) {
-                                json_t *cn = json_object_get(rows[s].json, "__CLASS");
-                                json_t *sj = json_object_get(rows[s].json, "__SUPERCLASS");
-                                k = error_set(err, WBEM_E_FAILED,
-                                              "namespace %s: stored class %s: superclass %s is missing", nse->name,
-                                              json_is_string(cn) ? json_string_value(cn) : "?",
-                                              json_is_string(sj) ? json_string_value(sj) : "?");
-                                break;
-                        }
-                stored_classes_free(rows, n_rows);
-                return k;
-        }
-        stored_classes_free(rows, n_rows);
-        *ret = TAKE_PTR(c);
-        return 0;
-}
-
-int repo_ns_classes(Repo *r, NsEntry *nse, ClassCache **ret, Error *err) {
-        if (!nse->classes) {
-                int k = class_cache_load(r, nse, &nse->classes, err);
-                if (k != 0)
-                        return k;
-        }
-        *ret = nse->classes;
-        return 0;
-}
-
-void repo_ns_classes_refresh(Repo *r, NsEntry *nse) {
-        nse->classes = class_cache_free(nse->classes);
-        (void)class_cache_load(r, nse, &nse->classes, NULL);
-}
-
 /* ---- namespaces ----------------------------------------------------------- */
 
 static NsEntry *ns_entry_free(NsEntry *e) {
         if (e) {
-                class_cache_free(e->classes);
+                repo_cache_free(e->classes);
                 mem_free(e->name);
                 mem_free(e);
         }
@@ -493,7 +291,8 @@ static bool ns_is_below(const char *ns, const char *parent) {
         return true;
 }
 
-static int ns_insert_row(Repo *r, const char *name, int64_t parent_id, int64_t *ret_id, Error *err) {
+static int ns_insert_row(Repo *r, const char *name, int64_t parent_id, int64_t *ret_id,
+                         Error *err) {
         _cleanup_(repo_stmt_resetp) sqlite3_stmt *st = NULL;
         int k = repo_stmt(r, REPO_STMT_NS_INSERT, &st, err);
         if (k != 0)
@@ -517,14 +316,16 @@ int repo_namespace_create(Repo *r, const char *ns, Error *err) {
                 return error_set(err, WBEM_E_ALREADY_EXISTS, "namespace %s already exists", n);
         char *slash = strrchr(n, '/');
         if (!slash)
-                return error_set(err, WBEM_E_INVALID_NAMESPACE, "namespace %s: every namespace is below root", n);
+                return error_set(err, WBEM_E_INVALID_NAMESPACE,
+                                 "namespace %s: every namespace is below root", n);
         _cleanup_free_ char *parent_name = mem_strndup(n, (size_t)(slash - n));
         if (!parent_name)
                 return -ENOMEM;
         NsEntry *parent = ns_lookup(r, parent_name, NULL);
         if (!parent)
-                return error_set(err, WBEM_E_INVALID_NAMESPACE, "namespace %s: parent namespace %s does not exist",
-                                 n, parent_name);
+                return error_set(err, WBEM_E_INVALID_NAMESPACE,
+                                 "namespace %s: parent namespace %s does not exist", n,
+                                 parent_name);
 
         /* The parent keeps its stored spelling ("Root/x" is created as
          * "root/x"). Everything that can fail in memory is done before the
@@ -653,8 +454,8 @@ static int pragma_int(Repo *r, const char *sql, int *ret, Error *err) {
         if (rc == SQLITE_OK)
                 return 0;
         if ((rc & 0xff) == SQLITE_NOTADB)
-                return error_set(err, WBEM_E_FAILED, "%s is not an lwmi repository: not a SQLite database",
-                                 r->path);
+                return error_set(err, WBEM_E_FAILED,
+                                 "%s is not an lwmi repository: not a SQLite database", r->path);
         return repo_sqlite_error(r, rc, err, "reading the schema version");
 }
 
@@ -696,7 +497,8 @@ static int repo_check_schema(Repo *r, Error *err) {
                 return k;
         if (version > REPO_SCHEMA_VERSION)
                 return error_set(err, WBEM_E_REPOSITORY_VERSION,
-                                 "repository %s has schema version %d, but this lwmi knows versions up to %d: "
+                                 "repository %s has schema version %d, but this lwmi knows "
+                                 "versions up to %d: "
                                  "use a newer lwmi",
                                  r->path, version, REPO_SCHEMA_VERSION);
         if (version == 0) {
@@ -704,18 +506,21 @@ static int repo_check_schema(Repo *r, Error *err) {
                 if (k != 0)
                         return k;
                 if (n_objects > 0 || app_id != 0)
-                        return error_set(err, WBEM_E_FAILED,
-                                         "%s is not an lwmi repository: a SQLite database of another kind",
-                                         r->path);
+                        return error_set(
+                                err, WBEM_E_FAILED,
+                                "%s is not an lwmi repository: a SQLite database of another kind",
+                                r->path);
         } else if (app_id != REPO_APPLICATION_ID || version < 1)
                 return error_set(err, WBEM_E_FAILED,
-                                 "%s is not an lwmi repository: a SQLite database of another kind", r->path);
+                                 "%s is not an lwmi repository: a SQLite database of another kind",
+                                 r->path);
 
         /* WAL with synchronous=NORMAL: a commit is atomic under kill -9 (the
          * WAL is checksummed and replayed or ignored as a whole). */
         k = exec(r, "PRAGMA journal_mode = WAL", err, "switching to WAL mode");
         if (k == 0)
-                k = exec(r, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err, "setting pragmas");
+                k = exec(r, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err,
+                         "setting pragmas");
         if (k == 0 && version == 0)
                 k = repo_create_schema(r, err);
         return k;
@@ -730,7 +535,8 @@ static int repo_load_namespaces(Repo *r, Error *err) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *name = (const char *)sqlite3_column_text(st, 1);
                 if (!name)
-                        return repo_sqlite_error(r, sqlite3_errcode(r->db), err, "reading namespaces");
+                        return repo_sqlite_error(r, sqlite3_errcode(r->db), err,
+                                                 "reading namespaces");
                 NsEntry **list = mem_reallocarray(r->ns, r->n_ns + 1, sizeof(NsEntry *));
                 if (!list)
                         return -ENOMEM;
@@ -743,7 +549,8 @@ static int repo_load_namespaces(Repo *r, Error *err) {
         if (rc != SQLITE_DONE)
                 return repo_sqlite_error(r, rc, err, "reading namespaces");
         if (!ns_lookup(r, "root", NULL))
-                return error_set(err, WBEM_E_FAILED, "repository %s has no root namespace", r->path);
+                return error_set(err, WBEM_E_FAILED, "repository %s has no root namespace",
+                                 r->path);
         return 0;
 }
 
@@ -807,7 +614,8 @@ int repo_open(const char *path, Repo **ret, Error *err) {
                 if (k != 0)
                         return k;
         }
-        int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+        int rc = sqlite3_open_v2(path, &r->db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  NULL);
         if (rc != SQLITE_OK) {
                 if ((rc & 0xff) == SQLITE_NOMEM)
@@ -828,6 +636,13 @@ int repo_open(const char *path, Repo **ret, Error *err) {
         if (k != 0)
                 return k;
         *ret = TAKE_PTR(r);
+        return 0;
+}
+
+int repo_checkpoint(Repo *r, Error *err) {
+        int rc = sqlite3_wal_checkpoint_v2(r->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return repo_sqlite_error(r, rc, err, "checkpointing");
         return 0;
 }
 

@@ -57,6 +57,13 @@ enum {
 int repo_open(const char *path, Repo **ret, Error *err);
 Repo *repo_close(Repo *r); /* accepts NULL, returns NULL */
 
+/* Copy what the write-ahead log holds into the database file, as far as no
+ * reader prevents it (a passive checkpoint), so the log does not grow. For
+ * the daemon to call when its loop is idle; SQLite also checkpoints by
+ * itself after a commit once the log passes 1000 pages. Returns 0 or
+ * WBEM_E_FAILED. */
+int repo_checkpoint(Repo *r, Error *err);
+
 /* The default file: /var/lib/lwmi/repository.db for root, otherwise
  * $XDG_STATE_HOME/lwmi/repository.db, with ~/.local/state when
  * XDG_STATE_HOME is unset or not absolute. Returns 0, -ENOMEM, or -ENOENT
@@ -131,8 +138,8 @@ int repo_class_enum(Repo *r, const char *ns, const char *superclass, bool deep, 
  * instance with these keys fails with WBEM_E_ALREADY_EXISTS. On success
  * *ret_previous (may be NULL) is the instance replaced, or NULL when it was
  * created, and *ret_created (may be NULL) tells which. */
-int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned flags, Instance **ret_previous,
-                      bool *ret_created, Error *err);
+int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned flags,
+                      Instance **ret_previous, bool *ret_created, Error *err);
 /* The instance at path ("Class.Key=value,..."; class and key names in any
  * case and keys in any order; a namespace in the path must be ns). The key
  * values are converted to the key types. WBEM_E_INVALID_OBJECT_PATH for a
@@ -144,7 +151,8 @@ int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned fl
 int repo_instance_get(Repo *r, const char *ns, const char *path, Instance **ret, Error *err);
 /* Delete the instance at path (errors as repo_instance_get); *ret_deleted
  * (may be NULL) is the instance deleted. */
-int repo_instance_delete(Repo *r, const char *ns, const char *path, Instance **ret_deleted, Error *err);
+int repo_instance_delete(Repo *r, const char *ns, const char *path, Instance **ret_deleted,
+                         Error *err);
 
 /* Called once per instance (borrowed: take a reference to keep it). A
  * non-zero return stops the enumeration, and repo_instance_enum returns it. */
@@ -155,8 +163,8 @@ typedef int (*RepoInstanceFunc)(Instance *inst, void *userdata);
  * open, so fn may write to the repository (what it changes may or may not
  * be seen by the rest of the enumeration). WBEM_E_INVALID_CLASS for an
  * unknown class. */
-int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool deep, RepoInstanceFunc fn,
-                       void *userdata, Error *err);
+int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool deep,
+                       RepoInstanceFunc fn, void *userdata, Error *err);
 /* One page of the instances of exactly class_name (not its subclasses), for
  * a caller that must stop between pages (the engine's query cursor): up to
  * limit instances (limit >= 1), in creation order, that follow the position

@@ -14,7 +14,6 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(CimClass *, class_unref);
 
-
 int repo_class_get(Repo *r, const char *ns, const char *name, CimClass **ret, Error *err) {
         NsEntry *nse;
         ClassCache *c;
@@ -27,7 +26,8 @@ int repo_class_get(Repo *r, const char *ns, const char *name, CimClass **ret, Er
                 return error_set(err, WBEM_E_INVALID_PARAMETER, "no class name given");
         ClassEntry *e = repo_cache_find(c, name);
         if (!e)
-                return error_set(err, WBEM_E_NOT_FOUND, "class %s does not exist in namespace %s", name, nse->name);
+                return error_set(err, WBEM_E_NOT_FOUND, "class %s does not exist in namespace %s",
+                                 name, nse->name);
         *ret = class_ref(e->cls);
         return 0;
 }
@@ -50,8 +50,8 @@ int repo_class_enum(Repo *r, const char *ns, const char *superclass, bool deep, 
         if (k != 0)
                 return k;
         if (superclass && !repo_cache_find(c, superclass))
-                return error_set(err, WBEM_E_INVALID_CLASS, "class %s does not exist in namespace %s", superclass,
-                                 nse->name);
+                return error_set(err, WBEM_E_INVALID_CLASS,
+                                 "class %s does not exist in namespace %s", superclass, nse->name);
         CimClass **list = mem_calloc(c->n_entries + 1, sizeof(CimClass *));
         if (!list)
                 return -ENOMEM;
@@ -65,7 +65,8 @@ int repo_class_enum(Repo *r, const char *ns, const char *superclass, bool deep, 
 }
 
 /* The classes derived from e at any depth, parents first (cache order). */
-static int class_subtree(const ClassCache *c, const ClassEntry *e, ClassEntry ***ret, size_t *ret_count) {
+static int class_subtree(const ClassCache *c, const ClassEntry *e, ClassEntry ***ret,
+                         size_t *ret_count) {
         ClassEntry **list = mem_calloc(c->n_entries + 1, sizeof(ClassEntry *));
         if (!list)
                 return -ENOMEM;
@@ -108,8 +109,8 @@ static int class_definition_equal(Repo *r, int64_t id, const char *text, bool *r
         return 0;
 }
 
-static int class_write_row(Repo *r, RepoStmt which, int64_t first, const CimClass *def, const char *text,
-                           int64_t *ret_id, Error *err) {
+static int class_write_row(Repo *r, RepoStmt which, int64_t first, const CimClass *def,
+                           const char *text, int64_t *ret_id, Error *err) {
         _cleanup_(repo_stmt_resetp) sqlite3_stmt *st = NULL;
         int k = repo_stmt(r, which, &st, err);
         if (k != 0)
@@ -145,8 +146,8 @@ static void reshape_free(RepoReshape *list, size_t n) {
 /* REPO_FORCE: derive the subclasses again under the new class (any failure
  * aborts the put) and give all their instances the new shapes. Runs inside
  * the transaction. */
-static int class_update_subtree(Repo *r, NsEntry *nse, ClassCache *c, const ClassEntry *old, CimClass *flat,
-                                ClassEntry **sub, size_t n_sub, Error *err) {
+static int class_update_subtree(Repo *r, NsEntry *nse, ClassCache *c, const ClassEntry *old,
+                                CimClass *flat, ClassEntry **sub, size_t n_sub, Error *err) {
         RepoReshape *list = mem_calloc(n_sub + 1, sizeof(RepoReshape));
         if (!list)
                 return -ENOMEM;
@@ -177,7 +178,8 @@ static int class_update_subtree(Repo *r, NsEntry *nse, ClassCache *c, const Clas
         return k;
 }
 
-int repo_class_put(Repo *r, const char *ns, const CimClass *def, unsigned flags, CimClass **ret, Error *err) {
+int repo_class_put(Repo *r, const char *ns, const CimClass *def, unsigned flags, CimClass **ret,
+                   Error *err) {
         NsEntry *nse;
         ClassCache *c;
         int k = repo_ns_find(r, ns, &nse, err);
@@ -188,17 +190,19 @@ int repo_class_put(Repo *r, const char *ns, const CimClass *def, unsigned flags,
         if (!def || !def->name)
                 return error_set(err, WBEM_E_INVALID_PARAMETER, "no class given");
         if ((flags & REPO_CREATE_ONLY) && (flags & REPO_UPDATE_ONLY))
-                return error_set(err, WBEM_E_INVALID_PARAMETER, "create-only and update-only exclude each other");
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "create-only and update-only exclude each other");
         if (class_name_is_system(def->name))
-                return error_set(err, WBEM_E_INVALID_OPERATION, "system class %s cannot be changed", def->name);
+                return error_set(err, WBEM_E_INVALID_OPERATION, "system class %s cannot be changed",
+                                 def->name);
 
         ClassEntry *super = NULL;
         if (def->superclass) {
                 super = repo_cache_find(c, def->superclass);
                 if (!super)
                         return error_set(err, WBEM_E_INVALID_SUPERCLASS,
-                                         "class %s: superclass %s does not exist in namespace %s", def->name,
-                                         def->superclass, nse->name);
+                                         "class %s: superclass %s does not exist in namespace %s",
+                                         def->name, def->superclass, nse->name);
                 if (!super->def && !name_equal(super->cls->name, "__ExtrinsicEvent"))
                         return error_set(err, WBEM_E_INVALID_SUPERCLASS,
                                          "class %s: system class %s cannot be a superclass "
@@ -207,14 +211,16 @@ int repo_class_put(Repo *r, const char *ns, const CimClass *def, unsigned flags,
         }
         ClassEntry *old = repo_cache_find(c, def->name);
         if (old && (flags & REPO_CREATE_ONLY))
-                return error_set(err, WBEM_E_ALREADY_EXISTS, "class %s already exists in namespace %s",
-                                 old->cls->name, nse->name);
-        if (!old && (flags & REPO_UPDATE_ONLY))
-                return error_set(err, WBEM_E_NOT_FOUND, "class %s does not exist in namespace %s", def->name,
+                return error_set(err, WBEM_E_ALREADY_EXISTS,
+                                 "class %s already exists in namespace %s", old->cls->name,
                                  nse->name);
+        if (!old && (flags & REPO_UPDATE_ONLY))
+                return error_set(err, WBEM_E_NOT_FOUND, "class %s does not exist in namespace %s",
+                                 def->name, nse->name);
         if (old && super && class_isa(super->cls, def->name))
-                return error_set(err, WBEM_E_INVALID_SUPERCLASS, "class %s cannot derive from %s, which derives from it",
-                                 def->name, super->cls->name);
+                return error_set(err, WBEM_E_INVALID_SUPERCLASS,
+                                 "class %s cannot derive from %s, which derives from it", def->name,
+                                 super->cls->name);
 
         _cleanup_(class_unrefp) CimClass *flat = NULL;
         k = class_derive(def, super ? super->cls : NULL, &flat, err);
@@ -256,15 +262,19 @@ int repo_class_put(Repo *r, const char *ns, const CimClass *def, unsigned flags,
                 k = class_has_instances(r, old->id, &has_instances, err);
                 if (k == 0 && !(flags & REPO_FORCE)) {
                         if (n_sub > 0)
-                                k = error_set(err, WBEM_E_CLASS_HAS_CHILDREN,
-                                              "class %s has subclasses (%s%s): changing it needs force",
-                                              old->cls->name, sub[0]->cls->name, n_sub > 1 ? ", ..." : "");
+                                k = error_set(
+                                        err, WBEM_E_CLASS_HAS_CHILDREN,
+                                        "class %s has subclasses (%s%s): changing it needs force",
+                                        old->cls->name, sub[0]->cls->name,
+                                        n_sub > 1 ? ", ..." : "");
                         else if (has_instances)
                                 k = error_set(err, WBEM_E_CLASS_HAS_INSTANCES,
-                                              "class %s has instances: changing it needs force", old->cls->name);
+                                              "class %s has instances: changing it needs force",
+                                              old->cls->name);
                 }
                 if (k == 0)
-                        k = class_write_row(r, REPO_STMT_CLASS_UPDATE, old->id, def, text, NULL, err);
+                        k = class_write_row(r, REPO_STMT_CLASS_UPDATE, old->id, def, text, NULL,
+                                            err);
                 if (k == 0 && (n_sub > 0 || has_instances))
                         k = class_update_subtree(r, nse, c, old, flat, sub, n_sub, err);
         } else
@@ -296,9 +306,11 @@ int repo_class_delete(Repo *r, const char *ns, const char *name, unsigned flags,
                 return error_set(err, WBEM_E_INVALID_PARAMETER, "no class name given");
         ClassEntry *e = repo_cache_find(c, name);
         if (!e)
-                return error_set(err, WBEM_E_NOT_FOUND, "class %s does not exist in namespace %s", name, nse->name);
+                return error_set(err, WBEM_E_NOT_FOUND, "class %s does not exist in namespace %s",
+                                 name, nse->name);
         if (!e->def)
-                return error_set(err, WBEM_E_INVALID_OPERATION, "system class %s cannot be deleted", e->cls->name);
+                return error_set(err, WBEM_E_INVALID_OPERATION, "system class %s cannot be deleted",
+                                 e->cls->name);
         _cleanup_free_ ClassEntry **sub = NULL;
         size_t n_sub = 0;
         k = class_subtree(c, e, &sub, &n_sub);
@@ -312,13 +324,14 @@ int repo_class_delete(Repo *r, const char *ns, const char *name, unsigned flags,
                 bool has_instances = false;
                 if (n_sub > 0)
                         k = error_set(err, WBEM_E_CLASS_HAS_CHILDREN,
-                                      "class %s has subclasses (%s%s): deleting it needs cascade", e->cls->name,
-                                      sub[0]->cls->name, n_sub > 1 ? ", ..." : "");
+                                      "class %s has subclasses (%s%s): deleting it needs cascade",
+                                      e->cls->name, sub[0]->cls->name, n_sub > 1 ? ", ..." : "");
                 else
                         k = class_has_instances(r, e->id, &has_instances, err);
                 if (k == 0 && has_instances)
                         k = error_set(err, WBEM_E_CLASS_HAS_INSTANCES,
-                                      "class %s has instances: deleting it needs cascade", e->cls->name);
+                                      "class %s has instances: deleting it needs cascade",
+                                      e->cls->name);
         }
         /* Subclasses first; instances follow their class by foreign key. */
         for (size_t i = n_sub; k == 0 && i-- > 0;)

@@ -24,7 +24,6 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(Instance *, instance_unref);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ObjectPath *, objpath_free);
 
-
 static const CimClass *cache_lookup(void *userdata, const char *name) {
         ClassEntry *e = repo_cache_find(userdata, name);
         return e ? e->cls : NULL;
@@ -111,8 +110,8 @@ static void append_key_value(StrBuf *b, const Value *v) {
         }
 }
 
-int repo_instance_key(const CimClass *cls, const Value *values, RepoClassLookup lookup, void *userdata,
-                      char **ret) {
+int repo_instance_key(const CimClass *cls, const Value *values, RepoClassLookup lookup,
+                      void *userdata, char **ret) {
         StrBuf b = STRBUF_INIT;
 
         append_folded(&b, key_space_class(cls, lookup, userdata));
@@ -130,7 +129,8 @@ int repo_instance_key(const CimClass *cls, const Value *values, RepoClassLookup 
                                 continue;
                         /* Insertion sort by name: there are few keys. */
                         size_t at = n++;
-                        while (at > 0 && name_compare(cls->props[keys[at - 1]].name, cls->props[k].name) > 0) {
+                        while (at > 0 && name_compare(cls->props[keys[at - 1]].name,
+                                                      cls->props[k].name) > 0) {
                                 keys[at] = keys[at - 1];
                                 at--;
                         }
@@ -158,7 +158,8 @@ static int instance_encode(const Instance *i, char **ret, Error *err) {
         return repo_json_dump(j, ret);
 }
 
-static int instance_decode(NsEntry *nse, ClassCache *c, const char *text, Instance **ret, Error *err) {
+static int instance_decode(NsEntry *nse, ClassCache *c, const char *text, Instance **ret,
+                           Error *err) {
         _cleanup_(json_decrefp) json_t *j = NULL;
         _cleanup_(instance_unrefp) Instance *i = NULL;
         int k = repo_json_load(text, &j, err);
@@ -181,7 +182,8 @@ static char *relpath_for_message(const Instance *i) {
 }
 
 /* inst's values moved onto cls, the repository's version of its class. */
-static int instance_rebase(const Instance *inst, CimClass *cls, const char *ns, Instance **ret, Error *err) {
+static int instance_rebase(const Instance *inst, CimClass *cls, const char *ns, Instance **ret,
+                           Error *err) {
         _cleanup_(instance_unrefp) Instance *n = NULL;
         int k = instance_new(cls, &n);
         if (k < 0)
@@ -190,7 +192,8 @@ static int instance_rebase(const Instance *inst, CimClass *cls, const char *ns, 
                 const char *name = inst->cls->props[p].name;
                 if (class_find_property(cls, name) < 0)
                         return error_set(err, WBEM_E_INVALID_PROPERTY,
-                                         "class %s in namespace %s has no property '%s'", cls->name, ns, name);
+                                         "class %s in namespace %s has no property '%s'", cls->name,
+                                         ns, name);
                 k = instance_set(n, name, &inst->values[p], err);
                 if (k != 0)
                         return repo_error_prefix(err, k, "property '%s': ", name);
@@ -200,13 +203,13 @@ static int instance_rebase(const Instance *inst, CimClass *cls, const char *ns, 
 }
 
 typedef struct InstanceRow {
-        int64_t id;       /* 0: no row */
+        int64_t id; /* 0: no row */
         int64_t class_id;
-        Instance *inst;   /* when asked for */
+        Instance *inst; /* when asked for */
 } InstanceRow;
 
-static int row_find(Repo *r, NsEntry *nse, ClassCache *c, const char *key, bool decode, InstanceRow *ret,
-                    Error *err) {
+static int row_find(Repo *r, NsEntry *nse, ClassCache *c, const char *key, bool decode,
+                    InstanceRow *ret, Error *err) {
         _cleanup_(repo_stmt_resetp) sqlite3_stmt *st = NULL;
         int k = repo_stmt(r, REPO_STMT_INST_FIND, &st, err);
         if (k != 0)
@@ -220,11 +223,13 @@ static int row_find(Repo *r, NsEntry *nse, ClassCache *c, const char *key, bool 
         }
         if (rc != SQLITE_ROW)
                 return repo_sqlite_error(r, rc, err, "looking up an instance");
-        InstanceRow row = { .id = sqlite3_column_int64(st, 0), .class_id = sqlite3_column_int64(st, 1) };
+        InstanceRow row = { .id = sqlite3_column_int64(st, 0),
+                            .class_id = sqlite3_column_int64(st, 1) };
         if (decode) {
                 const char *text = (const char *)sqlite3_column_text(st, 2);
                 if (!text)
-                        return repo_sqlite_error(r, sqlite3_errcode(r->db), err, "reading an instance");
+                        return repo_sqlite_error(r, sqlite3_errcode(r->db), err,
+                                                 "reading an instance");
                 k = instance_decode(nse, c, text, &row.inst, err);
                 if (k != 0)
                         return k;
@@ -264,8 +269,8 @@ static bool class_is_storable(const ClassEntry *e) {
         return e->def && !class_isa(e->cls, "__Event");
 }
 
-int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned flags, Instance **ret_previous,
-                      bool *ret_created, Error *err) {
+int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned flags,
+                      Instance **ret_previous, bool *ret_created, Error *err) {
         NsEntry *nse;
         ClassCache *c;
         int k = repo_ns_find(r, ns, &nse, err);
@@ -276,14 +281,17 @@ int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned fl
         if (!inst)
                 return error_set(err, WBEM_E_INVALID_PARAMETER, "no instance given");
         if ((flags & REPO_CREATE_ONLY) && (flags & REPO_UPDATE_ONLY))
-                return error_set(err, WBEM_E_INVALID_PARAMETER, "create-only and update-only exclude each other");
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "create-only and update-only exclude each other");
         ClassEntry *e = repo_cache_find(c, inst->cls->name);
         if (!e)
-                return error_set(err, WBEM_E_INVALID_CLASS, "class %s does not exist in namespace %s",
-                                 inst->cls->name, nse->name);
+                return error_set(err, WBEM_E_INVALID_CLASS,
+                                 "class %s does not exist in namespace %s", inst->cls->name,
+                                 nse->name);
         if (!class_is_storable(e))
                 return error_set(err, WBEM_E_INVALID_CLASS,
-                                 "class %s: instances of system and event classes are not stored", e->cls->name);
+                                 "class %s: instances of system and event classes are not stored",
+                                 e->cls->name);
 
         /* An instance built against another copy of the class (another
          * namespace, an older version) is moved onto ours by name. */
@@ -316,17 +324,20 @@ int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned fl
         if (k == 0 && row.id != 0) {
                 ClassEntry *other = repo_cache_find_id(c, row.class_id);
                 if (flags & REPO_CREATE_ONLY)
-                        k = error_set(err, WBEM_E_ALREADY_EXISTS, "instance %s already exists in namespace %s",
-                                      relpath, nse->name);
-                else if (row.class_id != e->id)
                         k = error_set(err, WBEM_E_ALREADY_EXISTS,
-                                      "instance %s: an instance of class %s with the same keys exists", relpath,
-                                      other ? other->cls->name : "?");
+                                      "instance %s already exists in namespace %s", relpath,
+                                      nse->name);
+                else if (row.class_id != e->id)
+                        k = error_set(
+                                err, WBEM_E_ALREADY_EXISTS,
+                                "instance %s: an instance of class %s with the same keys exists",
+                                relpath, other ? other->cls->name : "?");
                 else
                         k = row_write(r, REPO_STMT_INST_UPDATE, row.id, e->id, key, data, err);
         } else if (k == 0) {
                 if (flags & REPO_UPDATE_ONLY)
-                        k = error_set(err, WBEM_E_NOT_FOUND, "instance %s does not exist in namespace %s", relpath,
+                        k = error_set(err, WBEM_E_NOT_FOUND,
+                                      "instance %s does not exist in namespace %s", relpath,
                                       nse->name);
                 else
                         k = row_write(r, REPO_STMT_INST_INSERT, nse->id, e->id, key, data, err);
@@ -347,8 +358,8 @@ int repo_instance_put(Repo *r, const char *ns, const Instance *inst, unsigned fl
 
 /* Parse a path and make the row key it names. *ret_class is the path's
  * class. */
-static int path_key(NsEntry *nse, ClassCache *c, const char *path, ClassEntry **ret_class, char **ret_key,
-                    Error *err) {
+static int path_key(NsEntry *nse, ClassCache *c, const char *path, ClassEntry **ret_class,
+                    char **ret_key, Error *err) {
         _cleanup_(objpath_freep) ObjectPath *p = NULL;
         int k;
 
@@ -362,21 +373,23 @@ static int path_key(NsEntry *nse, ClassCache *c, const char *path, ClassEntry **
                 if (!n && errno == ENOMEM)
                         return -ENOMEM;
                 if (!n || !name_equal(n, nse->name))
-                        return error_set(err, WBEM_E_INVALID_OBJECT_PATH, "the path names namespace %s, not %s",
-                                         p->ns, nse->name);
+                        return error_set(err, WBEM_E_INVALID_OBJECT_PATH,
+                                         "the path names namespace %s, not %s", p->ns, nse->name);
         }
         ClassEntry *e = repo_cache_find(c, p->class_name);
         if (!e)
-                return error_set(err, WBEM_E_INVALID_CLASS, "class %s does not exist in namespace %s",
-                                 p->class_name, nse->name);
+                return error_set(err, WBEM_E_INVALID_CLASS,
+                                 "class %s does not exist in namespace %s", p->class_name,
+                                 nse->name);
         const CimClass *cls = e->cls;
         if (p->is_singleton != cls->is_singleton)
                 return error_set(err, WBEM_E_INVALID_OBJECT_PATH,
-                                 p->is_singleton ? "class %s is not a singleton" : "class %s is a singleton: its path is %s=@",
+                                 p->is_singleton ? "class %s is not a singleton"
+                                                 : "class %s is a singleton: its path is %s=@",
                                  cls->name, cls->name);
         if (!p->is_singleton && p->n_keys == 0)
-                return error_set(err, WBEM_E_INVALID_OBJECT_PATH, "the path names class %s, not an instance",
-                                 cls->name);
+                return error_set(err, WBEM_E_INVALID_OBJECT_PATH,
+                                 "the path names class %s, not an instance", cls->name);
 
         Value *values = mem_calloc(cls->n_props + 1, sizeof(Value));
         if (!values)
@@ -387,31 +400,34 @@ static int path_key(NsEntry *nse, ClassCache *c, const char *path, ClassEntry **
                 const ObjectPathKey *pk = &p->keys[i];
                 long idx = -1;
                 if (!pk->name) {
-                        for (size_t j = 0; j < cls->n_props && cls->n_keys == 1 && p->n_keys == 1; j++)
+                        for (size_t j = 0; j < cls->n_props && cls->n_keys == 1 && p->n_keys == 1;
+                             j++)
                                 if (cls->props[j].is_key)
                                         idx = (long)j;
                         if (idx < 0)
-                                k = error_set(err, WBEM_E_INVALID_OBJECT_PATH,
-                                              "a key without a name needs a class with exactly one key, "
-                                              "and class %s has %zu",
-                                              cls->name, cls->n_keys);
+                                k = error_set(
+                                        err, WBEM_E_INVALID_OBJECT_PATH,
+                                        "a key without a name needs a class with exactly one key, "
+                                        "and class %s has %zu",
+                                        cls->name, cls->n_keys);
                 } else {
                         idx = class_find_property(cls, pk->name);
                         if (idx < 0 || !cls->props[idx].is_key)
-                                k = error_set(err, WBEM_E_INVALID_OBJECT_PATH, "%s is not a key of class %s",
-                                              pk->name, cls->name);
+                                k = error_set(err, WBEM_E_INVALID_OBJECT_PATH,
+                                              "%s is not a key of class %s", pk->name, cls->name);
                 }
                 if (k == 0 && !values[idx].is_null)
                         k = error_set(err, WBEM_E_INVALID_OBJECT_PATH, "key %s is given twice",
                                       cls->props[idx].name);
                 if (k == 0) {
-                        k = value_convert(&pk->value, cls->props[idx].type, false, &values[idx], err);
+                        k = value_convert(&pk->value, cls->props[idx].type, false, &values[idx],
+                                          err);
                         if (k > 0) {
                                 /* The path is what is wrong, whatever the conversion said. */
                                 if (err)
                                         err->status = WBEM_E_INVALID_OBJECT_PATH;
-                                k = repo_error_prefix(err, WBEM_E_INVALID_OBJECT_PATH, "key %s: ",
-                                                      cls->props[idx].name);
+                                k = repo_error_prefix(err, WBEM_E_INVALID_OBJECT_PATH,
+                                                      "key %s: ", cls->props[idx].name);
                         } else if (k == 0 && values[idx].is_null)
                                 k = error_set(err, WBEM_E_INVALID_OBJECT_PATH, "key %s is NULL",
                                               cls->props[idx].name);
@@ -419,8 +435,9 @@ static int path_key(NsEntry *nse, ClassCache *c, const char *path, ClassEntry **
         }
         for (size_t i = 0; k == 0 && i < cls->n_props; i++)
                 if (cls->props[i].is_key && values[i].is_null)
-                        k = error_set(err, WBEM_E_INVALID_OBJECT_PATH, "the path lacks key %s of class %s",
-                                      cls->props[i].name, cls->name);
+                        k = error_set(err, WBEM_E_INVALID_OBJECT_PATH,
+                                      "the path lacks key %s of class %s", cls->props[i].name,
+                                      cls->name);
         if (k == 0)
                 k = repo_instance_key(cls, values, cache_lookup, c, ret_key);
         for (size_t i = 0; i < cls->n_props; i++)
@@ -447,8 +464,8 @@ static int instance_locate(Repo *r, NsEntry *nse, ClassCache *c, const char *pat
                 return k;
         if (row.id == 0 || !class_isa(row.inst->cls, e->cls->name)) {
                 instance_unref(row.inst);
-                return error_set(err, WBEM_E_NOT_FOUND, "instance %s does not exist in namespace %s", path,
-                                 nse->name);
+                return error_set(err, WBEM_E_NOT_FOUND,
+                                 "instance %s does not exist in namespace %s", path, nse->name);
         }
         *ret = row;
         return 0;
@@ -470,7 +487,8 @@ int repo_instance_get(Repo *r, const char *ns, const char *path, Instance **ret,
         return 0;
 }
 
-int repo_instance_delete(Repo *r, const char *ns, const char *path, Instance **ret_deleted, Error *err) {
+int repo_instance_delete(Repo *r, const char *ns, const char *path, Instance **ret_deleted,
+                         Error *err) {
         NsEntry *nse;
         ClassCache *c;
         int k = repo_ns_find(r, ns, &nse, err);
@@ -501,8 +519,8 @@ int repo_instance_delete(Repo *r, const char *ns, const char *path, Instance **r
 
 /* Read up to limit rows of class_id after id *last, decoded, into
  * rows/ids; *ret_count of them. */
-static int chunk_read(Repo *r, NsEntry *nse, ClassCache *c, int64_t class_id, int64_t *last, size_t limit,
-                      Instance **rows, int64_t *ids, size_t *ret_count, Error *err) {
+static int chunk_read(Repo *r, NsEntry *nse, ClassCache *c, int64_t class_id, int64_t *last,
+                      size_t limit, Instance **rows, int64_t *ids, size_t *ret_count, Error *err) {
         _cleanup_(repo_stmt_resetp) sqlite3_stmt *st = NULL;
         size_t n = 0;
         int k = repo_stmt(r, REPO_STMT_INST_CHUNK, &st, err);
@@ -515,7 +533,8 @@ static int chunk_read(Repo *r, NsEntry *nse, ClassCache *c, int64_t class_id, in
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *text = (const char *)sqlite3_column_text(st, 1);
                 if (!text)
-                        k = repo_sqlite_error(r, sqlite3_errcode(r->db), err, "reading an instance");
+                        k = repo_sqlite_error(r, sqlite3_errcode(r->db), err,
+                                              "reading an instance");
                 else
                         k = instance_decode(nse, c, text, &rows[n], err);
                 if (k != 0)
@@ -535,8 +554,8 @@ static int chunk_read(Repo *r, NsEntry *nse, ClassCache *c, int64_t class_id, in
         return 0;
 }
 
-int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool deep, RepoInstanceFunc fn,
-                       void *userdata, Error *err) {
+int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool deep,
+                       RepoInstanceFunc fn, void *userdata, Error *err) {
         NsEntry *nse;
         ClassCache *c;
         int k = repo_ns_find(r, ns, &nse, err);
@@ -548,8 +567,8 @@ int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool dee
                 return error_set(err, WBEM_E_INVALID_PARAMETER, "no class name given");
         ClassEntry *e = repo_cache_find(c, class_name);
         if (!e)
-                return error_set(err, WBEM_E_INVALID_CLASS, "class %s does not exist in namespace %s", class_name,
-                                 nse->name);
+                return error_set(err, WBEM_E_INVALID_CLASS,
+                                 "class %s does not exist in namespace %s", class_name, nse->name);
 
         /* The callback may change classes (the cache is rebuilt) or delete
          * the namespace: keep ids and names, and look things up again for
@@ -650,8 +669,8 @@ static const CimClass *reshape_lookup(void *userdata, const char *name) {
         return cache_lookup(l->cache, name);
 }
 
-static int reshape_one(Repo *r, const Instance *old, int64_t id, const RepoReshape *to, ReshapeLookup *lookup,
-                       Error *err) {
+static int reshape_one(Repo *r, const Instance *old, int64_t id, const RepoReshape *to,
+                       ReshapeLookup *lookup, Error *err) {
         _cleanup_(instance_unrefp) Instance *n = NULL;
         const CimClass *cls = to->new_cls;
         int k = instance_new((CimClass *)cls, &n);
@@ -676,8 +695,8 @@ static int reshape_one(Repo *r, const Instance *old, int64_t id, const RepoResha
         return k;
 }
 
-int repo_instance_reshape(Repo *r, NsEntry *nse, ClassCache *cache, const RepoReshape *classes, size_t n,
-                          Error *err) {
+int repo_instance_reshape(Repo *r, NsEntry *nse, ClassCache *cache, const RepoReshape *classes,
+                          size_t n, Error *err) {
         ReshapeLookup lookup = { .classes = classes, .n = n, .cache = cache };
         _cleanup_free_ Instance **rows = mem_calloc(REPO_CHUNK, sizeof(Instance *));
         _cleanup_free_ int64_t *ids = mem_calloc(REPO_CHUNK, sizeof(int64_t));
@@ -705,10 +724,13 @@ int repo_instance_reshape(Repo *r, NsEntry *nse, ClassCache *cache, const RepoRe
                                 break;
                         for (size_t j = 0; j < got; j++) {
                                 if (k == 0) {
-                                        k = reshape_one(r, rows[j], ids[j], &classes[i], &lookup, err);
+                                        k = reshape_one(r, rows[j], ids[j], &classes[i], &lookup,
+                                                        err);
                                         if (k > 0) {
-                                                _cleanup_free_ char *rp = relpath_for_message(rows[j]);
-                                                k = repo_error_prefix(err, k, "instance %s: ", rp ? rp : "?");
+                                                _cleanup_free_ char *rp =
+                                                        relpath_for_message(rows[j]);
+                                                k = repo_error_prefix(
+                                                        err, k, "instance %s: ", rp ? rp : "?");
                                         }
                                 }
                                 rows[j] = instance_unref(rows[j]);

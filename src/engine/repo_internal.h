@@ -1,7 +1,7 @@
 /* Internals shared by the parts of the repository: repo.c (file, schema,
- * statements, transactions, namespaces, class cache), repo_class.c (class
- * operations) and repo_instance.c (instance operations). Not for use outside
- * src/engine/repo*.c. */
+ * statements, transactions, namespaces), repo_cache.c (the class cache of a
+ * namespace), repo_class.c (class operations) and repo_instance.c (instance
+ * operations). Not for use outside src/engine/repo*.c. */
 #pragma once
 
 #include <jansson.h>
@@ -39,9 +39,9 @@ typedef enum RepoStmt {
 
 /* One class of a namespace, flattened. */
 typedef struct ClassEntry {
-        CimClass *cls;  /* flattened; one reference */
-        CimClass *def;  /* the stored definition; NULL for system classes */
-        int64_t id;     /* classes.id; 0 for a system class */
+        CimClass *cls; /* flattened; one reference */
+        CimClass *def; /* the stored definition; NULL for system classes */
+        int64_t id;    /* classes.id; 0 for a system class */
 } ClassEntry;
 
 /* The classes of one namespace, parents before children (system classes
@@ -50,14 +50,14 @@ typedef struct ClassEntry {
 typedef struct ClassCache {
         ClassEntry *entries;
         size_t n_entries;
-        size_t *index;      /* entry number + 1; 0 = free slot */
-        size_t index_mask;  /* index size - 1 (a power of two) */
+        size_t *index;     /* entry number + 1; 0 = free slot */
+        size_t index_mask; /* index size - 1 (a power of two) */
 } ClassCache;
 
 typedef struct NsEntry {
         int64_t id;
-        char *name;           /* normalized, spelled as created */
-        ClassCache *classes;  /* NULL until first needed */
+        char *name;          /* normalized, spelled as created */
+        ClassCache *classes; /* NULL until first needed */
 } NsEntry;
 
 struct Repo {
@@ -89,12 +89,13 @@ void repo_tx_rollback(Repo *r);
 /* The namespace by name (any separators, any case): WBEM_E_INVALID_NAMESPACE
  * when invalid or absent. */
 int repo_ns_find(Repo *r, const char *ns, NsEntry **ret, Error *err);
-/* The namespace's class cache, loaded if needed. */
+/* The namespace's class cache (repo_cache.c), loaded if needed. */
 int repo_ns_classes(Repo *r, NsEntry *nse, ClassCache **ret, Error *err);
 /* After a committed class change: drop the cache and try to load it again
  * (a failure only leaves it to be loaded on next use). */
 void repo_ns_classes_refresh(Repo *r, NsEntry *nse);
 
+ClassCache *repo_cache_free(ClassCache *c); /* returns NULL */
 ClassEntry *repo_cache_find(const ClassCache *c, const char *name);
 ClassEntry *repo_cache_find_id(const ClassCache *c, int64_t id);
 /* ObjJsonResolveFunc over a ClassCache (userdata). */
@@ -105,7 +106,8 @@ int repo_json_load(const char *text, json_t **ret, Error *err);
 int repo_json_dump(json_t *j, char **ret);
 
 /* Prepend "prefix" to err's message for a positive status. */
-int repo_error_prefix(Error *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int repo_error_prefix(Error *err, int r, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 /* A class lookup for computing key spaces while classes change. */
 typedef const CimClass *(*RepoClassLookup)(void *userdata, const char *name);
@@ -113,8 +115,8 @@ typedef const CimClass *(*RepoClassLookup)(void *userdata, const char *name);
 /* The identity of an instance: canonical text of its key values under the
  * topmost class that declares the keys (see repo.h). values are indexed like
  * cls->props; only the keys are read and must be non-NULL. */
-int repo_instance_key(const CimClass *cls, const Value *values, RepoClassLookup lookup, void *userdata,
-                      char **ret);
+int repo_instance_key(const CimClass *cls, const Value *values, RepoClassLookup lookup,
+                      void *userdata, char **ret);
 /* Class put with REPO_FORCE: give every instance of the classes in
  * `classes` (ids and new flattened classes, n of them) the new shape, within
  * the open transaction. cache is the namespace's cache (old classes). */
@@ -122,5 +124,5 @@ typedef struct RepoReshape {
         int64_t id;
         const CimClass *new_cls;
 } RepoReshape;
-int repo_instance_reshape(Repo *r, NsEntry *nse, ClassCache *cache, const RepoReshape *classes, size_t n,
-                          Error *err);
+int repo_instance_reshape(Repo *r, NsEntry *nse, ClassCache *cache, const RepoReshape *classes,
+                          size_t n, Error *err);

@@ -66,14 +66,17 @@ static const struct {
         CimType type;
         bool is_array;
 } all_props[] = {
-        { "S", CIM_STRING, false },    { "B", CIM_BOOLEAN, false },  { "I8", CIM_SINT8, false },
-        { "U8", CIM_UINT8, false },    { "I16", CIM_SINT16, false }, { "U16", CIM_UINT16, false },
-        { "I32", CIM_SINT32, false },  { "U32", CIM_UINT32, false }, { "I64", CIM_SINT64, false },
-        { "U64", CIM_UINT64, false },  { "R32", CIM_REAL32, false }, { "R64", CIM_REAL64, false },
-        { "DT", CIM_DATETIME, false }, { "Ref", CIM_REFERENCE, false }, { "Obj", CIM_OBJECT, false },
-        { "AS", CIM_STRING, true },    { "AU64", CIM_UINT64, true }, { "AI64", CIM_SINT64, true },
-        { "AR", CIM_REAL64, true },    { "AB", CIM_BOOLEAN, true },  { "ADT", CIM_DATETIME, true },
-        { "AObj", CIM_OBJECT, true },
+        { "S", CIM_STRING, false },    { "B", CIM_BOOLEAN, false },
+        { "I8", CIM_SINT8, false },    { "U8", CIM_UINT8, false },
+        { "I16", CIM_SINT16, false },  { "U16", CIM_UINT16, false },
+        { "I32", CIM_SINT32, false },  { "U32", CIM_UINT32, false },
+        { "I64", CIM_SINT64, false },  { "U64", CIM_UINT64, false },
+        { "R32", CIM_REAL32, false },  { "R64", CIM_REAL64, false },
+        { "DT", CIM_DATETIME, false }, { "Ref", CIM_REFERENCE, false },
+        { "Obj", CIM_OBJECT, false },  { "AS", CIM_STRING, true },
+        { "AU64", CIM_UINT64, true },  { "AI64", CIM_SINT64, true },
+        { "AR", CIM_REAL64, true },    { "AB", CIM_BOOLEAN, true },
+        { "ADT", CIM_DATETIME, true }, { "AObj", CIM_OBJECT, true },
 };
 
 /* Test_Inner (Name key, Value uint32) and Test_All (Id key + all_props). */
@@ -199,9 +202,11 @@ static void assert_instances_equal(const Instance *a, const Instance *b) {
                 if (va->type == CIM_OBJECT && va->is_array && !va->is_null) {
                         assert_int_equal(va->arr->count, vb->arr->count);
                         for (size_t j = 0; j < va->arr->count; j++) {
-                                assert_int_equal(va->arr->items[j].is_null, vb->arr->items[j].is_null);
+                                assert_int_equal(va->arr->items[j].is_null,
+                                                 vb->arr->items[j].is_null);
                                 if (!va->arr->items[j].is_null)
-                                        assert_instances_equal(va->arr->items[j].obj, vb->arr->items[j].obj);
+                                        assert_instances_equal(va->arr->items[j].obj,
+                                                               vb->arr->items[j].obj);
                         }
                         continue;
                 }
@@ -339,7 +344,8 @@ static void check_read(const char *text, CimType t, bool is_array, Value want) {
         json_decref(j);
 }
 
-static void check_read_error(const char *text, CimType t, bool is_array, int status, const char *msg) {
+static void check_read_error(const char *text, CimType t, bool is_array, int status,
+                             const char *msg) {
         json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         assert_non_null(j);
         Value v;
@@ -347,9 +353,11 @@ static void check_read_error(const char *text, CimType t, bool is_array, int sta
         int r = objjson_value_from_json(j, t, is_array, NULL, NULL, &v, &err);
         json_decref(j);
         if (r != status)
-                fail_msg("%s as %s: got %d (%s), want %d", text, cim_type_name(t), r, err.message, status);
+                fail_msg("%s as %s: got %d (%s), want %d", text, cim_type_name(t), r, err.message,
+                         status);
         if (!strstr(err.message, msg))
-                fail_msg("%s as %s: message '%s' lacks '%s'", text, cim_type_name(t), err.message, msg);
+                fail_msg("%s as %s: message '%s' lacks '%s'", text, cim_type_name(t), err.message,
+                         msg);
 }
 
 static void test_value_reading(void **state) {
@@ -359,11 +367,13 @@ static void test_value_reading(void **state) {
         check_read("\"5\"", CIM_UINT64, false, value_uint(CIM_UINT64, 5));
         check_read("-9223372036854775808", CIM_SINT64, false, value_sint(CIM_SINT64, INT64_MIN));
         check_read("9223372036854775807", CIM_UINT64, false, value_uint(CIM_UINT64, INT64_MAX));
-        check_read("\"18446744073709551615\"", CIM_UINT64, false, value_uint(CIM_UINT64, UINT64_MAX));
+        check_read("\"18446744073709551615\"", CIM_UINT64, false,
+                   value_uint(CIM_UINT64, UINT64_MAX));
         /* Integral reals are integers; 2^63 fits a uint64. */
         check_read("5.0", CIM_UINT32, false, value_uint(CIM_UINT32, 5));
         check_read("-3e2", CIM_SINT16, false, value_sint(CIM_SINT16, -300));
-        check_read("9.2233720368547758e18", CIM_UINT64, false, value_uint(CIM_UINT64, 9223372036854775808u));
+        check_read("9.2233720368547758e18", CIM_UINT64, false,
+                   value_uint(CIM_UINT64, 9223372036854775808u));
         /* Numbers for reals, and the special strings. */
         check_read("3", CIM_REAL64, false, value_real(CIM_REAL64, 3.0));
         check_read("\"2.5\"", CIM_REAL64, false, value_real(CIM_REAL64, 2.5));
@@ -381,28 +391,35 @@ static void test_value_reading(void **state) {
         /* Errors: each says what was wrong. */
         check_read_error("5.5", CIM_UINT32, false, WBEM_E_TYPE_MISMATCH, "not an integer");
         check_read_error("1e30", CIM_SINT64, false, WBEM_E_TYPE_MISMATCH, "beyond the 64-bit");
-        check_read_error("1.8446744073709552e19", CIM_UINT64, false, WBEM_E_TYPE_MISMATCH, "beyond the 64-bit");
+        check_read_error("1.8446744073709552e19", CIM_UINT64, false, WBEM_E_TYPE_MISMATCH,
+                         "beyond the 64-bit");
         check_read_error("-1", CIM_UINT32, false, WBEM_E_TYPE_MISMATCH, "");
         check_read_error("256", CIM_UINT8, false, WBEM_E_TYPE_MISMATCH, "");
         check_read_error("\"18446744073709551616\"", CIM_UINT64, false, WBEM_E_TYPE_MISMATCH, "");
         check_read_error("\"abc\"", CIM_UINT32, false, WBEM_E_TYPE_MISMATCH, "abc");
         check_read_error("\"NaN\"", CIM_UINT32, false, WBEM_E_TYPE_MISMATCH, "NaN");
-        check_read_error("{}", CIM_STRING, false, WBEM_E_TYPE_MISMATCH, "an object is not a value of type string");
+        check_read_error("{}", CIM_STRING, false, WBEM_E_TYPE_MISMATCH,
+                         "an object is not a value of type string");
         check_read_error("[1]", CIM_UINT32, false, WBEM_E_TYPE_MISMATCH, "an array is not");
-        check_read_error("1", CIM_UINT32, true, WBEM_E_TYPE_MISMATCH, "expected an array of uint32, found a number");
-        check_read_error("[1, [2]]", CIM_UINT32, true, WBEM_E_TYPE_MISMATCH, "item 1: arrays cannot nest");
+        check_read_error("1", CIM_UINT32, true, WBEM_E_TYPE_MISMATCH,
+                         "expected an array of uint32, found a number");
+        check_read_error("[1, [2]]", CIM_UINT32, true, WBEM_E_TYPE_MISMATCH,
+                         "item 1: arrays cannot nest");
         check_read_error("[1, \"x\"]", CIM_UINT32, true, WBEM_E_TYPE_MISMATCH, "item 1: ");
         check_read_error("\"a\\u0000b\"", CIM_STRING, false, WBEM_E_TYPE_MISMATCH, "NUL");
         check_read_error("\"2026\"", CIM_DATETIME, false, WBEM_E_TYPE_MISMATCH, "datetime");
         check_read_error("1", CIM_BOOLEAN, false, WBEM_E_TYPE_MISMATCH, "");
         check_read_error("{}", CIM_OBJECT, false, WBEM_E_INVALID_OBJECT, "no __CLASS");
-        check_read_error("{\"__CLASS\": \"X\"}", CIM_OBJECT, false, WBEM_E_INVALID_CLASS, "no class resolver");
-        check_read_error("1", CIM_INVALID, false, WBEM_E_INVALID_PROPERTY_TYPE, "invalid property type");
+        check_read_error("{\"__CLASS\": \"X\"}", CIM_OBJECT, false, WBEM_E_INVALID_CLASS,
+                         "no class resolver");
+        check_read_error("1", CIM_INVALID, false, WBEM_E_INVALID_PROPERTY_TYPE,
+                         "invalid property type");
 }
 
 static void test_value_invalid_utf8(void **state) {
         (void)state;
-        static const char *bad[] = { "\xff", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\xe2\x82" };
+        static const char *bad[] = { "\xff", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                     "a\xe2\x82" };
         for (size_t k = 0; k < ELEMENTSOF(bad); k++) {
                 Value v = str(bad[k]);
                 json_t *j = NULL;
@@ -423,6 +440,60 @@ static void test_value_invalid_utf8(void **state) {
         value_clear(&a);
 }
 
+static void test_writing_errors(void **state) {
+        (void)state;
+        /* A value of no valid type. */
+        Value bogus = { .type = _CIM_TYPE_MAX };
+        json_t *j = NULL;
+        Error err = { 0 };
+        assert_int_equal(objjson_value_to_json(&bogus, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "invalid type"));
+
+        /* Names, host and namespace must be UTF-8 to be written. */
+        CimClass *def = NULL;
+        assert_int_equal(class_new("App_\xff", NULL, &def, NULL), 0);
+        add(def, "Id", CIM_UINT32, false, true);
+        assert_int_equal(objjson_class_to_json(def, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "class name is not valid UTF-8"));
+        CimClass *bad_class = derive(def, NULL);
+        Instance *i = NULL;
+        assert_int_equal(instance_new(bad_class, &i), 0);
+        assert_int_equal(objjson_instance_to_json(i, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "class name"));
+        instance_unref(i);
+        class_unref(bad_class);
+
+        assert_int_equal(class_new("App_Ok", NULL, &def, NULL), 0);
+        add(def, "P\xc3", CIM_UINT32, false, false);
+        CimClass *ok = derive(def, NULL);
+        assert_int_equal(objjson_class_to_json(ok, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "property name"));
+        assert_int_equal(instance_new(ok, &i), 0);
+        assert_int_equal(objjson_instance_to_json(i, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "property name"));
+        /* The bad property left out by a select list: fine. */
+        char *none[] = { "Other" };
+        assert_int_equal(objjson_instance_to_json(
+                                 i, &(ObjJsonOptions){ .select = none, .n_select = 1 }, &j, &err),
+                         0);
+        json_decref(j);
+        assert_int_equal(
+                objjson_instance_to_json(
+                        i, &(ObjJsonOptions){ .host = "h\xff", .select = none, .n_select = 1 }, &j,
+                        &err),
+                WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(err.message, "host name"));
+        if (instance_set_namespace(i, "root/\xff") == 0) {
+                assert_int_equal(
+                        objjson_instance_to_json(
+                                i, &(ObjJsonOptions){ .select = none, .n_select = 1 }, &j, &err),
+                        WBEM_E_INVALID_PARAMETER);
+                assert_non_null(strstr(err.message, "namespace name"));
+        }
+        instance_unref(i);
+        class_unref(ok);
+}
+
 /* ---- instances ------------------------------------------------------------ */
 
 static void test_instance_round_trip(void **state) {
@@ -439,8 +510,17 @@ static void test_instance_round_trip(void **state) {
                 fail_msg("%s", err.message);
 
         /* System properties first, in WMI's order, then the class's. */
-        static const char *order[] = { "__GENUS", "__CLASS", "__SUPERCLASS", "__DERIVATION", "__SERVER",
-                                       "__NAMESPACE", "__RELPATH", "__PATH", "Id", "S", "B" };
+        static const char *order[] = { "__GENUS",
+                                       "__CLASS",
+                                       "__SUPERCLASS",
+                                       "__DERIVATION",
+                                       "__SERVER",
+                                       "__NAMESPACE",
+                                       "__RELPATH",
+                                       "__PATH",
+                                       "Id",
+                                       "S",
+                                       "B" };
         const char *key;
         json_t *v;
         size_t n = 0;
@@ -453,15 +533,19 @@ static void test_instance_round_trip(void **state) {
         assert_int_equal(json_integer_value(json_object_get(j, "__GENUS")), 2);
         assert_string_equal(json_string_value(json_object_get(j, "__CLASS")), "Test_All");
         assert_string_equal(json_string_value(json_object_get(j, "__SUPERCLASS")), "Test_Base");
-        assert_string_equal(json_string_value(json_array_get(json_object_get(j, "__DERIVATION"), 0)), "Test_Base");
+        assert_string_equal(
+                json_string_value(json_array_get(json_object_get(j, "__DERIVATION"), 0)),
+                "Test_Base");
         assert_string_equal(json_string_value(json_object_get(j, "__SERVER")), "box");
         assert_string_equal(json_string_value(json_object_get(j, "__NAMESPACE")), "root/cimv2");
         assert_string_equal(json_string_value(json_object_get(j, "__RELPATH")), "Test_All.Id=7");
-        assert_string_equal(json_string_value(json_object_get(j, "__PATH")), "//box/root/cimv2:Test_All.Id=7");
+        assert_string_equal(json_string_value(json_object_get(j, "__PATH")),
+                            "//box/root/cimv2:Test_All.Id=7");
         assert_true(json_is_integer(json_object_get(j, "U32")));
         assert_string_equal(json_string_value(json_object_get(j, "U64")), "18446744073709551615");
         assert_string_equal(json_string_value(json_object_get(j, "I64")), "-9223372036854775808");
-        assert_string_equal(json_string_value(json_object_get(j, "DT")), "20261126083000.123456+060");
+        assert_string_equal(json_string_value(json_object_get(j, "DT")),
+                            "20261126083000.123456+060");
         assert_string_equal(json_string_value(json_object_get(j, "Ref")), "Test_Inner.Name=\"x\"");
         json_t *obj = json_object_get(j, "Obj");
         assert_true(json_is_object(obj));
@@ -488,7 +572,8 @@ static void test_instance_round_trip(void **state) {
         instance_unref(back);
 
         /* The storage form: __CLASS and properties only, reads back the same. */
-        r = objjson_instance_to_json(i, &(ObjJsonOptions){ .storage = true, .host = "box" }, &j, &err);
+        r = objjson_instance_to_json(i, &(ObjJsonOptions){ .storage = true, .host = "box" }, &j,
+                                     &err);
         assert_int_equal(r, 0);
         json_object_foreach(j, key, v) {
                 assert_string_equal(key, "__CLASS");
@@ -516,7 +601,8 @@ static void test_instance_paths_and_nulls(void **state) {
 
         /* Key NULL: no relpath, no path; all values null. */
         json_t *j = NULL;
-        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .host = "h" }, &j, NULL), 0);
+        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .host = "h" }, &j, NULL),
+                         0);
         assert_true(json_is_null(json_object_get(j, "__RELPATH")));
         assert_true(json_is_null(json_object_get(j, "__NAMESPACE")));
         assert_null(json_object_get(j, "__PATH"));
@@ -531,7 +617,8 @@ static void test_instance_paths_and_nulls(void **state) {
 
         /* Keys set but no namespace: relpath, no path; no host: no path. */
         set_value(i, "Id", value_uint(CIM_UINT32, 1));
-        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .host = "h" }, &j, NULL), 0);
+        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .host = "h" }, &j, NULL),
+                         0);
         assert_string_equal(json_string_value(json_object_get(j, "__RELPATH")), "Test_All.Id=1");
         assert_null(json_object_get(j, "__PATH"));
         json_decref(j);
@@ -551,7 +638,8 @@ static void test_instance_select(void **state) {
         Instance *i = make_all(&cs);
         char *sel[] = { "u64", "NoSuchProperty", "S" };
         json_t *j = NULL;
-        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .select = sel, .n_select = 3 }, &j, NULL),
+        assert_int_equal(objjson_instance_to_json(
+                                 i, &(ObjJsonOptions){ .select = sel, .n_select = 3 }, &j, NULL),
                          0);
         const char *key;
         json_t *v;
@@ -568,12 +656,14 @@ static void test_instance_select(void **state) {
         /* Embedded objects are not cut by the select list. */
         json_decref(j);
         char *sel2[] = { "Obj" };
-        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .select = sel2, .n_select = 1 }, &j, NULL),
+        assert_int_equal(objjson_instance_to_json(
+                                 i, &(ObjJsonOptions){ .select = sel2, .n_select = 1 }, &j, NULL),
                          0);
         assert_non_null(json_object_get(json_object_get(j, "Obj"), "Value"));
         json_decref(j);
         /* An empty select list gives system properties only. */
-        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .select = sel, .n_select = 0 }, &j, NULL),
+        assert_int_equal(objjson_instance_to_json(
+                                 i, &(ObjJsonOptions){ .select = sel, .n_select = 0 }, &j, NULL),
                          0);
         assert_null(json_object_get(j, "S"));
         json_decref(j);
@@ -587,44 +677,51 @@ static void test_instance_reading_errors(void **state) {
         make_classes(&cs);
         expect_instance_error(&cs, "[]", WBEM_E_INVALID_OBJECT, "must be a JSON object");
         expect_instance_error(&cs, "{\"Id\": 1}", WBEM_E_INVALID_OBJECT, "no __CLASS");
-        expect_instance_error(&cs, "{\"__CLASS\": 5}", WBEM_E_INVALID_OBJECT, "__CLASS must be a string");
-        expect_instance_error(&cs, "{\"__GENUS\": 1, \"__CLASS\": \"Test_All\"}", WBEM_E_INVALID_OBJECT,
-                              "is a class");
+        expect_instance_error(&cs, "{\"__CLASS\": 5}", WBEM_E_INVALID_OBJECT,
+                              "__CLASS must be a string");
+        expect_instance_error(&cs, "{\"__GENUS\": 1, \"__CLASS\": \"Test_All\"}",
+                              WBEM_E_INVALID_OBJECT, "is a class");
         expect_instance_error(&cs, "{\"__CLASS\": \"Nope\"}", WBEM_E_INVALID_CLASS, "Nope");
-        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"Bogus\": 1}", WBEM_E_INVALID_PROPERTY,
-                              "has no property 'Bogus'");
-        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"U8\": 1, \"u8\": 2}", WBEM_E_INVALID_PROPERTY,
-                              "'u8' is given twice");
+        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"Bogus\": 1}",
+                              WBEM_E_INVALID_PROPERTY, "has no property 'Bogus'");
+        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"U8\": 1, \"u8\": 2}",
+                              WBEM_E_INVALID_PROPERTY, "'u8' is given twice");
         expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"U8\": 300}", WBEM_E_TYPE_MISMATCH,
                               "property 'U8': ");
-        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"U32\": 1.5}", WBEM_E_TYPE_MISMATCH,
-                              "property 'U32': 1.5 is not an integer");
-        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"AU64\": [\"1\", \"x\"]}", WBEM_E_TYPE_MISMATCH,
-                              "property 'AU64': item 1: ");
-        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"Obj\": {\"__CLASS\": \"Test_Inner\", \"Value\": -1}}",
+        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"U32\": 1.5}",
+                              WBEM_E_TYPE_MISMATCH, "property 'U32': 1.5 is not an integer");
+        expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"AU64\": [\"1\", \"x\"]}",
+                              WBEM_E_TYPE_MISMATCH, "property 'AU64': item 1: ");
+        expect_instance_error(&cs,
+                              "{\"__CLASS\": \"Test_All\", \"Obj\": {\"__CLASS\": \"Test_Inner\", "
+                              "\"Value\": -1}}",
                               WBEM_E_TYPE_MISMATCH, "property 'Obj': property 'Value': ");
         expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"Obj\": {\"__CLASS\": \"Nope\"}}",
                               WBEM_E_INVALID_CLASS, "property 'Obj': ");
         expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"AObj\": [{\"Name\": \"x\"}]}",
-                              WBEM_E_INVALID_OBJECT, "property 'AObj': item 0: the instance has no __CLASS");
+                              WBEM_E_INVALID_OBJECT,
+                              "property 'AObj': item 0: the instance has no __CLASS");
         /* jansson's parser refuses NUL in keys, but a json_t can hold one. */
         json_t *nj = json_pack("{s:s}", "__CLASS", "Test_All");
         assert_int_equal(json_object_setn_new(nj, "U8\0x", 4, json_integer(1)), 0);
         Instance *ni = NULL;
         Error nerr = { 0 };
-        assert_int_equal(objjson_instance_from_json(nj, resolve, &cs, &ni, &nerr), WBEM_E_INVALID_PROPERTY);
+        assert_int_equal(objjson_instance_from_json(nj, resolve, &cs, &ni, &nerr),
+                         WBEM_E_INVALID_PROPERTY);
         assert_non_null(strstr(nerr.message, "NUL"));
         json_decref(nj);
 
         /* System properties other than __CLASS are ignored, whatever they say;
          * names are case-insensitive. */
         expect_instance_error(&cs, "{\"__CLASS\": \"Test_All\", \"U64\": 18446744073709551616.0}",
-                              WBEM_E_TYPE_MISMATCH, "property 'U64': 18446744073709551616 is beyond the 64-bit");
+                              WBEM_E_TYPE_MISMATCH,
+                              "property 'U64': 18446744073709551616 is beyond the 64-bit");
         Instance *i = NULL;
         Error err;
         json_t *j;
-        j = parse("{\"__CLASS\": \"test_all\", \"__PATH\": 5, \"__NAMESPACE\": [], \"__Whatever\": 1,"
-                  " \"id\": \"9\"}");
+        j = parse(
+                "{\"__CLASS\": \"test_all\", \"__PATH\": 5, \"__NAMESPACE\": [], \"__Whatever\": 1,"
+                " \"id\": \"9\"}");
         assert_int_equal(objjson_instance_from_json(j, resolve, &cs, &i, &err), 0);
         assert_int_equal(instance_get(i, "Id")->u, 9);
         instance_unref(i);
@@ -649,7 +746,8 @@ static CimClass *make_node_class(void) {
 static json_t *nested_json(unsigned levels) {
         json_t *j = json_pack("{s:s, s:i}", "__CLASS", "Test_Node", "Level", (int)levels);
         for (unsigned k = levels; k-- > 0;)
-                j = json_pack("{s:s, s:o, s:i}", "__CLASS", "Test_Node", "Next", j, "Level", (int)k);
+                j = json_pack("{s:s, s:o, s:i}", "__CLASS", "Test_Node", "Next", j, "Level",
+                              (int)k);
         return j;
 }
 
@@ -671,13 +769,15 @@ static void test_nesting_depth(void **state) {
         set_value(deeper, "Next", value_object(i));
         instance_unref(i);
         j = NULL;
-        assert_int_equal(objjson_instance_to_json(deeper, NULL, &j, &err), WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(objjson_instance_to_json(deeper, NULL, &j, &err),
+                         WBEM_E_INVALID_PARAMETER);
         assert_non_null(strstr(err.message, "deeper than 32"));
         assert_null(j);
         instance_unref(deeper);
 
         j = nested_json(OBJJSON_MAX_DEPTH + 1);
-        assert_int_equal(objjson_instance_from_json(j, resolve, &cs, &i, &err), WBEM_E_INVALID_OBJECT);
+        assert_int_equal(objjson_instance_from_json(j, resolve, &cs, &i, &err),
+                         WBEM_E_INVALID_OBJECT);
         assert_non_null(strstr(err.message, "deeper than 32"));
         assert_non_null(strstr(err.message, "...: property 'Next': property 'Next': "));
         json_decref(j);
@@ -713,14 +813,15 @@ static void test_class_round_trip(void **state) {
         assert_int_equal(objjson_class_to_json(special, NULL, &j, &err), 0);
         char *text = dump(j);
         assert_string_equal(
-                text,
-                "{\"__GENUS\":1,\"__CLASS\":\"App_Special\",\"__SUPERCLASS\":\"App_Job\","
-                "\"__DERIVATION\":[\"App_Job\"],\"abstract\":true,\"properties\":{"
-                "\"Id\":{\"type\":\"uint32\",\"key\":true,\"origin\":\"App_Job\"},"
-                "\"Tags\":{\"type\":\"string\",\"array\":true,\"origin\":\"App_Job\"},"
-                "\"Limit\":{\"type\":\"uint64\",\"default\":\"18446744073709551615\",\"origin\":\"App_Job\"},"
-                "\"Levels\":{\"type\":\"sint32\",\"array\":true,\"default\":[-1,null],\"origin\":\"App_Job\"},"
-                "\"Extra\":{\"type\":\"datetime\",\"origin\":\"App_Special\"}}}");
+                text, "{\"__GENUS\":1,\"__CLASS\":\"App_Special\",\"__SUPERCLASS\":\"App_Job\","
+                      "\"__DERIVATION\":[\"App_Job\"],\"abstract\":true,\"properties\":{"
+                      "\"Id\":{\"type\":\"uint32\",\"key\":true,\"origin\":\"App_Job\"},"
+                      "\"Tags\":{\"type\":\"string\",\"array\":true,\"origin\":\"App_Job\"},"
+                      "\"Limit\":{\"type\":\"uint64\",\"default\":\"18446744073709551615\","
+                      "\"origin\":\"App_Job\"},"
+                      "\"Levels\":{\"type\":\"sint32\",\"array\":true,\"default\":[-1,null],"
+                      "\"origin\":\"App_Job\"},"
+                      "\"Extra\":{\"type\":\"datetime\",\"origin\":\"App_Special\"}}}");
         free(text);
 
         /* The flattened form reads back as a definition restating the
@@ -740,12 +841,14 @@ static void test_class_round_trip(void **state) {
                 assert_int_equal(again->props[k].type, special->props[k].type);
                 assert_int_equal(again->props[k].is_array, special->props[k].is_array);
                 assert_int_equal(again->props[k].is_key, special->props[k].is_key);
-                assert_true(value_equal(&again->props[k].default_value, &special->props[k].default_value));
+                assert_true(value_equal(&again->props[k].default_value,
+                                        &special->props[k].default_value));
         }
         class_unref(again);
 
         /* Storage form: no __GENUS, __DERIVATION or origin. */
-        assert_int_equal(objjson_class_to_json(base, &(ObjJsonOptions){ .storage = true }, &j, &err), 0);
+        assert_int_equal(
+                objjson_class_to_json(base, &(ObjJsonOptions){ .storage = true }, &j, &err), 0);
         text = dump(j);
         assert_null(strstr(text, "__GENUS"));
         assert_null(strstr(text, "origin"));
@@ -774,7 +877,8 @@ static void test_class_round_trip(void **state) {
 static void test_class_reading_errors(void **state) {
         (void)state;
         expect_class_error("5", WBEM_E_INVALID_OBJECT, "must be a JSON object");
-        expect_class_error("{\"__GENUS\": 2, \"__CLASS\": \"A\"}", WBEM_E_INVALID_OBJECT, "is an instance");
+        expect_class_error("{\"__GENUS\": 2, \"__CLASS\": \"A\"}", WBEM_E_INVALID_OBJECT,
+                           "is an instance");
         expect_class_error("{}", WBEM_E_INVALID_OBJECT, "no __CLASS");
         expect_class_error("{\"__CLASS\": []}", WBEM_E_INVALID_OBJECT, "__CLASS must be a string");
         expect_class_error("{\"__CLASS\": \"A\", \"__SUPERCLASS\": 1}", WBEM_E_INVALID_OBJECT,
@@ -788,27 +892,34 @@ static void test_class_reading_errors(void **state) {
                            "singleton must be true or false");
         expect_class_error("{\"__CLASS\": \"A\", \"properties\": []}", WBEM_E_INVALID_OBJECT,
                            "properties must be an object");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": 1}}", WBEM_E_INVALID_OBJECT,
-                           "property 'P': the definition must be an object");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {}}}", WBEM_E_INVALID_PROPERTY_TYPE,
-                           "property 'P': no type given");
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": 1}}",
+                           WBEM_E_INVALID_OBJECT, "property 'P': the definition must be an object");
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {}}}",
+                           WBEM_E_INVALID_PROPERTY_TYPE, "property 'P': no type given");
         expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"int\"}}}",
                            WBEM_E_INVALID_PROPERTY_TYPE, "property 'P': unknown type 'int'");
         expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": 5}}}",
                            WBEM_E_INVALID_PROPERTY_TYPE, "type must be a string");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", \"key\": 1}}}",
-                           WBEM_E_INVALID_OBJECT, "property 'P': key must be true or false");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", \"array\": 0}}}",
+        expect_class_error(
+                "{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", \"key\": 1}}}",
+                WBEM_E_INVALID_OBJECT, "property 'P': key must be true or false");
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", "
+                           "\"array\": 0}}}",
                            WBEM_E_INVALID_OBJECT, "property 'P': array must be true or false");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", \"kee\": true}}}",
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", "
+                           "\"kee\": true}}}",
                            WBEM_E_INVALID_OBJECT, "property 'P': unknown attribute 'kee'");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", \"default\": 256}}}",
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\", "
+                           "\"default\": 256}}}",
                            WBEM_E_TYPE_MISMATCH, "property 'P': default: ");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"object\", \"default\": {\"__CLASS\": \"X\"}}}}",
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"object\", "
+                           "\"default\": {\"__CLASS\": \"X\"}}}}",
                            WBEM_E_INVALID_CLASS, "property 'P': default: ");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\"}, \"p\": {\"type\": \"uint8\"}}}",
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"uint8\"}, "
+                           "\"p\": {\"type\": \"uint8\"}}}",
                            WBEM_E_INVALID_PROPERTY, "property 'p': ");
-        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"real64\", \"key\": true}}}",
+        expect_class_error("{\"__CLASS\": \"A\", \"properties\": {\"P\": {\"type\": \"real64\", "
+                           "\"key\": true}}}",
                            WBEM_E_INVALID_PARAMETER, "property 'P': ");
         json_t *j = json_pack("{s:s, s:{}}", "__CLASS", "A", "properties");
         assert_int_equal(json_object_setn_new(json_object_get(j, "properties"), "P\0x", 3,
@@ -839,19 +950,19 @@ static void test_class_invalid_utf8(void **state) {
 
 /* Run op with the Nth allocation failing, N = 1, 2, ... until it succeeds:
  * each failure must be -ENOMEM (and leak nothing: ASan checks). */
-#define ALLOC_LOOP(call)                                                                           \
-        for (unsigned long n_ = 1;; n_++) {                                                        \
-                mem_fail_at(n_);                                                                   \
-                int r_ = (call);                                                                   \
-                bool hit_ = mem_fail_triggered();                                                  \
-                mem_fail_at(0);                                                                    \
-                if (!hit_) {                                                                       \
-                        assert_int_equal(r_, 0);                                                   \
-                        break;                                                                     \
-                }                                                                                  \
-                if (r_ != -ENOMEM)                                                                 \
-                        fail_msg("allocation %lu: %d, want -ENOMEM", n_, r_);                     \
-                assert_true(n_ < 100000);                                                          \
+#define ALLOC_LOOP(call)                                                      \
+        for (unsigned long n_ = 1;; n_++) {                                   \
+                mem_fail_at(n_);                                              \
+                int r_ = (call);                                              \
+                bool hit_ = mem_fail_triggered();                             \
+                mem_fail_at(0);                                               \
+                if (!hit_) {                                                  \
+                        assert_int_equal(r_, 0);                              \
+                        break;                                                \
+                }                                                             \
+                if (r_ != -ENOMEM)                                            \
+                        fail_msg("allocation %lu: %d, want -ENOMEM", n_, r_); \
+                assert_true(n_ < 100000);                                     \
         }
 
 static int op_instance_to_json(Instance *i, json_t **ret) {
@@ -889,7 +1000,8 @@ static void test_allocation_failures(void **state) {
 
         /* Text: every failure reported, never a text with a piece missing. */
         json_t *sj = NULL;
-        assert_int_equal(objjson_instance_to_json(i, &(ObjJsonOptions){ .storage = true }, &sj, NULL), 0);
+        assert_int_equal(
+                objjson_instance_to_json(i, &(ObjJsonOptions){ .storage = true }, &sj, NULL), 0);
         char *want = json_dumps(sj, JSON_COMPACT);
         char *text = NULL;
         ALLOC_LOOP(objjson_dump(sj, JSON_COMPACT, &text));
@@ -919,6 +1031,7 @@ int main(void) {
                 cmocka_unit_test(test_value_encodings),
                 cmocka_unit_test(test_value_reading),
                 cmocka_unit_test(test_value_invalid_utf8),
+                cmocka_unit_test(test_writing_errors),
                 cmocka_unit_test(test_instance_round_trip),
                 cmocka_unit_test(test_instance_paths_and_nulls),
                 cmocka_unit_test(test_instance_select),
