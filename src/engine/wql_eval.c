@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "like.h"
@@ -240,8 +241,20 @@ static void operand_from_literal(const WqlLiteral *l, Operand *ret) {
  * OPND_MISSING; a NULL embedded object on the way gives OPND_NULL (the
  * property of a missing object is NULL); a path through something that is
  * not an embedded object gives OPND_MISSING. Returns 0 or -ENOMEM. */
-static int resolve(const WqlPropertyRef *p, const Instance *inst, const WqlEvalContext *ctx,
-                   Operand *ret) {
+/* Index of property `name` in cls, trying *hint first (a remembered index
+ * is verified by name, so it can never pick the wrong property). */
+static long find_property(const CimClass *cls, const char *name, uint32_t *hint) {
+        if (hint && *hint < cls->n_props && name_equal(cls->props[*hint].name, name))
+                return (long)*hint;
+        long idx = class_find_property(cls, name);
+        if (hint && idx >= 0)
+                *hint = (uint32_t)idx;
+        return idx;
+}
+
+/* hints: NULL, or one per part of p (see WqlFilter). */
+static int resolve(const WqlPropertyRef *p, uint32_t *hints, const Instance *inst,
+                   const WqlEvalContext *ctx, Operand *ret) {
         const Instance *cur = inst;
         *ret = (Operand){ .kind = OPND_MISSING };
         for (size_t k = 0; k < p->n_parts; k++) {
@@ -258,7 +271,7 @@ static int resolve(const WqlPropertyRef *p, const Instance *inst, const WqlEvalC
                                 return 0; /* not an object: missing */
                         return sys_prop_value(sys_props[sp].id, cur, ctx, ret);
                 }
-                long idx = class_find_property(cur->cls, name);
+                long idx = find_property(cur->cls, name, hints ? &hints[k] : NULL);
                 if (idx < 0)
                         return 0;
                 const Value *v = &cur->values[idx];
@@ -466,9 +479,9 @@ static bool text_to_number(const char *s, Operand *ret) {
                 }
                 if (!overflow && (!negative || mag <= (uint64_t)INT64_MAX + 1)) {
                         *ret = (Operand){ .kind = OPND_SINT,
-                                          .i = !negative ? (int64_t)mag
+                                          .i = !negative                        ? (int64_t)mag
                                                : mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN
-                                                                                 : -(int64_t)mag };
+                                                                                : -(int64_t)mag };
                         return true;
                 }
         }
@@ -550,17 +563,25 @@ static WqlTruth negate(WqlTruth t) {
         return t == WQL_UNKNOWN ? t : truth(t == WQL_FALSE);
 }
 
-static int eval_compare(const WqlExpr *e, const Instance *inst, const WqlEvalContext *ctx) {
+/* Hints for the property paths of one predicate: [0] its (left) property,
+ * [1] the right-hand property of a comparison. */
+typedef struct PredicateHints {
+        const WqlExpr *pred;
+        uint32_t *hints[2];
+} PredicateHints;
+
+static int eval_compare(const WqlExpr *e, const PredicateHints *h, const Instance *inst,
+                        const WqlEvalContext *ctx) {
         Operand a, b;
         int r;
         if (e->compare.left.is_property) {
-                r = resolve(&e->compare.left.prop, inst, ctx, &a);
+                r = resolve(&e->compare.left.prop, h ? h->hints[0] : NULL, inst, ctx, &a);
                 if (r < 0)
                         return r;
         } else /* only in trees built by hand */
                 operand_from_literal(&e->compare.left.lit, &a);
         if (e->compare.right.is_property) {
-                r = resolve(&e->compare.right.prop, inst, ctx, &b);
+                r = resolve(&e->compare.right.prop, h ? h->hints[1] : NULL, inst, ctx, &b);
                 if (r < 0) {
                         mem_free(a.owned);
                         return r;
@@ -573,29 +594,31 @@ static int eval_compare(const WqlExpr *e, const Instance *inst, const WqlEvalCon
         return t;
 }
 
-static int eval_predicate(const WqlExpr *e, const Instance *inst, const WqlEvalContext *ctx) {
+static int eval_predicate(const WqlExpr *e, const PredicateHints *h, const Instance *inst,
+                          const WqlEvalContext *ctx) {
+        uint32_t *hints = h ? h->hints[0] : NULL;
         Operand o;
         WqlTruth t;
         int r;
         switch (e->kind) {
         case WQL_EXPR_COMPARE:
-                return eval_compare(e, inst, ctx);
+                return eval_compare(e, h, inst, ctx);
         case WQL_EXPR_LIKE:
-                r = resolve(&e->like.prop, inst, ctx, &o);
+                r = resolve(&e->like.prop, hints, inst, ctx, &o);
                 if (r < 0)
                         return r;
                 t = is_text(&o) ? truth(like_match(e->like.pattern, o.s)) : WQL_UNKNOWN;
                 mem_free(o.owned);
                 return e->like.negated ? negate(t) : t;
         case WQL_EXPR_IS_NULL:
-                r = resolve(&e->is_null.prop, inst, ctx, &o);
+                r = resolve(&e->is_null.prop, hints, inst, ctx, &o);
                 if (r < 0)
                         return r;
                 mem_free(o.owned);
                 t = o.kind == OPND_MISSING ? WQL_UNKNOWN : truth(o.kind == OPND_NULL);
                 return e->is_null.negated ? negate(t) : t;
         case WQL_EXPR_ISA:
-                r = resolve(&e->isa.prop, inst, ctx, &o);
+                r = resolve(&e->isa.prop, hints, inst, ctx, &o);
                 if (r < 0)
                         return r;
                 mem_free(o.owned);
@@ -607,10 +630,34 @@ static int eval_predicate(const WqlExpr *e, const Instance *inst, const WqlEvalC
         }
 }
 
+struct WqlFilter {
+        const WqlExpr *root;
+        PredicateHints *preds; /* sorted by address of pred */
+        size_t n_preds;
+        uint32_t *slots; /* the storage the hints point into */
+};
+
+static const PredicateHints *filter_find(const WqlFilter *f, const WqlExpr *pred) {
+        size_t lo = 0, hi = f->n_preds;
+        uintptr_t key = (uintptr_t)pred;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                uintptr_t at = (uintptr_t)f->preds[mid].pred;
+                if (at == key)
+                        return &f->preds[mid];
+                if (at < key)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
 /* Loops along AND/OR chains and NOT runs, recursing only into chain terms:
  * as deep as the query nests. Chains stop at the first dominant term
- * (FALSE for AND, TRUE for OR). */
-static int eval(const WqlExpr *e, const Instance *inst, const WqlEvalContext *ctx) {
+ * (FALSE for AND, TRUE for OR). filter may be NULL. */
+static int eval(const WqlExpr *e, const WqlFilter *filter, const Instance *inst,
+                const WqlEvalContext *ctx) {
         bool negated = false;
         while (e->kind == WQL_EXPR_NOT) {
                 negated = !negated;
@@ -623,7 +670,7 @@ static int eval(const WqlExpr *e, const Instance *inst, const WqlEvalContext *ct
                 result = negate(dominant);
                 for (;;) {
                         const WqlExpr *term = e->kind == kind ? e->binary.left : e;
-                        int t = eval(term, inst, ctx);
+                        int t = eval(term, filter, inst, ctx);
                         if (t < 0)
                                 return t;
                         if (t == (int)dominant) {
@@ -637,7 +684,7 @@ static int eval(const WqlExpr *e, const Instance *inst, const WqlEvalContext *ct
                         e = e->binary.right;
                 }
         } else {
-                result = eval_predicate(e, inst, ctx);
+                result = eval_predicate(e, filter ? filter_find(filter, e) : NULL, inst, ctx);
                 if (result < 0)
                         return result;
         }
@@ -647,16 +694,134 @@ static int eval(const WqlExpr *e, const Instance *inst, const WqlEvalContext *ct
 int wql_eval_expr(const WqlExpr *e, const Instance *inst, const WqlEvalContext *ctx) {
         if (!e)
                 return WQL_TRUE;
-        return eval(e, inst, ctx);
+        return eval(e, NULL, inst, ctx);
 }
 
 int wql_eval_where(const WqlQuery *q, const Instance *inst, const WqlEvalContext *ctx) {
         if (!q->where)
                 return 1;
-        int r = eval(q->where, inst, ctx);
+        int r = eval(q->where, NULL, inst, ctx);
         if (r < 0)
                 return r;
         return r == WQL_TRUE;
+}
+
+/* ---- prepared filters ---- */
+
+/* Call visit(pred, data) for every predicate of e, in the same walk as
+ * eval(). */
+static void for_each_predicate(const WqlExpr *e, void (*visit)(const WqlExpr *, void *),
+                               void *data) {
+        while (e->kind == WQL_EXPR_NOT)
+                e = e->operand;
+        if (e->kind != WQL_EXPR_AND && e->kind != WQL_EXPR_OR) {
+                visit(e, data);
+                return;
+        }
+        WqlExprKind kind = e->kind;
+        for (;;) {
+                for_each_predicate(e->kind == kind ? e->binary.left : e, visit, data);
+                if (e->kind != kind)
+                        return;
+                e = e->binary.right;
+        }
+}
+
+/* The property paths of a predicate: [0] left, [1] right (or NULL). */
+static void predicate_paths(const WqlExpr *e, const WqlPropertyRef *paths[2]) {
+        paths[0] = paths[1] = NULL;
+        switch (e->kind) {
+        case WQL_EXPR_COMPARE:
+                if (e->compare.left.is_property)
+                        paths[0] = &e->compare.left.prop;
+                if (e->compare.right.is_property)
+                        paths[1] = &e->compare.right.prop;
+                break;
+        case WQL_EXPR_LIKE:
+                paths[0] = &e->like.prop;
+                break;
+        case WQL_EXPR_IS_NULL:
+                paths[0] = &e->is_null.prop;
+                break;
+        case WQL_EXPR_ISA:
+                paths[0] = &e->isa.prop;
+                break;
+        default:
+                break;
+        }
+}
+
+typedef struct FilterBuild {
+        WqlFilter *f;
+        size_t n_slots;
+        bool counting;
+} FilterBuild;
+
+static void filter_visit(const WqlExpr *e, void *data) {
+        FilterBuild *b = data;
+        const WqlPropertyRef *paths[2];
+        predicate_paths(e, paths);
+        if (b->counting) {
+                b->f->n_preds++;
+                for (int k = 0; k < 2; k++)
+                        b->n_slots += paths[k] ? paths[k]->n_parts : 0;
+                return;
+        }
+        PredicateHints *h = &b->f->preds[b->f->n_preds++];
+        h->pred = e;
+        for (int k = 0; k < 2; k++) {
+                h->hints[k] = NULL;
+                if (paths[k]) {
+                        h->hints[k] = b->f->slots + b->n_slots;
+                        b->n_slots += paths[k]->n_parts;
+                }
+        }
+}
+
+static int predicate_hints_compare(const void *a, const void *b) {
+        uintptr_t x = (uintptr_t)((const PredicateHints *)a)->pred;
+        uintptr_t y = (uintptr_t)((const PredicateHints *)b)->pred;
+        return (x > y) - (x < y);
+}
+
+int wql_filter_new(const WqlExpr *e, WqlFilter **ret) {
+        WqlFilter *f = mem_calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        f->root = e;
+        if (e) {
+                FilterBuild b = { .f = f, .counting = true };
+                for_each_predicate(e, filter_visit, &b);
+                f->preds = mem_reallocarray(NULL, f->n_preds, sizeof(PredicateHints));
+                f->slots = mem_reallocarray(NULL, b.n_slots, sizeof(uint32_t));
+                if (!f->preds || !f->slots) {
+                        wql_filter_free(f);
+                        return -ENOMEM;
+                }
+                for (size_t k = 0; k < b.n_slots; k++)
+                        f->slots[k] = UINT32_MAX; /* no hint yet */
+                b = (FilterBuild){ .f = f, .counting = false };
+                f->n_preds = 0;
+                for_each_predicate(e, filter_visit, &b);
+                qsort(f->preds, f->n_preds, sizeof(PredicateHints), predicate_hints_compare);
+        }
+        *ret = f;
+        return 0;
+}
+
+WqlFilter *wql_filter_free(WqlFilter *f) {
+        if (f) {
+                mem_free(f->preds);
+                mem_free(f->slots);
+                mem_free(f);
+        }
+        return NULL;
+}
+
+int wql_filter_eval(WqlFilter *f, const Instance *inst, const WqlEvalContext *ctx) {
+        if (!f->root)
+                return WQL_TRUE;
+        return eval(f->root, f, inst, ctx);
 }
 
 /* ---- validation against a class ---- */
@@ -679,13 +844,13 @@ static void path_text(const WqlPropertyRef *p, char *buf, size_t size) {
 }
 
 static void type_text(const StaticType *t, char *buf, size_t size) {
-        snprintf(buf, size, "%s%s", t->type == CIM_OBJECT ? "an embedded object"
-                                                            : cim_type_name(t->type),
+        snprintf(buf, size, "%s%s",
+                 t->type == CIM_OBJECT ? "an embedded object" : cim_type_name(t->type),
                  t->is_array ? " array" : "");
 }
 
-static int check_path(const WqlPropertyRef *p, const CimClass *cls, unsigned line,
-                      unsigned column, StaticType *ret, Error *err) {
+static int check_path(const WqlPropertyRef *p, const CimClass *cls, unsigned line, unsigned column,
+                      StaticType *ret, Error *err) {
         const CimClass *cur = cls;
         for (size_t k = 0; k < p->n_parts; k++) {
                 const char *name = p->parts[k];
@@ -711,9 +876,10 @@ static int check_path(const WqlPropertyRef *p, const CimClass *cls, unsigned lin
                 if (t.type != CIM_OBJECT || t.is_array) {
                         char tt[64];
                         type_text(&t, tt, sizeof(tt));
-                        return wql_error_at(err, line, column,
-                                            "'%s' is %s, not an embedded object, so it has no property '%s'",
-                                            name, tt, p->parts[k + 1]);
+                        return wql_error_at(
+                                err, line, column,
+                                "'%s' is %s, not an embedded object, so it has no property '%s'",
+                                name, tt, p->parts[k + 1]);
                 }
                 /* the embedded object's class is known only per instance */
                 *ret = (StaticType){ .known = false };
@@ -744,7 +910,8 @@ static int check_compare_side(const WqlOperand *o, WqlCompareOp op, const CimCla
                                     "'%s' is %s: arrays cannot be compared in WQL", path, tt);
         if (t.type == CIM_OBJECT)
                 return wql_error_at(err, o->line, o->column,
-                                    "'%s' is an embedded object: it cannot be compared (use ISA, or a property of it)",
+                                    "'%s' is an embedded object: it cannot be compared (use ISA, "
+                                    "or a property of it)",
                                     path);
         if (t.type == CIM_BOOLEAN && op_is_ordering(op))
                 return wql_error_at(err, o->line, o->column,

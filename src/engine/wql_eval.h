@@ -40,6 +40,21 @@ int wql_eval_expr(const WqlExpr *e, const Instance *inst, const WqlEvalContext *
  * here; callers select instances of it (or of its subclasses) first. */
 int wql_eval_where(const WqlQuery *q, const Instance *inst, const WqlEvalContext *ctx);
 
+/* A condition prepared for repeated evaluation (the dispatcher's fast
+ * path). It remembers, for each step of each property path, the index at
+ * which the property was found last time, and tries that index first: one
+ * name comparison instead of a scan of the class. A remembered index is
+ * always verified by name, so instances of any class may be evaluated (a
+ * miss falls back to the scan and remembers the new index). Evaluation
+ * updates the hints in place: one filter serves one thread at a time. */
+typedef struct WqlFilter WqlFilter;
+
+/* e must outlive the filter (keep the WqlQuery). Returns 0 or -ENOMEM. */
+int wql_filter_new(const WqlExpr *e, WqlFilter **ret);
+WqlFilter *wql_filter_free(WqlFilter *f); /* accepts NULL, returns NULL */
+/* The same result as wql_eval_expr(e, inst, ctx). */
+int wql_filter_eval(WqlFilter *f, const Instance *inst, const WqlEvalContext *ctx);
+
 /* Validate q against the class it queries, before running a data query:
  * every selected name and every property path in WHERE must exist in cls
  * (system properties such as __CLASS included; a path through an embedded
