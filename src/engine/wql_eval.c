@@ -479,9 +479,9 @@ static bool text_to_number(const char *s, Operand *ret) {
                 }
                 if (!overflow && (!negative || mag <= (uint64_t)INT64_MAX + 1)) {
                         *ret = (Operand){ .kind = OPND_SINT,
-                                          .i = !negative ? (int64_t)mag
+                                          .i = !negative                        ? (int64_t)mag
                                                : mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN
-                                                                                 : -(int64_t)mag };
+                                                                                : -(int64_t)mag };
                         return true;
                 }
         }
@@ -844,13 +844,13 @@ static void path_text(const WqlPropertyRef *p, char *buf, size_t size) {
 }
 
 static void type_text(const StaticType *t, char *buf, size_t size) {
-        snprintf(buf, size, "%s%s", t->type == CIM_OBJECT ? "an embedded object"
-                                                            : cim_type_name(t->type),
+        snprintf(buf, size, "%s%s",
+                 t->type == CIM_OBJECT ? "an embedded object" : cim_type_name(t->type),
                  t->is_array ? " array" : "");
 }
 
-static int check_path(const WqlPropertyRef *p, const CimClass *cls, unsigned line,
-                      unsigned column, StaticType *ret, Error *err) {
+static int check_path(const WqlPropertyRef *p, const CimClass *cls, unsigned line, unsigned column,
+                      StaticType *ret, Error *err) {
         const CimClass *cur = cls;
         for (size_t k = 0; k < p->n_parts; k++) {
                 const char *name = p->parts[k];
@@ -876,9 +876,10 @@ static int check_path(const WqlPropertyRef *p, const CimClass *cls, unsigned lin
                 if (t.type != CIM_OBJECT || t.is_array) {
                         char tt[64];
                         type_text(&t, tt, sizeof(tt));
-                        return wql_error_at(err, line, column,
-                                            "'%s' is %s, not an embedded object, so it has no property '%s'",
-                                            name, tt, p->parts[k + 1]);
+                        return wql_error_at(
+                                err, line, column,
+                                "'%s' is %s, not an embedded object, so it has no property '%s'",
+                                name, tt, p->parts[k + 1]);
                 }
                 /* the embedded object's class is known only per instance */
                 *ret = (StaticType){ .known = false };
@@ -909,7 +910,8 @@ static int check_compare_side(const WqlOperand *o, WqlCompareOp op, const CimCla
                                     "'%s' is %s: arrays cannot be compared in WQL", path, tt);
         if (t.type == CIM_OBJECT)
                 return wql_error_at(err, o->line, o->column,
-                                    "'%s' is an embedded object: it cannot be compared (use ISA, or a property of it)",
+                                    "'%s' is an embedded object: it cannot be compared (use ISA, "
+                                    "or a property of it)",
                                     path);
         if (t.type == CIM_BOOLEAN && op_is_ordering(op))
                 return wql_error_at(err, o->line, o->column,

@@ -18,10 +18,10 @@ static const struct {
         const char *word;
         WqlTokenKind kind;
 } keywords[] = {
-        { "SELECT", WQL_TOK_SELECT }, { "FROM", WQL_TOK_FROM },   { "WHERE", WQL_TOK_WHERE },
-        { "WITHIN", WQL_TOK_WITHIN }, { "AND", WQL_TOK_AND },     { "OR", WQL_TOK_OR },
-        { "NOT", WQL_TOK_NOT },       { "LIKE", WQL_TOK_LIKE },   { "IS", WQL_TOK_IS },
-        { "ISA", WQL_TOK_ISA },       { "NULL", WQL_TOK_NULL },   { "TRUE", WQL_TOK_TRUE },
+        { "SELECT", WQL_TOK_SELECT }, { "FROM", WQL_TOK_FROM }, { "WHERE", WQL_TOK_WHERE },
+        { "WITHIN", WQL_TOK_WITHIN }, { "AND", WQL_TOK_AND },   { "OR", WQL_TOK_OR },
+        { "NOT", WQL_TOK_NOT },       { "LIKE", WQL_TOK_LIKE }, { "IS", WQL_TOK_IS },
+        { "ISA", WQL_TOK_ISA },       { "NULL", WQL_TOK_NULL }, { "TRUE", WQL_TOK_TRUE },
         { "FALSE", WQL_TOK_FALSE },
 };
 
@@ -367,8 +367,9 @@ int wql_lex_next(WqlLexer *lx, WqlToken *ret, Error *err) {
                                      s[lx->pos] == '\r' || s[lx->pos] == '\n'))
                 lexer_advance(lx, 1);
 
-        WqlToken t = { .kind = WQL_TOK_END, .offset = lx->pos, .line = lx->line,
-                       .column = lx->column };
+        WqlToken t = {
+                .kind = WQL_TOK_END, .offset = lx->pos, .line = lx->line, .column = lx->column
+        };
         if (lx->pos >= lx->len) {
                 *ret = t;
                 return 0;

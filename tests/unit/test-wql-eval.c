@@ -152,17 +152,28 @@ static void test_like_case(void **state) {
         assert_like("ssh%", "SSHD", true);
         assert_like("MiXeD", "mixed", true);
         /* Latin-1, Latin Extended-A, Greek, Cyrillic */
-        assert_like("\xc3\x84pfel", "\xc3\xa4pfel", true);             /* Äpfel / äpfel */
-        assert_like("%\xc3\x9c%", "m\xc3\xbc" "de", true);             /* Ü in müde */
-        assert_like("\xc5\x81\xc3\xb3" "d\xc5\xba", "\xc5\x82\xc3\x93" "D\xc5\xb9", true); /* Łódź / łÓDŹ */
-        assert_like("\xc3\xbf", "\xc5\xb8", true);                    /* ÿ / Ÿ */
-        assert_like("\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91", "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1", true); /* ΣΟΦΙΑ */
-        assert_like("\xce\x86", "\xce\xac", true);                    /* Ά / ά */
-        assert_like("%\xcf\x82", "\xce\xa3", true);                   /* final sigma */
-        assert_like("\xd0\x9f\xd0\xa0\xd0\x98\xd0\x92\xd0\x95\xd0\xa2", "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", true); /* ПРИВЕТ */
-        assert_like("\xd0\x81\xd0\xb6", "\xd1\x91\xd0\xb6", true);   /* Ёж / ёж */
+        assert_like("\xc3\x84pfel", "\xc3\xa4pfel", true); /* Äpfel / äpfel */
+        assert_like("%\xc3\x9c%",
+                    "m\xc3\xbc"
+                    "de",
+                    true); /* Ü in müde */
+        assert_like("\xc5\x81\xc3\xb3"
+                    "d\xc5\xba",
+                    "\xc5\x82\xc3\x93"
+                    "D\xc5\xb9",
+                    true);                         /* Łódź / łÓDŹ */
+        assert_like("\xc3\xbf", "\xc5\xb8", true); /* ÿ / Ÿ */
+        assert_like("\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91",
+                    "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1", true); /* ΣΟΦΙΑ */
+        assert_like("\xce\x86", "\xce\xac", true);                     /* Ά / ά */
+        assert_like("%\xcf\x82", "\xce\xa3", true);                    /* final sigma */
+        assert_like("\xd0\x9f\xd0\xa0\xd0\x98\xd0\x92\xd0\x95\xd0\xa2",
+                    "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", true); /* ПРИВЕТ */
+        assert_like("\xd0\x81\xd0\xb6", "\xd1\x91\xd0\xb6", true);             /* Ёж / ёж */
         /* no full case folding: ß is not SS, and the Turkish dotted I is its own */
-        assert_like("stra\xc3\x9f" "e", "STRASSE", false);
+        assert_like("stra\xc3\x9f"
+                    "e",
+                    "STRASSE", false);
         assert_like("\xc4\xb0", "i", false);
         /* a range matches either case of a character */
         assert_like("[\xc3\xa0-\xc3\xbe]", "\xc3\x84", true); /* [à-þ] matches Ä */
@@ -171,11 +182,14 @@ static void test_like_case(void **state) {
 static void test_like_utf8(void **state) {
         (void)state;
         /* _ is one character, whatever its byte length */
-        assert_like("_", "\xc3\xa9", true);             /* é */
-        assert_like("_", "\xe2\x82\xac", true);         /* € */
-        assert_like("_", "\xf0\x9f\x98\x80", true);     /* 😀 */
+        assert_like("_", "\xc3\xa9", true);         /* é */
+        assert_like("_", "\xe2\x82\xac", true);     /* € */
+        assert_like("_", "\xf0\x9f\x98\x80", true); /* 😀 */
         assert_like("__", "\xc3\xa9", false);
-        assert_like("a_c", "a\xe2\x82\xac" "c", true);
+        assert_like("a_c",
+                    "a\xe2\x82\xac"
+                    "c",
+                    true);
         assert_like("%\xe2\x82\xac", "100 \xe2\x82\xac", true);
         assert_like("[\xc3\xa9\xe2\x82\xac]", "\xe2\x82\xac", true);
         assert_like("[^\xc3\xa9]", "\xc3\xa9", false);
@@ -186,8 +200,11 @@ static void test_like_utf8(void **state) {
         assert_like("a_", "a\xff", true);
         assert_like("a\xff", "a\xff", true);
         assert_like("a\xfe", "a\xff", false);
-        assert_like("_", "\xc3", true);         /* truncated sequence */
-        assert_like("__", "\xc3" "a", true);
+        assert_like("_", "\xc3", true); /* truncated sequence */
+        assert_like("__",
+                    "\xc3"
+                    "a",
+                    true);
         assert_like("_", "\xed\xa0\x80", false); /* a surrogate is 3 bad bytes */
         assert_like("___", "\xed\xa0\x80", true);
         assert_like("%", "\xff\xfe", true);
@@ -308,7 +325,7 @@ static void test_text_compare(void **state) {
         assert_true(like_text_compare("", "a") < 0);
         assert_int_equal(like_text_compare("\xc3\x84pfel", "\xc3\xa4PFEL"), 0);
         assert_true(like_text_compare("a", "\xc3\xa4") < 0); /* by code point */
-        assert_true(like_text_compare("Z", "a") > 0);       /* folded: z > a */
+        assert_true(like_text_compare("Z", "a") > 0);        /* folded: z > a */
         assert_true(like_text_compare("\xff", "\xfe") > 0);
         assert_int_equal(like_fold_lower('A'), 'a');
         assert_int_equal(like_fold_upper('a'), 'A');
@@ -505,7 +522,10 @@ static WqlQuery *parse_cond(const char *cond) {
 }
 
 static const char *truth_name(int t) {
-        return t == WQL_TRUE ? "TRUE" : t == WQL_FALSE ? "FALSE" : t == WQL_UNKNOWN ? "UNKNOWN" : "error";
+        return t == WQL_TRUE      ? "TRUE"
+               : t == WQL_FALSE   ? "FALSE"
+               : t == WQL_UNKNOWN ? "UNKNOWN"
+                                  : "error";
 }
 
 static void assert_eval_ctx(const Instance *inst, const WqlEvalContext *ctx, const char *cond,
@@ -543,8 +563,9 @@ static void assert_eval(const Instance *inst, const char *cond, WqlTruth expecte
 static void test_null_logic(void **state) {
         Fixture *f = *state;
         /* predicates of each truth value */
-        const char *pred[3] = { [WQL_FALSE] = "Id = 8", [WQL_TRUE] = "Id = 7",
-                                [WQL_UNKNOWN] = "Nothing = 'x'" };
+        const char *pred[3] = {
+                [WQL_FALSE] = "Id = 8", [WQL_TRUE] = "Id = 7", [WQL_UNKNOWN] = "Nothing = 'x'"
+        };
         static const WqlTruth and_table[3][3] = {
                 [F] = { [F] = F, [T] = F, [U] = F },
                 [T] = { [F] = F, [T] = T, [U] = U },
@@ -922,9 +943,9 @@ static void test_system_properties(void **state) {
 
 static void test_eval_out_of_memory(void **state) {
         Fixture *f = *state;
-        const char *conds[] = { "__RELPATH = 'x'", "__PATH LIKE '%'", "__PATH IS NULL",
-                                "Id = 7 AND __RELPATH <> 'x'", "__RELPATH = __PATH",
-                                "Name = __PATH" };
+        const char *conds[] = { "__RELPATH = 'x'",    "__PATH LIKE '%'",
+                                "__PATH IS NULL",     "Id = 7 AND __RELPATH <> 'x'",
+                                "__RELPATH = __PATH", "Name = __PATH" };
         for (size_t k = 0; k < ELEMENTSOF(conds); k++) {
                 WqlQuery *q = parse_cond(conds[k]);
                 for (unsigned long n = 1; n <= 2; n++) {
@@ -943,10 +964,11 @@ static void test_eval_out_of_memory(void **state) {
 
 static void test_eval_allocation_free(void **state) {
         Fixture *f = *state;
-        WqlQuery *q = parse_cond("TargetInstance ISA 'App_Base' AND TargetInstance.Name LIKE 'ssh%' "
-                                 "AND TargetInstance.Id > 5 AND TargetInstance.Ratio < '3' "
-                                 "AND TargetInstance.When > '20200101000000.000000+000' "
-                                 "AND NOT TargetInstance.Nothing IS NOT NULL AND __CLASS <> 'x'");
+        WqlQuery *q =
+                parse_cond("TargetInstance ISA 'App_Base' AND TargetInstance.Name LIKE 'ssh%' "
+                           "AND TargetInstance.Id > 5 AND TargetInstance.Ratio < '3' "
+                           "AND TargetInstance.When > '20200101000000.000000+000' "
+                           "AND NOT TargetInstance.Nothing IS NOT NULL AND __CLASS <> 'x'");
         unsigned long before = mem_alloc_count();
         for (int k = 0; k < 100; k++)
                 assert_int_equal(wql_eval_where(q, f->created, NULL), 1);
@@ -1091,9 +1113,10 @@ static void test_check_properties(void **state) {
                      "'Idd' is not a property of App_Child");
         assert_check(f->base, "SELECT Extra FROM App_Base", 1, 8,
                      "'Extra' is not a property of App_Base");
-        assert_check(c, W "Name = 'x' AND Obj ISA 'App_Base' AND Ref LIKE 'x%' AND Tags IS NULL "
-                        "AND __THIS.Name = 'x' AND __THIS ISA 'App_Base' AND Obj.Anything = 1 "
-                        "AND Flag = TRUE AND Flag <> Flag2 AND __CLASS LIKE 'A%' AND Id < Big",
+        assert_check(c,
+                     W "Name = 'x' AND Obj ISA 'App_Base' AND Ref LIKE 'x%' AND Tags IS NULL "
+                       "AND __THIS.Name = 'x' AND __THIS ISA 'App_Base' AND Obj.Anything = 1 "
+                       "AND Flag = TRUE AND Flag <> Flag2 AND __CLASS LIKE 'A%' AND Id < Big",
                      0, 0, NULL);
         assert_check(c, W "Nmae = 'x'", 1, 31, "'Nmae' is not a property of App_Child");
         assert_check(c, W "'x' = Nmae", 1, 37, "'Nmae' is not a property of App_Child");
@@ -1110,28 +1133,41 @@ static void test_check_properties(void **state) {
         assert_check(c, W "Tags.X IS NULL", 1, 31,
                      "'Tags' is string array, not an embedded object, so it has no property 'X'");
         assert_check(c, W "Obj = 'x'", 1, 31,
-                     "'Obj' is an embedded object: it cannot be compared (use ISA, or a property of it)");
+                     "'Obj' is an embedded object: it cannot be compared (use ISA, or a property "
+                     "of it)");
         assert_check(c, W "__THIS = 'x'", 1, 31,
-                     "'__THIS' is an embedded object: it cannot be compared (use ISA, or a property of it)");
-        assert_check(c, W "Tags = 'a'", 1, 31, "'Tags' is string array: arrays cannot be compared in WQL");
+                     "'__THIS' is an embedded object: it cannot be compared (use ISA, or a "
+                     "property of it)");
+        assert_check(c, W "Tags = 'a'", 1, 31,
+                     "'Tags' is string array: arrays cannot be compared in WQL");
         assert_check(c, W "Name = __DERIVATION", 1, 38,
                      "'__DERIVATION' is string array: arrays cannot be compared in WQL");
-        assert_check(c, W "Flag < Flag2", 1, 31, "operator '<' cannot compare booleans: 'Flag' is boolean");
-        assert_check(c, W "Id >= Flag2", 1, 37, "operator '>=' cannot compare booleans: 'Flag2' is boolean");
+        assert_check(c, W "Flag < Flag2", 1, 31,
+                     "operator '<' cannot compare booleans: 'Flag' is boolean");
+        assert_check(c, W "Id >= Flag2", 1, 37,
+                     "operator '>=' cannot compare booleans: 'Flag2' is boolean");
         assert_check(c, W "Id LIKE '7'", 1, 31, "LIKE needs a string property: 'Id' is uint32");
-        assert_check(c, W "Tags NOT LIKE 'a'", 1, 31, "LIKE needs a string property: 'Tags' is string array");
-        assert_check(c, W "When LIKE '2026%'", 1, 31, "LIKE needs a string property: 'When' is datetime");
+        assert_check(c, W "Tags NOT LIKE 'a'", 1, 31,
+                     "LIKE needs a string property: 'Tags' is string array");
+        assert_check(c, W "When LIKE '2026%'", 1, 31,
+                     "LIKE needs a string property: 'When' is datetime");
         assert_check(c, W "Name ISA 'X'", 1, 31, "ISA needs an embedded object: 'Name' is string");
-        assert_check(c, W "Id = 1 OR\n  NOT Name ISA 'X'", 2, 7, "ISA needs an embedded object: 'Name' is string");
+        assert_check(c, W "Id = 1 OR\n  NOT Name ISA 'X'", 2, 7,
+                     "ISA needs an embedded object: 'Name' is string");
         /* event classes: paths into TargetInstance are checked up to it */
-        assert_check(f->creation, "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE "
-                                  "TargetInstance ISA 'X' AND TargetInstance.Whatever = 1 AND TIME_CREATED > 0",
+        assert_check(f->creation,
+                     "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE "
+                     "TargetInstance ISA 'X' AND TargetInstance.Whatever = 1 AND TIME_CREATED > 0",
                      0, 0, NULL);
-        assert_check(f->creation, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstnce.Name = 1", 1, 45,
+        assert_check(f->creation,
+                     "SELECT * FROM __InstanceCreationEvent WHERE TargetInstnce.Name = 1", 1, 45,
                      "'TargetInstnce' is not a property of __InstanceCreationEvent");
-        assert_check(f->creation, "SELECT * FROM __InstanceCreationEvent WHERE PreviousInstance IS NULL", 1, 45,
+        assert_check(f->creation,
+                     "SELECT * FROM __InstanceCreationEvent WHERE PreviousInstance IS NULL", 1, 45,
                      "'PreviousInstance' is not a property of __InstanceCreationEvent");
-        assert_check(f->modification, "SELECT * FROM __InstanceModificationEvent WHERE PreviousInstance.X <> TargetInstance.X",
+        assert_check(f->modification,
+                     "SELECT * FROM __InstanceModificationEvent WHERE PreviousInstance.X <> "
+                     "TargetInstance.X",
                      0, 0, NULL);
 }
 
