@@ -425,6 +425,7 @@ int dispatcher_bucket_get(Dispatcher *d, const char *ns, const char *class_name,
                 b->hash = bucket_hash(n, name_hash(class_name), opt_name_hash(isa_name), NULL);
                 bucket_relink((void **)d->buckets, d->buckets_mask, b);
                 d->n_buckets++;
+                d->generation++;
                 if (is_intrinsic_class_name(class_name))
                         n->n_intrinsic++;
         }
@@ -451,6 +452,7 @@ static void ns_unref(Dispatcher *d, EventNs *n) {
                 }
         mem_free(n->name);
         mem_free(n);
+        d->generation++;
 }
 
 void dispatcher_bucket_unref(Dispatcher *d, Bucket *b) {
@@ -468,6 +470,7 @@ void dispatcher_bucket_unref(Dispatcher *d, Bucket *b) {
                 }
         if (!b->task) {
                 d->n_buckets--;
+                d->generation++;
                 if (is_intrinsic_class_name(b->class_name))
                         b->ns->n_intrinsic--;
                 table_maybe_shrink(d, (void ***)&d->buckets, &d->buckets_mask, d->n_buckets,
@@ -693,53 +696,128 @@ static const char *closure_name(const CimClass *c, size_t k) {
 
 #define HASH_CACHE 16
 
+/* Visit the native buckets of namespace n for events of class ec (and a
+ * TargetInstance of class tc, or NULL): D in the closure of ec, times X in
+ * the closure of tc. Each is handed to visit(). */
+static void walk(Dispatcher *d, EventNs *n, const CimClass *ec, const CimClass *tc,
+                 void (*visit)(Bucket *b, void *ud), void *ud) {
+        uint64_t isa_hashes[HASH_CACHE];
+        size_t n_isa = tc ? tc->n_derivation + 1 : 0;
+        for (size_t x = 0; x < n_isa && x < HASH_CACHE; x++)
+                isa_hashes[x] = name_hash(closure_name(tc, x));
+        for (size_t k = 0; k <= ec->n_derivation; k++) {
+                const char *cname = closure_name(ec, k);
+                uint64_t ch = name_hash(cname);
+                if (!tc) {
+                        Bucket *b = bucket_lookup(d, n, bucket_hash(n, ch, 0, NULL), cname, NULL);
+                        if (b)
+                                visit(b, ud);
+                        continue;
+                }
+                for (size_t x = 0; x < n_isa; x++) {
+                        const char *iname = closure_name(tc, x);
+                        uint64_t ih = x < HASH_CACHE ? isa_hashes[x] : name_hash(iname);
+                        Bucket *b = bucket_lookup(d, n, bucket_hash(n, ch, ih, NULL), cname, iname);
+                        if (b)
+                                visit(b, ud);
+                }
+        }
+}
+
+static void route_collect(Bucket *b, void *ud) {
+        Route *r = ud;
+        if (r->n < ROUTE_MAX)
+                r->buckets[r->n] = b;
+        if (r->n <= ROUTE_MAX)
+                r->n++;
+}
+
+static void route_clear(Route *r) {
+        class_unref(r->event_class);
+        class_unref(r->target_class);
+        *r = (Route){ 0 };
+}
+
+/* The route of (n, ec, tc), computed when not remembered. */
+static Route *route_get(Dispatcher *d, EventNs *n, const CimClass *ec, const CimClass *tc) {
+        uint64_t h = mix64((uint64_t)(uintptr_t)ec * 31 ^ (uint64_t)(uintptr_t)tc ^
+                           (uint64_t)(uintptr_t)n << 7);
+        Route *r = &d->routes[h & (ROUTE_CACHE - 1)];
+        if (r->event_class == ec && r->target_class == tc && r->ns == n &&
+            r->generation == d->generation)
+                return r;
+        route_clear(r);
+        r->event_class = class_ref((CimClass *)ec);
+        r->target_class = tc ? class_ref((CimClass *)tc) : NULL;
+        r->ns = n;
+        r->generation = d->generation;
+        walk(d, n, ec, tc, route_collect, r);
+        return r;
+}
+
+typedef struct Delivery {
+        Dispatcher *d;
+        Instance *event;
+        size_t delivered;
+        int error;
+} Delivery;
+
+static void deliver_visit(Bucket *b, void *ud) {
+        Delivery *dl = ud;
+        bucket_deliver(dl->d, b, dl->event, &dl->delivered, &dl->error);
+}
+
+static bool is_sys_event_class(const Dispatcher *d, const CimClass *c) {
+        return c == d->sys[SYS_CREATION] || c == d->sys[SYS_DELETION] ||
+               c == d->sys[SYS_MODIFICATION];
+}
+
+/* TargetInstance of an intrinsic event, or NULL. */
+static const Instance *event_target(const Dispatcher *d, const Instance *event) {
+        const Value *v;
+        if (is_sys_event_class(d, event->cls))
+                v = &event->values[d->prop_target];
+        else {
+                long idx = class_find_property(event->cls, "TargetInstance");
+                if (idx < 0)
+                        return NULL;
+                v = &event->values[idx];
+        }
+        if (v->type != CIM_OBJECT || v->is_array || v->is_null)
+                return NULL;
+        return v->obj;
+}
+
 int dispatcher_raise(Dispatcher *d, const char *ns, Instance *event, size_t *ret_delivered) {
-        size_t delivered = 0;
-        int error = 0;
+        Delivery dl = { .d = d, .event = event };
 
         d->events_raised++;
         EventNs *n = d->n_buckets ? dispatcher_ns_find(d, ns) : NULL;
         if (n) {
-                const CimClass *ec = event->cls;
-                const Instance *target = NULL;
-                if (class_isa(ec, "__InstanceOperationEvent")) {
-                        long idx = class_find_property(ec, "TargetInstance");
-                        const Value *v = idx >= 0 ? &event->values[idx] : NULL;
-                        if (v && v->type == CIM_OBJECT && !v->is_array && !v->is_null && v->obj)
-                                target = v->obj;
+                const CimClass *ec = event->cls, *tc = NULL;
+                /* intrinsic events: those of the dispatcher's own classes,
+                 * or of copies of them (a class derived from
+                 * __InstanceOperationEvent) */
+                if (is_sys_event_class(d, ec) ||
+                    (ec->n_derivation >= 2 && class_isa(ec, "__InstanceOperationEvent"))) {
+                        const Instance *target = event_target(d, event);
                         if (!target || n->n_intrinsic == 0)
                                 goto done; /* intrinsic buckets all have an ISA class */
+                        tc = target->cls;
                 }
-                uint64_t isa_hashes[HASH_CACHE];
-                size_t n_isa = target ? target->cls->n_derivation + 1 : 0;
-                for (size_t x = 0; x < n_isa && x < HASH_CACHE; x++)
-                        isa_hashes[x] = name_hash(closure_name(target->cls, x));
-                for (size_t k = 0; k <= ec->n_derivation; k++) {
-                        const char *cname = closure_name(ec, k);
-                        uint64_t ch = name_hash(cname);
-                        if (!target) {
-                                Bucket *b = bucket_lookup(d, n, bucket_hash(n, ch, 0, NULL), cname,
-                                                          NULL);
-                                if (b)
-                                        bucket_deliver(d, b, event, &delivered, &error);
-                                continue;
-                        }
-                        for (size_t x = 0; x < n_isa; x++) {
-                                const char *iname = closure_name(target->cls, x);
-                                uint64_t ih = x < HASH_CACHE ? isa_hashes[x] : name_hash(iname);
-                                Bucket *b = bucket_lookup(d, n, bucket_hash(n, ch, ih, NULL), cname,
-                                                          iname);
-                                if (b)
-                                        bucket_deliver(d, b, event, &delivered, &error);
-                        }
-                }
+                Route *r = route_get(d, n, ec, tc);
+                if (r->n <= ROUTE_MAX)
+                        for (uint32_t k = 0; k < r->n; k++)
+                                bucket_deliver(d, r->buckets[k], event, &dl.delivered, &dl.error);
+                else
+                        walk(d, n, ec, tc, deliver_visit, &dl);
         }
 done:
-        if (error)
+        if (dl.error)
                 d->events_failed++;
         if (ret_delivered)
-                *ret_delivered = delivered;
-        return error;
+                *ret_delivered = dl.delivered;
+        return dl.error;
 }
 
 int dispatcher_raise_buckets(Dispatcher *d, Bucket *list, Instance *event, size_t *ret_delivered) {
@@ -957,6 +1035,8 @@ Dispatcher *dispatcher_free(Dispatcher *d) {
         while (d->sinks)
                 sink_free(d->sinks);
         /* every filter, bucket and task went with the calls */
+        for (size_t k = 0; k < ROUTE_CACHE; k++)
+                route_clear(&d->routes[k]);
         mem_free(d->buckets);
         mem_free(d->eq);
         mem_free(d->shared);

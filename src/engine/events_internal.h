@@ -126,6 +126,34 @@ struct Bucket {
         bool doomed; /* its classes are gone: its calls are being ended */
 };
 
+/* ---- sinks and calls -------------------------------------------------------- */
+
+struct Sink {
+        Sink *next, **pprev; /* the dispatcher's sinks */
+        Dispatcher *d;
+        const SinkOps *ops;
+        void *userdata;
+        Call *calls;
+        size_t n_calls;
+};
+
+#define CALL_OWN_TEXT ((uintptr_t)1) /* text[] holds the query */
+#define CALL_INLINE ((uintptr_t)2)   /* the call is its filter's `first` */
+#define CALL_TAGS (CALL_OWN_TEXT | CALL_INLINE)
+
+/* 56 bytes, what delivery reads first. The first call of a filter lives
+ * inside the filter (Filter.first), so a registration on a filter of its own
+ * is one heap chunk; other calls are one 64-byte chunk each when their text
+ * is the filter's (the text of its first registration). */
+struct Call {
+        Sink *sink;
+        uint64_t id;
+        Call *filter_next, **filter_pprev;
+        Call *sink_next, **sink_pprev;
+        uintptr_t filter; /* Filter *, | CALL_* tags */
+        char text[];      /* with CALL_OWN_TEXT */
+};
+
 /* ---- filters ------------------------------------------------------------------ */
 
 /* What a filter that is not captured needs at evaluation time. */
@@ -139,53 +167,34 @@ struct FilterQuery {
 };
 
 enum {
-        FILTER_INDEXED = 1 << 0, /* in the equality table, else in the bucket's scan list */
+        FILTER_INDEXED = 1 << 0,    /* in the equality table, else in the bucket's scan list */
+        FILTER_CAPTURED = 1 << 1,   /* no query: delivered without evaluation */
+        FILTER_FIRST_USED = 1 << 2, /* `first` is a live call */
 };
 
+/* An event reads, in this order: the fields that find the filter in its
+ * equality chain, then the calls, usually just `first`: 64 bytes from the
+ * start, so a match costs at most two adjacent cache lines. */
 struct Filter {
-        Filter *next; /* equality chain, or the bucket's scan list */
-        Filter **pprev;
-        Call *calls; /* intrusive list through Call.filter_next */
-        Bucket *bucket;
-        FilterQuery *query; /* NULL: captured */
-        EqValue key;        /* when indexed; key.s points into text or the query */
-        uint32_t n_calls;   /* reference count */
         uint32_t eq_hash;
         uint16_t path_id; /* index into bucket->paths, EQ_PATH_NONE in the scan list */
         uint8_t domain;   /* EqDomain of key */
         uint8_t flags;
+        EqValue key; /* when indexed; key.s points into text or the query */
+        Bucket *bucket;
+        Filter *next; /* equality chain, or the bucket's scan list */
+        Call *calls;  /* intrusive list through Call.filter_next */
+        Call first;   /* with FILTER_FIRST_USED */
+        FilterQuery *query; /* NULL: captured */
+        Filter **pprev;
+        uint32_t n_calls; /* reference count */
         /* The query text of the first registration, NUL, then for a
          * captured string key its literal, NUL. */
         char text[];
 };
 
-/* ---- sinks and calls -------------------------------------------------------- */
-
-struct Sink {
-        Sink *next, **pprev; /* the dispatcher's sinks */
-        Dispatcher *d;
-        const SinkOps *ops;
-        void *userdata;
-        Call *calls;
-        size_t n_calls;
-};
-
-#define CALL_OWN_TEXT ((uintptr_t)1)
-
-/* 56 bytes: a call with the text of its filter's first registration (the
- * common case: one client registering the same query many times, or
- * distinct queries once each) is one 64-byte heap chunk. */
-struct Call {
-        Call *sink_next, **sink_pprev;
-        Call *filter_next, **filter_pprev;
-        uint64_t id;
-        Sink *sink;
-        uintptr_t filter; /* Filter *, | CALL_OWN_TEXT when text[] holds the query */
-        char text[];
-};
-
 static inline Filter *call_filter(const Call *c) {
-        return (Filter *)(c->filter & ~CALL_OWN_TEXT);
+        return (Filter *)(c->filter & ~CALL_TAGS);
 }
 
 /* ---- poll tasks ------------------------------------------------------------- */
@@ -240,6 +249,23 @@ enum {
         _SYS_EVENT_MAX,
 };
 
+/* The native buckets an event visits depend only on its namespace, its
+ * class and its TargetInstance's class: remembered per such triple (class
+ * pointers, with references held so that a pointer cannot be reused) until
+ * a native bucket comes or goes (generation). Saves hashing every class
+ * name of both derivations per event. */
+#define ROUTE_CACHE 64
+#define ROUTE_MAX 6
+
+typedef struct Route {
+        CimClass *event_class;  /* a reference, or NULL: empty slot */
+        CimClass *target_class; /* a reference, or NULL for extrinsic events */
+        EventNs *ns;
+        uint64_t generation;
+        uint32_t n; /* buckets; ROUTE_MAX + 1: too many to remember, walk */
+        Bucket *buckets[ROUTE_MAX];
+} Route;
+
 struct Dispatcher {
         EventNs *namespaces;
         Sink *sinks;
@@ -261,6 +287,9 @@ struct Dispatcher {
         bool have_timers;
         PollOps poll_ops;
         uint64_t min_within_usec;
+
+        Route routes[ROUTE_CACHE];
+        uint64_t generation; /* of the native buckets and namespaces */
 
         size_t n_sinks, n_calls, n_filters, n_tasks;
         uint64_t events_raised, events_delivered, events_failed;

@@ -365,7 +365,7 @@ static int project(const WqlQuery *q, const Instance *event, Instance **ret) {
 
 void filter_deliver(Dispatcher *d, Filter *f, Instance *event, size_t *delivered, int *error) {
         _cleanup_(instance_unrefp) Instance *projected = NULL;
-        if (f->query && f->query->project) {
+        if (!(f->flags & FILTER_CAPTURED) && f->query->project) {
                 int r = project(f->query->query, event, &projected);
                 if (r < 0) {
                         *error = r;
@@ -382,7 +382,7 @@ void filter_deliver(Dispatcher *d, Filter *f, Instance *event, size_t *delivered
 }
 
 void filter_offer(Dispatcher *d, Filter *f, Instance *event, size_t *delivered, int *error) {
-        if (f->query) {
+        if (!(f->flags & FILTER_CAPTURED)) {
                 int r = wql_filter_eval(f->query->eval, event, &d->ctx);
                 if (r < 0) {
                         *error = r;
@@ -405,7 +405,10 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
         Filter *f = mem_malloc(offsetof(Filter, text) + len + 1 + lit_len);
         if (!f)
                 return -ENOMEM;
-        *f = (Filter){ .bucket = b, .n_calls = 1, .path_id = EQ_PATH_NONE };
+        *f = (Filter){ .bucket = b,
+                       .n_calls = 1,
+                       .path_id = EQ_PATH_NONE,
+                       .flags = p->captured ? FILTER_CAPTURED : 0 };
         memcpy(f->text, text, len);
         f->text[len] = '\0';
 
@@ -544,12 +547,19 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
         if (r != 0)
                 return r;
 
-        token_position(text, len, WQL_TOK_FROM, true, &line, &column);
-        r = class_lookup(env, ns, q->class_name, line, column, &ec, err);
+        /* the position of the class name, for messages only */
+        r = env->class_get(env->userdata, ns, q->class_name, &ec, err);
+        if (r != 0)
+                token_position(text, len, WQL_TOK_FROM, true, &line, &column);
+        if (r == WBEM_E_NOT_FOUND || r == WBEM_E_INVALID_CLASS)
+                return error_set_at(err, WBEM_E_INVALID_CLASS, line, column,
+                                    "line %u, column %u: there is no class '%s' in namespace %s", line,
+                                    column, q->class_name, ns);
         if (r != 0)
                 return r;
         bool intrinsic = class_isa(ec, "__InstanceOperationEvent");
         if (!intrinsic && !class_isa(ec, "__ExtrinsicEvent")) {
+                token_position(text, len, WQL_TOK_FROM, true, &line, &column);
                 if (!class_isa(ec, "__Event"))
                         return error_set_at(err, WBEM_E_INVALID_QUERY_TYPE, line, column,
                                             "line %u, column %u: %s is not an event class: use ExecQuery for a data query",

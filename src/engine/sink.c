@@ -8,8 +8,12 @@
  * index chains are doubly linked too), and the last filter of a poll task
  * stops the task.
  *
- * A call stores its query text only when it differs from its filter's
- * (the text of the filter's first registration): 56 bytes otherwise. */
+ * A filter's first call lives inside the filter (Filter.first; the slot is
+ * reused by a later call when it is free), so a registration on a filter of
+ * its own costs one heap chunk and an event that matches it touches
+ * adjacent memory. Other calls are allocated; a call stores its query text
+ * only when it differs from its filter's (the text of the filter's first
+ * registration): 56 bytes otherwise. */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -48,8 +52,11 @@ static void call_free(Call *c) {
         if (c->filter_next)
                 c->filter_next->filter_pprev = c->filter_pprev;
         d->n_calls--;
-        mem_free(c);
-        filter_unref(d, f);
+        if (c->filter & CALL_INLINE)
+                f->flags &= (uint8_t)~FILTER_FIRST_USED;
+        else
+                mem_free(c);
+        filter_unref(d, f); /* may free f, and so an inline c */
 }
 
 size_t sink_cancel_all(Sink *s, void (*each)(Call *c, void *ud), void *ud) {
@@ -95,12 +102,15 @@ static bool same_text(const Filter *f, const char *text, size_t len) {
 
 int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, Call **ret) {
         bool own = !same_text(f, text, len);
-        Call *c = mem_malloc(offsetof(Call, text) + (own ? len + 1 : 0));
+        bool inline_call = !own && !(f->flags & FILTER_FIRST_USED);
+        Call *c = inline_call ? &f->first : mem_malloc(offsetof(Call, text) + (own ? len + 1 : 0));
         if (!c)
                 return -ENOMEM;
+        if (inline_call)
+                f->flags |= FILTER_FIRST_USED;
         c->id = id;
         c->sink = sink;
-        c->filter = (uintptr_t)f | (own ? CALL_OWN_TEXT : 0);
+        c->filter = (uintptr_t)f | (own ? CALL_OWN_TEXT : 0) | (inline_call ? CALL_INLINE : 0);
         if (own) {
                 memcpy(c->text, text, len);
                 c->text[len] = '\0';
