@@ -80,7 +80,7 @@ static void put_class(Engine *e, const char *name, const char *super, const CimP
 
 static Instance *new_of(Engine *e, const char *name) {
         CimClass *cls;
-        Instance *i;
+        Instance *i = NULL;
         if (repo_class_get(engine_repo(e), NS, name, &cls, NULL) != 0 || instance_new(cls, &i) != 0)
                 die("instance", NULL);
         class_unref(cls);

@@ -151,8 +151,12 @@ struct Call {
         Call *filter_next, **filter_pprev;
         Call *sink_next, **sink_pprev;
         uintptr_t filter; /* Filter *, | CALL_* tags */
-        char text[];      /* with CALL_OWN_TEXT */
+        /* with CALL_OWN_TEXT, the query text follows (call_own_text()) */
 };
+
+static inline char *call_own_text(const Call *c) {
+        return (char *)(c + 1);
+}
 
 /* ---- filters ------------------------------------------------------------------ */
 

@@ -103,7 +103,7 @@ static bool same_text(const Filter *f, const char *text, size_t len) {
 int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, Call **ret) {
         bool own = !same_text(f, text, len);
         bool inline_call = !own && !(f->flags & FILTER_FIRST_USED);
-        Call *c = inline_call ? &f->first : mem_malloc(offsetof(Call, text) + (own ? len + 1 : 0));
+        Call *c = inline_call ? &f->first : mem_malloc(sizeof(Call) + (own ? len + 1 : 0));
         if (!c)
                 return -ENOMEM;
         if (inline_call)
@@ -112,8 +112,8 @@ int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, C
         c->sink = sink;
         c->filter = (uintptr_t)f | (own ? CALL_OWN_TEXT : 0) | (inline_call ? CALL_INLINE : 0);
         if (own) {
-                memcpy(c->text, text, len);
-                c->text[len] = '\0';
+                memcpy(call_own_text(c), text, len);
+                call_own_text(c)[len] = '\0';
         }
         c->sink_next = sink->calls;
         if (c->sink_next)
@@ -152,7 +152,7 @@ Sink *call_sink(const Call *c) {
 }
 
 const char *call_query(const Call *c) {
-        return (c->filter & CALL_OWN_TEXT) ? c->text : call_filter(c)->text;
+        return (c->filter & CALL_OWN_TEXT) ? call_own_text(c) : call_filter(c)->text;
 }
 
 const char *call_namespace(const Call *c) {
