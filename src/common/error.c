@@ -73,6 +73,11 @@ void error_clear(Error *e) {
         e->message[0] = '\0';
 }
 
+/* A printf-style wrapper: the attribute lets the compiler check the format it
+ * is handed (clang's -Wformat-nonliteral, from -Wformat=2, requires it). */
+static void error_vset(Error *e, int status, unsigned line, unsigned column, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 5, 0)));
+
 static void error_vset(Error *e, int status, unsigned line, unsigned column, const char *fmt,
                        va_list ap) __attribute__((format(printf, 5, 0)));
 static void error_vset(Error *e, int status, unsigned line, unsigned column, const char *fmt,

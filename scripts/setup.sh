@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages lwmi needs to build, test and fuzz. It is
+# idempotent and fast when nothing is missing: apt-get runs only if some
+# package is not installed yet. Runs as root (or through sudo).
+set -euo pipefail
+
+packages=(
+    build-essential     # gcc, make, libc headers
+    meson
+    ninja-build
+    pkg-config
+    clang               # sanitizer and fuzz builds
+    libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
+    llvm                # llvm-symbolizer: readable sanitizer stack traces
+    libevent-dev
+    libsqlite3-dev
+    libjansson-dev
+    libinih-dev
+    libcmocka-dev
+    libsystemd-dev
+    libssl-dev
+    python3             # end-to-end tests, build introspection
+    iproute2            # ss, for the end-to-end tests
+    procps              # ps, pkill -P, for the end-to-end tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    [[ $status == ii* ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "setup: all ${#packages[@]} packages are installed"
+    exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null; then
+        echo "setup: not root and no sudo; as root run:" >&2
+        echo "  apt-get update && apt-get install -y --no-install-recommends ${packages[*]}" >&2
+        exit 1
+    fi
+    sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}"
