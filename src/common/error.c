@@ -79,8 +79,6 @@ static void error_vset(Error *e, int status, unsigned line, unsigned column, con
                        va_list ap) __attribute__((format(printf, 5, 0)));
 
 static void error_vset(Error *e, int status, unsigned line, unsigned column, const char *fmt,
-                       va_list ap) __attribute__((format(printf, 5, 0)));
-static void error_vset(Error *e, int status, unsigned line, unsigned column, const char *fmt,
                        va_list ap) {
         e->status = status;
         e->line = line;
