@@ -274,6 +274,7 @@ static int cmd_ping(const Options *o, int argc, char **argv) {
                 return fail(&err);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        ms = round(ms * 1000.0) / 1000.0; /* microseconds are enough */
         const char *server = lwmi_server_name(c) ? lwmi_server_name(c) : "server";
         const char *version = lwmi_server_version(c) ? lwmi_server_version(c) : "";
         const char *session = lwmi_session_id(c) ? lwmi_session_id(c) : "";
@@ -460,6 +461,25 @@ static int read_input(const char *path, char **ret, size_t *ret_len) {
         return 0;
 }
 
+/* A copy of obj without the system properties that say where it came from
+ * (a `lwmi --json query` or `class` elsewhere): -n says where it goes. Only
+ * __CLASS, and for a class __SUPERCLASS, stay. */
+static json_t *without_origin(const json_t *obj, bool is_class) {
+        json_t *copy = json_copy((json_t *)obj);
+        if (!copy)
+                return NULL;
+        const char *key;
+        void *tmp;
+        json_t *v;
+        json_object_foreach_safe(copy, tmp, key, v) {
+                if (!format_is_system_property(key) || strcmp(key, "__CLASS") == 0 ||
+                    (is_class && strcmp(key, "__SUPERCLASS") == 0))
+                        continue;
+                json_object_del(copy, key);
+        }
+        return copy;
+}
+
 static int put_one(const Options *o, lwmi_conn *c, const json_t *obj) {
         lwmi_error err;
         if (!json_is_object(obj)) {
@@ -467,9 +487,13 @@ static int put_one(const Options *o, lwmi_conn *c, const json_t *obj) {
                         json_is_array(obj) ? "a nested array" : "a scalar");
                 return EXIT_USAGE;
         }
-        if (is_class_object(obj)) {
+        bool is_class = is_class_object(obj);
+        _cleanup_(json_decrefp) json_t *clean = without_origin(obj, is_class);
+        if (!clean)
+                return oom();
+        if (is_class) {
                 const char *name = json_string_value(json_object_get(obj, "__CLASS"));
-                if (lwmi_put_class(c, o->ns, obj, &err) < 0)
+                if (lwmi_put_class(c, o->ns, clean, &err) < 0)
                         return fail(&err);
                 if (o->json) {
                         _cleanup_(json_decrefp) json_t *j = json_pack("{s:s?}", "class", name);
@@ -479,7 +503,7 @@ static int put_one(const Options *o, lwmi_conn *c, const json_t *obj) {
                 return EXIT_OK;
         }
         _cleanup_free_ char *path = NULL;
-        if (lwmi_put_instance(c, o->ns, obj, &path, &err) < 0)
+        if (lwmi_put_instance(c, o->ns, clean, &path, &err) < 0)
                 return fail(&err);
         if (o->json) {
                 _cleanup_(json_decrefp) json_t *j = json_pack("{s:s?}", "path", path);
