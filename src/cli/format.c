@@ -410,20 +410,28 @@ int format_caret(const char *text, unsigned line, unsigned column, char **ret) {
         strbuf_append(&b, "  ");
         strbuf_append(&b, copy);
         strbuf_append(&b, "\n  ");
-        /* Under each character before the column: a tab for a tab, else
-         * as many spaces as the character is wide. */
+        /* The column counts bytes (as lwmid's WQL lexer does). Under each
+         * character before it: a tab for a tab, else as many spaces as the
+         * character is wide. */
         const char *p = copy;
-        for (unsigned c = 1; c < column; c++) {
+        size_t before = column > 0 ? column - 1 : 0;
+        size_t done = 0;
+        while (done < before) {
                 if (*p == '\t') {
                         strbuf_append_char(&b, '\t');
                         p++;
+                        done++;
                 } else if (*p) {
                         unsigned cp;
-                        p += table_utf8_decode(p, &cp);
+                        size_t n = table_utf8_decode(p, &cp);
                         for (unsigned w = table_codepoint_width(cp); w > 0; w--)
                                 strbuf_append_char(&b, ' ');
-                } else
+                        p += n;
+                        done += n;
+                } else {
                         strbuf_append_char(&b, ' '); /* past the end: one column each */
+                        done++;
+                }
         }
         strbuf_append(&b, "^\n");
         char *out = strbuf_steal(&b);

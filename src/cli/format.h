@@ -59,7 +59,7 @@ int format_object_table(const json_t *object, Table **ret);
 int format_class(const json_t *cls, char **ret);
 
 /* Two lines pointing at a position in a query: the query's `line` (1-based)
- * and a caret under `column` (1-based, counted in characters), both
- * indented by two spaces. Tabs before the column are kept so the caret
+ * and a caret under `column` (1-based, counted in bytes as lwmid's WQL
+ * lexer counts it), both indented by two spaces. Tabs before the column are kept so the caret
  * lines up. -EINVAL when the text has no such line. */
 int format_caret(const char *text, unsigned line, unsigned column, char **ret);

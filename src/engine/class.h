@@ -73,7 +73,10 @@ bool class_isa(const CimClass *c, const char *name);
  * (TargetInstance: object), __InstanceCreationEvent, __InstanceDeletionEvent,
  * __InstanceModificationEvent (PreviousInstance: object), and
  * __ExtrinsicEvent. Each __Event has TIME_CREATED (uint64) and SECURITY_DESCRIPTOR
- * (uint8 array). Returns them flattened, parents before children, in *ret
+ * (uint8 array). __SystemClass and __InstanceOperationEvent are abstract too,
+ * as in WMI: events are raised as one of its three concrete children (or
+ * __ExtrinsicEvent and its subclasses), and queries may still name it.
+ * Returns them flattened, parents before children, in *ret
  * (an array of *ret_count references the caller unrefs and frees). */
 int class_system_classes(CimClass ***ret, size_t *ret_count);
 bool class_name_is_system(const char *name); /* starts with "__" */

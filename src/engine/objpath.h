@@ -46,6 +46,11 @@ char *objpath_format(const ObjectPath *p);
 /* Append a string in path quoting ("a\"b") to buf; shared with instance.c. */
 struct StrBuf;
 void objpath_append_quoted(struct StrBuf *buf, const char *s);
+/* Append a key value as a path prints it: integers in decimal, booleans
+ * TRUE / FALSE, reals in shortest round-trip form with a '.' or exponent,
+ * strings, references and datetimes quoted; NULL (and types that cannot be
+ * keys) as "". Shared with instance.c so both print the same text. */
+void objpath_append_key_value(struct StrBuf *buf, const Value *v);
 
 /* Namespace names: "root/cimv2", "ROOT\\CIMV2" -> "root/cimv2" keeping the
  * given spelling but with '/' separators and no leading/trailing or double

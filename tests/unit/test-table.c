@@ -274,9 +274,9 @@ static void test_caret(void **state) {
         assert_int_equal(format_caret("SELECT *\r\nFROM\tX WHERE", 2, 7, &b), 0);
         assert_string_equal(b, "  FROM\tX WHERE\n"
                                "      \t ^\n");
-        /* Columns count characters; wide ones take two cells. */
+        /* Columns count bytes; a wide character takes two cells. */
         _cleanup_free_ char *c = NULL;
-        assert_int_equal(format_caret("SELECT \xe6\x97\xa5 x", 1, 10, &c), 0);
+        assert_int_equal(format_caret("SELECT \xe6\x97\xa5 x", 1, 12, &c), 0);
         assert_string_equal(c, "  SELECT \xe6\x97\xa5 x\n"
                                "            ^\n");
         /* Past the end of the line (e.g. "unexpected end of query"). */
