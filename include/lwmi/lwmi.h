@@ -43,9 +43,9 @@ typedef struct lwmi_conn lwmi_conn;
  * tells at once whether the server answered (its JSON-RPC error code) or
  * the library gave up (one of these). */
 enum {
-        LWMI_ERROR_CONNECT = -33001,          /* could not reach the server */
-        LWMI_ERROR_CONNECTION_LOST = -33002,  /* closed or reset while in use */
-        LWMI_ERROR_PROTOCOL = -33003,         /* the server sent something unusable */
+        LWMI_ERROR_CONNECT = -33001,         /* could not reach the server */
+        LWMI_ERROR_CONNECTION_LOST = -33002, /* closed or reset while in use */
+        LWMI_ERROR_PROTOCOL = -33003,        /* the server sent something unusable */
         LWMI_ERROR_NO_MEMORY = -33004,
         LWMI_ERROR_INVALID_ARGUMENT = -33005, /* the caller passed something wrong */
         LWMI_ERROR_NOT_SUPPORTED = -33006,    /* e.g. a tcp: address, not there yet */
@@ -67,7 +67,8 @@ typedef struct lwmi_error {
         char message[1024];
 } lwmi_error;
 
-#define LWMI_ERROR_INIT {0}
+#define LWMI_ERROR_INIT \
+        { 0 }
 
 /* Reset *e to "no error". Accepts NULL. */
 LWMI_EXPORT void lwmi_error_clear(lwmi_error *e);
@@ -162,8 +163,7 @@ LWMI_EXPORT int lwmi_delete_instance(lwmi_conn *conn, const char *ns, const char
 
 /* Create or replace a class definition ({"__CLASS": ..., "__SUPERCLASS": ...,
  * "properties": {...}}). */
-LWMI_EXPORT int lwmi_put_class(lwmi_conn *conn, const char *ns, const json_t *cls,
-                               lwmi_error *err);
+LWMI_EXPORT int lwmi_put_class(lwmi_conn *conn, const char *ns, const json_t *cls, lwmi_error *err);
 LWMI_EXPORT int lwmi_delete_class(lwmi_conn *conn, const char *ns, const char *name,
                                   lwmi_error *err);
 

@@ -95,15 +95,23 @@ char *format_value(const json_t *v) {
         return strbuf_steal(&b);
 }
 
+/* The key of obj that matches name ignoring case, or NULL. */
+static const char *object_key(const json_t *obj, const char *name) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)obj, key, v) {
+                if (strcasecmp(key, name) == 0)
+                        return key;
+        }
+        return NULL;
+}
+
 json_t *format_object_get(const json_t *obj, const char *name) {
         json_t *v = json_object_get(obj, name);
         if (v || !json_is_object(obj))
                 return v;
-        const char *key;
-        json_object_foreach((json_t *)obj, key, v)
-                if (strcasecmp(key, name) == 0)
-                        return v;
-        return NULL;
+        const char *key = object_key(obj, name);
+        return key ? json_object_get(obj, key) : NULL;
 }
 
 bool format_is_system_property(const char *name) {
@@ -186,7 +194,7 @@ int format_select_list(const char *wql, Names *ret) {
         return 0;
 unknown:
         format_names_free(&names);
-        *ret = (Names) { 0 };
+        *ret = (Names){ 0 };
         return 0;
 }
 
@@ -199,17 +207,11 @@ int format_columns(const json_t *objects, const Names *selected, Names *ret) {
                         const char *name = selected->v[k];
                         /* Spell it as the server does. */
                         json_array_foreach(objects, i, obj) {
-                                const char *key;
-                                json_t *v;
-                                bool found = false;
-                                json_object_foreach(obj, key, v)
-                                        if (strcasecmp(key, name) == 0) {
-                                                name = key;
-                                                found = true;
-                                                break;
-                                        }
-                                if (found)
+                                const char *key = object_key(obj, name);
+                                if (key) {
+                                        name = key;
                                         break;
+                                }
                         }
                         if (names_add(&cols, name, strlen(name)) < 0)
                                 goto oom;
@@ -318,8 +320,8 @@ int format_object_table(const json_t *object, Table **ret) {
 
 /* Members of a property definition shown in other ways than qualifiers. */
 static bool is_structural_member(const char *key) {
-        return strcmp(key, "type") == 0 || strcmp(key, "array") == 0 ||
-               strcmp(key, "name") == 0 || strcmp(key, "default") == 0;
+        return strcmp(key, "type") == 0 || strcmp(key, "array") == 0 || strcmp(key, "name") == 0 ||
+               strcmp(key, "default") == 0;
 }
 
 static void append_property(StrBuf *b, const char *name, const json_t *def) {

@@ -189,11 +189,10 @@ static const char ping_usage[] =
         "cannot be reached. With --json: {\"server\", \"version\", \"session\",\n"
         "\"keepalive_ms\", \"rtt_ms\"}.\n";
 
-static const char help_usage[] =
-        "Usage: lwmi help [COMMAND]\n"
-        "\n"
-        "Show the general help, or the help of COMMAND (query, get, put,\n"
-        "delete, classes, class, ping).\n";
+static const char help_usage[] = "Usage: lwmi help [COMMAND]\n"
+                                 "\n"
+                                 "Show the general help, or the help of COMMAND (query, get, put,\n"
+                                 "delete, classes, class, ping).\n";
 
 /* -- output -- */
 
@@ -295,9 +294,10 @@ static int print_objects(const Options *o, const json_t *objects, const Names *s
         if (o->json) {
                 size_t i;
                 json_t *obj;
-                json_array_foreach(objects, i, obj)
+                json_array_foreach(objects, i, obj) {
                         if (print_json(obj) < 0)
                                 return EXIT_SERVER;
+                }
                 return EXIT_OK;
         }
         if (json_array_size(objects) == 0)
@@ -383,8 +383,10 @@ static int cmd_class(const Options *o, int argc, char **argv) {
         (void)argc;
         const char *name = argv[0];
         if (strpbrk(name, ".=")) {
-                fprintf(stderr, "lwmi: '%s' is an instance path, not a class name; "
-                                "use lwmi get\n", name);
+                fprintf(stderr,
+                        "lwmi: '%s' is an instance path, not a class name; "
+                        "use lwmi get\n",
+                        name);
                 return EXIT_USAGE;
         }
         _cleanup_(lwmi_closep) lwmi_conn *c = NULL;
@@ -538,8 +540,8 @@ static int cmd_put(const Options *o, int argc, char **argv) {
                 json_t *v = json_loadb(text + off, len - off, JSON_DISABLE_EOF_CHECK, &je);
                 if (!v) {
                         fprintf(stderr, "lwmi: %s: not JSON at line %d, column %d: %s\n",
-                                file && strcmp(file, "-") != 0 ? file : "standard input",
-                                je.line, je.column, je.text);
+                                file && strcmp(file, "-") != 0 ? file : "standard input", je.line,
+                                je.column, je.text);
                         return EXIT_USAGE;
                 }
                 off += je.position;
@@ -573,8 +575,10 @@ static int cmd_delete(const Options *o, int argc, char **argv) {
         const char *target = argv[0];
         bool has_keys = strpbrk(target, ".=") != NULL;
         if (o->delete_class && has_keys) {
-                fprintf(stderr, "lwmi: delete --class: '%s' is an instance path, not a class "
-                                "name\n", target);
+                fprintf(stderr,
+                        "lwmi: delete --class: '%s' is an instance path, not a class "
+                        "name\n",
+                        target);
                 return EXIT_USAGE;
         }
         if (!o->delete_class && !has_keys) {

@@ -10,9 +10,9 @@
 
 struct Table {
         size_t n_columns;
-        char **headers;     /* n_columns, NULL when unset */
-        TableAlign *align;  /* n_columns */
-        char **cells;       /* n_rows * n_columns, escaped */
+        char **headers;    /* n_columns, NULL when unset */
+        TableAlign *align; /* n_columns */
+        char **cells;      /* n_rows * n_columns, escaped */
         size_t n_rows;
         size_t cap_rows;
 };
@@ -104,9 +104,7 @@ static const struct {
 };
 
 static bool in_ranges(unsigned cp, const void *ranges, size_t n) {
-        const struct {
-                unsigned first, last;
-        } *r = ranges;
+        const struct { unsigned first, last; } *r = ranges;
         for (size_t i = 0; i < n; i++)
                 if (cp >= r[i].first && cp <= r[i].last)
                         return true;

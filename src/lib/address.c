@@ -23,7 +23,7 @@ static int parse_unix(const char *path, Address *ret, lwmi_error *err) {
         char *p = mem_strdup(path);
         if (!p)
                 return liberr_oom(err);
-        *ret = (Address) { .kind = ADDRESS_UNIX, .path = p };
+        *ret = (Address){ .kind = ADDRESS_UNIX, .path = p };
         return 0;
 }
 
@@ -54,7 +54,7 @@ static int parse_tcp(const char *text, Address *ret, lwmi_error *err) {
         char *h = mem_strndup(host, (size_t)(host_end - host));
         if (!h)
                 return liberr_oom(err);
-        *ret = (Address) { .kind = ADDRESS_TCP, .host = h, .port = (uint16_t)port };
+        *ret = (Address){ .kind = ADDRESS_TCP, .host = h, .port = (uint16_t)port };
         return 0;
 bad:
         return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT, "WBEM_E_INVALID_PARAMETER",
@@ -75,7 +75,7 @@ int address_parse(const char *text, Address *ret, lwmi_error *err) {
 void address_done(Address *a) {
         mem_free(a->path);
         mem_free(a->host);
-        *a = (Address) { 0 };
+        *a = (Address){ 0 };
 }
 
 int address_default(char **ret, lwmi_error *err) {

@@ -14,9 +14,9 @@ typedef enum AddressKind {
 
 typedef struct Address {
         AddressKind kind;
-        char *path;     /* ADDRESS_UNIX */
-        char *host;     /* ADDRESS_TCP, without brackets for IPv6 */
-        uint16_t port;  /* ADDRESS_TCP */
+        char *path;    /* ADDRESS_UNIX */
+        char *host;    /* ADDRESS_TCP, without brackets for IPv6 */
+        uint16_t port; /* ADDRESS_TCP */
 } Address;
 
 /* Parse `text` into *ret. Errors: -EINVAL (empty path, bad port, missing

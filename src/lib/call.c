@@ -251,8 +251,8 @@ LWMI_EXPORT int lwmi_enum_classes(lwmi_conn *conn, const char *ns, const char *s
             (superclass && (r = check_text(err, "superclass", superclass)) < 0))
                 return r;
         json_t *params = json_pack("{s:s, s:b}", "namespace", ns, "deep", deep);
-        if (!params || (superclass && json_object_set_new(params, "superclass",
-                                                          json_string(superclass)) < 0)) {
+        if (!params || (superclass &&
+                        json_object_set_new(params, "superclass", json_string(superclass)) < 0)) {
                 json_decref(params);
                 return liberr_oom(err);
         }

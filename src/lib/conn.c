@@ -216,8 +216,8 @@ static int conn_answer_request(lwmi_conn *c, const char *method, json_t *id) {
         if (strcmp(method, "Ping") == 0)
                 answer = json_pack("{s:s, s:O, s:{}}", "jsonrpc", "2.0", "id", id, "result");
         else
-                answer = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id,
-                                   "error", "code", -32601, "message", "method not found");
+                answer = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error",
+                                   "code", -32601, "message", "method not found");
         if (!answer || conn_queue_message(c, answer) < 0)
                 return -ENOMEM;
         return 0;
@@ -240,7 +240,8 @@ static int conn_handle_response(lwmi_conn *c, json_t *m) {
                 return conn_protocol_error(c, "response with a non-integer id");
         PendingCall *p = conn_find_pending(c, json_integer_value(id));
         if (!p || p->done)
-                return conn_protocol_error(c, "response to unknown request id %" JSON_INTEGER_FORMAT,
+                return conn_protocol_error(c,
+                                           "response to unknown request id %" JSON_INTEGER_FORMAT,
                                            json_integer_value(id));
         if (p->abandoned) {
                 pending_free(c, p);
@@ -363,8 +364,8 @@ static int conn_read(lwmi_conn *c) {
 
 static int conn_flush(lwmi_conn *c) {
         while (c->out.len > 0) {
-                ssize_t n = send(c->fd, iobuf_head(&c->out), c->out.len,
-                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+                ssize_t n =
+                        send(c->fd, iobuf_head(&c->out), c->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -392,8 +393,7 @@ int conn_run_once(lwmi_conn *c, int timeout_ms, lwmi_error *err) {
                 int n = poll(&pfd, 1, timeout_ms);
                 if (n < 0 && errno != EINTR)
                         return liberr_set(err, -errno, LWMI_ERROR_CONNECTION_LOST,
-                                          "WBEM_E_TRANSPORT_FAILURE", "poll: %s",
-                                          strerror(errno));
+                                          "WBEM_E_TRANSPORT_FAILURE", "poll: %s", strerror(errno));
                 if (n > 0 && (pfd.revents & POLLOUT))
                         r = conn_flush(c);
                 if (n > 0 && !c->broken && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
@@ -422,7 +422,8 @@ int conn_wait(lwmi_conn *c, PendingCall *p, uint64_t deadline_ms, lwmi_error *er
                         uint64_t now = conn_now_ms();
                         if (now >= deadline_ms)
                                 return liberr_set(err, -ETIMEDOUT, LWMI_ERROR_TIMEOUT,
-                                                  "WBEM_E_TIMED_OUT", "no response from the server in time");
+                                                  "WBEM_E_TIMED_OUT",
+                                                  "no response from the server in time");
                         uint64_t left = deadline_ms - now;
                         timeout = left > 60000 ? 60000 : (int)left;
                 }
@@ -524,10 +525,10 @@ LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigne
         if (r < 0)
                 return r;
         if (a.kind == ADDRESS_TCP)
-                return liberr_set(err, -EOPNOTSUPP, LWMI_ERROR_NOT_SUPPORTED,
-                                  "WBEM_E_NOT_SUPPORTED",
-                                  "cannot connect to %s: TCP is not supported yet, use a Unix socket",
-                                  address);
+                return liberr_set(
+                        err, -EOPNOTSUPP, LWMI_ERROR_NOT_SUPPORTED, "WBEM_E_NOT_SUPPORTED",
+                        "cannot connect to %s: TCP is not supported yet, use a Unix socket",
+                        address);
         int fd = -1;
         r = connect_unix(a.path, &fd, err);
         if (r < 0)

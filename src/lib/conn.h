@@ -30,8 +30,8 @@
 typedef struct PendingCall PendingCall;
 struct PendingCall {
         uint64_t id;
-        bool done;      /* response (or failure) recorded */
-        bool abandoned; /* the caller stopped waiting: drop the response */
+        bool done;        /* response (or failure) recorded */
+        bool abandoned;   /* the caller stopped waiting: drop the response */
         json_t *response; /* the whole response message, once done */
         PendingCall *prev, *next;
 };

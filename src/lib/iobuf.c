@@ -55,5 +55,5 @@ void iobuf_consume(IoBuf *b, size_t n) {
 
 void iobuf_done(IoBuf *b) {
         mem_free(b->data);
-        *b = (IoBuf) IOBUF_INIT;
+        *b = (IoBuf)IOBUF_INIT;
 }

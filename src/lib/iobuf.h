@@ -14,7 +14,8 @@ typedef struct IoBuf {
         size_t cap;
 } IoBuf;
 
-#define IOBUF_INIT {0}
+#define IOBUF_INIT \
+        { 0 }
 
 static inline char *iobuf_head(const IoBuf *b) {
         return b->data ? b->data + b->off : NULL;

@@ -139,7 +139,7 @@ static Script script_start(Pair *p, const char *const *bodies, size_t n) {
         close(log[1]);
         close(p->peer);
         p->peer = -1;
-        return (Script) { .pid = pid, .log_fd = log[0] };
+        return (Script){ .pid = pid, .log_fd = log[0] };
 }
 
 /* Close the client and check the server saw exactly what it expected. */
@@ -329,7 +329,8 @@ static void test_error_with_position(void **state) {
         assert_request(m, 1, "ExecQuery");
         json_t *params = json_object_get(m, "params");
         assert_string_equal(json_string_value(json_object_get(params, "namespace")), "root/cimv2");
-        assert_string_equal(json_string_value(json_object_get(params, "query")), "SELECT *\nFORM x");
+        assert_string_equal(json_string_value(json_object_get(params, "query")),
+                            "SELECT *\nFORM x");
         json_decref(m);
         pair_done(&p);
 }
@@ -418,7 +419,8 @@ static void child_send_in_pieces(int fd) {
         if (!read_line(fd))
                 _exit(1);
         /* Split in the middle of a UTF-8 character and of the framing. */
-        const char *msg = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"name\":\"gr\xc3\xbc\xc3\x9f\"}}\n";
+        const char *msg =
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"name\":\"gr\xc3\xbc\xc3\x9f\"}}\n";
         size_t len = strlen(msg);
         const char *cut = strchr(msg, '\xc3') + 1;
         size_t first = (size_t)(cut - msg);
@@ -441,7 +443,8 @@ static void test_partial_line_across_reads(void **state) {
         }
         json_t *result = NULL;
         assert_int_equal(lwmi_call(p.c, "Get", NULL, &result, NULL), 0);
-        assert_string_equal(json_string_value(json_object_get(result, "name")), "gr\xc3\xbc\xc3\x9f");
+        assert_string_equal(json_string_value(json_object_get(result, "name")),
+                            "gr\xc3\xbc\xc3\x9f");
         json_decref(result);
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -702,8 +705,10 @@ static void test_address_parse(void **state) {
         assert_int_equal(a.port, 80);
         address_done(&a);
 
-        const char *bad[] = { "tcp:host", "tcp::80", "tcp:h:0", "tcp:h:65536", "tcp:h:8x",
-                              "tcp:[::1]80", "tcp:[]:80", "", "unix:", "tcp:h:123456" };
+        const char *bad[] = {
+                "tcp:host",    "tcp::80",   "tcp:h:0", "tcp:h:65536", "tcp:h:8x",
+                "tcp:[::1]80", "tcp:[]:80", "",        "unix:",       "tcp:h:123456"
+        };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 assert_int_equal(address_parse(bad[i], &a, &err), -EINVAL);
                 assert_int_equal(err.code, LWMI_ERROR_INVALID_ARGUMENT);
@@ -906,9 +911,10 @@ static void test_call_out_of_memory(void **state) {
         bool finished = false;
         for (unsigned long n = 1; !finished && n < 500; n++) {
                 Pair p = pair_new();
-                peer_send(p.peer, "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}\n"
-                                  "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{}}\n"
-                                  "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"objects\":[{\"a\":1}]}}\n");
+                peer_send(p.peer,
+                          "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}\n"
+                          "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{}}\n"
+                          "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"objects\":[{\"a\":1}]}}\n");
                 lwmi_error err;
                 json_t *objects = NULL;
                 mem_fail_at(n);
