@@ -18,6 +18,12 @@
  * - While a call waits for its response, the library answers the server's
  *   `Ping` requests (so a live application keeps its session) and keeps any
  *   notifications for the asynchronous API.
+ * - The server pings a connection that has been silent for its keepalive
+ *   (lwmi_keepalive_ms(), 10 s by default) and closes it when no answer
+ *   comes within half that again. The answer is given only from inside a
+ *   call into the library, so that a hung application looks hung: an
+ *   application that keeps a connection idle for longer must make a call
+ *   (lwmi_ping() will do) or expect the next call to find it lost.
  * - Strings returned to the caller are freed with free(); jansson values
  *   with json_decref(). */
 #pragma once
@@ -96,7 +102,8 @@ LWMI_EXPORT int lwmi_default_address(char **ret, lwmi_error *err);
 LWMI_EXPORT int lwmi_connect(const char *address, lwmi_conn **ret, lwmi_error *err);
 
 /* lwmi_connect() with choices:
- * client: the name sent in Hello (NULL: the program's name);
+ * client: the name sent in Hello (NULL: the program's name; lwmid takes
+ *   up to 256 bytes);
  * keepalive_ms: asked of the server (0: its default; it may clamp);
  * timeout_ms: how long any synchronous call, the Hello included, may wait
  * for its response (0: for ever); see lwmi_set_timeout(). */

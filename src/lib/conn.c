@@ -540,7 +540,12 @@ LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigne
                 return r;
         }
         c->timeout_ms = timeout_ms;
-        r = conn_hello(c, client ? client : program_invocation_short_name, keepalive_ms, err);
+        /* The default name is the program's, cut well below the server's
+         * limit on names so that it can never make Hello fail. */
+        char program[65];
+        snprintf(program, sizeof(program), "%s", program_invocation_short_name);
+        liberr_trim_utf8(program, sizeof(program));
+        r = conn_hello(c, client ? client : program, keepalive_ms, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
