@@ -60,7 +60,7 @@ static const char main_usage[] =
         "  get PATH             show one instance (Class.Key=value) or class\n"
         "  put [FILE]           store instances or classes given as JSON (stdin: -)\n"
         "  delete PATH          delete one instance\n"
-        "  delete --class NAME  delete a class, with its subclasses and instances\n"
+        "  delete --class NAME  delete a class\n"
         "  classes [SUPERCLASS] list classes (the direct children; --deep: all)\n"
         "  class NAME           show a class definition\n"
         "  ping                 check that lwmid answers\n"
@@ -152,8 +152,8 @@ static const char delete_usage[] =
         "Delete one instance, by its path with keys (App_Job.Id=1, or Class=@\n"
         "for a singleton), from the namespace (-n).\n"
         "\n"
-        "With --class, delete the class NAME instead, together with its\n"
-        "subclasses and their instances. A bare class name without --class is\n"
+        "With --class, delete the class NAME instead (lwmid refuses a class\n"
+        "that still has subclasses). A bare class name without --class is\n"
         "refused (exit status 2), so a missing key never deletes a class.\n"
         "\n"
         "Prints nothing on success.\n";
@@ -584,7 +584,7 @@ static int cmd_delete(const Options *o, int argc, char **argv) {
         if (!o->delete_class && !has_keys) {
                 fprintf(stderr,
                         "lwmi: '%s' has no keys, so it names a class; to delete the class "
-                        "and all its instances use: lwmi delete --class %s\n",
+                        "use: lwmi delete --class %s\n",
                         target, target);
                 return EXIT_USAGE;
         }

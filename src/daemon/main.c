@@ -1,0 +1,233 @@
+/* lwmid: the lwmi daemon. Parses the command line, resolves the settings
+ * (command line over configuration file over defaults), then runs the
+ * Server in the foreground until SIGTERM or SIGINT. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h" /* generated: LWMI_VERSION */
+#include "mem.h"
+#include "server.h"
+#include "settings.h"
+
+/* Exit statuses, as documented in --help. */
+enum {
+        EXIT_OK = 0,
+        EXIT_RUNTIME = 1,
+        EXIT_USAGE = 2,
+        EXIT_RUNNING = 3,
+};
+
+static void usage(FILE *f) {
+        fprintf(f, "Usage: lwmid [OPTION]...\n"
+                   "\n"
+                   "The lwmi daemon: serves management instrumentation in the manner of WMI\n"
+                   "(classes, instances, WQL queries) to clients over a Unix socket, one\n"
+                   "JSON-RPC 2.0 message per line (see docs/protocol.md).\n"
+                   "\n"
+                   "lwmid stays in the foreground and logs to standard error, one line per\n"
+                   "event; under systemd (Type=notify) it reports readiness with sd_notify.\n"
+                   "Only one lwmid may serve a socket: it holds the lock file PATH.lock, and a\n"
+                   "second instance refuses to start. A socket file whose lock is free is stale\n"
+                   "and is replaced. The socket is created with mode 0600.\n"
+                   "\n"
+                   "Options:\n"
+                   "  --socket PATH          listen on the Unix socket PATH (directory created\n"
+                   "                         if missing: 0755 for /run/lwmi, else 0700).\n"
+                   "                         Default: /run/lwmi/lwmid.sock as root, otherwise\n"
+                   "                         $XDG_RUNTIME_DIR/lwmi/lwmid.sock (an error when\n"
+                   "                         XDG_RUNTIME_DIR is not set)\n"
+                   "  --repository PATH      the repository database, or :memory: for one that\n"
+                   "                         lives only as long as the process. Default:\n"
+                   "                         /var/lib/lwmi/repository.db as root, otherwise\n"
+                   "                         $XDG_STATE_HOME/lwmi/repository.db\n"
+                   "                         (XDG_STATE_HOME defaults to ~/.local/state)\n"
+                   "  --config FILE          read settings from the INI file FILE (section\n"
+                   "                         [daemon], keys socket, repository, log_level,\n"
+                   "                         max_line_bytes); options given on the command line\n"
+                   "                         win. Unknown keys and bad values are errors.\n"
+                   "                         Default: no configuration file\n"
+                   "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
+                   "  --max-line-bytes N     longest message line accepted from a client, without\n"
+                   "                         its newline; N in bytes, or with a K, M or G suffix\n"
+                   "                         (powers of 1024), from 512 to 1G. A longer line gets\n"
+                   "                         an error and its connection is closed. Default: 1M\n"
+                   "  -h, --help             show this help and exit\n"
+                   "  -V, --version          show the version and exit\n"
+                   "\n"
+                   "Signals:\n"
+                   "  SIGTERM, SIGINT        shut down: stop accepting, close every session,\n"
+                   "                         remove the socket and the lock file, exit 0\n"
+                   "  SIGHUP                 re-read the configuration file: log_level and\n"
+                   "                         max_line_bytes take effect at once; a changed socket\n"
+                   "                         or repository is logged and needs a restart\n"
+                   "\n"
+                   "Exit status:\n"
+                   "  0  clean shutdown, or --help / --version\n"
+                   "  1  runtime failure (cannot create the socket, out of memory, ...)\n"
+                   "  2  usage or configuration error (bad option or value, bad config file,\n"
+                   "     no default socket path)\n"
+                   "  3  another lwmid already serves the socket (the message names its pid)\n");
+}
+
+enum {
+        OPT_SOCKET = 0x100,
+        OPT_REPOSITORY,
+        OPT_CONFIG,
+        OPT_LOG_LEVEL,
+        OPT_MAX_LINE_BYTES,
+};
+
+static int set_path(char **slot, const char *value, const char *option) {
+        if (value[0] == '\0') {
+                fprintf(stderr, "lwmid: %s: empty path\n", option);
+                return EXIT_USAGE;
+        }
+        char *copy = mem_strdup(value);
+        if (!copy) {
+                fprintf(stderr, "lwmid: out of memory\n");
+                return EXIT_RUNTIME;
+        }
+        mem_free(*slot);
+        *slot = copy;
+        return -1;
+}
+
+/* Fill o from argv. Returns -1 to go on, or an exit status. */
+static int parse_argv(int argc, char **argv, Settings *o) {
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "repository", required_argument, NULL, OPT_REPOSITORY },
+                { "config", required_argument, NULL, OPT_CONFIG },
+                { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+                { "max-line-bytes", required_argument, NULL, OPT_MAX_LINE_BYTES },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { NULL, 0, NULL, 0 },
+        };
+        int c, r;
+
+        opterr = 0; /* our own messages */
+        while ((c = getopt_long(argc, argv, ":hV", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        usage(stdout);
+                        return EXIT_OK;
+                case 'V':
+                        printf("lwmid %s (protocol 1)\n", LWMI_VERSION);
+                        return EXIT_OK;
+                case OPT_SOCKET:
+                        if ((r = set_path(&o->socket_path, optarg, "--socket")) >= 0)
+                                return r;
+                        o->from_cmdline |= SETTINGS_SET_SOCKET;
+                        break;
+                case OPT_REPOSITORY:
+                        if ((r = set_path(&o->repository, optarg, "--repository")) >= 0)
+                                return r;
+                        o->from_cmdline |= SETTINGS_SET_REPOSITORY;
+                        break;
+                case OPT_CONFIG:
+                        if ((r = set_path(&o->config_path, optarg, "--config")) >= 0)
+                                return r;
+                        break;
+                case OPT_LOG_LEVEL: {
+                        int level = log_level_from_name(optarg);
+                        if (level < 0) {
+                                fprintf(stderr,
+                                        "lwmid: --log-level: '%s' is not one of error, warning, "
+                                        "info, debug\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        o->log_level = (LogLevel)level;
+                        o->from_cmdline |= SETTINGS_SET_LOG_LEVEL;
+                        break;
+                }
+                case OPT_MAX_LINE_BYTES: {
+                        Error e;
+                        if (settings_parse_size(optarg, "--max-line-bytes", &o->max_line_bytes,
+                                                &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_LINE_BYTES;
+                        break;
+                }
+                case ':':
+                        fprintf(stderr, "lwmid: option %s needs an argument\n", argv[optind - 1]);
+                        fprintf(stderr, "Try 'lwmid --help' for more information.\n");
+                        return EXIT_USAGE;
+                default:
+                        if (optopt)
+                                fprintf(stderr, "lwmid: unknown option -%c\n", optopt);
+                        else
+                                fprintf(stderr, "lwmid: unknown option %s\n", argv[optind - 1]);
+                        fprintf(stderr, "Try 'lwmid --help' for more information.\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "lwmid: unexpected argument '%s'\n", argv[optind]);
+                fprintf(stderr, "Try 'lwmid --help' for more information.\n");
+                return EXIT_USAGE;
+        }
+        return -1;
+}
+
+int main(int argc, char **argv) {
+        Settings cmdline, settings;
+        Server *server = NULL;
+        Error e;
+        int r, status;
+
+        /* A peer that goes away mid-write must give EPIPE, not kill us. */
+        signal(SIGPIPE, SIG_IGN);
+        log_open();
+        if (mem_install_library_hooks() < 0) {
+                fprintf(stderr, "lwmid: cannot install allocation hooks\n");
+                return EXIT_RUNTIME;
+        }
+
+        settings_init(&cmdline);
+        status = parse_argv(argc, argv, &cmdline);
+        if (status >= 0) {
+                settings_done(&cmdline);
+                return status;
+        }
+        log_set_max_level(cmdline.log_level);
+
+        r = settings_resolve(&cmdline, &settings, &e);
+        if (r != 0) {
+                log_error("%s", e.message);
+                settings_done(&cmdline);
+                return r < 0 ? EXIT_RUNTIME : EXIT_USAGE;
+        }
+        log_set_max_level(settings.log_level);
+
+        r = server_new(&cmdline, &settings, &server, &e);
+        settings_done(&cmdline);
+        settings_done(&settings);
+        if (r != 0) {
+                log_error("%s", e.message);
+                return EXIT_RUNTIME;
+        }
+
+        r = server_start(server, &e);
+        if (r != 0) {
+                log_error("%s", e.message);
+                server_free(server);
+                return r == WBEM_E_ALREADY_EXISTS ? EXIT_RUNNING : EXIT_RUNTIME;
+        }
+
+        r = server_run(server);
+        if (r < 0)
+                log_error("event loop failed: %s", strerror(-r));
+        server_shutdown(server, "exiting");
+        server_free(server);
+        log_info("stopped");
+        return r < 0 ? EXIT_RUNTIME : EXIT_OK;
+}

@@ -1,0 +1,257 @@
+/* The Server: loop, lock, listener, signals, sessions; see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "listener.h"
+#include "lockfile.h"
+#include "log.h"
+#include "mem.h"
+#include "session.h"
+
+static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
+        Server *s = userdata;
+        Session *session;
+        (void)fd;
+        (void)what;
+
+        while ((session = TAILQ_FIRST(&s->doomed))) {
+                TAILQ_REMOVE(&s->doomed, session, link);
+                session_free(session);
+        }
+}
+
+void server_session_closed(Server *s, Session *session) {
+        TAILQ_REMOVE(&s->sessions, session, link);
+        TAILQ_INSERT_TAIL(&s->doomed, session, link);
+        s->n_sessions--;
+        /* Freed on a later loop turn (a zero timer runs only after the loop
+         * has polled again): the session may be deep inside one of its own
+         * callbacks right now. */
+        static const struct timeval next_turn = { 0, 0 };
+        evtimer_add(s->reap_event, &next_turn);
+}
+
+void server_accept(int fd, void *userdata) {
+        Server *s = userdata;
+        Session *session;
+        int r;
+
+        r = session_new(s, fd, ++s->next_session_id, &session);
+        if (r < 0) {
+                log_error("cannot set up a session for a new connection: %s", strerror(-r));
+                return;
+        }
+        TAILQ_INSERT_TAIL(&s->sessions, session, link);
+        s->n_sessions++;
+}
+
+static void server_signal_cb(evutil_socket_t sig, short what, void *userdata) {
+        Server *s = userdata;
+        (void)what;
+
+        if (sig == SIGHUP) {
+                (void)server_reload(s);
+                return;
+        }
+        server_shutdown(s, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, Error *err) {
+        Server *s;
+
+        s = mem_calloc(1, sizeof(*s));
+        if (!s)
+                return error_from_errno(err, -ENOMEM);
+        s->lock_fd = -1;
+        TAILQ_INIT(&s->sessions);
+        TAILQ_INIT(&s->doomed);
+        settings_init(&s->cmdline);
+        settings_init(&s->settings);
+        if (settings_copy(cmdline, &s->cmdline) < 0 || settings_copy(resolved, &s->settings) < 0)
+                goto oom;
+        s->lock_path = mem_printf("%s.lock", s->settings.socket_path);
+        if (!s->lock_path)
+                goto oom;
+        s->base = event_base_new();
+        if (!s->base) {
+                server_free(s);
+                return error_set(err, WBEM_E_FAILED, "cannot create the event loop");
+        }
+        s->reap_event = evtimer_new(s->base, server_reap_cb, s);
+        if (!s->reap_event)
+                goto oom;
+        *ret = s;
+        return 0;
+oom:
+        server_free(s);
+        return error_from_errno(err, -ENOMEM);
+}
+
+/* The repository hook. The engine (issue 3, engine helpers) is not wired
+ * yet: when it is, this creates it with engine_new(), which opens the
+ * repository and holds its lock, so a second lwmid on the same repository
+ * refuses to start even on another socket. It runs after the socket lock
+ * and before the socket exists, so clients never see a half-started
+ * daemon. */
+static int server_open_repository(Server *s, Error *err) {
+        (void)err;
+        log_debug("repository %s (not opened: the engine is not wired yet)",
+                  s->settings.repository);
+        return 0;
+}
+
+int server_start(Server *s, Error *err) {
+        pid_t holder = 0;
+        int r;
+
+        /* The lock file lives next to the socket. */
+        r = listener_check_path(s->settings.socket_path, err);
+        if (r != 0)
+                return r;
+        r = listener_mkdir_socket_dir(s->settings.socket_path, err);
+        if (r != 0)
+                return r;
+        r = lockfile_acquire(s->lock_path, &s->lock_fd, &holder, err);
+        if (r == WBEM_E_ALREADY_EXISTS) {
+                if (holder > 0)
+                        return error_set(err, r,
+                                         "another lwmid (pid %ld) is already serving %s (it holds "
+                                         "the lock %s)",
+                                         (long)holder, s->settings.socket_path, s->lock_path);
+                return error_set(err, r,
+                                 "another lwmid is already serving %s (it holds the lock %s)",
+                                 s->settings.socket_path, s->lock_path);
+        }
+        if (r != 0)
+                return r;
+
+        r = server_open_repository(s, err);
+        if (r != 0)
+                return r;
+
+        r = listener_new(s->base, s->settings.socket_path, server_accept, s, &s->listener, err);
+        if (r != 0)
+                return r;
+
+        s->sigterm_event = evsignal_new(s->base, SIGTERM, server_signal_cb, s);
+        s->sigint_event = evsignal_new(s->base, SIGINT, server_signal_cb, s);
+        s->sighup_event = evsignal_new(s->base, SIGHUP, server_signal_cb, s);
+        if (!s->sigterm_event || !s->sigint_event || !s->sighup_event ||
+            event_add(s->sigterm_event, NULL) < 0 || event_add(s->sigint_event, NULL) < 0 ||
+            event_add(s->sighup_event, NULL) < 0)
+                return error_set(err, WBEM_E_FAILED, "cannot install signal handlers");
+
+        log_info("listening on %s (pid %ld, max line %zu bytes)", s->settings.socket_path,
+                 (long)getpid(), s->settings.max_line_bytes);
+        /* Not running under systemd is fine: sd_notify() then does nothing. */
+        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld", s->settings.socket_path,
+                         (long)getpid());
+        return 0;
+}
+
+int server_run(Server *s) {
+        if (event_base_dispatch(s->base) < 0)
+                return -EIO;
+        return 0;
+}
+
+void server_shutdown(Server *s, const char *why) {
+        Session *session;
+        size_t n = s->n_sessions;
+
+        if (s->shutting_down)
+                return;
+        s->shutting_down = true;
+        (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+        log_info("shutting down (%s): closing %zu session%s", why, n, n == 1 ? "" : "s");
+
+        s->listener = listener_free(s->listener); /* also removes the socket */
+        while ((session = TAILQ_FIRST(&s->sessions)))
+                session_close(session, "server shutting down");
+        /* The engine would be closed here, before the lock goes. */
+        lockfile_release(s->lock_path, s->lock_fd);
+        s->lock_fd = -1;
+        event_base_loopexit(s->base, NULL);
+}
+
+int server_reload(Server *s) {
+        Settings fresh;
+        Error e;
+        int r;
+
+        if (!s->cmdline.config_path) {
+                log_info("SIGHUP: no configuration file to re-read");
+                return 0;
+        }
+        (void)sd_notify(0, "RELOADING=1");
+        r = settings_resolve(&s->cmdline, &fresh, &e);
+        if (r != 0) {
+                log_error("SIGHUP: configuration not reloaded, keeping the current one: %s",
+                          e.message);
+                (void)sd_notify(0, "READY=1");
+                return r;
+        }
+
+        if (strcmp(fresh.socket_path, s->settings.socket_path) != 0)
+                log_warning("SIGHUP: socket changed to %s in %s; still serving %s until a "
+                            "restart",
+                            fresh.socket_path, s->cmdline.config_path, s->settings.socket_path);
+        if (strcmp(fresh.repository, s->settings.repository) != 0)
+                log_warning("SIGHUP: repository changed to %s in %s; still using %s until a "
+                            "restart",
+                            fresh.repository, s->cmdline.config_path, s->settings.repository);
+        if (fresh.log_level != s->settings.log_level) {
+                s->settings.log_level = fresh.log_level;
+                log_set_max_level(fresh.log_level);
+        }
+        if (fresh.max_line_bytes != s->settings.max_line_bytes) {
+                Session *session;
+                s->settings.max_line_bytes = fresh.max_line_bytes;
+                TAILQ_FOREACH(session, &s->sessions, link)
+                if (session->state == SESSION_OPEN)
+                        session_set_max_line(session, fresh.max_line_bytes);
+        }
+        log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes)", s->cmdline.config_path,
+                 log_level_name(s->settings.log_level), s->settings.max_line_bytes);
+        settings_done(&fresh);
+        (void)sd_notify(0, "READY=1");
+        return 0;
+}
+
+Server *server_free(Server *s) {
+        Session *session;
+
+        if (!s)
+                return NULL;
+        while ((session = TAILQ_FIRST(&s->sessions)))
+                session_close(session, "server shutting down");
+        while ((session = TAILQ_FIRST(&s->doomed))) {
+                TAILQ_REMOVE(&s->doomed, session, link);
+                session_free(session);
+        }
+        listener_free(s->listener);
+        if (s->lock_fd >= 0)
+                lockfile_release(s->lock_path, s->lock_fd);
+        if (s->sigterm_event)
+                event_free(s->sigterm_event);
+        if (s->sigint_event)
+                event_free(s->sigint_event);
+        if (s->sighup_event)
+                event_free(s->sighup_event);
+        if (s->reap_event)
+                event_free(s->reap_event);
+        if (s->base)
+                event_base_free(s->base);
+        settings_done(&s->cmdline);
+        settings_done(&s->settings);
+        mem_free(s->lock_path);
+        mem_free(s);
+        return NULL;
+}

@@ -1,0 +1,75 @@
+/* The Server: everything lwmid runs, hung off one object (no globals but
+ * the log level and libevent's signal plumbing): the event loop, the
+ * settings, the single-instance lock, the listener and the sessions.
+ *
+ * Lifecycle: server_new() → server_start() (lock, socket, signals,
+ * readiness) → server_run() until SIGTERM/SIGINT → server_free(). Sessions
+ * that close are moved to a "doomed" list and freed on a later loop turn,
+ * never inside their own callbacks. */
+#pragma once
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "settings.h"
+#include "error.h"
+
+typedef struct Listener Listener;
+typedef struct Session Session;
+typedef TAILQ_HEAD(SessionList, Session) SessionList;
+
+typedef struct Server {
+        struct event_base *base;
+        Settings cmdline;  /* as given on the command line: reloads start from it */
+        Settings settings; /* in force */
+
+        int lock_fd;
+        char *lock_path;
+        Listener *listener;
+
+        SessionList sessions; /* open (including those flushing a last error) */
+        SessionList doomed;   /* closed, freed by reap_event */
+        size_t n_sessions;
+        uint64_t next_session_id;
+        struct event *reap_event;
+
+        struct event *sigterm_event, *sigint_event, *sighup_event;
+        bool shutting_down;
+
+        /* The engine (repository, providers) is created here once wired:
+         * engine_new() takes the repository's own lock, so a second daemon
+         * on the same repository but another socket refuses to start too
+         * (see server_open_repository). */
+} Server;
+
+/* A server with its loop and settings (cmdline and the resolved options;
+ * both copied), nothing started. */
+int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, Error *err);
+Server *server_free(Server *s);
+
+/* Take the lock, create the socket, install the signal handlers and tell
+ * systemd we are ready. WBEM_E_ALREADY_EXISTS when another lwmid holds the
+ * lock (the message names its pid); other failures a WbemStatus or a
+ * negative errno, with a message. */
+int server_start(Server *s, Error *err);
+
+/* Run the loop until shutdown. 0, or a negative errno if the loop failed. */
+int server_run(Server *s);
+
+/* Stop accepting, close every session, remove the socket and the lock, and
+ * leave the loop. Idempotent. */
+void server_shutdown(Server *s, const char *why);
+
+/* Re-read the configuration file (SIGHUP): the log level and the limits
+ * take effect at once, also for open sessions; a new socket or repository
+ * is logged as needing a restart. A bad file is logged and changes
+ * nothing. Returns 0 or the error's status. */
+int server_reload(Server *s);
+
+/* Called by the listener for each connection. */
+void server_accept(int fd, void *userdata);
+
+/* Called by a session that closed: move it to the doomed list. */
+void server_session_closed(Server *s, Session *session);

@@ -1,0 +1,476 @@
+/* One client connection: framing, decoding, dispatch and ordered answers;
+ * see session.h. */
+#include "session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "mem.h"
+#include "methods.h"
+#include "rpc.h"
+#include "server.h"
+
+uint64_t session_now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static unsigned long long session_idu(const Session *s) {
+        return (unsigned long long)s->id;
+}
+
+static void session_schedule(Session *s) {
+        static const struct timeval now = { 0, 0 };
+        /* A zero timer, not event_active(): it runs after the loop has
+         * polled for I/O again, so other clients get their turn first. */
+        evtimer_add(s->process_event, &now);
+}
+
+static void session_free_line(const void *data, size_t len, void *extra) {
+        (void)len;
+        (void)extra;
+        mem_free((void *)data);
+}
+
+/* Queue one encoded line (taken over). Small lines are copied into the
+ * buffer's current chunk; large ones are handed over without a copy. */
+static void session_queue_line(Session *s, char *line, size_t len) {
+        struct evbuffer *out = bufferevent_get_output(s->bev);
+        int r;
+
+        if (len < 4096) {
+                r = evbuffer_add(out, line, len);
+                mem_free(line);
+        } else {
+                r = evbuffer_add_reference(out, line, len, session_free_line, NULL);
+                if (r < 0)
+                        mem_free(line);
+        }
+        if (r < 0)
+                session_close(s, "out of memory queueing output");
+}
+
+void session_send_error(Session *s, json_t *id, int code, const Error *e) {
+        char *line;
+        size_t len;
+
+        if (s->state == SESSION_CLOSED)
+                return;
+        if (rpc_encode_error(id, code, e, &line, &len) < 0) {
+                session_close(s, "out of memory encoding an error");
+                return;
+        }
+        session_queue_line(s, line, len);
+}
+
+void session_send_result(Session *s, json_t *id, json_t *result) {
+        char *line;
+        size_t len;
+        int r;
+
+        if (s->state == SESSION_CLOSED)
+                return;
+        r = rpc_encode_result(id, result, &line, &len);
+        if (r < 0) {
+                session_close(s, "out of memory encoding a result");
+                return;
+        }
+        session_queue_line(s, line, len);
+}
+
+int session_send_ping(Session *s) {
+        SessionPing *slot = NULL;
+        char id[32];
+        char *line;
+        size_t len;
+
+        if (s->state != SESSION_OPEN)
+                return -ESHUTDOWN;
+        for (size_t i = 0; i < SESSION_MAX_PINGS && !slot; i++)
+                if (s->pings[i].number == 0)
+                        slot = &s->pings[i];
+        if (!slot)
+                return -EBUSY;
+        uint64_t number = s->next_ping_number + 1;
+        snprintf(id, sizeof(id), "s:%" PRIu64, number);
+        if (rpc_encode_request(id, "Ping", NULL, &line, &len) < 0)
+                return -ENOMEM;
+        s->next_ping_number = number;
+        *slot = (SessionPing){ .number = number, .sent_usec = session_now_usec() };
+        session_queue_line(s, line, len);
+        return 0;
+}
+
+unsigned session_pings_outstanding(const Session *s) {
+        unsigned n = 0;
+        for (size_t i = 0; i < SESSION_MAX_PINGS; i++)
+                n += s->pings[i].number != 0;
+        return n;
+}
+
+/* The number in a server id "s:<n>", or 0. */
+static uint64_t ping_number(const json_t *id) {
+        const char *v = json_string_value(id);
+        char *end;
+
+        if (!v || v[0] != 's' || v[1] != ':' || v[2] < '1' || v[2] > '9')
+                return 0;
+        errno = 0;
+        unsigned long long n = strtoull(v + 2, &end, 10);
+        if (errno || *end)
+                return 0;
+        return (uint64_t)n;
+}
+
+/* A response from the client: today only answers to our Pings. */
+static void session_handle_response(Session *s, const RpcMessage *m) {
+        uint64_t n = ping_number(m->id);
+
+        for (size_t i = 0; n && i < SESSION_MAX_PINGS; i++) {
+                if (s->pings[i].number != n)
+                        continue;
+                log_debug("session %llu: Ping s:%" PRIu64 " answered%s in %" PRIu64 " us",
+                          session_idu(s), n, m->error ? " with an error" : "",
+                          session_now_usec() - s->pings[i].sent_usec);
+                s->pings[i] = (SessionPing){ 0 };
+                return;
+        }
+        if (log_enabled(LOG_LEVEL_DEBUG)) {
+                _cleanup_free_ char *text = json_dumps(m->id, JSON_ENCODE_ANY);
+                log_debug("session %llu: ignoring a response with unknown id %s", session_idu(s),
+                          text ? text : "?");
+        }
+}
+
+static void session_handle_request(Session *s, const RpcMessage *m) {
+        const Method *method = methods_find(m->method);
+        json_t *result = NULL;
+        Error e = { 0 };
+        int code = 0, r;
+
+        s->requests++;
+        if (!method) {
+                r = error_set(&e, WBEM_E_INVALID_METHOD, "method not found: %s", m->method);
+                code = RPC_METHOD_NOT_FOUND;
+        } else if ((r = rpc_params_check(m->params, method->params, &e)) != 0) {
+                code = RPC_INVALID_PARAMS;
+        } else {
+                MethodCall call = {
+                        .session = s,
+                        .method = m->method,
+                        .id = m->id,
+                        .params = m->params,
+                };
+                r = method->handler(&call, &result, &e);
+                if (r < 0) {
+                        error_from_errno(&e, r);
+                        code = RPC_INTERNAL_ERROR;
+                } else if (r > 0) {
+                        code = rpc_code_for_status(r);
+                }
+        }
+
+        if (m->kind == RPC_KIND_NOTIFICATION) {
+                /* JSON-RPC: a notification is never answered, not even
+                 * with an error. */
+                if (r != 0)
+                        log_debug("session %llu: notification %s failed: %s", session_idu(s),
+                                  m->method, e.message);
+        } else if (r == 0) {
+                session_send_result(s, m->id, result);
+        } else {
+                log_debug("session %llu: %s failed: %s", session_idu(s), m->method, e.message);
+                session_send_error(s, m->id, code, &e);
+        }
+        json_decref(result);
+}
+
+static void session_handle_line(Session *s, const char *line, size_t len) {
+        RpcMessage m;
+        RpcError e = { 0 };
+        int r;
+
+        if (rpc_line_is_blank(line, len))
+                return;
+        r = rpc_decode(line, len, &m, &e);
+        if (r < 0) {
+                session_close(s, "out of memory decoding a message");
+                return;
+        }
+        if (r > 0) {
+                log_debug("session %llu: rejected a message: %s", session_idu(s), e.error.message);
+                session_send_error(s, e.id, e.code, &e.error);
+                rpc_error_done(&e);
+                return;
+        }
+        if (m.kind == RPC_KIND_RESPONSE)
+                session_handle_response(s, &m);
+        else
+                session_handle_request(s, &m);
+        rpc_message_done(&m);
+}
+
+static void session_line_too_long(Session *s) {
+        Error e;
+
+        error_set(&e, WBEM_E_QUOTA_VIOLATION,
+                  "message line longer than the limit of %zu bytes; closing the connection",
+                  s->max_line_bytes);
+        session_send_error(s, NULL, RPC_INVALID_REQUEST, &e);
+        session_close_after_flush(s, "sent a line longer than %zu bytes", s->max_line_bytes);
+}
+
+/* Handle the complete lines in the input, within this turn's budget. */
+static void session_process(Session *s) {
+        struct evbuffer *in = bufferevent_get_input(s->bev);
+        struct evbuffer *out = bufferevent_get_output(s->bev);
+        unsigned messages = 0;
+        size_t bytes = 0;
+
+        while (s->state == SESSION_OPEN) {
+                if (evbuffer_get_length(out) > SESSION_OUTPUT_HIGH_WATER) {
+                        /* The client is not reading its answers: read no
+                         * more of its requests until it does (the write
+                         * callback resumes us). */
+                        if (!s->output_paused)
+                                log_debug("session %llu: output over %u bytes, pausing input",
+                                          session_idu(s), SESSION_OUTPUT_HIGH_WATER);
+                        s->output_paused = true;
+                        bufferevent_disable(s->bev, EV_READ);
+                        return;
+                }
+                if (messages >= SESSION_MAX_MESSAGES_PER_TURN ||
+                    bytes >= SESSION_MAX_BYTES_PER_TURN) {
+                        session_schedule(s);
+                        return;
+                }
+
+                size_t have = evbuffer_get_length(in);
+                if (have <= s->scanned)
+                        break;
+                struct evbuffer_ptr start, eol;
+                if (evbuffer_ptr_set(in, &start, s->scanned, EVBUFFER_PTR_SET) < 0)
+                        break;
+                eol = evbuffer_search(in, "\n", 1, &start);
+                if (eol.pos < 0) {
+                        /* Remember how far we looked, so a long line that
+                         * trickles in is scanned once, not once per read. */
+                        s->scanned = have;
+                        if (have > s->max_line_bytes)
+                                session_line_too_long(s);
+                        break;
+                }
+                size_t len = (size_t)eol.pos;
+                s->scanned = 0;
+                if (len > s->max_line_bytes) {
+                        session_line_too_long(s);
+                        return;
+                }
+                const char *line = (const char *)evbuffer_pullup(in, (ev_ssize_t)len + 1);
+                if (!line) {
+                        session_close(s, "out of memory reading a message");
+                        return;
+                }
+                session_handle_line(s, line, len);
+                evbuffer_drain(in, len + 1);
+                s->bytes_in += len + 1;
+                bytes += len + 1;
+                messages++;
+        }
+
+        if (s->state == SESSION_OPEN && s->read_eof) {
+                size_t rest = evbuffer_get_length(in);
+                if (rest > 0)
+                        session_close_after_flush(s,
+                                                  "peer closed the connection in the middle of a "
+                                                  "message (%zu bytes without a newline)",
+                                                  rest);
+                else
+                        session_close_after_flush(s, "peer closed the connection");
+        }
+}
+
+static void session_process_cb(evutil_socket_t fd, short what, void *userdata) {
+        (void)fd;
+        (void)what;
+        session_process(userdata);
+}
+
+static void session_read_cb(struct bufferevent *bev, void *userdata) {
+        Session *s = userdata;
+        (void)bev;
+
+        s->last_heard_usec = session_now_usec();
+        session_process(s);
+}
+
+static void session_write_cb(struct bufferevent *bev, void *userdata) {
+        Session *s = userdata;
+        size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
+
+        if (s->state == SESSION_DRAINING) {
+                if (queued == 0)
+                        session_close(s, NULL);
+                return;
+        }
+        if (s->output_paused && queued <= SESSION_OUTPUT_LOW_WATER) {
+                log_debug("session %llu: output drained, resuming input", session_idu(s));
+                s->output_paused = false;
+                if (!s->read_eof)
+                        bufferevent_enable(bev, EV_READ);
+                /* Complete lines may be waiting and no read will come. */
+                session_schedule(s);
+        }
+}
+
+static void session_event_cb(struct bufferevent *bev, short what, void *userdata) {
+        Session *s = userdata;
+        (void)bev;
+
+        if (what & BEV_EVENT_ERROR) {
+                int e = EVUTIL_SOCKET_ERROR();
+                session_close(s, "connection error: %s", e ? strerror(e) : "unknown");
+        } else if (what & BEV_EVENT_TIMEOUT) {
+                char reason[sizeof(s->close_reason)];
+                memcpy(reason, s->close_reason, sizeof(reason));
+                session_close(s, "%s; output not flushed within %d ms", reason,
+                              SESSION_DRAIN_TIMEOUT_MS);
+        } else if (what & BEV_EVENT_EOF) {
+                s->read_eof = true;
+                s->last_heard_usec = session_now_usec();
+                session_process(s);
+        }
+}
+
+void session_set_max_line(Session *s, size_t max_line_bytes) {
+        s->max_line_bytes = max_line_bytes;
+        /* Read at most one maximal line (and its '\n') ahead. */
+        bufferevent_setwatermark(s->bev, EV_READ, 0, max_line_bytes + 1);
+        if (s->state == SESSION_OPEN)
+                session_schedule(s);
+}
+
+int session_new(Server *server, int fd, uint64_t id, Session **ret) {
+        struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+        socklen_t cred_len = sizeof(cred);
+        Session *s;
+
+        s = mem_calloc(1, sizeof(*s));
+        if (!s) {
+                close(fd);
+                return -ENOMEM;
+        }
+        s->server = server;
+        s->id = id;
+        s->keepalive_ms = SESSION_KEEPALIVE_DEFAULT_MS;
+        s->connected_usec = s->last_heard_usec = session_now_usec();
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
+                s->pid = cred.pid;
+                s->uid = cred.uid;
+                s->gid = cred.gid;
+        } else {
+                s->uid = (uid_t)-1;
+                s->gid = (gid_t)-1;
+        }
+
+        s->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (!s->bev) {
+                close(fd);
+                mem_free(s);
+                return -ENOMEM;
+        }
+        s->process_event = evtimer_new(server->base, session_process_cb, s);
+        if (!s->process_event) {
+                session_free(s);
+                return -ENOMEM;
+        }
+        bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
+        s->max_line_bytes = server->settings.max_line_bytes;
+        bufferevent_setwatermark(s->bev, EV_READ, 0, s->max_line_bytes + 1);
+        bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUTPUT_LOW_WATER, 0);
+        if (bufferevent_enable(s->bev, EV_READ | EV_WRITE) < 0) {
+                session_free(s);
+                return -ENOMEM;
+        }
+        log_debug("session %llu connected: pid %ld, uid %ld, gid %ld", session_idu(s), (long)s->pid,
+                  (long)s->uid, (long)s->gid);
+        *ret = s;
+        return 0;
+}
+
+Session *session_free(Session *s) {
+        if (!s)
+                return NULL;
+        if (s->process_event)
+                event_free(s->process_event);
+        if (s->bev)
+                bufferevent_free(s->bev);
+        mem_free(s->client_name);
+        mem_free(s);
+        return NULL;
+}
+
+static void session_vset_reason(Session *s, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+static void session_vset_reason(Session *s, const char *fmt, va_list ap) {
+        vsnprintf(s->close_reason, sizeof(s->close_reason), fmt, ap);
+}
+
+void session_close_after_flush(Session *s, const char *fmt, ...) {
+        static const struct timeval drain_timeout = { SESSION_DRAIN_TIMEOUT_MS / 1000,
+                                                      (SESSION_DRAIN_TIMEOUT_MS % 1000) * 1000 };
+        va_list ap;
+
+        if (s->state != SESSION_OPEN)
+                return;
+        va_start(ap, fmt);
+        session_vset_reason(s, fmt, ap);
+        va_end(ap);
+        s->state = SESSION_DRAINING;
+        bufferevent_disable(s->bev, EV_READ);
+        event_del(s->process_event);
+        if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+                session_close(s, NULL);
+                return;
+        }
+        /* The write callback now fires only once everything is written; a
+         * peer that never reads gets the drain timeout instead. */
+        bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+        bufferevent_set_timeouts(s->bev, NULL, &drain_timeout);
+        bufferevent_enable(s->bev, EV_WRITE);
+}
+
+void session_close(Session *s, const char *fmt, ...) {
+        va_list ap;
+
+        if (s->state == SESSION_CLOSED)
+                return;
+        if (fmt) {
+                va_start(ap, fmt);
+                session_vset_reason(s, fmt, ap);
+                va_end(ap);
+        }
+        s->state = SESSION_CLOSED;
+        bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+        bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+        event_del(s->process_event);
+
+        uint64_t usec = session_now_usec() - s->connected_usec;
+        log_info("session %llu closed (pid %ld, uid %ld, client %s): %s; %" PRIu64
+                 " requests in %" PRIu64 ".%03" PRIu64 " s",
+                 session_idu(s), (long)s->pid, (long)s->uid, s->client_name ? s->client_name : "-",
+                 s->close_reason, s->requests, usec / 1000000u, (usec / 1000u) % 1000u);
+        server_session_closed(s->server, s);
+}

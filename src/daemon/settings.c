@@ -1,0 +1,372 @@
+/* Settings from the INI configuration file, parsed with inih; see settings.h.
+ *
+ * inih reports only the line of the first syntax error and does not tell
+ * the handler which line it is on, so the file is fed through our own
+ * reader that counts lines: each error is then recorded with its line and
+ * the earliest one is reported, whether it came from inih or from us. */
+#include "settings.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "mem.h"
+
+void settings_init(Settings *o) {
+        *o = (Settings){
+                .log_level = LOG_LEVEL_INFO,
+                .max_line_bytes = SETTINGS_DEFAULT_MAX_LINE_BYTES,
+        };
+}
+
+void settings_done(Settings *o) {
+        if (!o)
+                return;
+        mem_free(o->socket_path);
+        mem_free(o->repository);
+        mem_free(o->config_path);
+        settings_init(o);
+}
+
+static int dup_or_null(const char *s, char **ret) {
+        if (!s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = mem_strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int settings_copy(const Settings *src, Settings *dst) {
+        Settings c = *src;
+
+        c.socket_path = c.repository = c.config_path = NULL;
+        if (dup_or_null(src->socket_path, &c.socket_path) < 0 ||
+            dup_or_null(src->repository, &c.repository) < 0 ||
+            dup_or_null(src->config_path, &c.config_path) < 0) {
+                settings_done(&c);
+                return -ENOMEM;
+        }
+        *dst = c;
+        return 0;
+}
+
+int settings_parse_size(const char *text, const char *what, size_t *ret, Error *err) {
+        static const struct {
+                const char *suffix;
+                unsigned shift;
+        } suffixes[] = {
+                { "", 0 },     { "K", 10 }, { "KiB", 10 }, { "M", 20 },
+                { "MiB", 20 }, { "G", 30 }, { "GiB", 30 },
+        };
+        const char *p = text;
+        unsigned long long v = 0;
+
+        if (*p < '0' || *p > '9')
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "%s: '%s' is not a size (bytes, optionally with K, M or G)", what,
+                                 text);
+        for (; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (unsigned long long)(*p - '0');
+                if (v > SETTINGS_MAX_MAX_LINE_BYTES)
+                        goto range;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                if (strcmp(p, suffixes[i].suffix) != 0)
+                        continue;
+                if (v > (SETTINGS_MAX_MAX_LINE_BYTES >> suffixes[i].shift))
+                        goto range;
+                v <<= suffixes[i].shift;
+                if (v < SETTINGS_MIN_MAX_LINE_BYTES)
+                        goto range;
+                *ret = (size_t)v;
+                return 0;
+        }
+        return error_set(err, WBEM_E_INVALID_PARAMETER,
+                         "%s: '%s' has an unknown unit (use K, M or G)", what, text);
+range:
+        return error_set(err, WBEM_E_INVALID_PARAMETER,
+                         "%s: '%s' is out of range (%zu bytes to %zu bytes)", what, text,
+                         SETTINGS_MIN_MAX_LINE_BYTES, SETTINGS_MAX_MAX_LINE_BYTES);
+}
+
+typedef struct Parse {
+        Settings *options;
+        const char *name; /* file name for messages */
+        /* line counting (see the reader) */
+        const char *text; /* in-memory source, or NULL */
+        FILE *file;       /* file source, or NULL */
+        unsigned line;    /* line of the chunk last returned */
+        bool at_line_start;
+        /* earliest error found by us */
+        int status;
+        unsigned error_line;
+        char message[400];
+        unsigned seen; /* SETTINGS_SET_* met in this file, to catch repeats */
+} Parse;
+
+static void parse_fail(Parse *p, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void parse_fail(Parse *p, unsigned line, const char *fmt, ...) {
+        va_list ap;
+
+        if (p->status != 0 && p->error_line <= line)
+                return;
+        p->status = WBEM_E_INVALID_PARAMETER;
+        p->error_line = line;
+        va_start(ap, fmt);
+        vsnprintf(p->message, sizeof(p->message), fmt, ap);
+        va_end(ap);
+}
+
+/* Read one chunk as fgets would, from the file or the string. */
+static char *parse_read_chunk(Parse *p, char *buf, int size) {
+        if (p->file)
+                return fgets(buf, size, p->file);
+        if (!*p->text)
+                return NULL;
+        int n = 0;
+        while (n < size - 1 && p->text[0]) {
+                buf[n++] = *p->text++;
+                if (buf[n - 1] == '\n')
+                        break;
+        }
+        buf[n] = '\0';
+        return buf;
+}
+
+/* inih's reader: fgets-like, counting lines. inih reads at most size-1
+ * bytes per call; a longer line would be split and its tail parsed as a
+ * line of its own, so it is cut here and reported. */
+static char *parse_reader(char *buf, int size, void *userdata) {
+        Parse *p = userdata;
+
+        if (!parse_read_chunk(p, buf, size))
+                return NULL;
+        p->line++;
+        size_t len = strlen(buf);
+        if (len > 0 && buf[len - 1] != '\n' && len == (size_t)size - 1) {
+                char rest[256];
+                bool eol = false;
+
+                parse_fail(p, p->line, "%s:%u: line longer than %d bytes", p->name, p->line,
+                           size - 2);
+                /* Discard the rest of the over-long line. */
+                while (!eol && parse_read_chunk(p, rest, (int)sizeof(rest))) {
+                        size_t l = strlen(rest);
+                        eol = l > 0 && rest[l - 1] == '\n';
+                }
+                buf[0] = '\0'; /* an empty line: nothing for inih to parse */
+        }
+        return buf;
+}
+
+static const struct {
+        const char *key;
+        unsigned flag;
+} settings_keys[] = {
+        { "socket", SETTINGS_SET_SOCKET },
+        { "repository", SETTINGS_SET_REPOSITORY },
+        { "log_level", SETTINGS_SET_LOG_LEVEL },
+        { "max_line_bytes", SETTINGS_SET_MAX_LINE_BYTES },
+};
+
+static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
+        Parse *p = userdata;
+        Settings *o = p->options;
+        unsigned flag = 0;
+        Error e;
+
+        if (strcmp(section, "daemon") != 0) {
+                if (section[0] == '\0')
+                        parse_fail(p, p->line,
+                                   "%s:%u: key '%s' outside a section (expected [daemon])", p->name,
+                                   p->line, key);
+                else
+                        parse_fail(p, p->line,
+                                   "%s:%u: unknown section [%s] (key '%s'; only [daemon] exists)",
+                                   p->name, p->line, section, key);
+                return 1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(settings_keys); i++)
+                if (strcmp(key, settings_keys[i].key) == 0)
+                        flag = settings_keys[i].flag;
+        if (!flag) {
+                parse_fail(p, p->line,
+                           "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
+                           "log_level, max_line_bytes)",
+                           p->name, p->line, key);
+                return 1;
+        }
+        if (p->seen & flag) {
+                parse_fail(p, p->line,
+                           "%s:%u: key '%s' set more than once (or continued on an indented line)",
+                           p->name, p->line, key);
+                return 1;
+        }
+        p->seen |= flag;
+
+        if (flag == SETTINGS_SET_SOCKET || flag == SETTINGS_SET_REPOSITORY) {
+                if (value[0] == '\0') {
+                        parse_fail(p, p->line, "%s:%u: key '%s': empty path", p->name, p->line,
+                                   key);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_LOG_LEVEL) {
+                if (log_level_from_name(value) < 0) {
+                        parse_fail(p, p->line,
+                                   "%s:%u: key 'log_level': '%s' is not one of error, warning, "
+                                   "info, debug",
+                                   p->name, p->line, value);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_MAX_LINE_BYTES) {
+                size_t size;
+                if (settings_parse_size(value, "max_line_bytes", &size, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        }
+
+        /* Valid; the command line still wins. */
+        o->from_file |= flag;
+        if (o->from_cmdline & flag)
+                return 1;
+        switch (flag) {
+        case SETTINGS_SET_SOCKET:
+        case SETTINGS_SET_REPOSITORY: {
+                char *copy = mem_strdup(value);
+                if (!copy) {
+                        p->status = -ENOMEM;
+                        return 0;
+                }
+                char **slot = flag == SETTINGS_SET_SOCKET ? &o->socket_path : &o->repository;
+                mem_free(*slot);
+                *slot = copy;
+                break;
+        }
+        case SETTINGS_SET_LOG_LEVEL:
+                o->log_level = (LogLevel)log_level_from_name(value);
+                break;
+        case SETTINGS_SET_MAX_LINE_BYTES:
+                (void)settings_parse_size(value, "max_line_bytes", &o->max_line_bytes, NULL);
+                break;
+        }
+        return 1;
+}
+
+static int settings_parse(Parse *p, Error *err) {
+        int r = ini_parse_stream(parse_reader, p, parse_handler, p);
+
+        if (p->status < 0)
+                return error_from_errno(err, p->status);
+        if (r < 0)
+                return error_set(err, WBEM_E_OUT_OF_MEMORY, "%s: out of memory", p->name);
+        /* r > 0 is the line of the first error inih saw: its own syntax
+         * errors (a line that is no section, key=value or comment) and the
+         * lines where our handler recorded a message. */
+        if (r > 0 && (p->status == 0 || (unsigned)r < p->error_line))
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "%s:%d: syntax error (expected [section], key = value or a "
+                                 "; comment)",
+                                 p->name, r);
+        if (p->status)
+                return error_set(err, p->status, "%s", p->message);
+        return 0;
+}
+
+int settings_load_string(Settings *o, const char *name, const char *text, Error *err) {
+        Parse p = { .options = o, .name = name, .text = text };
+        return settings_parse(&p, err);
+}
+
+int settings_load(Settings *o, Error *err) {
+        Parse p = { .options = o, .name = o->config_path };
+        int r;
+
+        p.file = fopen(o->config_path, "re");
+        if (!p.file)
+                return error_set(err, WBEM_E_NOT_FOUND, "cannot open %s: %s", o->config_path,
+                                 strerror(errno));
+        r = settings_parse(&p, err);
+        if (r == 0 && ferror(p.file))
+                r = error_set(err, WBEM_E_FAILED, "cannot read %s", o->config_path);
+        fclose(p.file);
+        return r;
+}
+
+int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **ret, Error *err) {
+        char *path;
+
+        if (is_root)
+                path = mem_strdup("/run/lwmi/lwmid.sock");
+        else if (!xdg_runtime_dir || xdg_runtime_dir[0] != '/')
+                return error_set(err, WBEM_E_NOT_FOUND,
+                                 "XDG_RUNTIME_DIR is %s and lwmid is not running as root: "
+                                 "give the socket with --socket PATH",
+                                 xdg_runtime_dir ? "not an absolute path" : "not set");
+        else
+                path = mem_printf("%s/lwmi/lwmid.sock", xdg_runtime_dir);
+        if (!path)
+                return error_from_errno(err, -ENOMEM);
+        *ret = path;
+        return 0;
+}
+
+int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
+                                char **ret, Error *err) {
+        char *path;
+
+        if (is_root)
+                path = mem_strdup("/var/lib/lwmi/repository.db");
+        else if (xdg_state_home && xdg_state_home[0] == '/')
+                path = mem_printf("%s/lwmi/repository.db", xdg_state_home);
+        else if (home && home[0] == '/')
+                path = mem_printf("%s/.local/state/lwmi/repository.db", home);
+        else
+                return error_set(err, WBEM_E_NOT_FOUND,
+                                 "neither XDG_STATE_HOME nor HOME is set: give the repository "
+                                 "with --repository PATH");
+        if (!path)
+                return error_from_errno(err, -ENOMEM);
+        *ret = path;
+        return 0;
+}
+
+int settings_resolve(const Settings *cmdline, Settings *ret, Error *err) {
+        Settings o;
+        bool is_root = geteuid() == 0;
+        int r;
+
+        r = settings_copy(cmdline, &o);
+        if (r < 0)
+                return error_from_errno(err, r);
+        if (o.config_path) {
+                r = settings_load(&o, err);
+                if (r != 0)
+                        goto fail;
+        }
+        if (!o.socket_path) {
+                r = settings_default_socket(is_root, getenv("XDG_RUNTIME_DIR"), &o.socket_path,
+                                            err);
+                if (r != 0)
+                        goto fail;
+        }
+        if (!o.repository) {
+                r = settings_default_repository(is_root, getenv("XDG_STATE_HOME"), getenv("HOME"),
+                                                &o.repository, err);
+                if (r != 0)
+                        goto fail;
+        }
+        *ret = o;
+        return 0;
+fail:
+        settings_done(&o);
+        return r;
+}

@@ -1,0 +1,77 @@
+/* lwmid's settings: the command line and the INI configuration file.
+ *
+ * Every setting has a command-line option and a key in section [daemon] of
+ * the file (--max-line-bytes / max_line_bytes). The file is read first and
+ * the command line wins: settings_load() only fills the settings the command
+ * line left unset. SIGHUP re-reads the file the same way into a fresh
+ * Settings, and the server decides what may change at run time. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "log.h"
+
+#define SETTINGS_DEFAULT_MAX_LINE_BYTES ((size_t)1 << 20)
+#define SETTINGS_MIN_MAX_LINE_BYTES ((size_t)512)
+#define SETTINGS_MAX_MAX_LINE_BYTES ((size_t)1 << 30)
+
+/* Which settings were given on the command line (Settings.from_cmdline). */
+enum {
+        SETTINGS_SET_SOCKET = 1u << 0,
+        SETTINGS_SET_REPOSITORY = 1u << 1,
+        SETTINGS_SET_LOG_LEVEL = 1u << 2,
+        SETTINGS_SET_MAX_LINE_BYTES = 1u << 3,
+};
+
+typedef struct Settings {
+        char *socket_path; /* NULL: the default for the user (settings_default_socket) */
+        char *repository;  /* path, or ":memory:"; NULL: the default */
+        char *config_path; /* NULL: no configuration file */
+        LogLevel log_level;
+        size_t max_line_bytes; /* longest accepted line, without its '\n' */
+        unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
+        unsigned from_file;    /* SETTINGS_SET_* given in the file */
+} Settings;
+
+/* Defaults: no paths, level info, 1 MiB lines. */
+void settings_init(Settings *o);
+void settings_done(Settings *o);
+/* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */
+int settings_copy(const Settings *src, Settings *dst);
+
+/* Parse a size: decimal bytes with an optional K, M or G suffix (powers of
+ * 1024, "KiB"/"MiB"/"GiB" spelled out also accepted), within
+ * [SETTINGS_MIN_MAX_LINE_BYTES, SETTINGS_MAX_MAX_LINE_BYTES].
+ * Returns 0 or WBEM_E_INVALID_PARAMETER with a message naming `what`. */
+int settings_parse_size(const char *text, const char *what, size_t *ret, Error *err);
+
+/* Read o->config_path (which must be set) into o, skipping settings in
+ * o->from_cmdline. Unknown sections or keys, repeated keys, bad values and
+ * syntax errors fail with WBEM_E_INVALID_PARAMETER and a message
+ * "FILE:LINE: ..." naming the key; an unreadable file fails with
+ * WBEM_E_NOT_FOUND ("cannot open FILE: reason"). On failure o may hold
+ * some of the file's settings: parse into a copy when that matters. */
+int settings_load(Settings *o, Error *err);
+
+/* The same from text already in memory (name used in messages only). */
+int settings_load_string(Settings *o, const char *name, const char *text, Error *err);
+
+/* The default socket: /run/lwmi/lwmid.sock for root, else
+ * $XDG_RUNTIME_DIR/lwmi/lwmid.sock. WBEM_E_NOT_FOUND with a message when
+ * XDG_RUNTIME_DIR is unset (or not absolute) for a non-root user. */
+int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **ret, Error *err);
+
+/* The default repository: /var/lib/lwmi/repository.db for root, else
+ * $XDG_STATE_HOME/lwmi/repository.db ($HOME/.local/state when unset).
+ * WBEM_E_NOT_FOUND when neither XDG_STATE_HOME nor HOME is usable. */
+int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
+                                char **ret, Error *err);
+
+/* The settings in force: a copy of `cmdline` (the options parsed from the
+ * command line, with from_cmdline set), completed from its configuration
+ * file if it names one, then with the defaults for whatever is still unset
+ * (socket and repository depend on the effective uid and the environment).
+ * Used at startup and again on SIGHUP. */
+int settings_resolve(const Settings *cmdline, Settings *ret, Error *err);

@@ -1,0 +1,253 @@
+"""Helpers for the end-to-end tests: start a real lwmid on a socket in a
+fresh temporary directory, wait until it reports readiness over a private
+NOTIFY_SOCKET (as systemd would see it), talk to it with raw JSON-RPC lines,
+and always take it down again.
+
+Standard library only; run with /usr/bin/python3."""
+
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Hard limit per test: an alarm turns a hang into a failure, and tearDown
+# still kills the daemon.
+TEST_TIMEOUT_S = 120
+
+
+def lwmid_path():
+    path = os.environ.get("LWMID")
+    if path:
+        return os.path.abspath(path)
+    for candidate in ("build/gcc/src/daemon/lwmid", "build/src/daemon/lwmid"):
+        full = os.path.join(ROOT, candidate)
+        if os.path.exists(full):
+            return full
+    raise unittest.SkipTest("lwmid not built: set LWMID or build into build/")
+
+
+class Daemon:
+    """One lwmid process. stderr goes to a file (a pipe could fill up and
+    block it); notifications arrive on a datagram socket."""
+
+    def __init__(self, tmpdir, args=(), socket_path=None, rlimit_nofile=None, env=None,
+                 repository=":memory:", pass_socket=True, journal=False):
+        self.tmpdir = tmpdir
+        self.socket_path = socket_path or os.path.join(tmpdir, "run", "lwmid.sock")
+        self.log_path = os.path.join(tmpdir, "lwmid-%d.log" % time.monotonic_ns())
+        self.notify_path = os.path.join(tmpdir, "notify-%d" % time.monotonic_ns())
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        self.notifications = []
+        argv = [lwmid_path()]
+        if pass_socket:
+            argv += ["--socket", self.socket_path]
+        if repository is not None:
+            argv += ["--repository", repository]
+        argv += list(args)
+        full_env = dict(os.environ)
+        full_env["NOTIFY_SOCKET"] = self.notify_path
+        full_env.pop("JOURNAL_STREAM", None)
+        if env:
+            full_env.update(env)
+
+        def preexec():
+            if rlimit_nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (rlimit_nofile, rlimit_nofile))
+
+        self.log = open(self.log_path, "wb")
+        if journal:
+            # what systemd sets when stderr is the journal: its dev:inode
+            st = os.fstat(self.log.fileno())
+            full_env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, env=full_env, preexec_fn=preexec)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def read_notifications(self, timeout):
+        """Collect sd_notify messages until timeout; returns all so far."""
+        self.notify.settimeout(timeout)
+        try:
+            while True:
+                data = self.notify.recv(4096)
+                self.notifications.extend(data.decode().split("\n"))
+                self.notify.settimeout(0.01)
+        except (socket.timeout, BlockingIOError):
+            pass
+        return self.notifications
+
+    def wait_ready(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "READY=1" in self.read_notifications(0.05):
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError("lwmid exited with %d before it was ready:\n%s"
+                                     % (self.proc.returncode, self.log_text()))
+        raise AssertionError("lwmid not ready within %s s:\n%s" % (timeout, self.log_text()))
+
+    def wait_exit(self, timeout=10):
+        return self.proc.wait(timeout)
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def cpu_seconds(self):
+        """User plus system CPU time of the process, from /proc/PID/stat."""
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        """SIGTERM, then SIGKILL if it does not go. Returns a complaint (a
+        string) if a daemon that was running did not exit 0 on SIGTERM or
+        its log shows a sanitizer report, else None; never raises."""
+        complaint = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(10)
+                if rc != 0:
+                    complaint = "lwmid exited with %d on SIGTERM" % rc
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                complaint = "lwmid did not exit within 10 s of SIGTERM"
+        self.log.close()
+        self.notify.close()
+        log = self.log_text()
+        if "Sanitizer" in log or "runtime error:" in log:
+            complaint = "sanitizer report"
+        if complaint:
+            return "%s; its log:\n%s" % (complaint, log)
+        return None
+
+
+class Client:
+    """A raw client: JSON-RPC lines over the Unix socket."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.timeout = timeout
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, obj):
+        self.send_raw(json.dumps(obj).encode() + b"\n")
+
+    def request(self, method, params=None, id=1):
+        msg = {"jsonrpc": "2.0", "id": id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send(msg)
+
+    def recv_line(self):
+        """One line (bytes, without newline), or None at EOF."""
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def recv(self):
+        line = self.recv_line()
+        if line is None:
+            raise AssertionError("connection closed by lwmid")
+        return json.loads(line)
+
+    def call(self, method, params=None, id=1):
+        self.request(method, params, id)
+        reply = self.recv()
+        if reply.get("id") != id:
+            raise AssertionError("answer with id %r to request %r: %r" % (reply.get("id"), id, reply))
+        return reply
+
+    def at_eof(self):
+        """True if lwmid closed the connection (after any lines left)."""
+        try:
+            return self.recv_line() is None
+        except ConnectionResetError:
+            return True
+
+
+class DaemonTestCase(unittest.TestCase):
+    """Starts lwmid in setUp (unless start_daemon is False) in a fresh
+    temporary directory and always stops it."""
+
+    start_daemon = True
+    daemon_args = ()
+
+    def setUp(self):
+        def on_alarm(signum, frame):
+            raise TimeoutError("test exceeded %d s" % TEST_TIMEOUT_S)
+
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(TEST_TIMEOUT_S)
+        self.addCleanup(signal.alarm, 0)
+        self.tmpdir = tempfile.mkdtemp(prefix="lwmid-e2e-")
+        self.addCleanup(shutil.rmtree, self.tmpdir, True)
+        self.daemons = []
+        self.addCleanup(self.stop_daemons)
+        self.clients = []
+        self.addCleanup(self.close_clients)
+        if self.start_daemon:
+            self.daemon = self.start(args=self.daemon_args)
+
+    def start(self, wait=True, **kwargs):
+        d = Daemon(self.tmpdir, **kwargs)
+        self.daemons.append(d)
+        if wait:
+            d.wait_ready()
+        return d
+
+    def stop_daemons(self):
+        complaints = [c for c in (d.stop() for d in self.daemons) if c]
+        if complaints:
+            raise AssertionError("\n".join(complaints))
+
+    def close_clients(self):
+        for c in self.clients:
+            c.close()
+
+    def connect(self, daemon=None, timeout=10):
+        c = Client((daemon or self.daemon).socket_path, timeout)
+        self.clients.append(c)
+        return c
+
+    def assert_alive(self, daemon=None):
+        """The daemon still answers a fresh client."""
+        d = daemon or self.daemon
+        self.assertIsNone(d.proc.poll(), "lwmid exited:\n" + d.log_text())
+        c = self.connect(d)
+        self.assertEqual(c.call("Ping", id="alive")["result"], {})
+
+    def assert_error(self, reply, code, status, id=None, message_has=None):
+        self.assertIn("error", reply, reply)
+        self.assertEqual(reply["jsonrpc"], "2.0")
+        self.assertEqual(reply["id"], id, reply)
+        self.assertEqual(reply["error"]["code"], code, reply)
+        self.assertEqual(reply["error"]["data"]["status"], status, reply)
+        self.assertIsInstance(reply["error"]["message"], str)
+        if message_has:
+            self.assertIn(message_has, reply["error"]["message"], reply)

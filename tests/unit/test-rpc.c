@@ -1,0 +1,548 @@
+/* Unit tests for the JSON-RPC layer of lwmid (src/daemon/rpc.c): the line
+ * decoder with every error it answers, the encoders, the status-to-code
+ * mapping and the named-param checks, including allocation failures. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "mem.h"
+#include "rpc.h"
+
+static int setup_hooks(void **state) {
+        (void)state;
+        return mem_install_library_hooks();
+}
+
+static int decode(const char *text, RpcMessage *m, RpcError *e) {
+        *e = (RpcError){ 0 };
+        return rpc_decode(text, strlen(text), m, e);
+}
+
+/* Decode text, expect failure with code, the given id (NULL: null) and a
+ * message containing fragment. */
+static void expect_error(const char *text, int code, const char *id_json, const char *fragment) {
+        RpcMessage m = { .kind = (RpcKind)99 };
+        RpcError e;
+        int r = decode(text, &m, &e);
+
+        assert_int_equal(r, WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(e.error.status, WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(e.code, code);
+        assert_int_equal(m.kind, 99); /* untouched */
+        assert_null(m.root);
+        if (!id_json) {
+                assert_null(e.id);
+        } else {
+                assert_non_null(e.id);
+                json_t *want = json_loads(id_json, JSON_DECODE_ANY, NULL);
+                assert_non_null(want);
+                assert_true(json_equal(want, e.id));
+                json_decref(want);
+        }
+        if (!strstr(e.error.message, fragment))
+                fail_msg("message '%s' lacks '%s' (input %s)", e.error.message, fragment, text);
+        rpc_error_done(&e);
+        assert_null(e.id);
+}
+
+static void test_decode_request(void **state) {
+        RpcMessage m;
+        RpcError e;
+        (void)state;
+
+        assert_int_equal(decode("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"Hello\","
+                                "\"params\":{\"client\":\"x\"}}",
+                                &m, &e),
+                         0);
+        assert_int_equal(m.kind, RPC_KIND_REQUEST);
+        assert_string_equal(m.method, "Hello");
+        assert_int_equal(json_integer_value(m.id), 7);
+        assert_true(json_is_object(m.params));
+        assert_null(m.result);
+        assert_null(m.error);
+        rpc_message_done(&m);
+        assert_null(m.root);
+
+        /* string and null ids; params absent or an array; extra members */
+        assert_int_equal(
+                decode("{\"id\":\"a\",\"method\":\"Ping\",\"jsonrpc\":\"2.0\",\"x\":1}", &m, &e),
+                0);
+        assert_string_equal(json_string_value(m.id), "a");
+        assert_null(m.params);
+        rpc_message_done(&m);
+        assert_int_equal(decode("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"Ping\","
+                                "\"params\":[1]}",
+                                &m, &e),
+                         0);
+        assert_int_equal(m.kind, RPC_KIND_REQUEST);
+        assert_true(json_is_null(m.id));
+        assert_true(json_is_array(m.params));
+        rpc_message_done(&m);
+
+        /* surrounding white space, CR included */
+        assert_int_equal(decode(" \t{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}\r", &m, &e),
+                         0);
+        rpc_message_done(&m);
+}
+
+static void test_decode_not_nul_terminated(void **state) {
+        const char text[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}GARBAGE";
+        RpcMessage m;
+        RpcError e = { 0 };
+        (void)state;
+
+        assert_int_equal(rpc_decode(text, strlen(text) - 7, &m, &e), 0);
+        assert_string_equal(m.method, "Ping");
+        rpc_message_done(&m);
+}
+
+static void test_decode_notification(void **state) {
+        RpcMessage m;
+        RpcError e;
+        (void)state;
+
+        assert_int_equal(decode("{\"jsonrpc\":\"2.0\",\"method\":\"Ping\"}", &m, &e), 0);
+        assert_int_equal(m.kind, RPC_KIND_NOTIFICATION);
+        assert_null(m.id);
+        rpc_message_done(&m);
+}
+
+static void test_decode_response(void **state) {
+        RpcMessage m;
+        RpcError e;
+        (void)state;
+
+        assert_int_equal(decode("{\"jsonrpc\":\"2.0\",\"id\":\"s:17\",\"result\":{}}", &m, &e), 0);
+        assert_int_equal(m.kind, RPC_KIND_RESPONSE);
+        assert_string_equal(json_string_value(m.id), "s:17");
+        assert_true(json_is_object(m.result));
+        assert_null(m.error);
+        assert_null(m.method);
+        rpc_message_done(&m);
+
+        assert_int_equal(decode("{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":null}", &m, &e), 0);
+        assert_int_equal(m.kind, RPC_KIND_RESPONSE);
+        assert_true(json_is_null(m.result));
+        rpc_message_done(&m);
+
+        assert_int_equal(decode("{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-1,"
+                                "\"message\":\"no\",\"data\":5}}",
+                                &m, &e),
+                         0);
+        assert_int_equal(m.kind, RPC_KIND_RESPONSE);
+        assert_non_null(m.error);
+        assert_null(m.result);
+        rpc_message_done(&m);
+}
+
+static void test_decode_parse_errors(void **state) {
+        (void)state;
+        expect_error("", RPC_PARSE_ERROR, NULL, "parse error");
+        expect_error("foo", RPC_PARSE_ERROR, NULL, "parse error at byte");
+        expect_error("{", RPC_PARSE_ERROR, NULL, "parse error");
+        expect_error("{\"a\":1,}", RPC_PARSE_ERROR, NULL, "parse error");
+        expect_error("{\"a\":1} {}", RPC_PARSE_ERROR, NULL, "parse error");
+        expect_error("{\"a\":\"\\u0000\"}", RPC_PARSE_ERROR, NULL, "parse error");
+        expect_error("{\"a\":\"\xff\"}", RPC_PARSE_ERROR, NULL, "parse error");
+        expect_error("{\"a\":1,\"a\":2}", RPC_PARSE_ERROR, NULL, "parse error");
+        expect_error("{\"a\":123456789012345678901234567890}", RPC_PARSE_ERROR, NULL,
+                     "parse error");
+
+        /* an embedded NUL byte ends nothing: it is an error */
+        RpcMessage m;
+        RpcError e = { 0 };
+        const char nul[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}\0";
+        assert_int_equal(rpc_decode(nul, sizeof(nul) - 1, &m, &e), WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(e.code, RPC_PARSE_ERROR);
+        rpc_error_done(&e);
+
+        /* nesting deeper than jansson allows */
+        char deep[5000];
+        memset(deep, '[', 4000);
+        deep[4000] = '\0';
+        expect_error(deep, RPC_PARSE_ERROR, NULL, "parse error");
+}
+
+static void test_decode_invalid_requests(void **state) {
+        (void)state;
+        expect_error("[]", RPC_INVALID_REQUEST, NULL, "batch");
+        expect_error("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}]", RPC_INVALID_REQUEST,
+                     NULL, "batch");
+        expect_error("5", RPC_INVALID_REQUEST, NULL, "JSON object");
+        expect_error("\"x\"", RPC_INVALID_REQUEST, NULL, "JSON object");
+        expect_error("null", RPC_INVALID_REQUEST, NULL, "JSON object");
+
+        /* the id is answered when it could be read and the message is a request */
+        expect_error("{\"id\":1,\"method\":\"Ping\"}", RPC_INVALID_REQUEST, "1", "jsonrpc");
+        expect_error("{\"jsonrpc\":\"1.0\",\"id\":\"a\",\"method\":\"Ping\"}", RPC_INVALID_REQUEST,
+                     "\"a\"", "jsonrpc");
+        expect_error("{\"jsonrpc\":2,\"id\":1,\"method\":\"Ping\"}", RPC_INVALID_REQUEST, "1",
+                     "jsonrpc");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"Ping\"}", RPC_INVALID_REQUEST,
+                     NULL, "'id'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"Ping\"}", RPC_INVALID_REQUEST,
+                     NULL, "'id'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"Ping\"}", RPC_INVALID_REQUEST,
+                     NULL, "'id'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", RPC_INVALID_REQUEST, "1",
+                     "'method'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"method\":null}", RPC_INVALID_REQUEST, NULL,
+                     "'method'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\",\"result\":1}",
+                     RPC_INVALID_REQUEST, "1", "'result' or 'error'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\",\"error\":{}}",
+                     RPC_INVALID_REQUEST, "1", "'result' or 'error'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\",\"params\":5}",
+                     RPC_INVALID_REQUEST, "1", "'params'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\",\"params\":null}",
+                     RPC_INVALID_REQUEST, "1", "'params'");
+
+        /* broken responses are answered with id null */
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1}", RPC_INVALID_REQUEST, NULL, "'method'");
+        expect_error("{\"jsonrpc\":\"2.0\"}", RPC_INVALID_REQUEST, NULL, "'method'");
+        expect_error("{\"jsonrpc\":\"1.0\",\"id\":\"s:1\",\"result\":{}}", RPC_INVALID_REQUEST,
+                     NULL, "jsonrpc");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"result\":1,\"error\":{\"code\":1,"
+                     "\"message\":\"m\"}}",
+                     RPC_INVALID_REQUEST, NULL, "both");
+        expect_error("{\"jsonrpc\":\"2.0\",\"result\":{}}", RPC_INVALID_REQUEST, NULL,
+                     "needs member 'id'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":\"x\"}", RPC_INVALID_REQUEST, NULL,
+                     "'error'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1.5,\"message\":\"m\"}}",
+                     RPC_INVALID_REQUEST, NULL, "'error'");
+        expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1}}", RPC_INVALID_REQUEST,
+                     NULL, "'error'");
+}
+
+static void test_decode_without_error_object(void **state) {
+        RpcMessage m;
+        (void)state;
+        /* err may be NULL: the status still comes back */
+        assert_int_equal(rpc_decode("x", 1, &m, NULL), WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(rpc_decode("[]", 2, &m, NULL), WBEM_E_INVALID_PARAMETER);
+}
+
+static void test_decode_out_of_memory(void **state) {
+        const char *inputs[] = {
+                ("{\"jsonrpc\":\"2.0\",\"id\":\"abc\",\"method\":\"Hello\",\"params\":{\"client\":"
+                 "\"some client\",\"keepalive_ms\":1000,\"list\":[1,2,3,{\"x\":null}]}}"),
+                "{\"jsonrpc\":\"1.0\",\"id\":\"abc\",\"method\":\"Hello\"}",
+                "{\"a\":",
+        };
+        (void)state;
+
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++) {
+                bool completed = false;
+                for (unsigned long n = 1; n < 1000 && !completed; n++) {
+                        RpcMessage m;
+                        RpcError e = { 0 };
+                        mem_fail_at(n);
+                        int r = rpc_decode(inputs[i], strlen(inputs[i]), &m, &e);
+                        bool failed = mem_fail_triggered();
+                        mem_fail_at(0);
+                        if (r == 0)
+                                rpc_message_done(&m);
+                        else
+                                rpc_error_done(&e);
+                        if (!failed) {
+                                completed = true;
+                                continue;
+                        }
+                        /* An allocation failed: either out of memory, or
+                         * jansson reported it as a parse failure. */
+                        assert_true(r == -ENOMEM || r == WBEM_E_INVALID_PARAMETER || r == 0);
+                }
+                assert_true(completed);
+        }
+}
+
+static void test_line_is_blank(void **state) {
+        (void)state;
+        assert_true(rpc_line_is_blank("", 0));
+        assert_true(rpc_line_is_blank(" \t\r\n", 4));
+        assert_false(rpc_line_is_blank(" x ", 3));
+        assert_false(rpc_line_is_blank("\0", 1));
+}
+
+static void test_code_for_status(void **state) {
+        (void)state;
+        assert_int_equal(rpc_code_for_status(WBEM_E_INVALID_PARAMETER), RPC_INVALID_PARAMS);
+        assert_int_equal(rpc_code_for_status(WBEM_E_INVALID_METHOD), RPC_METHOD_NOT_FOUND);
+        assert_int_equal(rpc_code_for_status(WBEM_E_OUT_OF_MEMORY), RPC_INTERNAL_ERROR);
+        assert_int_equal(rpc_code_for_status(WBEM_E_FAILED), RPC_INTERNAL_ERROR);
+        assert_int_equal(rpc_code_for_status(WBEM_E_NOT_FOUND), RPC_WBEM_ERROR);
+        assert_int_equal(rpc_code_for_status(WBEM_E_INVALID_QUERY), RPC_WBEM_ERROR);
+        assert_int_equal(rpc_code_for_status(WBEM_E_QUOTA_VIOLATION), RPC_WBEM_ERROR);
+}
+
+/* The encoded line: ends with exactly one '\n', and is one JSON object. */
+static json_t *parse_line(const char *line, size_t len) {
+        assert_true(len > 1);
+        assert_int_equal(strlen(line), len);
+        assert_int_equal(line[len - 1], '\n');
+        assert_null(memchr(line, '\n', len - 1));
+        json_t *j = json_loadb(line, len, 0, NULL);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(j, "jsonrpc")), "2.0");
+        return j;
+}
+
+static void test_encode_result(void **state) {
+        char *line;
+        size_t len;
+        json_t *id = json_integer(5);
+        json_t *result = json_pack("{s:s}", "text", "a\nb");
+        (void)state;
+
+        assert_int_equal(rpc_encode_result(id, result, &line, &len), 0);
+        assert_string_equal(line,
+                            "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"text\":\"a\\nb\"}}\n");
+        json_decref(parse_line(line, len));
+        mem_free(line);
+
+        assert_int_equal(rpc_encode_result(NULL, result, &line, &len), 0);
+        json_t *j = parse_line(line, len);
+        assert_true(json_is_null(json_object_get(j, "id")));
+        json_decref(j);
+        mem_free(line);
+
+        /* a missing result is refused, *ret untouched */
+        line = (char *)"untouched";
+        assert_int_equal(rpc_encode_result(id, NULL, &line, &len), -ENOMEM);
+        assert_string_equal(line, "untouched");
+
+        json_decref(id);
+        json_decref(result);
+}
+
+static void test_encode_error(void **state) {
+        char *line;
+        size_t len;
+        Error e;
+        json_t *id = json_string("x");
+        (void)state;
+
+        error_set(&e, WBEM_E_NOT_FOUND, "no such thing");
+        assert_int_equal(rpc_encode_error(id, RPC_WBEM_ERROR, &e, &line, &len), 0);
+        assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":{\"code\":-32000,"
+                                  "\"message\":\"no such thing\",\"data\":{\"status\":"
+                                  "\"WBEM_E_NOT_FOUND\"}}}\n");
+        mem_free(line);
+
+        /* a query error carries its position */
+        error_set_at(&e, WBEM_E_INVALID_QUERY, 2, 14, "unexpected token");
+        assert_int_equal(rpc_encode_error(NULL, RPC_WBEM_ERROR, &e, &line, &len), 0);
+        json_t *j = parse_line(line, len);
+        json_t *data = json_object_get(json_object_get(j, "error"), "data");
+        assert_string_equal(json_string_value(json_object_get(data, "status")),
+                            "WBEM_E_INVALID_QUERY");
+        assert_int_equal(json_integer_value(json_object_get(data, "line")), 2);
+        assert_int_equal(json_integer_value(json_object_get(data, "column")), 14);
+        assert_true(json_is_null(json_object_get(j, "id")));
+        json_decref(j);
+        mem_free(line);
+
+        /* a message cut inside a UTF-8 sequence loses the partial character */
+        error_set(&e, WBEM_E_FAILED, "caf\xc3");
+        assert_int_equal(rpc_encode_error(id, RPC_INTERNAL_ERROR, &e, &line, &len), 0);
+        j = parse_line(line, len);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(j, "error"), "message")), "caf");
+        json_decref(j);
+        mem_free(line);
+
+        /* bytes that are not UTF-8 at all become '?' */
+        error_set(&e, WBEM_E_FAILED, "a\xff\xfe\xfd\xfc b");
+        assert_int_equal(rpc_encode_error(id, RPC_INTERNAL_ERROR, &e, &line, &len), 0);
+        j = parse_line(line, len);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+                "a???? b");
+        json_decref(j);
+        mem_free(line);
+
+        /* an unknown status is named WBEM_E_FAILED */
+        error_set(&e, 9999, "odd");
+        assert_int_equal(rpc_encode_error(id, RPC_INTERNAL_ERROR, &e, &line, &len), 0);
+        assert_non_null(strstr(line, "\"WBEM_E_FAILED\""));
+        mem_free(line);
+
+        json_decref(id);
+}
+
+static void test_encode_request_and_notification(void **state) {
+        char *line;
+        size_t len;
+        json_t *params = json_pack("{s:i}", "seq", 1);
+        (void)state;
+
+        assert_int_equal(rpc_encode_request("s:17", "Ping", NULL, &line, &len), 0);
+        assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":\"s:17\",\"method\":\"Ping\"}\n");
+        mem_free(line);
+        assert_int_equal(rpc_encode_request("s:1", "X", params, &line, &len), 0);
+        assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"X\",\"params\":"
+                                  "{\"seq\":1}}\n");
+        mem_free(line);
+        assert_int_equal(rpc_encode_notification("Indicate", params, &line, &len), 0);
+        assert_string_equal(
+                line, "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{\"seq\":1}}\n");
+        mem_free(line);
+        assert_int_equal(rpc_encode_notification("SetStatus", NULL, &line, &len), 0);
+        assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"method\":\"SetStatus\"}\n");
+        mem_free(line);
+        json_decref(params);
+}
+
+/* Each encoder, failing its Nth allocation for every N, returns -ENOMEM
+ * and leaks nothing (the ASan build checks the leaks). */
+static void test_encode_out_of_memory(void **state) {
+        json_t *id = json_string("abc");
+        json_t *params = json_pack("{s:s, s:[i,i]}", "a", "b", "c", 1, 2);
+        Error e;
+        (void)state;
+
+        error_set_at(&e, WBEM_E_INVALID_QUERY, 1, 2, "bad");
+        for (int which = 0; which < 4; which++) {
+                bool completed = false;
+                for (unsigned long n = 1; n < 1000 && !completed; n++) {
+                        char *line = NULL;
+                        size_t len;
+                        int r;
+                        mem_fail_at(n);
+                        switch (which) {
+                        case 0:
+                                r = rpc_encode_result(id, params, &line, &len);
+                                break;
+                        case 1:
+                                r = rpc_encode_error(id, RPC_WBEM_ERROR, &e, &line, &len);
+                                break;
+                        case 2:
+                                r = rpc_encode_request("s:1", "Ping", params, &line, &len);
+                                break;
+                        default:
+                                r = rpc_encode_notification("Indicate", params, &line, &len);
+                                break;
+                        }
+                        bool failed = mem_fail_triggered();
+                        mem_fail_at(0);
+                        if (!failed) {
+                                assert_int_equal(r, 0);
+                                completed = true;
+                        } else if (r == 0) {
+                                /* the failure hit something recoverable */
+                                assert_non_null(line);
+                        } else {
+                                assert_int_equal(r, -ENOMEM);
+                                assert_null(line);
+                        }
+                        mem_free(line);
+                }
+                assert_true(completed);
+        }
+        json_decref(id);
+        json_decref(params);
+}
+
+static const RpcParam spec[] = {
+        { .name = "name", .type = RPC_PARAM_STRING, .required = true, .max = 5 },
+        { .name = "count", .type = RPC_PARAM_INTEGER, .min = 1, .max = 10 },
+        { .name = "flag", .type = RPC_PARAM_BOOLEAN },
+        { .name = "object", .type = RPC_PARAM_OBJECT },
+        { .name = "text", .type = RPC_PARAM_STRING },
+        { .name = NULL },
+};
+
+static void expect_params(const char *json, int want, const char *fragment) {
+        json_t *params = json ? json_loads(json, JSON_DECODE_ANY, NULL) : NULL;
+        Error e = { 0 };
+
+        if (json)
+                assert_non_null(params);
+        int r = rpc_params_check(params, spec, &e);
+        assert_int_equal(r, want);
+        if (want) {
+                assert_int_equal(e.status, WBEM_E_INVALID_PARAMETER);
+                if (!strstr(e.message, fragment))
+                        fail_msg("message '%s' lacks '%s' (params %s)", e.message, fragment, json);
+        }
+        json_decref(params);
+}
+
+static void test_params_check(void **state) {
+        const RpcParam none[] = { { .name = NULL } };
+        (void)state;
+
+        expect_params("{\"name\":\"abc\"}", 0, NULL);
+        expect_params("{\"name\":\"abcde\",\"count\":1,\"flag\":false,\"object\":{},\"text\":\"\"}",
+                      0, NULL);
+        expect_params("{\"name\":\"a\",\"count\":10,\"text\":null}", 0, NULL);
+        expect_params("{\"name\":\"a\",\"count\":null,\"flag\":null,\"object\":null}", 0, NULL);
+
+        expect_params(NULL, WBEM_E_INVALID_PARAMETER, "missing param 'name'");
+        expect_params("{}", WBEM_E_INVALID_PARAMETER, "missing param 'name'");
+        expect_params("{\"name\":null}", WBEM_E_INVALID_PARAMETER, "missing param 'name'");
+        expect_params("[\"a\"]", WBEM_E_INVALID_PARAMETER, "params must be an object");
+        expect_params("{\"name\":\"a\",\"nope\":1}", WBEM_E_INVALID_PARAMETER,
+                      "unknown param 'nope'");
+        expect_params("{\"name\":5}", WBEM_E_INVALID_PARAMETER,
+                      "param 'name' must be a string, not an integer");
+        expect_params("{\"name\":\"abcdef\"}", WBEM_E_INVALID_PARAMETER,
+                      "param 'name' is longer than 5 bytes");
+        expect_params("{\"name\":\"a\",\"count\":\"3\"}", WBEM_E_INVALID_PARAMETER,
+                      "param 'count' must be an integer, not a string");
+        expect_params("{\"name\":\"a\",\"count\":3.0}", WBEM_E_INVALID_PARAMETER,
+                      "param 'count' must be an integer, not a real number");
+        expect_params("{\"name\":\"a\",\"count\":0}", WBEM_E_INVALID_PARAMETER,
+                      "param 'count' must be between 1 and 10 (got 0)");
+        expect_params("{\"name\":\"a\",\"count\":11}", WBEM_E_INVALID_PARAMETER,
+                      "param 'count' must be between 1 and 10 (got 11)");
+        expect_params("{\"name\":\"a\",\"flag\":1}", WBEM_E_INVALID_PARAMETER,
+                      "param 'flag' must be a boolean, not an integer");
+        expect_params("{\"name\":\"a\",\"flag\":\"true\"}", WBEM_E_INVALID_PARAMETER,
+                      "param 'flag' must be a boolean, not a string");
+        expect_params("{\"name\":\"a\",\"object\":[]}", WBEM_E_INVALID_PARAMETER,
+                      "param 'object' must be an object, not an array");
+        expect_params("{\"name\":\"a\",\"object\":true}", WBEM_E_INVALID_PARAMETER,
+                      "not a boolean");
+        expect_params("{\"name\":{}}", WBEM_E_INVALID_PARAMETER, "not an object");
+
+        /* a method without params */
+        json_t *empty = json_object(), *one = json_pack("{s:i}", "x", 1);
+        Error e;
+        assert_int_equal(rpc_params_check(NULL, none, &e), 0);
+        assert_int_equal(rpc_params_check(empty, none, &e), 0);
+        assert_int_equal(rpc_params_check(one, none, &e), WBEM_E_INVALID_PARAMETER);
+        assert_string_equal(e.message, "unknown param 'x'");
+        assert_int_equal(rpc_params_check(one, none, NULL), WBEM_E_INVALID_PARAMETER);
+        json_decref(empty);
+        json_decref(one);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_decode_request),
+                cmocka_unit_test(test_decode_not_nul_terminated),
+                cmocka_unit_test(test_decode_notification),
+                cmocka_unit_test(test_decode_response),
+                cmocka_unit_test(test_decode_parse_errors),
+                cmocka_unit_test(test_decode_invalid_requests),
+                cmocka_unit_test(test_decode_without_error_object),
+                cmocka_unit_test(test_decode_out_of_memory),
+                cmocka_unit_test(test_line_is_blank),
+                cmocka_unit_test(test_code_for_status),
+                cmocka_unit_test(test_encode_result),
+                cmocka_unit_test(test_encode_error),
+                cmocka_unit_test(test_encode_request_and_notification),
+                cmocka_unit_test(test_encode_out_of_memory),
+                cmocka_unit_test(test_params_check),
+        };
+        return cmocka_run_group_tests(tests, setup_hooks, NULL);
+}

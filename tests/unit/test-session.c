@@ -1,0 +1,277 @@
+/* Unit tests for lwmid's sessions (src/daemon/session.c) driven over a
+ * socketpair, with no listening socket: routing of the client's answers to
+ * server Pings, the per-turn work bound, closing after a final error, and
+ * freeing only on a later loop turn. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "error.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+#include "session.h"
+#include "settings.h"
+
+typedef struct Fixture {
+        Server *server;
+        Session *session;
+        int peer;
+        char buf[1 << 20];
+        size_t have;
+} Fixture;
+
+static int setup(void **state) {
+        Settings o;
+        Error e;
+        int fds[2];
+        Fixture *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return -1;
+        log_set_max_level(LOG_LEVEL_ERROR); /* keep test output quiet */
+        settings_init(&o);
+        o.socket_path = mem_strdup("/nonexistent/test.sock");
+        o.repository = mem_strdup(":memory:");
+        o.max_line_bytes = 1024;
+        if (server_new(&o, &o, &f->server, &e) != 0)
+                return -1;
+        settings_done(&o);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+                return -1;
+        server_accept(fds[0], f->server);
+        f->session = TAILQ_FIRST(&f->server->sessions);
+        f->peer = fds[1];
+        *state = f;
+        return f->session ? 0 : -1;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+        server_free(f->server);
+        close(f->peer);
+        free(f);
+        return 0;
+}
+
+static void pump(Fixture *f, int turns) {
+        for (int i = 0; i < turns; i++)
+                event_base_loop(f->server->base, EVLOOP_NONBLOCK);
+}
+
+static void peer_send(Fixture *f, const char *text) {
+        size_t len = strlen(text);
+        assert_int_equal(write(f->peer, text, len), (ssize_t)len);
+}
+
+/* The next line from the session (without '\n'), pumping the loop while
+ * waiting; NULL if none comes. Valid until the next call. */
+static char *peer_line(Fixture *f) {
+        static char line[1 << 16];
+
+        for (int tries = 0; tries < 200; tries++) {
+                char *nl = memchr(f->buf, '\n', f->have);
+                if (nl) {
+                        size_t len = (size_t)(nl - f->buf);
+                        assert_true(len < sizeof(line));
+                        memcpy(line, f->buf, len);
+                        line[len] = '\0';
+                        memmove(f->buf, nl + 1, f->have - len - 1);
+                        f->have -= len + 1;
+                        return line;
+                }
+                pump(f, 1);
+                ssize_t n = read(f->peer, f->buf + f->have, sizeof(f->buf) - f->have);
+                if (n > 0)
+                        f->have += (size_t)n;
+        }
+        return NULL;
+}
+
+/* True once the session has closed its end: EOF on the peer, or a reset
+ * when the session closed with input it never read (an over-long line). */
+static bool peer_sees_eof(Fixture *f) {
+        for (int tries = 0; tries < 200; tries++) {
+                pump(f, 1);
+                char c;
+                ssize_t n = read(f->peer, &c, 1);
+                if (n == 0 || (n < 0 && errno == ECONNRESET))
+                        return true;
+                assert_true(n < 0 && errno == EAGAIN);
+        }
+        return false;
+}
+
+static void test_ping_roundtrip(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(session_send_ping(f->session), 0);
+        assert_int_equal(session_pings_outstanding(f->session), 1);
+        assert_string_equal(peer_line(f),
+                            "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}");
+
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"result\":{}}\n");
+        pump(f, 3);
+        assert_int_equal(session_pings_outstanding(f->session), 0);
+
+        /* the next Ping has the next id; an error answer also counts */
+        assert_int_equal(session_send_ping(f->session), 0);
+        assert_string_equal(peer_line(f),
+                            "{\"jsonrpc\":\"2.0\",\"id\":\"s:2\",\"method\":\"Ping\"}");
+        peer_send(
+                f,
+                "{\"jsonrpc\":\"2.0\",\"id\":\"s:2\",\"error\":{\"code\":1,\"message\":\"m\"}}\n");
+        pump(f, 3);
+        assert_int_equal(session_pings_outstanding(f->session), 0);
+}
+
+static void test_unknown_answers_ignored(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(session_send_ping(f->session), 0);
+        assert_non_null(peer_line(f));
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s:2\",\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"s:01\",\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"s:1x\",\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"s:\",\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"s:99999999999999999999999\",\"result\":{}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"after\",\"method\":\"Ping\"}\n");
+        /* responses are never answered: the first line back is the Ping's */
+        assert_string_equal(peer_line(f), "{\"jsonrpc\":\"2.0\",\"id\":\"after\",\"result\":{}}");
+        assert_int_equal(session_pings_outstanding(f->session), 1);
+        assert_int_equal(f->session->requests, 1);
+}
+
+static void test_ping_limit(void **state) {
+        Fixture *f = *state;
+
+        for (int i = 0; i < SESSION_MAX_PINGS; i++)
+                assert_int_equal(session_send_ping(f->session), 0);
+        assert_int_equal(session_send_ping(f->session), -EBUSY);
+        assert_int_equal(session_pings_outstanding(f->session), SESSION_MAX_PINGS);
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s:3\",\"result\":{}}\n");
+        pump(f, 3);
+        assert_int_equal(session_pings_outstanding(f->session), SESSION_MAX_PINGS - 1);
+        assert_int_equal(session_send_ping(f->session), 0);
+        for (int i = 1; i <= SESSION_MAX_PINGS + 1; i++) {
+                char want[64];
+                snprintf(want, sizeof(want),
+                         "{\"jsonrpc\":\"2.0\",\"id\":\"s:%d\",\"method\":\"Ping\"}", i);
+                assert_string_equal(peer_line(f), want);
+        }
+}
+
+static void test_work_per_turn_is_bounded(void **state) {
+        Fixture *f = *state;
+        char msg[96];
+        const int count = 200;
+
+        for (int i = 0; i < count; i++) {
+                snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"Ping\"}\n",
+                         i);
+                peer_send(f, msg);
+        }
+        /* EVLOOP_NONBLOCK alone would go on while callbacks are active */
+        event_base_loop(f->server->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        /* one turn handles at most SESSION_MAX_MESSAGES_PER_TURN messages */
+        assert_true(f->session->requests > 0);
+        assert_true(f->session->requests <= SESSION_MAX_MESSAGES_PER_TURN);
+        for (int i = 0; i < count; i++) {
+                snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":{}}", i);
+                assert_string_equal(peer_line(f), msg);
+        }
+        assert_int_equal(f->session->requests, count);
+}
+
+static void test_oversize_line_closes_after_error(void **state) {
+        Fixture *f = *state;
+        char big[1100];
+
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}\n");
+        peer_send(f, big);
+        assert_string_equal(peer_line(f), "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}");
+        char *line = peer_line(f);
+        assert_non_null(line);
+        assert_non_null(strstr(line, "\"code\":-32600"));
+        assert_non_null(strstr(line, "WBEM_E_QUOTA_VIOLATION"));
+        assert_non_null(strstr(line, "limit of 1024 bytes"));
+        assert_true(peer_sees_eof(f));
+        /* closed, then freed on a later turn */
+        assert_int_equal(f->server->n_sessions, 0);
+        assert_true(TAILQ_EMPTY(&f->server->sessions));
+        pump(f, 2);
+        assert_true(TAILQ_EMPTY(&f->server->doomed));
+}
+
+static void test_close_is_deferred(void **state) {
+        Fixture *f = *state;
+        Session *s = f->session;
+
+        session_close(s, "test %d", 1);
+        assert_int_equal(s->state, SESSION_CLOSED);
+        assert_string_equal(s->close_reason, "test 1");
+        assert_int_equal(f->server->n_sessions, 0);
+        /* still allocated: on the doomed list until the loop turns */
+        assert_ptr_equal(TAILQ_FIRST(&f->server->doomed), s);
+        assert_int_equal(session_send_ping(s), -ESHUTDOWN);
+        session_close(s, "again"); /* idempotent */
+        assert_string_equal(s->close_reason, "test 1");
+        pump(f, 1);
+        assert_true(TAILQ_EMPTY(&f->server->doomed));
+        assert_true(peer_sees_eof(f));
+}
+
+static void test_half_line_then_eof(void **state) {
+        Fixture *f = *state;
+
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}\n{\"jsonrpc\":");
+        assert_int_equal(shutdown(f->peer, SHUT_WR), 0);
+        assert_string_equal(peer_line(f), "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}");
+        assert_true(peer_sees_eof(f));
+        assert_int_equal(f->server->n_sessions, 0);
+}
+
+static void test_reload_line_limit(void **state) {
+        Fixture *f = *state;
+        char line[800];
+
+        /* a longer limit applies to the open session at once */
+        session_set_max_line(f->session, 512);
+        memset(line, ' ', sizeof(line));
+        memcpy(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}", 40);
+        line[sizeof(line) - 2] = '\n';
+        line[sizeof(line) - 1] = '\0';
+        peer_send(f, line);
+        assert_non_null(strstr(peer_line(f), "WBEM_E_QUOTA_VIOLATION"));
+        assert_true(peer_sees_eof(f));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_ping_roundtrip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_answers_ignored, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ping_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_work_per_turn_is_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_oversize_line_closes_after_error, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_close_is_deferred, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_half_line_then_eof, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_line_limit, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
