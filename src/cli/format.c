@@ -242,6 +242,21 @@ static void free_cells(char **cells, size_t n) {
                 mem_free(cells[i]);
 }
 
+/* 64-bit integers travel as decimal strings: they line up like numbers. */
+static bool is_decimal_string(const json_t *v) {
+        const char *s = json_string_value(v);
+        if (!s)
+                return false;
+        if (*s == '-')
+                s++;
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
 int format_objects_table(const json_t *objects, const Names *columns, Table **ret) {
         _cleanup_(table_freep) Table *t = NULL;
         int r = table_new(columns->n ? columns->n : 1, &t);
@@ -256,7 +271,7 @@ int format_objects_table(const json_t *objects, const Names *columns, Table **re
                 json_t *obj;
                 json_array_foreach(objects, i, obj) {
                         json_t *v = format_object_get(obj, columns->v[c]);
-                        if (json_is_number(v))
+                        if (json_is_number(v) || is_decimal_string(v))
                                 numeric = true;
                         else if (v && !json_is_null(v))
                                 other = true;

@@ -40,7 +40,8 @@ int format_select_list(const char *wql, Names *ret);
 int format_columns(const json_t *objects, const Names *selected, Names *ret);
 
 /* A table of objects, one row each, with the given columns as header.
- * Columns whose values are all numbers are aligned right. */
+ * Columns whose values are all numbers (or decimal strings, the form of
+ * 64-bit integers) are aligned right. */
 int format_objects_table(const json_t *objects, const Names *columns, Table **ret);
 
 /* A two-column table (property, value) of one object: its non-system

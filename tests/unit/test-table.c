@@ -192,7 +192,7 @@ static void test_columns_and_objects_table(void **state) {
         Table *t;
         assert_int_equal(format_objects_table(objects, &cols, &t), 0);
         _cleanup_free_ char *s = render(t);
-        assert_string_equal(s, "Name      Pid  Size                  Note  Extra\n"
+        assert_string_equal(s, "Name      Pid                  Size  Note  Extra\n"
                                "init        1  18446744073709551615\n"
                                "kthreadd    2                              true\n");
         table_free(t);
@@ -217,6 +217,29 @@ static void test_columns_and_objects_table(void **state) {
                          json_object_get(json_array_get(objects, 0), "Name"));
         assert_null(format_object_get(json_array_get(objects, 0), "nope"));
         json_decref(objects);
+}
+
+static void assert_objects_table(const char *json, const char *expect) {
+        json_t *objects = load(json);
+        Names cols;
+        assert_int_equal(format_columns(objects, NULL, &cols), 0);
+        Table *t;
+        assert_int_equal(format_objects_table(objects, &cols, &t), 0);
+        _cleanup_free_ char *s = render(t);
+        assert_string_equal(s, expect);
+        table_free(t);
+        format_names_free(&cols);
+        json_decref(objects);
+}
+
+static void test_alignment_of_decimal_strings(void **state) {
+        (void)state;
+        /* 64-bit integers as decimal strings align right like numbers... */
+        assert_objects_table("[{\"A\":\"-3\"},{\"A\":\"40\"},{\"A\":7},{\"A\":null}]",
+                             " A\n-3\n40\n 7\n\n"); /* the NULL row is empty */
+        /* ...unless one value of the column is other text. */
+        assert_objects_table("[{\"A\":\"12\"},{\"A\":\"x\"},{\"A\":\"-\"}]", "A\n12\nx\n-\n");
+        assert_objects_table("[{\"A\":\"12\"},{\"A\":true}]", "A\n12\ntrue\n");
 }
 
 static void test_object_table(void **state) {
@@ -300,6 +323,7 @@ int main(void) {
                 cmocka_unit_test(test_value_text),
                 cmocka_unit_test(test_select_list),
                 cmocka_unit_test(test_columns_and_objects_table),
+                cmocka_unit_test(test_alignment_of_decimal_strings),
                 cmocka_unit_test(test_object_table),
                 cmocka_unit_test(test_class_text),
                 cmocka_unit_test(test_caret),
