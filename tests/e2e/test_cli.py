@@ -3,13 +3,18 @@ liblwmi) against a real lwmid on a temporary socket (--repository
 :memory:), started and always stopped by lwmitest.DaemonTestCase.
 
 The lwmi binary is $LWMI, else the build directory's. Tests of the engine
-methods (query, get, put, delete, classes, class) skip themselves while the
-daemon answers them with "method not found". Run with tests/e2e/run.sh."""
+methods (query, get, put, delete, classes, class) against lwmid skip
+themselves while the daemon answers them with "method not found"; the same
+commands also run against FakeServer, a stand-in that follows
+docs/protocol.md and checks that the client answers its Pings. Run with
+tests/e2e/run.sh."""
 
 import json
 import os
 import socket
 import subprocess
+import threading
+import time
 import unittest
 
 from lwmitest import ROOT, DaemonTestCase
@@ -208,6 +213,187 @@ class TestUsage(CliTestCase):
         p = self.lwmi("put", os.path.join(self.tmpdir, "missing.json"), socket_path="/x")
         self.assert_exit(p, EXIT_USAGE)
         self.assertIn("cannot read", p.stderr)
+
+
+class FakeServer:
+    """A stand-in for lwmid's data methods as docs/protocol.md specifies
+    them, in a thread: it keeps classes and instances in dicts, sends a
+    `Ping` request before every answer (the client must answer it while it
+    waits) and records what it received, so the CLI's commands can be
+    checked end to end before lwmid serves those methods."""
+
+    def __init__(self, path):
+        self.path = path
+        self.classes = {}
+        self.instances = {}
+        self.requests = []
+        self.ping_answers = 0
+        self.errors = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(5)
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    self.session(conn.makefile("rwb"))
+                except Exception as e:  # recorded, checked by the test
+                    self.errors.append(repr(e))
+
+    def session(self, f):
+        pings = 0
+        for line in f:
+            m = json.loads(line)
+            if "method" not in m:  # the answer to our Ping
+                if m != {"jsonrpc": "2.0", "id": "s:%d" % pings, "result": {}}:
+                    self.errors.append("bad Ping answer %r" % m)
+                self.ping_answers += 1
+                continue
+            self.requests.append(m)
+            pings += 1
+            f.write(json.dumps({"jsonrpc": "2.0", "id": "s:%d" % pings,
+                                "method": "Ping"}).encode() + b"\n")
+            try:
+                answer = {"result": self.method(m["method"], m.get("params") or {})}
+            except KeyError as e:
+                answer = {"error": {"code": -32000, "message": "%s not found" % e.args[0],
+                                    "data": {"status": "WBEM_E_NOT_FOUND"}}}
+            except SyntaxError:
+                answer = {"error": {"code": -32000,
+                                    "message": "line 1, column 10: expected FROM, found 'FORM'",
+                                    "data": {"status": "WBEM_E_INVALID_QUERY",
+                                             "line": 1, "column": 10}}}
+            answer.update(jsonrpc="2.0", id=m["id"])
+            f.write(json.dumps(answer).encode() + b"\n")
+            f.flush()
+
+    def method(self, name, p):
+        if name == "Hello":
+            return {"server": "fake", "version": "0", "protocol": 1, "session": 1,
+                    "keepalive_ms": 10000}
+        if name == "PutClass":
+            self.classes[p["class"]["__CLASS"]] = dict(p["class"], __GENUS=1)
+            return {"path": p["class"]["__CLASS"]}
+        if name == "PutInstance":
+            inst = dict(p["instance"])
+            rel = "%s.Id=%s" % (inst["__CLASS"], inst["Id"])
+            inst.update(__GENUS=2, __RELPATH=rel, __NAMESPACE=p["namespace"],
+                        __PATH="//fake/%s:%s" % (p["namespace"], rel))
+            self.instances[rel] = inst
+            return {"path": rel}
+        if name == "GetObject":
+            path = p["path"]
+            return self.instances[path] if path in self.instances else self.classes[path]
+        if name == "ExecQuery":
+            if " FORM " in p["query"]:
+                raise SyntaxError()
+            return {"objects": list(self.instances.values())}
+        if name == "DeleteInstance":
+            del self.instances[p["path"]]
+            return {}
+        if name == "DeleteClass":
+            del self.classes[p["class"]]
+            return {}
+        if name == "EnumClasses":
+            return {"classes": list(self.classes.values())}
+        raise AssertionError("unexpected method " + name)
+
+
+class TestCommandsOnFakeServer(CliTestCase):
+    start_daemon = False
+
+    def setUp(self):
+        super().setUp()
+        self.server = FakeServer(os.path.join(self.tmpdir, "fake.sock"))
+        self.addCleanup(self.server.close)
+
+    def run_lwmi(self, *args, input=None, code=EXIT_OK):
+        p = self.lwmi("-n", "root/test", *args, input=input, socket_path=self.server.path)
+        self.assert_exit(p, code)
+        return p
+
+    def last_params(self, method):
+        for m in reversed(self.server.requests):
+            if m["method"] == method:
+                return m["params"]
+        self.fail("no %s request" % method)
+
+    def test_commands(self):
+        p = self.run_lwmi("put", input=json.dumps(JOB_CLASS))
+        self.assertEqual(p.stdout, "class E2E_Job\n")
+        self.assertEqual(self.last_params("PutClass"),
+                         {"namespace": "root/test", "class": JOB_CLASS})
+
+        # Two objects, one in an array; system properties from elsewhere go.
+        p = self.run_lwmi("put", input=json.dumps(
+            {"__CLASS": "E2E_Job", "Id": 1, "Name": "backup", "Size": "18446744073709551615",
+             "Tags": ["nightly", "db"]}) + "\n" + json.dumps(
+            [{"__CLASS": "E2E_Job", "__PATH": "//other/root/x:E2E_Job.Id=22", "Id": 22,
+              "Name": "gr\u00fc\u00df", "Size": "7", "Tags": None}]))
+        self.assertEqual(p.stdout, "E2E_Job.Id=1\nE2E_Job.Id=22\n")
+        self.assertNotIn("__PATH", self.last_params("PutInstance")["instance"])
+
+        p = self.run_lwmi("query", "SELECT Name, Id FROM E2E_Job")
+        self.assertEqual(p.stdout, "Name    Id\n"
+                                   "backup   1\n"
+                                   "gr\u00fc\u00df    22\n")
+        self.assertEqual(self.last_params("ExecQuery"),
+                         {"namespace": "root/test", "query": "SELECT Name, Id FROM E2E_Job"})
+
+        p = self.run_lwmi("query", "SELECT * FROM E2E_Job")
+        self.assertEqual(p.stdout.splitlines()[0].split(), ["Id", "Name", "Size", "Tags"])
+        self.assertIn("{nightly, db}", p.stdout)
+
+        p = self.run_lwmi("--json", "query", "SELECT * FROM E2E_Job")
+        objs = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertEqual([o["Id"] for o in objs], [1, 22])
+        self.assertEqual(objs[0]["Size"], "18446744073709551615")
+
+        p = self.run_lwmi("query", "SELECT * FORM E2E_Job", code=EXIT_SERVER)
+        self.assertEqual(p.stderr.splitlines(), [
+            "lwmi: line 1, column 10: expected FROM, found 'FORM' (WBEM_E_INVALID_QUERY)",
+            "  SELECT * FORM E2E_Job",
+            "           ^"])
+
+        p = self.run_lwmi("get", "E2E_Job.Id=1")
+        self.assertEqual(p.stdout.splitlines()[0], "__PATH  //fake/root/test:E2E_Job.Id=1")
+        self.assertIn("Tags    {nightly, db}", p.stdout)
+        p = self.run_lwmi("get", "E2E_Job.Id=99", code=EXIT_SERVER)
+        self.assertEqual(p.stderr, "lwmi: E2E_Job.Id=99 not found (WBEM_E_NOT_FOUND)\n")
+
+        p = self.run_lwmi("class", "E2E_Job")
+        self.assertEqual(p.stdout, "class E2E_Job\n{\n    [key] uint32 Id;\n    string Name;\n"
+                                   "    uint64 Size;\n    string Tags[];\n};\n")
+        p = self.run_lwmi("classes", "--deep")
+        self.assertEqual(p.stdout, "Class    Superclass\nE2E_Job\n")
+        self.assertEqual(self.last_params("EnumClasses"), {"namespace": "root/test", "deep": True})
+
+        self.run_lwmi("delete", "E2E_Job.Id=1")
+        self.assertEqual(self.last_params("DeleteInstance"),
+                         {"namespace": "root/test", "path": "E2E_Job.Id=1"})
+        self.run_lwmi("delete", "--class", "E2E_Job")
+        self.assertEqual(self.last_params("DeleteClass"),
+                         {"namespace": "root/test", "class": "E2E_Job"})
+
+        # Every server Ping was answered, and answered right (the server
+        # thread may still be reading the last answer).
+        deadline = time.monotonic() + 10
+        while (self.server.ping_answers < len(self.server.requests)
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+        self.assertEqual(self.server.errors, [])
+        self.assertEqual(self.server.ping_answers, len(self.server.requests))
 
 
 NS = "root/e2e"
