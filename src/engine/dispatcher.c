@@ -189,6 +189,22 @@ bool eq_key_from_literal(const WqlLiteral *l, CimType t, EqKey *ret) {
         return true;
 }
 
+EqCategory eq_category(CimType t) {
+        if (cim_type_is_numeric(t))
+                return EQ_CAT_NUMBER;
+        switch (t) {
+        case CIM_STRING:
+        case CIM_REFERENCE:
+                return EQ_CAT_TEXT;
+        case CIM_BOOLEAN:
+                return EQ_CAT_BOOL;
+        case CIM_DATETIME:
+                return EQ_CAT_DATETIME;
+        default:
+                return EQ_CAT_NONE;
+        }
+}
+
 bool eq_key_equal(const EqKey *a, EqDomain domain, const EqValue *v) {
         if (a->domain != domain)
                 return false;
@@ -491,8 +507,8 @@ void dispatcher_bucket_unref(Dispatcher *d, Bucket *b) {
 
 /* ---- indexed paths of a bucket -------------------------------------------------- */
 
-static bool path_equal(const EqPath *p, const WqlPropertyRef *ref) {
-        if (p->n_parts != ref->n_parts)
+static bool path_equal(const EqPath *p, const WqlPropertyRef *ref, EqCategory cat) {
+        if (p->n_parts != ref->n_parts || p->category != cat)
                 return false;
         for (size_t k = 0; k < ref->n_parts; k++)
                 if (!name_equal(p->parts[k], ref->parts[k]))
@@ -500,7 +516,14 @@ static bool path_equal(const EqPath *p, const WqlPropertyRef *ref) {
         return true;
 }
 
-int bucket_path_get(Bucket *b, const WqlPropertyRef *path, uint16_t *ret_id) {
+long bucket_path_find(const Bucket *b, const WqlPropertyRef *path, EqCategory cat) {
+        for (uint32_t k = 0; b && k < b->n_paths; k++)
+                if (b->paths[k].n_filters > 0 && path_equal(&b->paths[k], path, cat))
+                        return (long)k;
+        return -1;
+}
+
+int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint16_t *ret_id) {
         uint32_t free_slot = UINT32_MAX;
         if (path->n_parts < 1 || path->n_parts > 2)
                 return -EINVAL;
@@ -508,13 +531,13 @@ int bucket_path_get(Bucket *b, const WqlPropertyRef *path, uint16_t *ret_id) {
                 if (b->paths[k].n_filters == 0) {
                         if (free_slot == UINT32_MAX)
                                 free_slot = k;
-                } else if (path_equal(&b->paths[k], path)) {
+                } else if (path_equal(&b->paths[k], path, cat)) {
                         b->paths[k].n_filters++;
                         *ret_id = (uint16_t)k;
                         return 0;
                 }
         }
-        EqPath fresh = { .n_parts = (uint32_t)path->n_parts, .n_filters = 1 };
+        EqPath fresh = { .n_parts = (uint32_t)path->n_parts, .n_filters = 1, .category = (uint8_t)cat };
         for (size_t k = 0; k < path->n_parts; k++) {
                 fresh.parts[k] = mem_strdup(path->parts[k]);
                 fresh.hints[k] = UINT32_MAX;
@@ -879,7 +902,7 @@ static size_t end_doomed(Dispatcher *d, int status, const char *message) {
         for (size_t slot = 0; d->eq && slot <= d->eq_mask; slot++) {
                 Filter *f = d->eq[slot];
                 while (f) {
-                        if (f->bucket->doomed) {
+                        if (f->bucket->doomed || f->bucket->paths[f->path_id].doomed) {
                                 ended += filter_end_all(f, status, message);
                                 f = d->eq[slot]; /* the chain changed */
                         } else
@@ -960,6 +983,68 @@ size_t dispatcher_end_buckets(Dispatcher *d, const char *ns, bool (*doomed)(Buck
                 found->doomed = false;
                 dispatcher_bucket_unref(d, found);
                 poll_task_unref(task);
+        }
+        return ended;
+}
+
+/* Every bucket of namespace n, native and polled, with visit(b, ud). */
+static void for_each_bucket(Dispatcher *d, EventNs *n, void (*visit)(Bucket *b, void *ud), void *ud) {
+        for (size_t slot = 0; d->buckets && slot <= d->buckets_mask; slot++)
+                for (Bucket *b = d->buckets[slot]; b; b = b->next)
+                        if (b->ns == n)
+                                visit(b, ud);
+        for (PollTask *t = d->tasks; t; t = t->next)
+                for (Bucket *b = t->buckets; b; b = b->next)
+                        if (b->ns == n)
+                                visit(b, ud);
+}
+
+static void hold_bucket(Bucket *b, void *ud) {
+        (void)ud;
+        b->held = true;
+        b->n_filters++;
+        if (b->task)
+                b->task->refs++;
+}
+
+static void clear_path_marks(Bucket *b, void *ud) {
+        (void)ud;
+        for (uint32_t k = 0; k < b->n_paths; k++)
+                b->paths[k].doomed = false;
+}
+
+/* A bucket of n that hold_bucket() holds, or NULL. */
+static Bucket *held_bucket(Dispatcher *d, EventNs *n) {
+        for (size_t slot = 0; d->buckets && slot <= d->buckets_mask; slot++)
+                for (Bucket *b = d->buckets[slot]; b; b = b->next)
+                        if (b->ns == n && b->held)
+                                return b;
+        for (PollTask *t = d->tasks; t; t = t->next)
+                for (Bucket *b = t->buckets; b; b = b->next)
+                        if (b->ns == n && b->held)
+                                return b;
+        return NULL;
+}
+
+size_t dispatcher_end_paths(Dispatcher *d, const char *ns, void (*mark)(Bucket *b, void *ud),
+                            void *ud, int status, const char *message) {
+        EventNs *n = dispatcher_ns_find(d, ns);
+        if (!n)
+                return 0;
+        for_each_bucket(d, n, mark, ud);
+        /* Hold every bucket of the namespace (and so the namespace and the
+         * poll tasks) while filters go, then let go of them one by one. */
+        for_each_bucket(d, n, hold_bucket, NULL);
+        d->no_shrink++;
+        size_t ended = end_doomed(d, status, message);
+        d->no_shrink--;
+        for_each_bucket(d, n, clear_path_marks, NULL);
+        for (Bucket *b; (b = held_bucket(d, n));) {
+                PollTask *task = b->task;
+                b->held = false;
+                dispatcher_bucket_unref(d, b); /* may free n when it was the last */
+                if (task)
+                        poll_task_unref(task);
         }
         return ended;
 }

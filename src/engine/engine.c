@@ -315,7 +315,10 @@ static int put_class_do(Engine *e, const char *ns, const CimClass *def, unsigned
         r = class_check_writable(e, name, def->name, "changed", err);
         if (r != 0)
                 return r;
-        return repo_class_put(e->repo, name, def, flags, ret, err);
+        r = repo_class_put(e->repo, name, def, flags, ret, err);
+        if (r == 0)
+                engine_events_class_changed(e, name, def->name); /* events */
+        return r;
 }
 
 static int delete_class_do(Engine *e, const char *ns, const char *class_name, unsigned flags,

@@ -74,3 +74,6 @@ void engine_events_instance_deleted(Engine *e, const char *ns, Instance *deleted
 /* After class_name (and, with a cascade, its subclasses) was deleted from
  * ns: end the calls whose query names a class that is gone. */
 void engine_events_class_deleted(Engine *e, const char *ns, const char *class_name);
+/* After class_name was put (created or changed) in ns: end the calls whose
+ * equality key no longer fits the type of its property. */
+void engine_events_class_changed(Engine *e, const char *ns, const char *class_name);

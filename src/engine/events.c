@@ -20,7 +20,11 @@
  * Deleting a class ends the calls that name it (FROM or ISA) or a subclass
  * deleted with it: call_ended with WBEM_E_INVALID_CLASS and a message that
  * names the class, since such a query could never be registered again as
- * written. */
+ * written. Changing a class (PutClass) ends, with the same status, only the
+ * calls whose filter is indexed on `Prop = literal` where Prop's type moved
+ * to another kind (number, text, boolean, datetime) or went away: their key
+ * was made for the old type. Other calls are unaffected: evaluation reads
+ * types per event. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -298,4 +302,39 @@ void engine_events_class_deleted(Engine *e, const char *ns, const char *class_na
                  "class %s was deleted from namespace %s: the query names it or a subclass", class_name,
                  ns);
         dispatcher_end_buckets(e->events, ns, bucket_gone, &g, WBEM_E_INVALID_CLASS, message);
+}
+
+typedef struct Changed {
+        Engine *e;
+        const char *ns;
+        const char *class_name;
+} Changed;
+
+/* Mark the indexed paths of b whose property changed category with the
+ * change of class_name (b's classes are it or below it). */
+static void mark_changed_paths(Bucket *b, void *userdata) {
+        Changed *c = userdata;
+        CimClass *ec = NULL, *isa = NULL;
+        if (b->n_paths == 0 || repo_class_get(c->e->repo, c->ns, b->class_name, &ec, NULL) != 0)
+                return;
+        if (!b->isa_name || repo_class_get(c->e->repo, c->ns, b->isa_name, &isa, NULL) == 0) {
+                if (class_isa(ec, c->class_name) || (isa && class_isa(isa, c->class_name)))
+                        for (uint32_t k = 0; k < b->n_paths; k++)
+                                if (b->paths[k].n_filters > 0 &&
+                                    filter_path_category(&b->paths[k], ec, isa) != b->paths[k].category)
+                                        b->paths[k].doomed = true;
+        }
+        class_unref(isa);
+        class_unref(ec);
+}
+
+void engine_events_class_changed(Engine *e, const char *ns, const char *class_name) {
+        char message[512];
+        Changed c = { .e = e, .ns = ns, .class_name = class_name };
+        if (!dispatcher_ns_find(e->events, ns))
+                return;
+        snprintf(message, sizeof(message),
+                 "class %s was changed in namespace %s: a property the query compares with = has another type now; register the query again",
+                 class_name, ns);
+        dispatcher_end_paths(e->events, ns, mark_changed_paths, &c, WBEM_E_INVALID_CLASS, message);
 }

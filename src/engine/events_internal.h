@@ -90,6 +90,20 @@ bool eq_key_from_value(const Value *v, EqKey *ret);
 bool eq_key_from_literal(const WqlLiteral *l, CimType t, EqKey *ret);
 bool eq_key_equal(const EqKey *a, EqDomain domain, const EqValue *v);
 
+/* The kinds of property type whose literals key alike: an indexed path
+ * keeps the category its property had when indexed, and a class change
+ * that moves the property to another one ends the filters keyed on it (the
+ * keys would no longer match what `=` says). */
+typedef enum EqCategory {
+        EQ_CAT_NONE = 0,
+        EQ_CAT_NUMBER,
+        EQ_CAT_TEXT, /* string, reference */
+        EQ_CAT_BOOL,
+        EQ_CAT_DATETIME,
+} EqCategory;
+
+EqCategory eq_category(CimType t);
+
 /* ---- namespaces, buckets ---------------------------------------------------- */
 
 /* A namespace that has buckets. Names compare as the repository's do: ASCII
@@ -107,6 +121,8 @@ typedef struct EqPath {
         uint32_t n_parts;   /* 1 or 2 */
         uint32_t n_filters; /* 0: a free slot */
         uint32_t hints[2];  /* property indexes found last time */
+        uint8_t category;   /* EqCategory of the property when indexed */
+        bool doomed;        /* its filters are being ended */
 } EqPath;
 
 #define EQ_PATH_NONE UINT16_MAX
@@ -124,6 +140,7 @@ struct Bucket {
         EqPath *paths;
         uint32_t n_paths;
         bool doomed; /* its classes are gone: its calls are being ended */
+        bool held;   /* a reference of dispatcher_end_paths() */
 };
 
 /* ---- sinks and calls -------------------------------------------------------- */
@@ -317,9 +334,11 @@ Bucket *dispatcher_bucket_find(Dispatcher *d, const char *ns, const char *class_
 int dispatcher_bucket_get(Dispatcher *d, const char *ns, const char *class_name,
                           const char *isa_name, PollTask *task, Bucket **ret);
 void dispatcher_bucket_unref(Dispatcher *d, Bucket *b);
-/* The path slot of bucket b for path (1 or 2 parts), with a reference for
- * the caller: *ret_id. -ENOMEM. */
-int bucket_path_get(Bucket *b, const WqlPropertyRef *path, uint16_t *ret_id);
+/* The path slot of bucket b for path (1 or 2 parts) of category cat, with
+ * a reference for the caller: *ret_id. -ENOMEM. */
+int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint16_t *ret_id);
+/* Its id, or -1. */
+long bucket_path_find(const Bucket *b, const WqlPropertyRef *path, EqCategory cat);
 void bucket_path_unref(Bucket *b, uint16_t id);
 
 uint32_t dispatcher_eq_hash(const Bucket *b, uint16_t path_id, uint64_t key_hash);
@@ -362,6 +381,10 @@ uint64_t event_time_now(void);
  * call_ended(status, message) and free. Returns the number ended. */
 size_t dispatcher_end_buckets(Dispatcher *d, const char *ns, bool (*doomed)(Bucket *b, void *ud),
                               void *ud, int status, const char *message);
+/* End every call of the indexed filters whose path mark(b, ud) marks
+ * (sets EqPath.doomed) in the buckets of ns. Returns the number ended. */
+size_t dispatcher_end_paths(Dispatcher *d, const char *ns, void (*mark)(Bucket *b, void *ud),
+                            void *ud, int status, const char *message);
 /* End every call of the filters in list (all buckets of a poll task). */
 size_t dispatcher_end_bucket_list(Dispatcher *d, Bucket *list, int status, const char *message);
 
@@ -387,6 +410,9 @@ typedef struct SubscribeEnv {
 /* engine_subscribe() without the engine: see events.h for the errors. */
 int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, const char *text,
                      size_t len, Sink *sink, uint64_t call_id, Call **ret, Error *err);
+/* The category of an indexable path (a property of the event class ec, or
+ * TargetInstance.Prop of isa), EQ_CAT_NONE when it is not one. */
+EqCategory filter_path_category(const EqPath *p, const CimClass *ec, const CimClass *isa);
 /* Drop one reference (a call); frees the filter at zero. */
 void filter_unref(Dispatcher *d, Filter *f);
 /* Deliver event to f's calls if f matches it (evaluated unless captured). */

@@ -209,21 +209,22 @@ typedef struct Placement {
         const WqlExpr *isa;  /* the `TargetInstance ISA` conjunct, intrinsic only */
         const WqlExpr *eq;   /* the equality conjunct indexed, or NULL */
         EqKey key;
+        EqCategory category; /* of the property of eq */
         bool captured;
 } Placement;
 
-/* The static type of an indexable path: a property of the event class, or
- * TargetInstance.Prop of the ISA class. */
-static bool path_static_type(const WqlPropertyRef *p, const CimClass *ec, const CimClass *isa,
-                             CimType *ret) {
+/* The static type of an indexable path (parts, n_parts): a property of the
+ * event class, or TargetInstance.Prop of the ISA class. */
+static bool path_static_type(char *const *parts, size_t n_parts, const CimClass *ec,
+                             const CimClass *isa, CimType *ret) {
         const CimClass *cls;
         const char *name;
-        if (p->n_parts == 1) {
+        if (n_parts == 1) {
                 cls = ec;
-                name = p->parts[0];
-        } else if (p->n_parts == 2 && isa && is_target(p->parts[0])) {
+                name = parts[0];
+        } else if (n_parts == 2 && isa && is_target(parts[0])) {
                 cls = isa;
-                name = p->parts[1];
+                name = parts[1];
         } else
                 return false;
         if (class_name_is_system(name))
@@ -235,34 +236,30 @@ static bool path_static_type(const WqlPropertyRef *p, const CimClass *ec, const 
         return true;
 }
 
-static bool eq_candidate(const WqlExpr *e, const CimClass *ec, const CimClass *isa, EqKey *ret) {
+EqCategory filter_path_category(const EqPath *p, const CimClass *ec, const CimClass *isa) {
+        CimType t;
+        if (!path_static_type(p->parts, p->n_parts, ec, isa, &t))
+                return EQ_CAT_NONE;
+        return eq_category(t);
+}
+
+static bool eq_candidate(const WqlExpr *e, const CimClass *ec, const CimClass *isa, EqKey *ret,
+                         EqCategory *ret_category) {
         CimType t;
         if (e->kind != WQL_EXPR_COMPARE || e->compare.op != WQL_OP_EQ ||
             !e->compare.left.is_property || e->compare.right.is_property)
                 return false;
-        if (!path_static_type(&e->compare.left.prop, ec, isa, &t))
+        const WqlPropertyRef *p = &e->compare.left.prop;
+        if (!path_static_type(p->parts, p->n_parts, ec, isa, &t))
                 return false;
+        *ret_category = eq_category(t);
         return eq_key_from_literal(&e->compare.right.lit, t, ret);
-}
-
-static long bucket_path_find(const Bucket *b, const WqlPropertyRef *ref) {
-        for (uint32_t k = 0; b && k < b->n_paths; k++) {
-                const EqPath *p = &b->paths[k];
-                if (p->n_filters == 0 || p->n_parts != ref->n_parts)
-                        continue;
-                bool same = true;
-                for (size_t j = 0; j < ref->n_parts && same; j++)
-                        same = name_equal(p->parts[j], ref->parts[j]);
-                if (same)
-                        return (long)k;
-        }
-        return -1;
 }
 
 /* Filters in the chain of (b, path, key), counted up to limit. */
 static size_t chain_length(Dispatcher *d, const Bucket *b, const WqlPropertyRef *path,
-                           const EqKey *key, size_t limit) {
-        long id = bucket_path_find(b, path);
+                           EqCategory cat, const EqKey *key, size_t limit) {
+        long id = bucket_path_find(b, path, cat);
         size_t n = 0;
         if (id < 0)
                 return 0;
@@ -283,13 +280,16 @@ static void place(Dispatcher *d, const WqlQuery *q, const CimClass *ec, const Ci
                 conjuncts_collect(q->where, &c);
         for (size_t k = 0; k < c.n; k++) {
                 EqKey key;
-                if (c.items[k] == isa_expr || !eq_candidate(c.items[k], ec, isa, &key))
+                EqCategory cat;
+                if (c.items[k] == isa_expr || !eq_candidate(c.items[k], ec, isa, &key, &cat))
                         continue;
-                size_t len = b ? chain_length(d, b, &c.items[k]->compare.left.prop, &key, 64) : 0;
+                size_t len = b ? chain_length(d, b, &c.items[k]->compare.left.prop, cat, &key, 64)
+                               : 0;
                 if (len < best_len) {
                         best_len = len;
                         ret->eq = c.items[k];
                         ret->key = key;
+                        ret->category = cat;
                 }
         }
         ret->captured = q->select_all &&
@@ -300,7 +300,7 @@ static void place(Dispatcher *d, const WqlQuery *q, const CimClass *ec, const Ci
 static Filter *captured_find(Dispatcher *d, Bucket *b, const Placement *p) {
         if (!p->eq)
                 return b->all;
-        long id = bucket_path_find(b, &p->eq->compare.left.prop);
+        long id = bucket_path_find(b, &p->eq->compare.left.prop, p->category);
         if (id < 0)
                 return NULL;
         uint32_t h = dispatcher_eq_hash(b, (uint16_t)id, p->key.hash);
@@ -425,7 +425,7 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
         }
         if (p->eq) {
                 uint16_t id;
-                r = bucket_path_get(b, &p->eq->compare.left.prop, &id);
+                r = bucket_path_get(b, &p->eq->compare.left.prop, p->category, &id);
                 if (r < 0)
                         goto nomem;
                 if (dispatcher_eq_reserve(d) < 0) {

@@ -765,6 +765,67 @@ static void test_class_delete_ends_calls(void **state) {
         assert_counts_equal(&after, &before);
 }
 
+static void test_class_change_ends_stale_keys(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        sub(f, 1, "SELECT * FROM App_Event WHERE Id = 7");
+        sub(f, 2, "SELECT * FROM App_Event WHERE Severity = 1");
+        sub(f, 3, "SELECT * FROM App_Event WHERE Id > 3");
+        sub(f, 4, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_BigItem' AND TargetInstance.Size = 4");
+        /* a new property: nothing changes */
+        static const CimPropertySpec more[] = {
+                { "Id", CIM_UINT32, false, false },
+                { "Severity", CIM_SINT32, false, false },
+                { "Message", CIM_STRING, false, false },
+                { "Extra", CIM_STRING, false, false },
+        };
+        CimClass *def;
+        Error err = { 0 };
+        assert_int_equal(class_new_from_specs("App_Event", "__ExtrinsicEvent", false, more, 4, &def, &err), 0);
+        assert_int_equal(engine_put_class(f->e, NS, def, REPO_FORCE, NULL, &err), 0);
+        class_unref(def);
+        assert_int_equal(f->seen.n_ended, 0);
+        /* Id becomes a string: the filter keyed on Id = 7 goes, the others stay */
+        static const CimPropertySpec retyped[] = {
+                { "Id", CIM_STRING, false, false },
+                { "Severity", CIM_SINT64, false, false },
+                { "Message", CIM_STRING, false, false },
+        };
+        assert_int_equal(class_new_from_specs("App_Event", "__ExtrinsicEvent", false, retyped, 3, &def, &err), 0);
+        if (engine_put_class(f->e, NS, def, REPO_FORCE, NULL, &err) != 0)
+                fail_msg("%s", err.message);
+        class_unref(def);
+        assert_int_equal(f->seen.n_ended, 1);
+        assert_int_equal(f->seen.ended[0], 1);
+        assert_int_equal(f->seen.ended_status, WBEM_E_INVALID_CLASS);
+        assert_non_null(strstr(f->seen.ended_message, "class App_Event was changed"));
+        assert_int_equal(sink_call_count(f->sink), 3);
+        /* a superclass change reaches the subclass's filters: Size goes away */
+        static const CimPropertySpec fewer[] = {
+                { "Id", CIM_UINT32, false, true },
+                { "Name", CIM_STRING, false, false },
+        };
+        assert_int_equal(class_new_from_specs("App_Item", NULL, false, fewer, 2, &def, &err), 0);
+        if (engine_put_class(f->e, NS, def, REPO_FORCE, NULL, &err) != 0)
+                fail_msg("%s", err.message);
+        class_unref(def);
+        assert_int_equal(f->seen.n_ended, 2);
+        assert_int_equal(f->seen.ended[1], 4);
+        /* the survivors still work */
+        Instance *ev = new_of(f, "App_Event");
+        Value v = value_sint(CIM_SINT64, 1);
+        assert_int_equal(instance_set(ev, "Severity", &v, &err), 0);
+        assert_int_equal(value_string("9", &v), 0);
+        assert_int_equal(instance_set_take(ev, "Id", &v, &err), 0);
+        size_t delivered = 0;
+        assert_int_equal(engine_publish_event(f->e, NS, ev, &delivered, &err), 0);
+        assert_int_equal(delivered, 2);
+        instance_unref(ev);
+        sink_cancel_all(f->sink, NULL, NULL);
+        EngineEventStats after = stats(f);
+        assert_counts_equal(&after, &before);
+}
+
 /* ---- out of memory ----------------------------------------------------------------- */
 
 static void test_subscribe_enomem(void **state) {
@@ -918,6 +979,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_within_polling, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_poll_failure_ends_calls, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_class_delete_ends_calls, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_class_change_ends_stale_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_subscribe_enomem, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_raise_enomem, setup, teardown),
         };
