@@ -148,7 +148,8 @@ static const char *const form_names[] = { "extrinsic", "intrinsic", "index only"
  * the cost at 1. */
 static double bench_dispatch(Engine *e, Form form, bool sequential, double seconds) {
         bool intrinsic = form != FORM_EXTRINSIC;
-        const char *prefix = intrinsic ? "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Id = "
+        const char *prefix = intrinsic ? "SELECT * FROM __InstanceCreationEvent WHERE "
+                                         "TargetInstance ISA 'App_Item' AND TargetInstance.Id = "
                                        : "SELECT * FROM App_Event WHERE Id = ";
         char **texts = make_texts(prefix, MAX_N);
         double ns_per_event[3];
@@ -182,7 +183,8 @@ static double bench_dispatch(Engine *e, Form form, bool sequential, double secon
                 double t0 = now(), t1;
                 do {
                         for (int k = 0; k < 1000; k++) {
-                                id_value->u = sequential ? (id_value->u + 1) % n : rng_below((uint32_t)n);
+                                id_value->u =
+                                        sequential ? (id_value->u + 1) % n : rng_below((uint32_t)n);
                                 size_t got = 0;
                                 Error err;
                                 int r;
@@ -192,7 +194,8 @@ static double bench_dispatch(Engine *e, Form form, bool sequential, double secon
                                         r = dispatcher_raise(d, NS, ev, &got);
                                 else {
                                         Instance *built;
-                                        r = dispatcher_intrinsic_event(d, SYS_CREATION, NS, target, NULL, &built);
+                                        r = dispatcher_intrinsic_event(d, SYS_CREATION, NS, target,
+                                                                       NULL, &built);
                                         if (r == 0)
                                                 r = dispatcher_raise(d, NS, built, &got);
                                         instance_unref(built);
@@ -240,7 +243,8 @@ static void bench_registrations(Engine *e, const char *label, const char *fmt, b
                 die("cancel count", NULL);
         printf("  %-24s subscribe %.3f s (%.0f/s, %.2f us each), %zu filters\n", label, t,
                MAX_N / t, t * 1e6 / MAX_N, st.filters);
-        printf("  %-24s heap %.1f bytes per registration; sink_cancel_all %.1f ms (%.0f ns per call); heap after release %+ld bytes\n",
+        printf("  %-24s heap %.1f bytes per registration; sink_cancel_all %.1f ms (%.0f ns per "
+               "call); heap after release %+ld bytes\n",
                "", (double)(after - before) / MAX_N, t_cancel * 1e3, t_cancel * 1e9 / MAX_N,
                (long)released - (long)before);
         free_texts(texts, shared ? 1 : MAX_N);
@@ -266,18 +270,22 @@ int main(int argc, char **argv) {
         put_class(e, "App_Special", "App_Item", NULL, 0);
         put_class(e, "App_Event", "__ExtrinsicEvent", event, 3);
 
-        printf("dispatch: one sink, N registrations on distinct equality filters, each event matches one\n");
+        printf("dispatch: one sink, N registrations on distinct equality filters, each event "
+               "matches one\n");
         double r_ext = bench_dispatch(e, FORM_EXTRINSIC, false, seconds);
         double r_int = bench_dispatch(e, FORM_INTRINSIC, false, seconds);
         double r_idx = bench_dispatch(e, FORM_INDEX, false, seconds);
         double r_seq = bench_dispatch(e, FORM_INDEX, true, seconds);
-        printf("ratios (goal: <= 2): extrinsic %.2f, intrinsic %.2f, index only %.2f (ids in order %.2f)\n\n",
+        printf("ratios (goal: <= 2): extrinsic %.2f, intrinsic %.2f, index only %.2f (ids in order "
+               "%.2f)\n\n",
                r_ext, r_int, r_idx, r_seq);
 
         printf("registrations: %d on one sink\n", MAX_N);
-        bench_registrations(e, "distinct (extrinsic)", "SELECT * FROM App_Event WHERE Id = ", false);
+        bench_registrations(e, "distinct (extrinsic)",
+                            "SELECT * FROM App_Event WHERE Id = ", false);
         bench_registrations(e, "distinct (intrinsic)",
-                            "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Id = ",
+                            "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                            "'App_Item' AND TargetInstance.Id = ",
                             false);
         bench_registrations(e, "distinct (with a query)",
                             "SELECT * FROM App_Event WHERE Severity > 2 AND Id = ", false);

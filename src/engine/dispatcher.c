@@ -382,7 +382,8 @@ Bucket *dispatcher_bucket_find(Dispatcher *d, const char *ns, const char *class_
         EventNs *n = dispatcher_ns_find(d, ns);
         if (!n)
                 return NULL;
-        return bucket_lookup(d, n, bucket_hash(n, name_hash(class_name), opt_name_hash(isa_name), NULL),
+        return bucket_lookup(d, n,
+                             bucket_hash(n, name_hash(class_name), opt_name_hash(isa_name), NULL),
                              class_name, isa_name);
 }
 
@@ -537,7 +538,9 @@ int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint1
                         return 0;
                 }
         }
-        EqPath fresh = { .n_parts = (uint32_t)path->n_parts, .n_filters = 1, .category = (uint8_t)cat };
+        EqPath fresh = { .n_parts = (uint32_t)path->n_parts,
+                         .n_filters = 1,
+                         .category = (uint8_t)cat };
         for (size_t k = 0; k < path->n_parts; k++) {
                 fresh.parts[k] = mem_strdup(path->parts[k]);
                 fresh.hints[k] = UINT32_MAX;
@@ -549,9 +552,10 @@ int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint1
         }
         if (free_slot == UINT32_MAX) {
                 /* paths are few per bucket; the id must fit path_id */
-                EqPath *grown = b->n_paths + 1 >= EQ_PATH_NONE
-                                        ? NULL
-                                        : mem_reallocarray(b->paths, b->n_paths + 1, sizeof(EqPath));
+                EqPath *grown =
+                        b->n_paths + 1 >= EQ_PATH_NONE
+                                ? NULL
+                                : mem_reallocarray(b->paths, b->n_paths + 1, sizeof(EqPath));
                 if (!grown) {
                         for (size_t j = 0; j < path->n_parts; j++)
                                 mem_free(fresh.parts[j]);
@@ -594,8 +598,7 @@ uint32_t dispatcher_eq_hash(const Bucket *b, uint16_t path_id, uint64_t key_hash
 }
 
 int dispatcher_eq_reserve(Dispatcher *d) {
-        return table_reserve((void ***)&d->eq, &d->eq_mask, d->n_eq, filter_next_of,
-                             filter_relink);
+        return table_reserve((void ***)&d->eq, &d->eq_mask, d->n_eq, filter_next_of, filter_relink);
 }
 
 void dispatcher_eq_insert(Dispatcher *d, Filter *f) {
@@ -988,7 +991,8 @@ size_t dispatcher_end_buckets(Dispatcher *d, const char *ns, bool (*doomed)(Buck
 }
 
 /* Every bucket of namespace n, native and polled, with visit(b, ud). */
-static void for_each_bucket(Dispatcher *d, EventNs *n, void (*visit)(Bucket *b, void *ud), void *ud) {
+static void for_each_bucket(Dispatcher *d, EventNs *n, void (*visit)(Bucket *b, void *ud),
+                            void *ud) {
         for (size_t slot = 0; d->buckets && slot <= d->buckets_mask; slot++)
                 for (Bucket *b = d->buckets[slot]; b; b = b->next)
                         if (b->ns == n)
@@ -1096,10 +1100,11 @@ int dispatcher_new(const char *host, Dispatcher **ret) {
                 return r;
         }
         for (size_t k = 0; k < n_sys; k++) {
-                int which = name_equal(sys[k]->name, "__InstanceCreationEvent")       ? SYS_CREATION
-                            : name_equal(sys[k]->name, "__InstanceDeletionEvent")     ? SYS_DELETION
-                            : name_equal(sys[k]->name, "__InstanceModificationEvent") ? SYS_MODIFICATION
-                                                                                      : -1;
+                int which = name_equal(sys[k]->name, "__InstanceCreationEvent")   ? SYS_CREATION
+                            : name_equal(sys[k]->name, "__InstanceDeletionEvent") ? SYS_DELETION
+                            : name_equal(sys[k]->name, "__InstanceModificationEvent")
+                                    ? SYS_MODIFICATION
+                                    : -1;
                 if (which >= 0)
                         d->sys[which] = class_ref(sys[k]);
                 class_unref(sys[k]);
@@ -1107,7 +1112,8 @@ int dispatcher_new(const char *host, Dispatcher **ret) {
         mem_free(sys);
         d->prop_time = (size_t)class_find_property(d->sys[SYS_CREATION], "TIME_CREATED");
         d->prop_target = (size_t)class_find_property(d->sys[SYS_CREATION], "TargetInstance");
-        d->prop_previous = (size_t)class_find_property(d->sys[SYS_MODIFICATION], "PreviousInstance");
+        d->prop_previous =
+                (size_t)class_find_property(d->sys[SYS_MODIFICATION], "PreviousInstance");
         d->ctx.host = d->host;
         d->min_within_usec = 500000;
         *ret = TAKE_PTR(d);
@@ -1132,7 +1138,8 @@ Dispatcher *dispatcher_free(Dispatcher *d) {
         return NULL;
 }
 
-void dispatcher_set_hooks(Dispatcher *d, const EngineTimerOps *timers, const EngineEventOptions *opts) {
+void dispatcher_set_hooks(Dispatcher *d, const EngineTimerOps *timers,
+                          const EngineEventOptions *opts) {
         d->have_timers = timers && timers->start && timers->stop;
         if (d->have_timers)
                 d->timers = *timers;

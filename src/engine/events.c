@@ -94,7 +94,8 @@ static int events_source(void *userdata, const char *ns, CimClass *cls, const Wq
         }
         if (!q->has_within)
                 return error_set(err, WBEM_E_INVALID_QUERY,
-                                 "instances of %s come from the %s provider and %s: add WITHIN n to poll for changes every n seconds (at least %g)",
+                                 "instances of %s come from the %s provider and %s: add WITHIN n "
+                                 "to poll for changes every n seconds (at least %g)",
                                  cls->name, p->name, why, (double)e->events->min_within_usec / 1e6);
         double usec = round(q->within_seconds * 1e6);
         if (usec > 86400e6 * 365)
@@ -126,7 +127,8 @@ int engine_events_init(Engine *e) {
         int r = dispatcher_new(e->host, &e->events);
         if (r < 0)
                 return r;
-        dispatcher_set_poll_ops(e->events, &(PollOps){ .enumerate = events_enumerate, .userdata = e });
+        dispatcher_set_poll_ops(e->events,
+                                &(PollOps){ .enumerate = events_enumerate, .userdata = e });
         return 0;
 }
 
@@ -136,7 +138,8 @@ void engine_events_done(Engine *e) {
 
 /* ---- the interface ------------------------------------------------------------- */
 
-void engine_set_event_hooks(Engine *e, const EngineTimerOps *timers, const EngineEventOptions *opts) {
+void engine_set_event_hooks(Engine *e, const EngineTimerOps *timers,
+                            const EngineEventOptions *opts) {
         dispatcher_set_hooks(e->events, timers, opts);
 }
 
@@ -155,7 +158,8 @@ int engine_subscribe(Engine *e, const char *ns, const char *text, size_t len, Si
         const char *name;
         int r;
         if (!sink || sink->d != e->events)
-                return error_set(err, WBEM_E_INVALID_PARAMETER, "the sink is not one of this engine's");
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "the sink is not one of this engine's");
         if (!text)
                 return error_set(err, WBEM_E_INVALID_QUERY, "no query given");
         r = engine_namespace(e, ns, &name, err);
@@ -174,8 +178,7 @@ int engine_subscribe(Engine *e, const char *ns, const char *text, size_t len, Si
 /* event as an instance of cls (the repository's copy of its class) in ns
  * with TIME_CREATED set: event itself when it already is, or when it is
  * ours alone to change; otherwise a copy. */
-static int publishable(Instance *event, CimClass *cls, const char *ns,
-                       Instance **ret, Error *err) {
+static int publishable(Instance *event, CimClass *cls, const char *ns, Instance **ret, Error *err) {
         _cleanup_(instance_unrefp) Instance *ev = NULL;
         long time_idx = class_find_property(cls, "TIME_CREATED");
         bool same_class = event->cls == cls;
@@ -232,9 +235,10 @@ int engine_publish_event(Engine *e, const char *ns, Instance *event, size_t *ret
         if (r != 0)
                 return engine_errno(r, err);
         if (!class_isa(cls, "__ExtrinsicEvent"))
-                return error_set(err, WBEM_E_INVALID_CLASS,
-                                 "%s is not an extrinsic event class (one derived from __ExtrinsicEvent)",
-                                 cls->name);
+                return error_set(
+                        err, WBEM_E_INVALID_CLASS,
+                        "%s is not an extrinsic event class (one derived from __ExtrinsicEvent)",
+                        cls->name);
         r = publishable(event, cls, name, &ev, err);
         if (r != 0)
                 return engine_errno(r, err);
@@ -299,8 +303,8 @@ void engine_events_class_deleted(Engine *e, const char *ns, const char *class_na
         char message[512];
         Gone g = { .e = e, .ns = ns };
         snprintf(message, sizeof(message),
-                 "class %s was deleted from namespace %s: the query names it or a subclass", class_name,
-                 ns);
+                 "class %s was deleted from namespace %s: the query names it or a subclass",
+                 class_name, ns);
         dispatcher_end_buckets(e->events, ns, bucket_gone, &g, WBEM_E_INVALID_CLASS, message);
 }
 
@@ -321,7 +325,8 @@ static void mark_changed_paths(Bucket *b, void *userdata) {
                 if (class_isa(ec, c->class_name) || (isa && class_isa(isa, c->class_name)))
                         for (uint32_t k = 0; k < b->n_paths; k++)
                                 if (b->paths[k].n_filters > 0 &&
-                                    filter_path_category(&b->paths[k], ec, isa) != b->paths[k].category)
+                                    filter_path_category(&b->paths[k], ec, isa) !=
+                                            b->paths[k].category)
                                         b->paths[k].doomed = true;
         }
         class_unref(isa);
@@ -334,7 +339,8 @@ void engine_events_class_changed(Engine *e, const char *ns, const char *class_na
         if (!dispatcher_ns_find(e->events, ns))
                 return;
         snprintf(message, sizeof(message),
-                 "class %s was changed in namespace %s: a property the query compares with = has another type now; register the query again",
+                 "class %s was changed in namespace %s: a property the query compares with = has "
+                 "another type now; register the query again",
                  class_name, ns);
         dispatcher_end_paths(e->events, ns, mark_changed_paths, &c, WBEM_E_INVALID_CLASS, message);
 }

@@ -203,9 +203,9 @@ struct Filter {
         uint8_t flags;
         EqValue key; /* when indexed; key.s points into text or the query */
         Bucket *bucket;
-        Filter *next; /* equality chain, or the bucket's scan list */
-        Call *calls;  /* intrusive list through Call.filter_next */
-        Call first;   /* with FILTER_FIRST_USED */
+        Filter *next;       /* equality chain, or the bucket's scan list */
+        Call *calls;        /* intrusive list through Call.filter_next */
+        Call first;         /* with FILTER_FIRST_USED */
         FilterQuery *query; /* NULL: captured */
         Filter **pprev;
         uint32_t n_calls; /* reference count */
@@ -253,9 +253,9 @@ struct PollTask {
         char *ns;
         char *class_name;
         uint64_t interval_usec;
-        size_t refs;      /* buckets, plus subscriptions under way */
-        Bucket *buckets;  /* through Bucket.next */
-        void *timer;      /* from EngineTimerOps.start */
+        size_t refs;     /* buckets, plus subscriptions under way */
+        Bucket *buckets; /* through Bucket.next */
+        void *timer;     /* from EngineTimerOps.start */
         Snapshot snapshot;
         unsigned failures; /* consecutive */
         uint64_t polls;    /* for tests */
@@ -321,7 +321,8 @@ struct Dispatcher {
 int dispatcher_new(const char *host, Dispatcher **ret);
 /* Frees remaining sinks and their calls silently. */
 Dispatcher *dispatcher_free(Dispatcher *d);
-void dispatcher_set_hooks(Dispatcher *d, const EngineTimerOps *timers, const EngineEventOptions *opts);
+void dispatcher_set_hooks(Dispatcher *d, const EngineTimerOps *timers,
+                          const EngineEventOptions *opts);
 void dispatcher_set_poll_ops(Dispatcher *d, const PollOps *ops);
 void dispatcher_stats(const Dispatcher *d, EngineEventStats *ret);
 

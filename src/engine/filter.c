@@ -122,14 +122,16 @@ static int check_embedded_path(const WqlPropertyRef *p, const IsaSet *set, unsig
                 idx = class_find_property(isa, name);
         }
         if (idx < 0)
-                return wql_error_at(err, line, column, "'%s' is not a property of %s (the class of %s)",
-                                    name, set->classes[set->chosen]->name, p->parts[0]);
+                return wql_error_at(err, line, column,
+                                    "'%s' is not a property of %s (the class of %s)", name,
+                                    set->classes[set->chosen]->name, p->parts[0]);
         const CimProperty *prop = &isa->props[idx];
         if (p->n_parts > 2) {
                 if (prop->type != CIM_OBJECT || prop->is_array)
-                        return wql_error_at(err, line, column,
-                                            "'%s.%s' is not an embedded object, so it has no property '%s'",
-                                            p->parts[0], name, p->parts[2]);
+                        return wql_error_at(
+                                err, line, column,
+                                "'%s.%s' is not an embedded object, so it has no property '%s'",
+                                p->parts[0], name, p->parts[2]);
                 return 0;
         }
         switch (use) {
@@ -140,7 +142,8 @@ static int check_embedded_path(const WqlPropertyRef *p, const IsaSet *set, unsig
                                             p->parts[0], name);
                 if (prop->type == CIM_OBJECT)
                         return wql_error_at(err, line, column,
-                                            "'%s.%s' is an embedded object: it cannot be compared (use ISA, or a property of it)",
+                                            "'%s.%s' is an embedded object: it cannot be compared "
+                                            "(use ISA, or a property of it)",
                                             p->parts[0], name);
                 if (prop->type == CIM_BOOLEAN && op != WQL_OP_EQ && op != WQL_OP_NE)
                         return wql_error_at(err, line, column,
@@ -150,14 +153,16 @@ static int check_embedded_path(const WqlPropertyRef *p, const IsaSet *set, unsig
         case WQL_EXPR_LIKE:
                 if ((prop->type == CIM_STRING || prop->type == CIM_REFERENCE) && !prop->is_array)
                         return 0;
-                return wql_error_at(err, line, column, "LIKE needs a string property: '%s.%s' is %s%s",
-                                    p->parts[0], name, cim_type_name(prop->type),
+                return wql_error_at(err, line, column,
+                                    "LIKE needs a string property: '%s.%s' is %s%s", p->parts[0],
+                                    name, cim_type_name(prop->type),
                                     prop->is_array ? " array" : "");
         case WQL_EXPR_ISA:
                 if (prop->type == CIM_OBJECT && !prop->is_array)
                         return 0;
-                return wql_error_at(err, line, column, "ISA needs an embedded object: '%s.%s' is %s",
-                                    p->parts[0], name, cim_type_name(prop->type));
+                return wql_error_at(err, line, column,
+                                    "ISA needs an embedded object: '%s.%s' is %s", p->parts[0],
+                                    name, cim_type_name(prop->type));
         default:
                 return 0;
         }
@@ -183,8 +188,8 @@ static int check_embedded(const WqlExpr *e, const IsaSet *isa, Error *err) {
                         const WqlOperand *o = k ? &e->compare.right : &e->compare.left;
                         if (!o->is_property)
                                 continue;
-                        r = check_embedded_path(&o->prop, isa, o->line, o->column,
-                                                WQL_EXPR_COMPARE, e->compare.op, err);
+                        r = check_embedded_path(&o->prop, isa, o->line, o->column, WQL_EXPR_COMPARE,
+                                                e->compare.op, err);
                         if (r != 0)
                                 return r;
                 }
@@ -206,8 +211,8 @@ static int check_embedded(const WqlExpr *e, const IsaSet *isa, Error *err) {
 /* ---- the index position of a query -------------------------------------------- */
 
 typedef struct Placement {
-        const WqlExpr *isa;  /* the `TargetInstance ISA` conjunct, intrinsic only */
-        const WqlExpr *eq;   /* the equality conjunct indexed, or NULL */
+        const WqlExpr *isa; /* the `TargetInstance ISA` conjunct, intrinsic only */
+        const WqlExpr *eq;  /* the equality conjunct indexed, or NULL */
         EqKey key;
         EqCategory category; /* of the property of eq */
         bool captured;
@@ -283,8 +288,8 @@ static void place(Dispatcher *d, const WqlQuery *q, const CimClass *ec, const Ci
                 EqCategory cat;
                 if (c.items[k] == isa_expr || !eq_candidate(c.items[k], ec, isa, &key, &cat))
                         continue;
-                size_t len = b ? chain_length(d, b, &c.items[k]->compare.left.prop, cat, &key, 64)
-                               : 0;
+                size_t len =
+                        b ? chain_length(d, b, &c.items[k]->compare.left.prop, cat, &key, 64) : 0;
                 if (len < best_len) {
                         best_len = len;
                         ret->eq = c.items[k];
@@ -292,8 +297,8 @@ static void place(Dispatcher *d, const WqlQuery *q, const CimClass *ec, const Ci
                         ret->category = cat;
                 }
         }
-        ret->captured = q->select_all &&
-                        c.total == (size_t)(isa_expr != NULL) + (size_t)(ret->eq != NULL);
+        ret->captured =
+                q->select_all && c.total == (size_t)(isa_expr != NULL) + (size_t)(ret->eq != NULL);
 }
 
 /* The existing captured filter at p in bucket b, or NULL. */
@@ -478,8 +483,8 @@ static int class_lookup(const SubscribeEnv *env, const char *ns, const char *nam
         int r = env->class_get(env->userdata, ns, name, ret, err);
         if (r == WBEM_E_NOT_FOUND || r == WBEM_E_INVALID_CLASS)
                 return error_set_at(err, WBEM_E_INVALID_CLASS, line, column,
-                                    "line %u, column %u: there is no class '%s' in namespace %s", line,
-                                    column, name, ns);
+                                    "line %u, column %u: there is no class '%s' in namespace %s",
+                                    line, column, name, ns);
         return r;
 }
 
@@ -553,8 +558,8 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
                 token_position(text, len, WQL_TOK_FROM, true, &line, &column);
         if (r == WBEM_E_NOT_FOUND || r == WBEM_E_INVALID_CLASS)
                 return error_set_at(err, WBEM_E_INVALID_CLASS, line, column,
-                                    "line %u, column %u: there is no class '%s' in namespace %s", line,
-                                    column, q->class_name, ns);
+                                    "line %u, column %u: there is no class '%s' in namespace %s",
+                                    line, column, q->class_name, ns);
         if (r != 0)
                 return r;
         bool intrinsic = class_isa(ec, "__InstanceOperationEvent");
@@ -562,11 +567,15 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
                 token_position(text, len, WQL_TOK_FROM, true, &line, &column);
                 if (!class_isa(ec, "__Event"))
                         return error_set_at(err, WBEM_E_INVALID_QUERY_TYPE, line, column,
-                                            "line %u, column %u: %s is not an event class: use ExecQuery for a data query",
+                                            "line %u, column %u: %s is not an event class: use "
+                                            "ExecQuery for a data query",
                                             line, column, ec->name);
-                return error_set_at(err, WBEM_E_INVALID_QUERY_TYPE, line, column,
-                                    "line %u, column %u: events are selected from __InstanceCreationEvent, __InstanceDeletionEvent, __InstanceModificationEvent, __InstanceOperationEvent or a class derived from __ExtrinsicEvent, not %s",
-                                    line, column, ec->name);
+                return error_set_at(
+                        err, WBEM_E_INVALID_QUERY_TYPE, line, column,
+                        "line %u, column %u: events are selected from __InstanceCreationEvent, "
+                        "__InstanceDeletionEvent, __InstanceModificationEvent, "
+                        "__InstanceOperationEvent or a class derived from __ExtrinsicEvent, not %s",
+                        line, column, ec->name);
         }
         if (within_too_short(q, d->min_within_usec)) {
                 token_position(text, len, WQL_TOK_WITHIN, false, &line, &column);
@@ -584,7 +593,9 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
                         if (line == 0)
                                 token_position(text, len, WQL_TOK_FROM, true, &line, &column);
                         return wql_error_at(err, line, column,
-                                            "an event query on %s needs \"TargetInstance ISA 'Class'\" in its WHERE, joined to the rest with AND, to say which instances it watches",
+                                            "an event query on %s needs \"TargetInstance ISA "
+                                            "'Class'\" in its WHERE, joined to the rest with AND, "
+                                            "to say which instances it watches",
                                             ec->name);
                 }
                 isa = isas.classes[isas.chosen];

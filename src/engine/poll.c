@@ -112,7 +112,8 @@ static int snapshot_add(void *userdata, Instance *inst) {
                 mem_free(relpath);
                 return -ENOMEM;
         }
-        s->entries[s->n] = (SnapEntry){ .relpath = relpath, .hash = hash, .inst = instance_ref(inst) };
+        s->entries[s->n] =
+                (SnapEntry){ .relpath = relpath, .hash = hash, .inst = instance_ref(inst) };
         index_put(s->index, s->index_mask, hash, s->n);
         s->n++;
         return 0;
@@ -150,9 +151,10 @@ int poll_task_get(Dispatcher *d, const char *ns, const char *class_name, uint64_
                         return 0;
                 }
         if (!d->have_timers || !d->poll_ops.enumerate)
-                return error_set(err, WBEM_E_NOT_SUPPORTED,
-                                 "polling %s (WITHIN) is not available: the engine was given no timers",
-                                 class_name);
+                return error_set(
+                        err, WBEM_E_NOT_SUPPORTED,
+                        "polling %s (WITHIN) is not available: the engine was given no timers",
+                        class_name);
 
         PollTask *t = mem_calloc(1, sizeof(PollTask));
         if (!t)

@@ -79,7 +79,8 @@ static inline CimClass *table_add(ClassTable *t, const char *name, const char *s
                 }
                 CimType ct = cim_type_from_name(type);
                 assert_int_not_equal(ct, CIM_INVALID);
-                assert_int_equal(class_add_property(def, buf, ct, is_array, key != NULL, NULL, &err), 0);
+                assert_int_equal(
+                        class_add_property(def, buf, ct, is_array, key != NULL, NULL, &err), 0);
         }
         va_end(ap);
         CimClass *parent = super ? table_find(t, super) : NULL;
@@ -104,8 +105,8 @@ static inline void table_remove(ClassTable *t, const char *name) {
         fail_msg("no class %s", name);
 }
 
-static inline int table_class_get(void *userdata, const char *ns, const char *name,
-                                  CimClass **ret, Error *err) {
+static inline int table_class_get(void *userdata, const char *ns, const char *name, CimClass **ret,
+                                  Error *err) {
         ClassTable *t = userdata;
         t->lookups++;
         if (!ns_equal(ns, FIXTURE_NS) && !ns_equal(ns, "root/other"))

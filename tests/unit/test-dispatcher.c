@@ -49,7 +49,8 @@ static int teardown(void **state) {
 static size_t raise_intrinsic(Fixture *f, int sys, Instance *target, Instance *previous) {
         Instance *ev;
         size_t delivered = 0;
-        assert_int_equal(dispatcher_intrinsic_event(f->d, sys, FIXTURE_NS, target, previous, &ev), 0);
+        assert_int_equal(dispatcher_intrinsic_event(f->d, sys, FIXTURE_NS, target, previous, &ev),
+                         0);
         assert_int_equal(dispatcher_raise(f->d, FIXTURE_NS, ev, &delivered), 0);
         instance_unref(ev);
         return delivered;
@@ -69,14 +70,16 @@ static void test_isa_closure(void **state) {
                      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Base'");
         subscribe_ok(f->d, &f->table, f->sink, 2,
                      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item'");
-        subscribe_ok(f->d, &f->table, f->sink, 3,
-                     "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Special'");
+        subscribe_ok(
+                f->d, &f->table, f->sink, 3,
+                "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Special'");
         subscribe_ok(f->d, &f->table, f->sink, 4,
                      "SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'App_Item'");
         subscribe_ok(f->d, &f->table, f->sink, 5,
                      "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Base'");
-        subscribe_ok(f->d, &f->table, f->sink, 6,
-                     "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Special'");
+        subscribe_ok(
+                f->d, &f->table, f->sink, 6,
+                "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Special'");
         subscribe_ok(f->d, &f->table, f->sink, 7,
                      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Other'");
 
@@ -116,12 +119,16 @@ static void test_isa_closure(void **state) {
         /* another namespace sees none of it */
         Instance *ev;
         size_t delivered = 9;
-        assert_int_equal(dispatcher_intrinsic_event(f->d, SYS_CREATION, "root/other", special, NULL, &ev), 0);
+        assert_int_equal(
+                dispatcher_intrinsic_event(f->d, SYS_CREATION, "root/other", special, NULL, &ev),
+                0);
         assert_int_equal(dispatcher_raise(f->d, "root/other", ev, &delivered), 0);
         assert_int_equal(delivered, 0);
         instance_unref(ev);
         /* namespaces compare in any case and with either separator */
-        assert_int_equal(dispatcher_intrinsic_event(f->d, SYS_CREATION, "ROOT\\Test", special, NULL, &ev), 0);
+        assert_int_equal(
+                dispatcher_intrinsic_event(f->d, SYS_CREATION, "ROOT\\Test", special, NULL, &ev),
+                0);
         assert_int_equal(dispatcher_raise(f->d, "ROOT\\Test", ev, &delivered), 0);
         assert_int_equal(delivered, 4);
         instance_unref(ev);
@@ -138,7 +145,8 @@ static void test_extrinsic_closure(void **state) {
         subscribe_ok(f->d, &f->table, f->sink, 1, "SELECT * FROM App_Event");
         subscribe_ok(f->d, &f->table, f->sink, 2, "SELECT * FROM App_SubEvent");
         subscribe_ok(f->d, &f->table, f->sink, 3, "SELECT * FROM __ExtrinsicEvent");
-        subscribe_ok(f->d, &f->table, f->sink, 4, "SELECT * FROM App_Event WHERE __CLASS = 'App_SubEvent'");
+        subscribe_ok(f->d, &f->table, f->sink, 4,
+                     "SELECT * FROM App_Event WHERE __CLASS = 'App_SubEvent'");
         Instance *sub = new_instance(&f->table, "App_SubEvent");
         Instance *ev = new_instance(&f->table, "App_Event");
         assert_int_equal(raise_event(f, sub), 4);
@@ -165,7 +173,8 @@ static void test_equality_index(void **state) {
         }
         for (unsigned k = 0; k < 1000; k++) {
                 snprintf(text, sizeof(text),
-                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance.Name = 'n%u' AND TargetInstance ISA 'App_Base'",
+                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance.Name = 'n%u' "
+                         "AND TargetInstance ISA 'App_Base'",
                          k);
                 subscribe_ok(f->d, &f->table, f->sink, 1000 + k, text);
         }
@@ -197,7 +206,8 @@ static void test_equality_index(void **state) {
         instance_unref(special);
 
         /* more conjuncts: indexed, but evaluated */
-        subscribe_ok(f->d, &f->table, f->sink, 5000, "SELECT * FROM App_Event WHERE Id = 3 AND Severity > 1");
+        subscribe_ok(f->d, &f->table, f->sink, 5000,
+                     "SELECT * FROM App_Event WHERE Id = 3 AND Severity > 1");
         Filter *fl = call_filter(f->sink->calls);
         assert_non_null(fl->query);
         assert_true(fl->flags & FILTER_INDEXED);
@@ -214,18 +224,24 @@ static void test_key_normalization(void **state) {
         Fixture *f = *state;
         /* numbers across types */
         Call *a = subscribe_ok(f->d, &f->table, f->sink, 1,
-                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Ratio = 2");
+                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                               "'App_Item' AND TargetInstance.Ratio = 2");
         Call *b = subscribe_ok(f->d, &f->table, f->sink, 2,
-                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Size = 2.0");
+                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                               "'App_Item' AND TargetInstance.Size = 2.0");
         Call *c = subscribe_ok(f->d, &f->table, f->sink, 3,
-                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Ratio = 2.5");
+                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                               "'App_Item' AND TargetInstance.Ratio = 2.5");
         Call *d = subscribe_ok(f->d, &f->table, f->sink, 4,
-                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Flag = 'true'");
+                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                               "'App_Item' AND TargetInstance.Flag = 'true'");
         Call *e = subscribe_ok(f->d, &f->table, f->sink, 5,
-                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.When = '20260101010000.000000+060'");
+                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                               "'App_Item' AND TargetInstance.When = '20260101010000.000000+060'");
         /* string property against a number: the evaluator converts, so scan */
         Call *g = subscribe_ok(f->d, &f->table, f->sink, 6,
-                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Name = 5");
+                               "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                               "'App_Item' AND TargetInstance.Name = 5");
         for (Call *x = a; x; x = NULL) {
                 assert_true(call_filter(a)->flags & FILTER_INDEXED);
                 assert_true(call_filter(b)->flags & FILTER_INDEXED);
@@ -299,38 +315,61 @@ static void test_subscribe_errors(void **state) {
                 const char *message; /* a part of it */
         } cases[] = {
                 { "SELECT * FORM App_Event", WBEM_E_INVALID_QUERY, "expected FROM" },
-                { "SELECT * FROM App_Nothing", WBEM_E_INVALID_CLASS, "line 1, column 15: there is no class 'App_Nothing'" },
-                { "SELECT * FROM App_Data", WBEM_E_INVALID_QUERY_TYPE, "App_Data is not an event class: use ExecQuery" },
+                { "SELECT * FROM App_Nothing", WBEM_E_INVALID_CLASS,
+                  "line 1, column 15: there is no class 'App_Nothing'" },
+                { "SELECT * FROM App_Data", WBEM_E_INVALID_QUERY_TYPE,
+                  "App_Data is not an event class: use ExecQuery" },
                 { "SELECT * FROM __Event", WBEM_E_INVALID_QUERY_TYPE, "events are selected from" },
-                { "SELECT * FROM __InstanceCreationEvent", WBEM_E_INVALID_QUERY, "needs \"TargetInstance ISA 'Class'\"" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Base' OR TargetInstance.Id = 1",
-                  WBEM_E_INVALID_QUERY, "line 1, column 39: an event query on __InstanceCreationEvent needs" },
+                { "SELECT * FROM __InstanceCreationEvent", WBEM_E_INVALID_QUERY,
+                  "needs \"TargetInstance ISA 'Class'\"" },
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Base' OR "
+                  "TargetInstance.Id = 1",
+                  WBEM_E_INVALID_QUERY,
+                  "line 1, column 39: an event query on __InstanceCreationEvent needs" },
                 { "SELECT * FROM __InstanceCreationEvent WHERE NOT TargetInstance ISA 'App_Base'",
                   WBEM_E_INVALID_QUERY, "needs \"TargetInstance ISA" },
                 { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Gone'",
                   WBEM_E_INVALID_CLASS, "line 1, column 45: there is no class 'App_Gone'" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Base' AND TargetInstance.Nmae = 'x'",
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Base' AND "
+                  "TargetInstance.Nmae = 'x'",
                   WBEM_E_INVALID_QUERY, "line 1, column 79: 'Nmae' is not a property of App_Base" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Name LIKE 'x' AND TargetInstance.Size LIKE 'y'",
-                  WBEM_E_INVALID_QUERY, "LIKE needs a string property: 'TargetInstance.Size' is uint64" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Flag > TRUE",
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "TargetInstance.Name LIKE 'x' AND TargetInstance.Size LIKE 'y'",
+                  WBEM_E_INVALID_QUERY,
+                  "LIKE needs a string property: 'TargetInstance.Size' is uint64" },
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "TargetInstance.Flag > TRUE",
                   WBEM_E_INVALID_QUERY, "operator '>' cannot compare booleans" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Flag > 'x'",
-                  WBEM_E_INVALID_QUERY, "line 1, column 79: booleans cannot be ordered: 'TargetInstance.Flag' is boolean" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.When = TargetInstance",
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "TargetInstance.Flag > 'x'",
+                  WBEM_E_INVALID_QUERY,
+                  "line 1, column 79: booleans cannot be ordered: 'TargetInstance.Flag' is "
+                  "boolean" },
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "TargetInstance.When = TargetInstance",
                   WBEM_E_INVALID_QUERY, "'TargetInstance' is an embedded object" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Name ISA 'App_Item'",
-                  WBEM_E_INVALID_QUERY, "ISA needs an embedded object: 'TargetInstance.Name' is string" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Name.X = 1",
-                  WBEM_E_INVALID_QUERY, "'TargetInstance.Name' is not an embedded object, so it has no property 'X'" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Base' AND TargetInstance ISA 'App_Nope'",
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "TargetInstance.Name ISA 'App_Item'",
+                  WBEM_E_INVALID_QUERY,
+                  "ISA needs an embedded object: 'TargetInstance.Name' is string" },
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "TargetInstance.Name.X = 1",
+                  WBEM_E_INVALID_QUERY,
+                  "'TargetInstance.Name' is not an embedded object, so it has no property 'X'" },
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Base' AND "
+                  "TargetInstance ISA 'App_Nope'",
                   WBEM_E_INVALID_CLASS, "there is no class 'App_Nope'" },
-                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND PreviousInstance.Id = 1",
-                  WBEM_E_INVALID_QUERY, "'PreviousInstance' is not a property of __InstanceCreationEvent" },
-                { "SELECT * FROM App_Event WHERE Idd = 1", WBEM_E_INVALID_QUERY, "'Idd' is not a property of App_Event" },
-                { "SELECT Nope FROM App_Event", WBEM_E_INVALID_QUERY, "'Nope' is not a property of App_Event" },
+                { "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "PreviousInstance.Id = 1",
+                  WBEM_E_INVALID_QUERY,
+                  "'PreviousInstance' is not a property of __InstanceCreationEvent" },
+                { "SELECT * FROM App_Event WHERE Idd = 1", WBEM_E_INVALID_QUERY,
+                  "'Idd' is not a property of App_Event" },
+                { "SELECT Nope FROM App_Event", WBEM_E_INVALID_QUERY,
+                  "'Nope' is not a property of App_Event" },
                 { "SELECT * FROM App_Event WITHIN 0.1", WBEM_E_INVALID_QUERY,
-                  "line 1, column 25: WITHIN 0.1 is below the minimum polling interval of 0.5 seconds" },
+                  "line 1, column 25: WITHIN 0.1 is below the minimum polling interval of 0.5 "
+                  "seconds" },
         };
         EngineEventStats before;
         dispatcher_stats(f->d, &before);
@@ -362,12 +401,14 @@ static void test_end_buckets(void **state) {
         char text[256];
         for (unsigned k = 0; k < 50; k++) {
                 snprintf(text, sizeof(text),
-                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Special' AND TargetInstance.Id = %u",
+                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                         "'App_Special' AND TargetInstance.Id = %u",
                          k);
                 subscribe_ok(f->d, &f->table, f->sink, k, text);
         }
         subscribe_ok(f->d, &f->table, f->sink, 100,
-                     "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Special' AND TargetInstance.Name LIKE '%'");
+                     "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Special' "
+                     "AND TargetInstance.Name LIKE '%'");
         subscribe_ok(f->d, &f->table, f->sink, 101,
                      "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Item'");
         subscribe_ok(f->d, &f->table, f->sink, 102, "SELECT * FROM App_SubEvent WHERE Id = 1");
@@ -375,8 +416,9 @@ static void test_end_buckets(void **state) {
         assert_int_equal(sink_call_count(f->sink), 54);
 
         table_remove(&f->table, "App_Special");
-        size_t ended = dispatcher_end_buckets(f->d, FIXTURE_NS, bucket_class_missing, &f->table,
-                                              WBEM_E_INVALID_CLASS, "class App_Special was deleted");
+        size_t ended =
+                dispatcher_end_buckets(f->d, FIXTURE_NS, bucket_class_missing, &f->table,
+                                       WBEM_E_INVALID_CLASS, "class App_Special was deleted");
         assert_int_equal(ended, 51);
         assert_int_equal(f->rec.n_ended, 51);
         assert_int_equal(f->rec.last_status, WBEM_E_INVALID_CLASS);
@@ -427,20 +469,19 @@ static const struct {
         const char *name;
         const char *type;
 } rand_props[] = {
-        { "PU", "uint32" },   { "PS", "sint32" },   { "PStr", "string" }, { "PB", "boolean" },
-        { "PR", "real64" },   { "PName", "string" }, { "PBig", "uint64" }, { "PDt", "datetime" },
-        { "PRef", "ref" },
+        { "PU", "uint32" },   { "PS", "sint32" },    { "PStr", "string" },
+        { "PB", "boolean" },  { "PR", "real64" },    { "PName", "string" },
+        { "PBig", "uint64" }, { "PDt", "datetime" }, { "PRef", "ref" },
 };
 #define N_RAND_PROPS ELEMENTSOF(rand_props)
 
 static const char *const dt_texts[] = {
-        "20260101000000.000000+000",
-        "20260101010000.000000+060", /* the same instant */
-        "20260102000000.000000+000",
-        "00000001000000.000000:000", /* an interval */
+        "20260101000000.000000+000", "20260101010000.000000+060", /* the same instant */
+        "20260102000000.000000+000", "00000001000000.000000:000", /* an interval */
 };
 
-static const char *const str_values[] = { "a", "A", "b", "ab", "AB", "", "1", "01", "1.0", "true", "C0.Id=1", "c0.ID=1" };
+static const char *const str_values[] = { "a", "A",  "b",   "ab",   "AB",      "",
+                                          "1", "01", "1.0", "true", "C0.Id=1", "c0.ID=1" };
 
 typedef struct RandWorld {
         ClassTable table;
@@ -450,13 +491,15 @@ typedef struct RandWorld {
         size_t n_events;
 } RandWorld;
 
-static CimClass *rand_class(RandWorld *w, Rng *r, const char *name, const char *super, bool root_key) {
+static CimClass *rand_class(RandWorld *w, Rng *r, const char *name, const char *super,
+                            bool root_key) {
         CimClass *def, *cls;
         Error err;
         assert_int_equal(class_new(name, super, &def, &err), 0);
         CimClass *parent = super ? table_find(&w->table, super) : NULL;
         if (root_key)
-                assert_int_equal(class_add_property(def, "Id", CIM_UINT32, false, true, NULL, &err), 0);
+                assert_int_equal(class_add_property(def, "Id", CIM_UINT32, false, true, NULL, &err),
+                                 0);
         unsigned n = 1 + rng_below(r, 3);
         for (unsigned k = 0; k < n; k++) {
                 size_t p = rng_below(r, N_RAND_PROPS);
@@ -464,8 +507,8 @@ static CimClass *rand_class(RandWorld *w, Rng *r, const char *name, const char *
                     class_find_property(def, rand_props[p].name) >= 0)
                         continue;
                 assert_int_equal(class_add_property(def, rand_props[p].name,
-                                                    cim_type_from_name(rand_props[p].type), false, false,
-                                                    NULL, &err),
+                                                    cim_type_from_name(rand_props[p].type), false,
+                                                    false, NULL, &err),
                                  0);
         }
         assert_int_equal(class_derive(def, parent, &cls, &err), 0);
@@ -479,14 +522,16 @@ static void world_build(RandWorld *w, Rng *r) {
         w->n_items = 3 + rng_below(r, 6);
         for (size_t k = 0; k < w->n_items; k++) {
                 snprintf(w->items[k], sizeof(w->items[k]), "C%zu", k);
-                const char *super = k > 0 && rng_chance(r, 70) ? w->items[rng_below(r, (unsigned)k)] : NULL;
+                const char *super =
+                        k > 0 && rng_chance(r, 70) ? w->items[rng_below(r, (unsigned)k)] : NULL;
                 rand_class(w, r, w->items[k], super, super == NULL);
         }
         w->n_events = 2 + rng_below(r, 4);
         for (size_t k = 0; k < w->n_events; k++) {
                 snprintf(w->events[k], sizeof(w->events[k]), "E%zu", k);
-                const char *super = k > 0 && rng_chance(r, 60) ? w->events[rng_below(r, (unsigned)k)]
-                                                             : "__ExtrinsicEvent";
+                const char *super = k > 0 && rng_chance(r, 60)
+                                            ? w->events[rng_below(r, (unsigned)k)]
+                                            : "__ExtrinsicEvent";
                 rand_class(w, r, w->events[k], super, false);
         }
 }
@@ -511,7 +556,10 @@ static void buf_add(Buf *b, const char *fmt, ...) {
 static void rand_literal(Buf *b, Rng *r, CimType t, bool ordering) {
         unsigned pick = rng_below(r, 10);
         if (pick == 0) {
-                static const char *const other[] = { "'1'", "1", "1.0", "'true'", "'x'", "-1", "'01'", "1.5", "'20260101000000.000000+000'", "TRUE" };
+                static const char *const other[] = { "'1'",    "1",   "1.0",
+                                                     "'true'", "'x'", "-1",
+                                                     "'01'",   "1.5", "'20260101000000.000000+000'",
+                                                     "TRUE" };
                 /* the parser refuses TRUE with an ordering operator */
                 buf_add(b, "%s", other[rng_below(r, ELEMENTSOF(other) - ordering)]);
                 return;
@@ -556,8 +604,9 @@ static CimType rand_path(Buf *b, Rng *r, const Ctx *c) {
                 if (class_name_is_system(p->name) || p->is_array || p->type == CIM_OBJECT)
                         continue; /* SECURITY_DESCRIPTOR, TargetInstance */
                 if (c->intrinsic)
-                        buf_add(b, "%s.", c->previous && rng_chance(r, 30) ? "PreviousInstance"
-                                                                           : "TargetInstance");
+                        buf_add(b, "%s.",
+                                c->previous && rng_chance(r, 30) ? "PreviousInstance"
+                                                                 : "TargetInstance");
                 buf_add(b, "%s", p->name);
                 return p->type;
         }
@@ -566,7 +615,8 @@ static CimType rand_path(Buf *b, Rng *r, const Ctx *c) {
 static void rand_leaf(Buf *b, Rng *r, const Ctx *c) {
         unsigned kind = rng_below(r, 100);
         if (c->intrinsic && kind < 8) {
-                buf_add(b, "TargetInstance ISA '%s'", c->w->items[rng_below(r, (unsigned)c->w->n_items)]);
+                buf_add(b, "TargetInstance ISA '%s'",
+                        c->w->items[rng_below(r, (unsigned)c->w->n_items)]);
                 return;
         }
         if (kind < 12) {
@@ -652,7 +702,8 @@ static void rand_query(Buf *b, Rng *r, RandWorld *w) {
                 c.cls = table_find(&w->table, from);
         }
         if (rng_chance(r, 15))
-                buf_add(b, "SELECT %s FROM %s", intrinsic ? "TargetInstance" : "TIME_CREATED", from);
+                buf_add(b, "SELECT %s FROM %s", intrinsic ? "TargetInstance" : "TIME_CREATED",
+                        from);
         else
                 buf_add(b, "SELECT * FROM %s", from);
         unsigned n = rng_below(r, 4); /* conjuncts besides the ISA */
@@ -704,12 +755,15 @@ static void rand_value(Rng *r, Instance *inst, size_t k) {
                 break;
         case CIM_REAL64: {
                 static const double reals[] = { 0, 1, 1.5, 2, -0.0, 2.5 };
-                *v = value_real(CIM_REAL64, rng_chance(r, 3) ? NAN : reals[rng_below(r, ELEMENTSOF(reals))]);
+                *v = value_real(CIM_REAL64,
+                                rng_chance(r, 3) ? NAN : reals[rng_below(r, ELEMENTSOF(reals))]);
                 break;
         }
         case CIM_DATETIME: {
                 CimDatetime dt;
-                assert_int_equal(cim_datetime_parse(dt_texts[rng_below(r, ELEMENTSOF(dt_texts))], &dt, NULL), 0);
+                assert_int_equal(
+                        cim_datetime_parse(dt_texts[rng_below(r, ELEMENTSOF(dt_texts))], &dt, NULL),
+                        0);
                 *v = value_datetime(dt);
                 break;
         }
@@ -800,7 +854,8 @@ static void test_random_against_brute_force(void **state) {
         const char *env_seed = getenv("TEST_SEED");
         if (env_seed)
                 seed = strtoull(env_seed, NULL, 0);
-        print_message("random seed: 0x%llx (TEST_SEED=... to repeat another)\n", (unsigned long long)seed);
+        print_message("random seed: 0x%llx (TEST_SEED=... to repeat another)\n",
+                      (unsigned long long)seed);
         Rng r = { .s = seed | 1 };
         size_t total_events = 0, total_deliveries = 0, total_indexed = 0, total_captured = 0;
         WqlEvalContext ctx = { .host = "testhost" };
@@ -832,13 +887,16 @@ static void test_random_against_brute_force(void **state) {
                         }
                         Instance *ev;
                         if (rng_chance(&r, 50)) {
-                                ev = rand_instance(&r, &w, w.events[rng_below(&r, (unsigned)w.n_events)]);
+                                ev = rand_instance(&r, &w,
+                                                   w.events[rng_below(&r, (unsigned)w.n_events)]);
                         } else {
                                 const char *cn = w.items[rng_below(&r, (unsigned)w.n_items)];
                                 Instance *target = rand_instance(&r, &w, cn);
                                 Instance *prev = rand_instance(&r, &w, cn);
                                 int sys = (int)rng_below(&r, 3);
-                                assert_int_equal(dispatcher_intrinsic_event(d, sys, FIXTURE_NS, target, prev, &ev), 0);
+                                assert_int_equal(dispatcher_intrinsic_event(d, sys, FIXTURE_NS,
+                                                                            target, prev, &ev),
+                                                 0);
                                 instance_unref(target);
                                 instance_unref(prev);
                         }
@@ -851,13 +909,19 @@ static void test_random_against_brute_force(void **state) {
                         assert_int_equal(n, rs.delivered);
                         for (size_t k = 0; k < RAND_CALLS; k++) {
                                 Live *l = &live[k];
-                                int want = class_isa(ev->cls, l->q->class_name) ? wql_eval_where(l->q, ev, &ctx) : 0;
+                                int want = class_isa(ev->cls, l->q->class_name)
+                                                   ? wql_eval_where(l->q, ev, &ctx)
+                                                   : 0;
                                 assert_true(want >= 0);
                                 if ((want == 1) != l->delivered) {
-                                        char *et = value_to_text(&(Value){ .type = CIM_OBJECT, .obj = ev });
-                                        fail_msg("seed 0x%llx round %u event %u (%s: %s): call %zu '%s': brute force %s, dispatcher %s",
-                                                 (unsigned long long)seed, round, ev_no, ev->cls->name, et, k, l->text,
-                                                 want == 1 ? "TRUE" : "not TRUE", l->delivered ? "delivered" : "not delivered");
+                                        char *et = value_to_text(
+                                                &(Value){ .type = CIM_OBJECT, .obj = ev });
+                                        fail_msg("seed 0x%llx round %u event %u (%s: %s): call %zu "
+                                                 "'%s': brute force %s, dispatcher %s",
+                                                 (unsigned long long)seed, round, ev_no,
+                                                 ev->cls->name, et, k, l->text,
+                                                 want == 1 ? "TRUE" : "not TRUE",
+                                                 l->delivered ? "delivered" : "not delivered");
                                         mem_free(et);
                                 }
                         }
@@ -875,7 +939,8 @@ static void test_random_against_brute_force(void **state) {
                 dispatcher_free(d);
                 table_clear(&w.table);
         }
-        print_message("%zu events, %zu deliveries; of the first filters of each round %zu indexed, %zu captured\n",
+        print_message("%zu events, %zu deliveries; of the first filters of each round %zu indexed, "
+                      "%zu captured\n",
                       total_events, total_deliveries, total_indexed, total_captured);
         assert_true(total_deliveries > total_events / 4);
         assert_true(total_indexed > 100);

@@ -190,7 +190,8 @@ static void fake_stop(void *userdata, void *timer) {
 static unsigned fake_fire(FakeTimers *ft, uint64_t interval_usec) {
         unsigned fired = 0;
         for (size_t k = 0; k < TIMER_MAX; k++)
-                if (ft->t[k].active && (!interval_usec || ft->t[k].interval_usec == interval_usec)) {
+                if (ft->t[k].active &&
+                    (!interval_usec || ft->t[k].interval_usec == interval_usec)) {
                         ft->t[k].fn(ft->t[k].arg);
                         fired++;
                 }
@@ -297,16 +298,17 @@ static int setup(void **state) {
         assert_int_equal(engine_new(&opts, &f->e, &err), 0);
         put_class_specs(f->e, "App_Item", NULL, item_props, ELEMENTSOF(item_props));
         put_class_specs(f->e, "App_BigItem", "App_Item", NULL, 0);
-        put_class_specs(f->e, "App_Event", "__ExtrinsicEvent", event_props, ELEMENTSOF(event_props));
+        put_class_specs(f->e, "App_Event", "__ExtrinsicEvent", event_props,
+                        ELEMENTSOF(event_props));
 
         Provider *p = mem_calloc(1, sizeof(Provider));
         *p = (Provider){ .name = "proc", .ns = NS, .ops = &proc_ops, .userdata = &f->procs };
         if (engine_register_provider(f->e, p, &err) != 0)
                 fail_msg("register: %s", err.message);
-        engine_set_event_hooks(f->e,
-                               &(EngineTimerOps){ .start = fake_start, .stop = fake_stop,
-                                                  .userdata = &f->timers },
-                               NULL);
+        engine_set_event_hooks(
+                f->e,
+                &(EngineTimerOps){ .start = fake_start, .stop = fake_stop, .userdata = &f->timers },
+                NULL);
         assert_int_equal(sink_new(f->e, &seen_ops, &f->seen, &f->sink), 0);
         *state = f;
         return 0;
@@ -390,20 +392,30 @@ static void test_subscribe_errors(void **state) {
                 int status;
                 const char *message;
         } cases[] = {
-                { "root/nowhere", "SELECT * FROM App_Event", WBEM_E_INVALID_NAMESPACE, "root/nowhere" },
+                { "root/nowhere", "SELECT * FROM App_Event", WBEM_E_INVALID_NAMESPACE,
+                  "root/nowhere" },
                 { NS, "SELECT * FROM", WBEM_E_INVALID_QUERY, "line 1, column 14" },
-                { NS, "SELECT * FROM App_Item", WBEM_E_INVALID_QUERY_TYPE, "App_Item is not an event class: use ExecQuery" },
-                { NS, "SELECT * FROM App_Nope", WBEM_E_INVALID_CLASS, "there is no class 'App_Nope' in namespace root/cimv2" },
-                { NS, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance.Id = 1", WBEM_E_INVALID_QUERY,
-                  "needs \"TargetInstance ISA 'Class'\"" },
+                { NS, "SELECT * FROM App_Item", WBEM_E_INVALID_QUERY_TYPE,
+                  "App_Item is not an event class: use ExecQuery" },
+                { NS, "SELECT * FROM App_Nope", WBEM_E_INVALID_CLASS,
+                  "there is no class 'App_Nope' in namespace root/cimv2" },
+                { NS, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance.Id = 1",
+                  WBEM_E_INVALID_QUERY, "needs \"TargetInstance ISA 'Class'\"" },
                 { NS, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Proc'",
                   WBEM_E_INVALID_QUERY,
-                  "instances of App_Proc come from the proc provider and the proc provider has no event source: add WITHIN n" },
-                { NS, "SELECT * FROM __InstanceDeletionEvent WITHIN 0.2 WHERE TargetInstance ISA 'App_Proc'",
-                  WBEM_E_INVALID_QUERY, "WITHIN 0.2 is below the minimum polling interval of 0.5 seconds" },
-                { NS, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Sise > 1",
+                  "instances of App_Proc come from the proc provider and the proc provider has no "
+                  "event source: add WITHIN n" },
+                { NS,
+                  "SELECT * FROM __InstanceDeletionEvent WITHIN 0.2 WHERE TargetInstance ISA "
+                  "'App_Proc'",
+                  WBEM_E_INVALID_QUERY,
+                  "WITHIN 0.2 is below the minimum polling interval of 0.5 seconds" },
+                { NS,
+                  "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                  "TargetInstance.Sise > 1",
                   WBEM_E_INVALID_QUERY, "'Sise' is not a property of App_Item" },
-                { NS, "SELECT * FROM App_Event WHERE Severty = 1", WBEM_E_INVALID_QUERY, "'Severty' is not a property of App_Event" },
+                { NS, "SELECT * FROM App_Event WHERE Severty = 1", WBEM_E_INVALID_QUERY,
+                  "'Severty' is not a property of App_Event" },
         };
         EngineEventStats before = stats(f);
         for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
@@ -430,8 +442,9 @@ static void test_subscribe_errors(void **state) {
         assert_int_equal(engine_new(&opts, &other, &err), 0);
         assert_int_equal(sink_new(other, &seen_ops, &seen, &foreign), 0);
         Call *c = NULL;
-        assert_int_equal(engine_subscribe(f->e, NS, "SELECT * FROM App_Event", 23, foreign, 1, &c, &err),
-                         WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(
+                engine_subscribe(f->e, NS, "SELECT * FROM App_Event", 23, foreign, 1, &c, &err),
+                WBEM_E_INVALID_PARAMETER);
         assert_null(c);
         sink_free(foreign);
         engine_free(other);
@@ -439,25 +452,29 @@ static void test_subscribe_errors(void **state) {
 
         /* no timers: polling is not available */
         engine_set_event_hooks(f->e, NULL, NULL);
-        const char *q = "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'";
-        assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err), WBEM_E_NOT_SUPPORTED);
+        const char *q = "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+                        "'App_Proc'";
+        assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err),
+                         WBEM_E_NOT_SUPPORTED);
         assert_non_null(strstr(err.message, "no timers"));
         /* a timer that cannot start */
-        engine_set_event_hooks(f->e,
-                               &(EngineTimerOps){ .start = fake_start, .stop = fake_stop,
-                                                  .userdata = &f->timers },
-                               &(EngineEventOptions){ .min_within_usec = 100000 });
+        engine_set_event_hooks(
+                f->e,
+                &(EngineTimerOps){ .start = fake_start, .stop = fake_stop, .userdata = &f->timers },
+                &(EngineEventOptions){ .min_within_usec = 100000 });
         f->timers.refuse = true;
         assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err), -ENOMEM);
         assert_int_equal(err.status, WBEM_E_OUT_OF_MEMORY);
         f->timers.refuse = false;
         /* the provider failing at the baseline */
         f->procs.fail_status = WBEM_E_ACCESS_DENIED;
-        assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err), WBEM_E_ACCESS_DENIED);
+        assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err),
+                         WBEM_E_ACCESS_DENIED);
         assert_non_null(strstr(err.message, "cannot read the process table"));
         f->procs.fail_status = 0;
         /* a lower minimum lets 0.2 through */
-        const char *q2 = "SELECT * FROM __InstanceCreationEvent WITHIN 0.2 WHERE TargetInstance ISA 'App_Proc'";
+        const char *q2 = "SELECT * FROM __InstanceCreationEvent WITHIN 0.2 WHERE TargetInstance "
+                         "ISA 'App_Proc'";
         sub(f, 2, q2);
         assert_int_equal(stats(f).poll_tasks, 1);
         assert_int_equal(f->timers.t[0].interval_usec, 200000);
@@ -473,10 +490,18 @@ static void test_repository_events(void **state) {
         Fixture *f = *state;
         EngineEventStats before = stats(f);
         sub(f, 1, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item'");
-        sub(f, 2, "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Size > PreviousInstance.Size");
-        sub(f, 3, "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Name = 'disk'");
-        sub(f, 4, "SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE TargetInstance ISA 'App_BigItem'");
-        sub(f, 5, "SELECT TargetInstance FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item'");
+        sub(f, 2,
+            "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND "
+            "TargetInstance.Size > PreviousInstance.Size");
+        sub(f, 3,
+            "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Item' AND "
+            "TargetInstance.Name = 'disk'");
+        sub(f, 4,
+            "SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE TargetInstance ISA "
+            "'App_BigItem'");
+        sub(f, 5,
+            "SELECT TargetInstance FROM __InstanceModificationEvent WHERE TargetInstance ISA "
+            "'App_Item'");
         /* WITHIN on a repository class: accepted, ignored */
         assert_int_equal(stats(f).poll_tasks, 0);
         assert_int_equal(f->timers.started, 0);
@@ -602,16 +627,19 @@ static void test_extrinsic(void **state) {
         /* errors */
         Instance *item = new_of(f, "App_Item");
         delivered = 99;
-        assert_int_equal(engine_publish_event(f->e, NS, item, &delivered, &err), WBEM_E_INVALID_CLASS);
+        assert_int_equal(engine_publish_event(f->e, NS, item, &delivered, &err),
+                         WBEM_E_INVALID_CLASS);
         assert_non_null(strstr(err.message, "App_Item is not an extrinsic event class"));
         assert_int_equal(delivered, 99);
         instance_unref(item);
         ev = app_event(f, 1, 1);
         assert_int_equal(engine_publish_event(f->e, "root/nowhere", ev, &delivered, &err),
                          WBEM_E_INVALID_NAMESPACE);
-        assert_int_equal(engine_publish_event(f->e, "root", ev, &delivered, &err), WBEM_E_INVALID_CLASS);
+        assert_int_equal(engine_publish_event(f->e, "root", ev, &delivered, &err),
+                         WBEM_E_INVALID_CLASS);
         assert_non_null(strstr(err.message, "there is no class App_Event in namespace root"));
-        assert_int_equal(engine_publish_event(f->e, NS, NULL, &delivered, &err), WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(engine_publish_event(f->e, NS, NULL, &delivered, &err),
+                         WBEM_E_INVALID_PARAMETER);
         instance_unref(ev);
         assert_int_equal(f->seen.n, 0);
 }
@@ -628,14 +656,20 @@ static void test_within_polling(void **state) {
         proc_set(f, 0, 1, "init", 100);
         proc_set(f, 1, 2, "sshd", 200);
 
-        sub(f, 1, "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
+        sub(f, 1,
+            "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
         assert_int_equal(stats(f).poll_tasks, 1);
         assert_int_equal(f->timers.started, 1);
         assert_int_equal(f->timers.t[0].interval_usec, 1000000);
         assert_int_equal(f->procs.enumerations, 1); /* the baseline */
-        sub(f, 2, "SELECT * FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc' AND TargetInstance.Name = 'sshd'");
-        sub(f, 3, "SELECT * FROM __InstanceModificationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc' AND TargetInstance.Size > PreviousInstance.Size");
-        sub(f, 4, "SELECT * FROM __InstanceOperationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
+        sub(f, 2,
+            "SELECT * FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc' "
+            "AND TargetInstance.Name = 'sshd'");
+        sub(f, 3,
+            "SELECT * FROM __InstanceModificationEvent WITHIN 1 WHERE TargetInstance ISA "
+            "'App_Proc' AND TargetInstance.Size > PreviousInstance.Size");
+        sub(f, 4,
+            "SELECT * FROM __InstanceOperationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
         /* one task for all of them */
         assert_int_equal(stats(f).poll_tasks, 1);
         assert_int_equal(f->timers.started, 1);
@@ -684,7 +718,9 @@ static void test_within_polling(void **state) {
         seen_clear(&f->seen);
 
         /* another interval: its own task, and neither sees the other's events */
-        Call *c5 = sub(f, 5, "SELECT * FROM __InstanceCreationEvent WITHIN 2 WHERE TargetInstance ISA 'App_Proc'");
+        Call *c5 = sub(f, 5,
+                       "SELECT * FROM __InstanceCreationEvent WITHIN 2 WHERE TargetInstance ISA "
+                       "'App_Proc'");
         assert_int_equal(stats(f).poll_tasks, 2);
         assert_int_equal(fake_active(&f->timers), 2);
         proc_set(f, 3, 9, "cron", 1);
@@ -712,8 +748,10 @@ static void test_poll_failure_ends_calls(void **state) {
         Fixture *f = *state;
         EngineEventStats before = stats(f);
         proc_set(f, 0, 1, "init", 100);
-        sub(f, 1, "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
-        sub(f, 2, "SELECT * FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
+        sub(f, 1,
+            "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
+        sub(f, 2,
+            "SELECT * FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
         sub(f, 3, "SELECT * FROM App_Event");
         f->procs.fail_status = WBEM_E_ACCESS_DENIED;
         fake_fire(&f->timers, 0);
@@ -729,7 +767,8 @@ static void test_poll_failure_ends_calls(void **state) {
         fake_fire(&f->timers, 0);
         assert_int_equal(f->seen.n_ended, 2);
         assert_int_equal(f->seen.ended_status, WBEM_E_PROVIDER_FAILURE);
-        if (!strstr(f->seen.ended_message, "polling App_Proc failed 3 times in a row: ") || !strstr(f->seen.ended_message, "cannot read the process table"))
+        if (!strstr(f->seen.ended_message, "polling App_Proc failed 3 times in a row: ") ||
+            !strstr(f->seen.ended_message, "cannot read the process table"))
                 fail_msg("%s", f->seen.ended_message);
         assert_int_equal(stats(f).poll_tasks, 0);
         assert_int_equal(fake_active(&f->timers), 0);
@@ -746,13 +785,16 @@ static void test_class_delete_ends_calls(void **state) {
         EngineEventStats before = stats(f);
         Error err = { 0 };
         sub(f, 1, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_BigItem'");
-        sub(f, 2, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Id = 4");
+        sub(f, 2,
+            "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND "
+            "TargetInstance.Id = 4");
         sub(f, 3, "SELECT * FROM App_Event WHERE Id = 1");
         assert_int_equal(engine_delete_class(f->e, NS, "App_BigItem", 0, &err), 0);
         assert_int_equal(f->seen.n_ended, 1);
         assert_int_equal(f->seen.ended[0], 1);
         assert_int_equal(f->seen.ended_status, WBEM_E_INVALID_CLASS);
-        assert_non_null(strstr(f->seen.ended_message, "class App_BigItem was deleted from namespace root/cimv2"));
+        assert_non_null(strstr(f->seen.ended_message,
+                               "class App_BigItem was deleted from namespace root/cimv2"));
         assert_int_equal(sink_call_count(f->sink), 2);
         assert_int_equal(engine_delete_class(f->e, NS, "App_Event", 0, &err), 0);
         assert_int_equal(f->seen.n_ended, 2);
@@ -771,7 +813,9 @@ static void test_class_change_ends_stale_keys(void **state) {
         sub(f, 1, "SELECT * FROM App_Event WHERE Id = 7");
         sub(f, 2, "SELECT * FROM App_Event WHERE Severity = 1");
         sub(f, 3, "SELECT * FROM App_Event WHERE Id > 3");
-        sub(f, 4, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_BigItem' AND TargetInstance.Size = 4");
+        sub(f, 4,
+            "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_BigItem' AND "
+            "TargetInstance.Size = 4");
         /* a new property: nothing changes */
         static const CimPropertySpec more[] = {
                 { "Id", CIM_UINT32, false, false },
@@ -781,7 +825,9 @@ static void test_class_change_ends_stale_keys(void **state) {
         };
         CimClass *def;
         Error err = { 0 };
-        assert_int_equal(class_new_from_specs("App_Event", "__ExtrinsicEvent", false, more, 4, &def, &err), 0);
+        assert_int_equal(
+                class_new_from_specs("App_Event", "__ExtrinsicEvent", false, more, 4, &def, &err),
+                0);
         assert_int_equal(engine_put_class(f->e, NS, def, REPO_FORCE, NULL, &err), 0);
         class_unref(def);
         assert_int_equal(f->seen.n_ended, 0);
@@ -791,7 +837,9 @@ static void test_class_change_ends_stale_keys(void **state) {
                 { "Severity", CIM_SINT64, false, false },
                 { "Message", CIM_STRING, false, false },
         };
-        assert_int_equal(class_new_from_specs("App_Event", "__ExtrinsicEvent", false, retyped, 3, &def, &err), 0);
+        assert_int_equal(class_new_from_specs("App_Event", "__ExtrinsicEvent", false, retyped, 3,
+                                              &def, &err),
+                         0);
         if (engine_put_class(f->e, NS, def, REPO_FORCE, NULL, &err) != 0)
                 fail_msg("%s", err.message);
         class_unref(def);
@@ -834,9 +882,12 @@ static void test_subscribe_enomem(void **state) {
                 "SELECT * FROM App_Event WHERE Id = 3",
                 "SELECT * FROM App_Event WHERE Id = 3",
                 "SELECT * FROM App_Event WHERE Severity > 3 OR Message LIKE 'x%'",
-                "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Size > PreviousInstance.Size",
-                "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc' AND TargetInstance.Name = 'init'",
-                "SELECT TargetInstance FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'",
+                "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                "TargetInstance.Size > PreviousInstance.Size",
+                "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+                "'App_Proc' AND TargetInstance.Name = 'init'",
+                "SELECT TargetInstance FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance "
+                "ISA 'App_Proc'",
         };
         proc_set(f, 0, 1, "init", 100);
         for (size_t q = 0; q < ELEMENTSOF(queries); q++) {
@@ -853,7 +904,9 @@ static void test_subscribe_enomem(void **state) {
                         mem_fail_at(0);
                         if (r == 0) {
                                 if (fired)
-                                        print_message("query %zu: allocation %lu failed and was tolerated\n", q, n);
+                                        print_message("query %zu: allocation %lu failed and was "
+                                                      "tolerated\n",
+                                                      q, n);
                                 done = true;
                                 continue;
                         }
@@ -885,7 +938,9 @@ static void test_raise_enomem(void **state) {
         sub(f, 1, "SELECT * FROM App_Event WHERE Id = 5");
         sub(f, 2, "SELECT Id FROM App_Event WHERE Severity > 0");
         sub(f, 3, "SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'App_Item'");
-        sub(f, 4, "SELECT * FROM __InstanceModificationEvent WITHIN 1 WHERE TargetInstance ISA 'App_Proc'");
+        sub(f, 4,
+            "SELECT * FROM __InstanceModificationEvent WITHIN 1 WHERE TargetInstance ISA "
+            "'App_Proc'");
         EngineEventStats base = stats(f);
 
         /* publishing: -ENOMEM cleanly, or delivered to both */

@@ -187,7 +187,8 @@ static void test_sink_free_releases(void **state) {
         for (unsigned k = 0; k < 100; k++) {
                 char text[128];
                 snprintf(text, sizeof(text),
-                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Id = %u",
+                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                         "'App_Item' AND TargetInstance.Id = %u",
                          k % 10);
                 subscribe_ok(f->d, &f->table, s, k, text);
         }
@@ -230,9 +231,12 @@ static void test_filter_sharing(void **state) {
         assert_int_equal(publish(f, 5, ""), 4);
 
         /* filters with a query: shared by canonical text */
-        Call *d1 = subscribe_ok(f->d, &f->table, f->sink, 5, "SELECT * FROM App_Event WHERE Id > 5");
-        Call *d2 = subscribe_ok(f->d, &f->table, f->sink, 6, "select * FROM app_event WHERE (5 < ID)");
-        Call *d3 = subscribe_ok(f->d, &f->table, f->sink, 7, "SELECT * FROM App_Event WHERE Id >= 5");
+        Call *d1 =
+                subscribe_ok(f->d, &f->table, f->sink, 5, "SELECT * FROM App_Event WHERE Id > 5");
+        Call *d2 =
+                subscribe_ok(f->d, &f->table, f->sink, 6, "select * FROM app_event WHERE (5 < ID)");
+        Call *d3 =
+                subscribe_ok(f->d, &f->table, f->sink, 7, "SELECT * FROM App_Event WHERE Id >= 5");
         assert_ptr_equal(call_filter(d1), call_filter(d2));
         assert_ptr_not_equal(call_filter(d1), call_filter(d3));
         assert_non_null(call_filter(d1)->query);
@@ -240,7 +244,8 @@ static void test_filter_sharing(void **state) {
         assert_int_equal(f->d->n_shared, 2);
 
         /* a select list is not captured even with an equality */
-        Call *e1 = subscribe_ok(f->d, &f->table, f->sink, 8, "SELECT Name FROM App_Event WHERE Id = 5");
+        Call *e1 = subscribe_ok(f->d, &f->table, f->sink, 8,
+                                "SELECT Name FROM App_Event WHERE Id = 5");
         assert_non_null(call_filter(e1)->query);
         assert_ptr_not_equal(call_filter(e1), call_filter(ca));
         assert_int_equal(stats(f).filters, before.filters + 4);
@@ -320,7 +325,8 @@ static void test_subscribe_enomem(void **state) {
                 "select * from app_event where Id = 7", /* shared, own text */
                 "SELECT * FROM App_Event WHERE Name LIKE 'x%' AND Severity = 2",
                 "SELECT Name FROM App_Event WHERE Name = 'q'",
-                "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND TargetInstance.Name <> PreviousInstance.Name",
+                "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND "
+                "TargetInstance.Name <> PreviousInstance.Name",
         };
         for (size_t q = 0; q < ELEMENTSOF(queries); q++) {
                 EngineEventStats before = stats(f);
@@ -330,8 +336,8 @@ static void test_subscribe_enomem(void **state) {
                         Call *c = NULL;
                         Error err;
                         mem_fail_at(n);
-                        int r = filter_subscribe(f->d, &env, FIXTURE_NS, queries[q], strlen(queries[q]),
-                                                 f->sink, q, &c, &err);
+                        int r = filter_subscribe(f->d, &env, FIXTURE_NS, queries[q],
+                                                 strlen(queries[q]), f->sink, q, &c, &err);
                         bool fired = mem_fail_triggered();
                         mem_fail_at(0);
                         if (r == 0) {
