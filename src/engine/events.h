@@ -48,7 +48,9 @@ typedef struct SinkOps {
         void (*call_ended)(Sink *sink, Call *call, int status, const char *message, void *userdata);
 } SinkOps;
 
-/* A sink delivering through ops with userdata (the daemon's per-sink state). */
+/* A sink delivering through ops with userdata (the daemon's per-sink state).
+ * -EINVAL without ops->indicate. Sinks still open when the engine is freed
+ * are freed with it, silently. */
 int sink_new(Engine *e, const SinkOps *ops, void *userdata, Sink **ret);
 /* Cancel every call of the sink, silently, and free it. Accepts NULL. */
 Sink *sink_free(Sink *s);
