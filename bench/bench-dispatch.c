@@ -144,9 +144,9 @@ static const char *const form_names[] = { "extrinsic", "intrinsic", "index only"
 
 /* Which registration each event matches. */
 typedef enum Ids {
-        IDS_RANDOM,  /* a random one of the N: the goal's measurement */
+        IDS_RANDOM,   /* a random one of the N: the goal's measurement */
         IDS_IN_ORDER, /* 0, 1, 2, ...: the same work, memory touched in order */
-        IDS_SAME,    /* always the same one: the N - 1 others are unrelated */
+        IDS_SAME,     /* always the same one: the N - 1 others are unrelated */
 } Ids;
 
 static const char *const ids_names[] = { "", " (ids in order)", " (one id, N-1 unrelated)" };
@@ -219,8 +219,7 @@ static double bench_dispatch(Engine *e, Form form, Ids ids, double seconds) {
                         die("delivery count", NULL);
                 ns_per_event[si] = (t1 - t0) * 1e9 / (double)events;
                 printf("  %-10s%s N = %6zu: %10.0f events/s  %7.1f ns/event\n", form_names[form],
-                       ids_names[ids], n, (double)events / (t1 - t0),
-                       ns_per_event[si]);
+                       ids_names[ids], n, (double)events / (t1 - t0), ns_per_event[si]);
                 instance_unref(ev);
                 instance_unref(target);
                 sink_free(s);

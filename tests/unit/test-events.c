@@ -882,12 +882,12 @@ static void test_subscribe_enomem(void **state) {
                 "SELECT * FROM App_Event WHERE Id = 3",
                 "SELECT * FROM App_Event WHERE Id = 3",
                 "SELECT * FROM App_Event WHERE Severity > 3 OR Message LIKE 'x%'",
-                "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND "
-                "TargetInstance.Size > PreviousInstance.Size",
-                "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
-                "'App_Proc' AND TargetInstance.Name = 'init'",
-                "SELECT TargetInstance FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance "
-                "ISA 'App_Proc'",
+                ("SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' "
+                 "AND TargetInstance.Size > PreviousInstance.Size"),
+                ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+                 "'App_Proc' AND TargetInstance.Name = 'init'"),
+                ("SELECT TargetInstance FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance "
+                 "ISA 'App_Proc'"),
         };
         proc_set(f, 0, 1, "init", 100);
         for (size_t q = 0; q < ELEMENTSOF(queries); q++) {

@@ -325,8 +325,9 @@ static void test_subscribe_enomem(void **state) {
                 "select * from app_event where Id = 7", /* shared, own text */
                 "SELECT * FROM App_Event WHERE Name LIKE 'x%' AND Severity = 2",
                 "SELECT Name FROM App_Event WHERE Name = 'q'",
-                "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND "
-                "TargetInstance.Name <> PreviousInstance.Name",
+                ("SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' "
+                 "AND "
+                 "TargetInstance.Name <> PreviousInstance.Name"),
         };
         for (size_t q = 0; q < ELEMENTSOF(queries); q++) {
                 EngineEventStats before = stats(f);
