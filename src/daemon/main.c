@@ -71,7 +71,8 @@ static void usage(FILE *f) {
                    "  1  runtime failure (cannot create the socket, out of memory, ...)\n"
                    "  2  usage or configuration error (bad option or value, bad config file,\n"
                    "     no default socket path)\n"
-                   "  3  another lwmid already serves the socket (the message names its pid)\n");
+                   "  3  another lwmid already serves the socket or uses the repository (the\n"
+                   "     message names its pid)\n");
 }
 
 enum {

@@ -63,6 +63,10 @@ static void server_signal_cb(evutil_socket_t sig, short what, void *userdata) {
         server_shutdown(s, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+static bool server_repository_in_memory(const Server *s) {
+        return strcmp(s->settings.repository, ":memory:") == 0;
+}
+
 int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, Error *err) {
         Server *s;
 
@@ -70,6 +74,7 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         if (!s)
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
+        s->repo_lock_fd = -1;
         TAILQ_INIT(&s->sessions);
         TAILQ_INIT(&s->doomed);
         settings_init(&s->cmdline);
@@ -79,6 +84,11 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         s->lock_path = mem_printf("%s.lock", s->settings.socket_path);
         if (!s->lock_path)
                 goto oom;
+        if (!server_repository_in_memory(s)) {
+                s->repo_lock_path = mem_printf("%s.lock", s->settings.repository);
+                if (!s->repo_lock_path)
+                        goto oom;
+        }
         s->base = event_base_new();
         if (!s->base) {
                 server_free(s);
@@ -94,17 +104,61 @@ oom:
         return error_from_errno(err, -ENOMEM);
 }
 
-/* The repository hook. The engine (issue 3, engine helpers) is not wired
- * yet: when it is, this creates it with engine_new(), which opens the
- * repository and holds its lock, so a second lwmid on the same repository
- * refuses to start even on another socket. It runs after the socket lock
- * and before the socket exists, so clients never see a half-started
- * daemon. */
+/* The repository is locked with a file of its own, next to it: the
+ * repository's cache assumes a single writer (repo.h), and two daemons on
+ * different sockets would otherwise share one file. The lock is taken
+ * before the repository is opened (so a refused daemon never touches it)
+ * and held until the daemon exits. Its directory is created first, as
+ * repo_open() would: mode 0700, the repository is private. */
+static int server_lock_repository(Server *s, Error *err) {
+        pid_t holder = 0;
+        int r;
+
+        if (!s->repo_lock_path)
+                return 0;
+        _cleanup_free_ char *dir = mem_strdup(s->settings.repository);
+        if (!dir)
+                return error_from_errno(err, -ENOMEM);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                r = listener_mkdir_parents(dir, 0700, err);
+                if (r != 0)
+                        return r;
+        }
+        r = lockfile_acquire(s->repo_lock_path, &s->repo_lock_fd, &holder, err);
+        if (r == WBEM_E_ALREADY_EXISTS) {
+                if (holder > 0)
+                        return error_set(err, r,
+                                         "another lwmid (pid %ld) is already using the "
+                                         "repository %s (it holds the lock %s)",
+                                         (long)holder, s->settings.repository,
+                                         s->repo_lock_path);
+                return error_set(err, r,
+                                 "another lwmid is already using the repository %s (it holds "
+                                 "the lock %s)",
+                                 s->settings.repository, s->repo_lock_path);
+        }
+        return r;
+}
+
+/* The repository hook: lock the repository, then open it. It runs after
+ * the socket lock and before the socket exists, so clients never see a
+ * half-started daemon. */
 static int server_open_repository(Server *s, Error *err) {
-        (void)err;
+        int r;
+
+        r = server_lock_repository(s, err);
+        if (r != 0)
+                return r;
         log_debug("repository %s (not opened: the engine is not wired yet)",
                   s->settings.repository);
         return 0;
+}
+
+static void server_close_repository(Server *s) {
+        lockfile_release(s->repo_lock_path, s->repo_lock_fd);
+        s->repo_lock_fd = -1;
 }
 
 int server_start(Server *s, Error *err) {
@@ -175,7 +229,7 @@ void server_shutdown(Server *s, const char *why) {
         s->listener = listener_free(s->listener); /* also removes the socket */
         while ((session = TAILQ_FIRST(&s->sessions)))
                 session_close(session, "server shutting down");
-        /* The engine would be closed here, before the lock goes. */
+        server_close_repository(s);
         lockfile_release(s->lock_path, s->lock_fd);
         s->lock_fd = -1;
         event_base_loopexit(s->base, NULL);
@@ -237,6 +291,7 @@ Server *server_free(Server *s) {
                 session_free(session);
         }
         listener_free(s->listener);
+        server_close_repository(s);
         if (s->lock_fd >= 0)
                 lockfile_release(s->lock_path, s->lock_fd);
         if (s->sigterm_event)
@@ -252,6 +307,7 @@ Server *server_free(Server *s) {
         settings_done(&s->cmdline);
         settings_done(&s->settings);
         mem_free(s->lock_path);
+        mem_free(s->repo_lock_path);
         mem_free(s);
         return NULL;
 }

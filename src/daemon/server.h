@@ -26,7 +26,9 @@ typedef struct Server {
         Settings settings; /* in force */
 
         int lock_fd;
-        char *lock_path;
+        char *lock_path;      /* "<socket>.lock" */
+        int repo_lock_fd;
+        char *repo_lock_path; /* "<repository>.lock"; NULL for :memory: */
         Listener *listener;
 
         SessionList sessions; /* open (including those flushing a last error) */
@@ -38,10 +40,7 @@ typedef struct Server {
         struct event *sigterm_event, *sigint_event, *sighup_event;
         bool shutting_down;
 
-        /* The engine (repository, providers) is created here once wired:
-         * engine_new() takes the repository's own lock, so a second daemon
-         * on the same repository but another socket refuses to start too
-         * (see server_open_repository). */
+        /* The engine (repository, providers) is created here once wired. */
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -49,10 +48,14 @@ typedef struct Server {
 int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, Error *err);
 Server *server_free(Server *s);
 
-/* Take the lock, create the socket, install the signal handlers and tell
- * systemd we are ready. WBEM_E_ALREADY_EXISTS when another lwmid holds the
- * lock (the message names its pid); other failures a WbemStatus or a
- * negative errno, with a message. */
+/* Take the socket's lock, then the repository's (a file repository is
+ * locked by "<repository>.lock" next to it, so a second lwmid on the same
+ * repository refuses to start even on another socket; :memory: needs
+ * none), open the repository, create the socket, install the signal
+ * handlers and tell systemd we are ready. WBEM_E_ALREADY_EXISTS when
+ * another lwmid holds either lock (the message names its pid and what it
+ * holds); other failures a WbemStatus or a negative errno, with a
+ * message. */
 int server_start(Server *s, Error *err);
 
 /* Run the loop until shutdown. 0, or a negative errno if the loop failed. */
