@@ -1,0 +1,122 @@
+/* Event registrations: sinks, calls, and the raising of events.
+ *
+ * A Sink is one consumer-chosen callback target (IWbemObjectSink); the
+ * daemon keeps one per (session, sink id) and the engine delivers to it
+ * through SinkOps. A Call is one registration of an event query
+ * (ExecNotificationQueryAsync) on a sink; any number of calls may share a
+ * sink, and identical filters (same namespace and canonical query text) are
+ * compiled once and shared by reference count.
+ *
+ * Costs (DESIGN.md "sinks and calls"): calls hang on intrusive lists of
+ * their sink and their filter, so call_cancel() is O(1) and sink_free() is
+ * O(calls of the sink). The dispatcher indexes filters by event class (with
+ * the ISA closure) and by top-level equality predicates, so raising an event
+ * costs in proportion to the filters that can match it, not to all filters.
+ *
+ * Sources: events of repository classes are raised by engine_put_instance /
+ * engine_delete_instance after COMMIT; extrinsic events by
+ * engine_publish_event; classes served by a provider without a native
+ * source are polled (WITHIN n): one poll task per (namespace, class,
+ * interval), shared by the calls that need it, started by the first and
+ * stopped by the last, diffing snapshots into creation, modification and
+ * deletion events. Timers come from the host loop through EngineTimerOps so
+ * the engine stays free of any event library.
+ *
+ * Re-entrancy: SinkOps callbacks run inside the engine call that raised the
+ * event; they must not cancel calls, free sinks, or raise events (defer such
+ * work to the loop). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "error.h"
+#include "instance.h"
+
+typedef struct Sink Sink;
+typedef struct Call Call;
+
+typedef struct SinkOps {
+        /* An event matched `call`. event is borrowed: take a reference to
+         * keep it. The receiver assigns the sink's seq. */
+        void (*indicate)(Sink *sink, Call *call, Instance *event, void *userdata);
+        /* The engine ends `call` on its own (its class was deleted, its poll
+         * source failed for good): status and message say why; the call is
+         * freed right after this returns. */
+        void (*call_ended)(Sink *sink, Call *call, int status, const char *message, void *userdata);
+} SinkOps;
+
+/* A sink delivering through ops with userdata (the daemon's per-sink state). */
+int sink_new(Engine *e, const SinkOps *ops, void *userdata, Sink **ret);
+/* Cancel every call of the sink, silently, and free it. Accepts NULL. */
+Sink *sink_free(Sink *s);
+/* Cancel every call of the sink; each(call, ud) runs for every call just
+ * before it is freed (may be NULL). Returns the number cancelled. */
+size_t sink_cancel_all(Sink *s, void (*each)(Call *c, void *ud), void *ud);
+size_t sink_call_count(const Sink *s);
+void *sink_userdata(const Sink *s);
+
+/* Register an event query on sink with the caller's call id. Event queries
+ * select from __InstanceCreationEvent, __InstanceDeletionEvent,
+ * __InstanceModificationEvent, __InstanceOperationEvent (the three) or a
+ * class derived from __ExtrinsicEvent. Errors (WBEM_E_INVALID_QUERY with
+ * position unless said otherwise):
+ *  - syntax errors; a data class in FROM (WBEM_E_INVALID_QUERY_TYPE, "use
+ *    ExecQuery"); an unknown class (WBEM_E_INVALID_CLASS);
+ *  - an intrinsic query without `TargetInstance ISA 'Class'` as a top-level
+ *    conjunct naming an existing class (as WMI requires);
+ *  - a class whose instances come from a provider without a native event
+ *    source and no WITHIN: the message says that WITHIN is needed and why;
+ *  - WITHIN below the minimum (EngineEventOptions.min_within_usec);
+ *  - properties that do not exist on the event class (or on the ISA class
+ *    for TargetInstance.X / PreviousInstance.X).
+ * WITHIN is accepted and ignored when the class has a native source
+ * (repository classes do). */
+int engine_subscribe(Engine *e, const char *ns, const char *text, size_t len, Sink *sink,
+                     uint64_t call_id, Call **ret, Error *err);
+/* Unlink and free one call, silently. O(1) apart from the filter or poll
+ * task it may release. */
+void call_cancel(Call *c);
+uint64_t call_id(const Call *c);
+Sink *call_sink(const Call *c);
+/* The query as given, and its namespace (for introspection). */
+const char *call_query(const Call *c);
+const char *call_namespace(const Call *c);
+
+/* Publish an extrinsic event (an instance of a class derived from
+ * __ExtrinsicEvent, in ns) to every matching call; TIME_CREATED is set when
+ * NULL. *ret_delivered (may be NULL) counts the calls it was delivered to.
+ * WBEM_E_INVALID_CLASS when the class is not an extrinsic event class. */
+int engine_publish_event(Engine *e, const char *ns, Instance *event, size_t *ret_delivered,
+                         Error *err);
+
+/* Timers for poll tasks, supplied by the host loop. start() returns a
+ * handle that fires fn(arg) every interval_usec until stop(handle). */
+typedef struct EngineTimerOps {
+        void *(*start)(void *userdata, uint64_t interval_usec, void (*fn)(void *arg), void *arg);
+        void (*stop)(void *userdata, void *timer);
+        void *userdata;
+} EngineTimerOps;
+
+typedef struct EngineEventOptions {
+        uint64_t min_within_usec; /* default 500000 (0.5 s) */
+} EngineEventOptions;
+
+/* Install the timer operations (needed before any WITHIN query on a
+ * provider class; without them such a query fails with
+ * WBEM_E_NOT_SUPPORTED) and event options (NULL: defaults). */
+void engine_set_event_hooks(Engine *e, const EngineTimerOps *timers, const EngineEventOptions *opts);
+
+typedef struct EngineEventStats {
+        size_t sinks;
+        size_t registrations; /* calls */
+        size_t filters;       /* distinct compiled filters */
+        size_t poll_tasks;
+        size_t sources;       /* native sources running (later issues) */
+        uint64_t events_raised;
+        uint64_t events_delivered; /* indicate callbacks */
+} EngineEventStats;
+
+void engine_event_stats(const Engine *e, EngineEventStats *ret);

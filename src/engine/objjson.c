@@ -1,0 +1,835 @@
+/* CIM objects as JSON: the codec between the object model and jansson, used
+ * on the wire and in the repository. See objjson.h for the format.
+ *
+ * Every jansson constructor returns NULL on failure. To be able to read a
+ * NULL as out-of-memory (and not as "invalid UTF-8"), text is checked here
+ * first and then handed to the *_nocheck variants. */
+#include "objjson.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "mem.h"
+#include "names.h"
+#include "strbuf.h"
+
+/* Prepend "prefix: " to the message of a positive status so that an error
+ * deep in a nested value names where it happened ("property 'Tags': item 2:
+ * ..."). Negative errnos carry no message and pass through. */
+static int error_prefix(Error *err, int r, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static int error_prefix(Error *err, int r, const char *fmt, ...) {
+        if (r <= 0 || !err)
+                return r;
+        char prefix[sizeof(err->message)];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(prefix, sizeof(prefix), fmt, ap);
+        va_end(ap);
+        if (n <= 0)
+                return r;
+        size_t cap = sizeof(err->message) - 1;
+        size_t plen = (size_t)n < cap ? (size_t)n : cap;
+        size_t olen = strnlen(err->message, cap);
+        if (plen + olen > cap) {
+                /* The innermost part says what is wrong: keep it whole and
+                 * mark the outer context as cut, once. */
+                if (strncmp(err->message, "...: ", 5) == 0 || olen + 5 > cap)
+                        return r;
+                memcpy(prefix, "...: ", 5);
+                plen = 5;
+        }
+        memmove(err->message + plen, err->message, olen);
+        memcpy(err->message, prefix, plen);
+        err->message[plen + olen] = '\0';
+        return r;
+}
+
+/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const char *s) {
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p) {
+                unsigned c = *p;
+                size_t n;
+                uint32_t cp;
+                if (c < 0x80) {
+                        p++;
+                        continue;
+                } else if (c >= 0xc2 && c <= 0xdf) {
+                        n = 1;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        n = 2;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        n = 3;
+                        cp = c & 0x07;
+                } else
+                        return false;
+                for (size_t k = 1; k <= n; k++) {
+                        if ((p[k] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (p[k] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                p += n + 1;
+        }
+        return true;
+}
+
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Instance *, instance_unref);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CimClass *, class_unref);
+
+/* Set a member; the value is taken over even on failure (jansson's rule), so
+ * a NULL value (a failed constructor) or a failed insert is out-of-memory. */
+static int object_set(json_t *o, const char *key, json_t *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_set_new_nocheck(o, key, v) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static json_t *string_or_null(const char *s) {
+        return s ? json_string_nocheck(s) : json_null();
+}
+
+/* Output goes to a StrBuf, whose failure sticks: a piece whose failure
+ * jansson ignores still fails the whole. */
+static int dump_append(const char *buffer, size_t size, void *data) {
+        StrBuf *b = data;
+        strbuf_append_len(b, buffer, size);
+        return strbuf_failed(b) ? -1 : 0;
+}
+
+int objjson_dump(const json_t *j, size_t flags, char **ret) {
+        StrBuf b = STRBUF_INIT;
+        int r = json_dump_callback(j, dump_append, &b, flags);
+        if (r < 0 || strbuf_failed(&b)) {
+                strbuf_done(&b);
+                return -ENOMEM;
+        }
+        char *s = strbuf_steal(&b);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static int instance_to_json_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
+                                  json_t **ret, Error *err);
+static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
+                                    unsigned depth, Instance **ret, Error *err);
+
+/* nested: the options for embedded objects (the caller's host and form,
+ * no select list); NULL for the defaults. */
+static int scalar_to_json(const Value *v, const ObjJsonOptions *nested, unsigned depth,
+                          json_t **ret, Error *err) {
+        char buf[32];
+        json_t *j;
+
+        if (v->is_null) {
+                *ret = json_null();
+                return 0;
+        }
+        switch (v->type) {
+        case CIM_STRING:
+        case CIM_REFERENCE:
+                if (!utf8_valid(v->s))
+                        return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                         "the string is not valid UTF-8");
+                j = json_string_nocheck(v->s);
+                break;
+        case CIM_BOOLEAN:
+                j = json_boolean(v->b);
+                break;
+        case CIM_SINT8:
+        case CIM_SINT16:
+        case CIM_SINT32:
+                j = json_integer((json_int_t)v->i);
+                break;
+        case CIM_UINT8:
+        case CIM_UINT16:
+        case CIM_UINT32:
+                j = json_integer((json_int_t)v->u);
+                break;
+        case CIM_SINT64:
+                snprintf(buf, sizeof(buf), "%" PRId64, v->i);
+                j = json_string_nocheck(buf);
+                break;
+        case CIM_UINT64:
+                snprintf(buf, sizeof(buf), "%" PRIu64, v->u);
+                j = json_string_nocheck(buf);
+                break;
+        case CIM_REAL32:
+        case CIM_REAL64:
+                if (isnan(v->r))
+                        j = json_string_nocheck("NaN");
+                else if (isinf(v->r))
+                        j = json_string_nocheck(v->r > 0 ? "Infinity" : "-Infinity");
+                else
+                        j = json_real(v->r);
+                break;
+        case CIM_DATETIME:
+                cim_datetime_format(&v->dt, buf);
+                j = json_string_nocheck(buf);
+                break;
+        case CIM_OBJECT:
+                if (!v->obj) {
+                        *ret = json_null();
+                        return 0;
+                }
+                return instance_to_json_depth(v->obj, nested, depth + 1, ret, err);
+        default:
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "a value of invalid type %d",
+                                 (int)v->type);
+        }
+        if (!j)
+                return -ENOMEM;
+        *ret = j;
+        return 0;
+}
+
+static int value_to_json_depth(const Value *v, const ObjJsonOptions *nested, unsigned depth,
+                               json_t **ret, Error *err) {
+        if (!v->is_array)
+                return scalar_to_json(v, nested, depth, ret, err);
+        if (v->is_null || !v->arr) {
+                *ret = json_null();
+                return 0;
+        }
+        _cleanup_json_ json_t *a = json_array();
+        if (!a)
+                return -ENOMEM;
+        for (size_t k = 0; k < v->arr->count; k++) {
+                /* Items are scalars of the array's type; say so explicitly
+                 * so a sloppily built array cannot recurse. */
+                Value item = v->arr->items[k];
+                item.type = v->type;
+                item.is_array = false;
+                json_t *ij = NULL;
+                int r = scalar_to_json(&item, nested, depth, &ij, err);
+                if (r != 0)
+                        return error_prefix(err, r, "item %zu: ", k);
+                if (json_array_append_new(a, ij) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int objjson_value_to_json(const Value *v, json_t **ret, Error *err) {
+        return value_to_json_depth(v, NULL, 0, ret, err);
+}
+
+static bool select_has(const ObjJsonOptions *opts, const char *name) {
+        if (!opts || !opts->select)
+                return true;
+        for (size_t k = 0; k < opts->n_select; k++)
+                if (name_equal(opts->select[k], name))
+                        return true;
+        return false;
+}
+
+static int name_check(const char *what, const char *name, Error *err) {
+        if (!name || !utf8_valid(name))
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "%s name is not valid UTF-8", what);
+        return 0;
+}
+
+/* The system properties of an instance, in WMI's order. */
+static int instance_system_properties(const Instance *i, const ObjJsonOptions *opts, json_t *o) {
+        const CimClass *c = i->cls;
+        const char *host = opts ? opts->host : NULL;
+        int r;
+
+        r = object_set(o, "__GENUS", json_integer(2));
+        if (r < 0)
+                return r;
+        r = object_set(o, "__CLASS", json_string_nocheck(c->name));
+        if (r < 0)
+                return r;
+        r = object_set(o, "__SUPERCLASS", string_or_null(c->superclass));
+        if (r < 0)
+                return r;
+        json_t *d = json_array();
+        r = object_set(o, "__DERIVATION", d);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < c->n_derivation; k++)
+                if (json_array_append_new(d, json_string_nocheck(c->derivation[k])) < 0)
+                        return -ENOMEM;
+        if (host) {
+                r = object_set(o, "__SERVER", json_string_nocheck(host));
+                if (r < 0)
+                        return r;
+        }
+        r = object_set(o, "__NAMESPACE", string_or_null(i->ns));
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *relpath = NULL;
+        r = instance_validate_keys(i, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                relpath = instance_relpath(i);
+                if (!relpath)
+                        return -ENOMEM;
+        }
+        r = object_set(o, "__RELPATH", string_or_null(relpath));
+        if (r < 0)
+                return r;
+        if (relpath && i->ns && host) {
+                _cleanup_free_ char *path = instance_path(i, host);
+                if (!path)
+                        return -ENOMEM;
+                r = object_set(o, "__PATH", json_string_nocheck(path));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int instance_to_json_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
+                                  json_t **ret, Error *err) {
+        const CimClass *c = i->cls;
+        int r;
+
+        if (depth > OBJJSON_MAX_DEPTH)
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "embedded objects nest deeper than %d levels", OBJJSON_MAX_DEPTH);
+        r = name_check("class", c->name, err);
+        if (r != 0)
+                return r;
+        r = name_check("host", opts && opts->host ? opts->host : "", err);
+        if (r != 0)
+                return r;
+        r = name_check("namespace", i->ns ? i->ns : "", err);
+        if (r != 0)
+                return r;
+
+        ObjJsonOptions nested = {
+                .host = opts ? opts->host : NULL,
+                .storage = opts && opts->storage,
+        };
+        _cleanup_json_ json_t *o = json_object();
+        if (!o)
+                return -ENOMEM;
+        if (opts && opts->storage)
+                r = object_set(o, "__CLASS", json_string_nocheck(c->name));
+        else
+                r = instance_system_properties(i, opts, o);
+        if (r < 0)
+                return r;
+
+        for (size_t k = 0; k < c->n_props; k++) {
+                const CimProperty *p = &c->props[k];
+                if (!select_has(opts, p->name))
+                        continue;
+                r = name_check("property", p->name, err);
+                if (r != 0)
+                        return r;
+                json_t *v = NULL;
+                r = value_to_json_depth(&i->values[k], &nested, depth, &v, err);
+                if (r != 0)
+                        return error_prefix(err, r, "property '%s': ", p->name);
+                r = object_set(o, p->name, v);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json_t **ret,
+                             Error *err) {
+        return instance_to_json_depth(i, opts, 0, ret, err);
+}
+
+static const char *json_type_text(const json_t *j) {
+        switch (json_typeof(j)) {
+        case JSON_OBJECT:
+                return "an object";
+        case JSON_ARRAY:
+                return "an array";
+        case JSON_STRING:
+                return "a string";
+        case JSON_INTEGER:
+        case JSON_REAL:
+                return "a number";
+        case JSON_TRUE:
+        case JSON_FALSE:
+                return "a boolean";
+        case JSON_NULL:
+                return "null";
+        }
+        return "something unknown";
+}
+
+/* 2^63 and 2^64 exactly, as doubles. */
+#define TWO_POW_63 9223372036854775808.0
+#define TWO_POW_64 18446744073709551616.0
+
+/* A JSON number that is not an integer in jansson's sense (1.0, 1e3, 2^63)
+ * read for an integer property: integral values within 64 bits are taken as
+ * an integer of the right sign for value_convert's range check. */
+static int real_as_integer(double x, CimType t, Value *ret, Error *err) {
+        if (!isfinite(x) || x != floor(x))
+                return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                 "%.17g is not an integer (property type %s)", x, cim_type_name(t));
+        if (x >= -TWO_POW_63 && x < TWO_POW_63)
+                *ret = value_sint(CIM_SINT64, (int64_t)x);
+        else if (x >= 0 && x < TWO_POW_64)
+                *ret = value_uint(CIM_UINT64, (uint64_t)x);
+        else
+                return fabs(x) < 1e20 ? error_set(err, WBEM_E_TYPE_MISMATCH,
+                                                  "%.0f is beyond the 64-bit integer range", x)
+                                      : error_set(err, WBEM_E_TYPE_MISMATCH,
+                                                  "%.17g is beyond the 64-bit integer range", x);
+        return 0;
+}
+
+static bool real_special(const char *s, double *ret) {
+        if (strcmp(s, "NaN") == 0)
+                *ret = NAN;
+        else if (strcmp(s, "Infinity") == 0)
+                *ret = INFINITY;
+        else if (strcmp(s, "-Infinity") == 0)
+                *ret = -INFINITY;
+        else
+                return false;
+        return true;
+}
+
+static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, void *userdata,
+                            unsigned depth, Value *ret, Error *err) {
+        Value tmp;
+        int r;
+
+        switch (json_typeof(j)) {
+        case JSON_NULL:
+                *ret = value_null(t, false);
+                return 0;
+        case JSON_TRUE:
+        case JSON_FALSE:
+                tmp = value_bool(json_is_true(j));
+                break;
+        case JSON_INTEGER:
+                tmp = value_sint(CIM_SINT64, (int64_t)json_integer_value(j));
+                break;
+        case JSON_REAL:
+                if (cim_type_is_integer(t)) {
+                        r = real_as_integer(json_real_value(j), t, &tmp, err);
+                        if (r != 0)
+                                return r;
+                } else
+                        tmp = value_real(CIM_REAL64, json_real_value(j));
+                break;
+        case JSON_STRING: {
+                const char *s = json_string_value(j);
+                double special;
+                if (strlen(s) != json_string_length(j))
+                        return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                         "the string contains a NUL character");
+                if (cim_type_is_real(t) && real_special(s, &special))
+                        tmp = value_real(CIM_REAL64, special);
+                else {
+                        r = value_string(s, &tmp);
+                        if (r < 0)
+                                return r;
+                }
+                break;
+        }
+        case JSON_OBJECT: {
+                if (t != CIM_OBJECT)
+                        return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                         "an object is not a value of type %s", cim_type_name(t));
+                Instance *obj = NULL;
+                r = instance_from_json_depth(j, resolve, userdata, depth + 1, &obj, err);
+                if (r != 0)
+                        return r;
+                *ret = value_object(obj);
+                instance_unref(obj);
+                return 0;
+        }
+        case JSON_ARRAY:
+        default:
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "%s is not a value of type %s",
+                                 json_type_text(j), cim_type_name(t));
+        }
+        r = value_convert(&tmp, t, false, ret, err);
+        value_clear(&tmp);
+        return r;
+}
+
+static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonResolveFunc resolve,
+                                 void *userdata, unsigned depth, Value *ret, Error *err) {
+        if (t <= CIM_INVALID || t >= _CIM_TYPE_MAX)
+                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "invalid property type %d",
+                                 (int)t);
+        if (!is_array) {
+                if (json_is_array(j))
+                        return error_set(err, WBEM_E_TYPE_MISMATCH,
+                                         "an array is not a value of scalar type %s",
+                                         cim_type_name(t));
+                return scalar_from_json(j, t, resolve, userdata, depth, ret, err);
+        }
+        if (json_is_null(j)) {
+                *ret = value_null(t, true);
+                return 0;
+        }
+        if (!json_is_array(j))
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "expected an array of %s, found %s",
+                                 cim_type_name(t), json_type_text(j));
+
+        size_t n = json_array_size(j);
+        Value a;
+        int r = value_array_new(t, n, &a);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
+                json_t *item = json_array_get(j, k);
+                if (json_is_array(item))
+                        r = error_set(err, WBEM_E_TYPE_MISMATCH, "arrays cannot nest");
+                else
+                        r = scalar_from_json(item, t, resolve, userdata, depth, &a.arr->items[k],
+                                             err);
+                if (r != 0) {
+                        value_clear(&a);
+                        return error_prefix(err, r, "item %zu: ", k);
+                }
+        }
+        *ret = a;
+        return 0;
+}
+
+int objjson_value_from_json(json_t *j, CimType t, bool is_array, ObjJsonResolveFunc resolve,
+                            void *userdata, Value *ret, Error *err) {
+        return value_from_json_depth(j, t, is_array, resolve, userdata, 0, ret, err);
+}
+
+static bool is_system_name(const char *name) {
+        return name[0] == '_' && name[1] == '_';
+}
+
+static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
+                                    unsigned depth, Instance **ret, Error *err) {
+        int r;
+
+        if (depth > OBJJSON_MAX_DEPTH)
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "embedded objects nest deeper than %d levels", OBJJSON_MAX_DEPTH);
+        if (!json_is_object(j))
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "an instance must be a JSON object, not %s", json_type_text(j));
+        json_t *genus = json_object_get(j, "__GENUS");
+        if (genus && json_is_integer(genus) && json_integer_value(genus) == 1)
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "this is a class (__GENUS 1), not an instance");
+        json_t *cn = json_object_get(j, "__CLASS");
+        if (!cn)
+                return error_set(err, WBEM_E_INVALID_OBJECT, "the instance has no __CLASS");
+        if (!json_is_string(cn))
+                return error_set(err, WBEM_E_INVALID_OBJECT, "__CLASS must be a string, not %s",
+                                 json_type_text(cn));
+        if (!resolve)
+                return error_set(err, WBEM_E_INVALID_CLASS, "class %s: no class resolver given",
+                                 json_string_value(cn));
+
+        _cleanup_(class_unrefp) CimClass *cls = NULL;
+        r = resolve(userdata, json_string_value(cn), &cls, err);
+        if (r != 0)
+                return r;
+        _cleanup_(instance_unrefp) Instance *inst = NULL;
+        r = instance_new(cls, &inst);
+        if (r < 0)
+                return r;
+        _cleanup_free_ bool *seen = mem_calloc(cls->n_props, sizeof(bool));
+        if (!seen)
+                return -ENOMEM;
+
+        const char *key;
+        size_t key_len;
+        json_t *pj;
+        json_object_keylen_foreach(j, key, key_len, pj) {
+                if (strlen(key) != key_len)
+                        return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                         "a property name contains a NUL character");
+                if (is_system_name(key))
+                        continue;
+                long idx = class_find_property(cls, key);
+                if (idx < 0)
+                        return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                         "class %s has no property '%s'", cls->name, key);
+                if (seen[idx])
+                        return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                         "property '%s' is given twice", key);
+                seen[idx] = true;
+
+                const CimProperty *p = &cls->props[idx];
+                Value v;
+                r = value_from_json_depth(pj, p->type, p->is_array, resolve, userdata, depth, &v,
+                                          err);
+                if (r != 0)
+                        return error_prefix(err, r, "property '%s': ", p->name);
+                r = instance_set_take(inst, p->name, &v, err);
+                if (r != 0) {
+                        value_clear(&v);
+                        return error_prefix(err, r, "property '%s': ", p->name);
+                }
+        }
+        *ret = TAKE_PTR(inst);
+        return 0;
+}
+
+int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
+                               Instance **ret, Error *err) {
+        return instance_from_json_depth(j, resolve, userdata, 0, ret, err);
+}
+
+static int property_to_json(const CimProperty *p, bool storage, json_t **ret, Error *err) {
+        int r;
+
+        _cleanup_json_ json_t *o = json_object();
+        if (!o)
+                return -ENOMEM;
+        r = object_set(o, "type", json_string_nocheck(cim_type_name(p->type)));
+        if (r < 0)
+                return r;
+        if (p->is_key) {
+                r = object_set(o, "key", json_true());
+                if (r < 0)
+                        return r;
+        }
+        if (p->is_array) {
+                r = object_set(o, "array", json_true());
+                if (r < 0)
+                        return r;
+        }
+        if (!p->default_value.is_null) {
+                json_t *d = NULL;
+                r = value_to_json_depth(&p->default_value, &(ObjJsonOptions){ .storage = storage },
+                                        0, &d, err);
+                if (r != 0)
+                        return error_prefix(err, r, "default: ");
+                r = object_set(o, "default", d);
+                if (r < 0)
+                        return r;
+        }
+        if (!storage && p->origin) {
+                r = name_check("origin class", p->origin, err);
+                if (r != 0)
+                        return r;
+                r = object_set(o, "origin", json_string_nocheck(p->origin));
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int objjson_class_to_json(const CimClass *c, const ObjJsonOptions *opts, json_t **ret, Error *err) {
+        bool storage = opts && opts->storage;
+        int r;
+
+        r = name_check("class", c->name, err);
+        if (r == 0 && c->superclass)
+                r = name_check("superclass", c->superclass, err);
+        for (size_t k = 0; r == 0 && k < c->n_derivation; k++)
+                r = name_check("class", c->derivation[k], err);
+        if (r != 0)
+                return r;
+
+        _cleanup_json_ json_t *o = json_object();
+        if (!o)
+                return -ENOMEM;
+        if (!storage) {
+                r = object_set(o, "__GENUS", json_integer(1));
+                if (r < 0)
+                        return r;
+        }
+        r = object_set(o, "__CLASS", json_string_nocheck(c->name));
+        if (r < 0)
+                return r;
+        r = object_set(o, "__SUPERCLASS", string_or_null(c->superclass));
+        if (r < 0)
+                return r;
+        if (!storage) {
+                json_t *d = json_array();
+                r = object_set(o, "__DERIVATION", d);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < c->n_derivation; k++)
+                        if (json_array_append_new(d, json_string_nocheck(c->derivation[k])) < 0)
+                                return -ENOMEM;
+        }
+        if (c->is_abstract) {
+                r = object_set(o, "abstract", json_true());
+                if (r < 0)
+                        return r;
+        }
+        if (c->is_singleton) {
+                r = object_set(o, "singleton", json_true());
+                if (r < 0)
+                        return r;
+        }
+        json_t *props = json_object();
+        r = object_set(o, "properties", props);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < c->n_props; k++) {
+                const CimProperty *p = &c->props[k];
+                r = name_check("property", p->name, err);
+                if (r != 0)
+                        return r;
+                json_t *pj = NULL;
+                r = property_to_json(p, storage, &pj, err);
+                if (r != 0)
+                        return error_prefix(err, r, "property '%s': ", p->name);
+                r = object_set(props, p->name, pj);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int optional_bool(json_t *j, const char *what, bool *ret, Error *err) {
+        if (!json_is_boolean(j))
+                return error_set(err, WBEM_E_INVALID_OBJECT, "%s must be true or false, not %s",
+                                 what, json_type_text(j));
+        *ret = json_is_true(j);
+        return 0;
+}
+
+static int property_from_json(CimClass *def, const char *name, json_t *pj,
+                              ObjJsonResolveFunc resolve, void *userdata, Error *err) {
+        CimType type = CIM_INVALID;
+        bool is_key = false, is_array = false;
+        json_t *dj = NULL;
+        int r;
+
+        if (!json_is_object(pj))
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "the definition must be an object, not %s", json_type_text(pj));
+        const char *attr;
+        json_t *aj;
+        json_object_foreach(pj, attr, aj) {
+                if (strcmp(attr, "type") == 0) {
+                        if (!json_is_string(aj))
+                                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE,
+                                                 "type must be a string, not %s",
+                                                 json_type_text(aj));
+                        type = cim_type_from_name(json_string_value(aj));
+                        if (type == CIM_INVALID)
+                                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE,
+                                                 "unknown type '%s'", json_string_value(aj));
+                } else if (strcmp(attr, "key") == 0) {
+                        r = optional_bool(aj, "key", &is_key, err);
+                        if (r != 0)
+                                return r;
+                } else if (strcmp(attr, "array") == 0) {
+                        r = optional_bool(aj, "array", &is_array, err);
+                        if (r != 0)
+                                return r;
+                } else if (strcmp(attr, "default") == 0)
+                        dj = aj;
+                else if (strcmp(attr, "origin") == 0)
+                        continue;
+                else
+                        return error_set(err, WBEM_E_INVALID_OBJECT, "unknown attribute '%s'",
+                                         attr);
+        }
+        if (type == CIM_INVALID)
+                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "no type given");
+
+        Value dv = value_null(type, is_array);
+        if (dj) {
+                r = value_from_json_depth(dj, type, is_array, resolve, userdata, 0, &dv, err);
+                if (r != 0)
+                        return error_prefix(err, r, "default: ");
+        }
+        r = class_add_property(def, name, type, is_array, is_key, dv.is_null ? NULL : &dv, err);
+        value_clear(&dv);
+        return r;
+}
+
+int objjson_class_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata, CimClass **ret,
+                            Error *err) {
+        int r;
+
+        if (!json_is_object(j))
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "a class must be a JSON object, not %s", json_type_text(j));
+        json_t *genus = json_object_get(j, "__GENUS");
+        if (genus && json_is_integer(genus) && json_integer_value(genus) == 2)
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "this is an instance (__GENUS 2), not a class");
+        json_t *cn = json_object_get(j, "__CLASS");
+        if (!cn)
+                return error_set(err, WBEM_E_INVALID_OBJECT, "the class has no __CLASS");
+        if (!json_is_string(cn))
+                return error_set(err, WBEM_E_INVALID_OBJECT, "__CLASS must be a string, not %s",
+                                 json_type_text(cn));
+        const char *name = json_string_value(cn);
+        json_t *sj = json_object_get(j, "__SUPERCLASS");
+        const char *super = NULL;
+        if (sj && json_is_string(sj))
+                super = json_string_value(sj);
+        else if (sj && !json_is_null(sj))
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "class %s: __SUPERCLASS must be a string or null, not %s", name,
+                                 json_type_text(sj));
+
+        _cleanup_(class_unrefp) CimClass *def = NULL;
+        r = class_new(name, super, &def, err);
+        if (r != 0)
+                return r;
+
+        const char *key;
+        json_t *mj;
+        json_t *props = NULL;
+        json_object_foreach(j, key, mj) {
+                if (is_system_name(key))
+                        continue;
+                if (strcmp(key, "abstract") == 0)
+                        r = optional_bool(mj, "abstract", &def->is_abstract, err);
+                else if (strcmp(key, "singleton") == 0)
+                        r = optional_bool(mj, "singleton", &def->is_singleton, err);
+                else if (strcmp(key, "properties") == 0) {
+                        if (!json_is_object(mj) && !json_is_null(mj))
+                                r = error_set(err, WBEM_E_INVALID_OBJECT,
+                                              "properties must be an object, not %s",
+                                              json_type_text(mj));
+                        props = mj;
+                } else
+                        r = error_set(err, WBEM_E_INVALID_OBJECT, "unknown member '%s'", key);
+                if (r != 0)
+                        return error_prefix(err, r, "class %s: ", name);
+        }
+
+        size_t key_len;
+        json_t *pj;
+        if (props && json_is_object(props))
+                json_object_keylen_foreach(props, key, key_len, pj) {
+                        if (strlen(key) != key_len)
+                                return error_set(
+                                        err, WBEM_E_INVALID_PROPERTY,
+                                        "class %s: a property name contains a NUL character", name);
+                        r = property_from_json(def, key, pj, resolve, userdata, err);
+                        if (r != 0)
+                                return error_prefix(err, r, "class %s: property '%s': ", name, key);
+                }
+        *ret = TAKE_PTR(def);
+        return 0;
+}
