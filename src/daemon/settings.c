@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "mem.h"
+#include "repo.h"
 
 void settings_init(Settings *o) {
         *o = (Settings){
@@ -319,26 +320,6 @@ int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **re
         return 0;
 }
 
-int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
-                                char **ret, Error *err) {
-        char *path;
-
-        if (is_root)
-                path = mem_strdup("/var/lib/lwmi/repository.db");
-        else if (xdg_state_home && xdg_state_home[0] == '/')
-                path = mem_printf("%s/lwmi/repository.db", xdg_state_home);
-        else if (home && home[0] == '/')
-                path = mem_printf("%s/.local/state/lwmi/repository.db", home);
-        else
-                return error_set(err, WBEM_E_NOT_FOUND,
-                                 "neither XDG_STATE_HOME nor HOME is set: give the repository "
-                                 "with --repository PATH");
-        if (!path)
-                return error_from_errno(err, -ENOMEM);
-        *ret = path;
-        return 0;
-}
-
 int settings_resolve(const Settings *cmdline, Settings *ret, Error *err) {
         Settings o;
         bool is_root = geteuid() == 0;
@@ -359,8 +340,15 @@ int settings_resolve(const Settings *cmdline, Settings *ret, Error *err) {
                         goto fail;
         }
         if (!o.repository) {
-                r = settings_default_repository(is_root, getenv("XDG_STATE_HOME"), getenv("HOME"),
-                                                &o.repository, err);
+                /* The engine's rule, so lwmid and the tools that open a
+                 * repository directly agree on where it is. */
+                r = repo_default_path(&o.repository);
+                if (r == -ENOENT)
+                        r = error_set(err, WBEM_E_NOT_FOUND,
+                                      "neither XDG_STATE_HOME nor HOME is set: give the "
+                                      "repository with --repository PATH");
+                else if (r < 0)
+                        error_from_errno(err, r);
                 if (r != 0)
                         goto fail;
         }

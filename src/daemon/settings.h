@@ -63,15 +63,11 @@ int settings_load_string(Settings *o, const char *name, const char *text, Error 
  * XDG_RUNTIME_DIR is unset (or not absolute) for a non-root user. */
 int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **ret, Error *err);
 
-/* The default repository: /var/lib/lwmi/repository.db for root, else
- * $XDG_STATE_HOME/lwmi/repository.db ($HOME/.local/state when unset).
- * WBEM_E_NOT_FOUND when neither XDG_STATE_HOME nor HOME is usable. */
-int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
-                                char **ret, Error *err);
-
 /* The settings in force: a copy of `cmdline` (the options parsed from the
  * command line, with from_cmdline set), completed from its configuration
  * file if it names one, then with the defaults for whatever is still unset
- * (socket and repository depend on the effective uid and the environment).
+ * (socket and repository depend on the effective uid and the environment;
+ * the repository's is repo_default_path(), WBEM_E_NOT_FOUND with a message
+ * when it has no home directory to use).
  * Used at startup and again on SIGHUP. */
 int settings_resolve(const Settings *cmdline, Settings *ret, Error *err);

@@ -20,6 +20,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "repo.h"
 #include "settings.h"
 
 static void test_parse_size(void **state) {
@@ -233,22 +234,6 @@ static void test_defaults(void **state) {
         assert_int_equal(settings_default_socket(false, "relative", &p, &e), WBEM_E_NOT_FOUND);
         assert_non_null(strstr(e.message, "not an absolute path"));
 
-        assert_int_equal(settings_default_repository(true, NULL, NULL, &p, &e), 0);
-        assert_string_equal(p, "/var/lib/lwmi/repository.db");
-        mem_free(p);
-        assert_int_equal(settings_default_repository(false, "/st", "/home/u", &p, &e), 0);
-        assert_string_equal(p, "/st/lwmi/repository.db");
-        mem_free(p);
-        assert_int_equal(settings_default_repository(false, NULL, "/home/u", &p, &e), 0);
-        assert_string_equal(p, "/home/u/.local/state/lwmi/repository.db");
-        mem_free(p);
-        assert_int_equal(settings_default_repository(false, "rel", "/home/u", &p, &e), 0);
-        assert_string_equal(p, "/home/u/.local/state/lwmi/repository.db");
-        mem_free(p);
-        p = NULL;
-        assert_int_equal(settings_default_repository(false, NULL, NULL, &p, &e), WBEM_E_NOT_FOUND);
-        assert_non_null(strstr(e.message, "--repository"));
-        assert_null(p);
 }
 
 static void test_copy_and_resolve(void **state) {
@@ -298,6 +283,32 @@ static void test_copy_and_resolve(void **state) {
         else
                 assert_string_equal(resolved.socket_path, "/run/user/4242/lwmi/lwmid.sock");
         settings_done(&resolved);
+
+        /* the default repository is the engine's (repo_default_path) */
+        cmd.from_cmdline = SETTINGS_SET_SOCKET;
+        mem_free(cmd.repository);
+        cmd.repository = NULL;
+        cmd.socket_path = mem_strdup("/s.sock");
+        setenv("XDG_STATE_HOME", "/state", 1);
+        char *want = NULL;
+        assert_int_equal(repo_default_path(&want), 0);
+        assert_int_equal(settings_resolve(&cmd, &resolved, &e), 0);
+        assert_string_equal(resolved.repository, want);
+        if (geteuid() != 0)
+                assert_string_equal(resolved.repository, "/state/lwmi/repository.db");
+        mem_free(want);
+        settings_done(&resolved);
+        if (geteuid() != 0) {
+                char *home = getenv("HOME") ? mem_strdup(getenv("HOME")) : NULL;
+                unsetenv("XDG_STATE_HOME");
+                unsetenv("HOME");
+                assert_int_equal(settings_resolve(&cmd, &resolved, &e), WBEM_E_NOT_FOUND);
+                assert_non_null(strstr(e.message, "--repository"));
+                if (home)
+                        setenv("HOME", home, 1);
+                mem_free(home);
+        }
+        unsetenv("XDG_STATE_HOME");
         settings_done(&cmd);
 }
 
