@@ -48,7 +48,8 @@ static void usage(FILE *f) {
                    "                         (XDG_STATE_HOME defaults to ~/.local/state)\n"
                    "  --config FILE          read settings from the INI file FILE (section\n"
                    "                         [daemon], keys socket, repository, log_level,\n"
-                   "                         max_line_bytes); options given on the command line\n"
+                   "                         max_line_bytes, max_result_objects,\n"
+                   "                         max_result_bytes); options given on the command line\n"
                    "                         win. Unknown keys and bad values are errors.\n"
                    "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
@@ -56,14 +57,21 @@ static void usage(FILE *f) {
                    "                         its newline; N in bytes, or with a K, M or G suffix\n"
                    "                         (powers of 1024), from 512 to 1G. A longer line gets\n"
                    "                         an error and its connection is closed. Default: 1M\n"
+                   "  --max-result-objects N most objects in one answer to ExecQuery or\n"
+                   "                         EnumInstances, from 1 to 100000000; a larger result\n"
+                   "                         is refused with WBEM_E_QUOTA_VIOLATION (clients use\n"
+                   "                         ExecQueryAsync for those). Default: 100000\n"
+                   "  --max-result-bytes N   most bytes of the objects' JSON in one such answer;\n"
+                   "                         N as for --max-line-bytes, from 4K to 1G.\n"
+                   "                         Default: 64M\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
                    "Signals:\n"
                    "  SIGTERM, SIGINT        shut down: stop accepting, close every session,\n"
                    "                         remove the socket and the lock file, exit 0\n"
-                   "  SIGHUP                 re-read the configuration file: log_level and\n"
-                   "                         max_line_bytes take effect at once; a changed socket\n"
+                   "  SIGHUP                 re-read the configuration file: log_level and the\n"
+                   "                         max_* limits take effect at once; a changed socket\n"
                    "                         or repository is logged and needs a restart\n"
                    "\n"
                    "Exit status:\n"
@@ -81,6 +89,8 @@ enum {
         OPT_CONFIG,
         OPT_LOG_LEVEL,
         OPT_MAX_LINE_BYTES,
+        OPT_MAX_RESULT_OBJECTS,
+        OPT_MAX_RESULT_BYTES,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -106,6 +116,8 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "config", required_argument, NULL, OPT_CONFIG },
                 { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
                 { "max-line-bytes", required_argument, NULL, OPT_MAX_LINE_BYTES },
+                { "max-result-objects", required_argument, NULL, OPT_MAX_RESULT_OBJECTS },
+                { "max-result-bytes", required_argument, NULL, OPT_MAX_RESULT_BYTES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -156,6 +168,30 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MAX_LINE_BYTES;
+                        break;
+                }
+                case OPT_MAX_RESULT_OBJECTS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--max-result-objects",
+                                                 SETTINGS_MIN_MAX_RESULT_OBJECTS,
+                                                 SETTINGS_MAX_MAX_RESULT_OBJECTS,
+                                                 &o->max_result_objects, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_RESULT_OBJECTS;
+                        break;
+                }
+                case OPT_MAX_RESULT_BYTES: {
+                        Error e;
+                        if (settings_parse_size_in(optarg, "--max-result-bytes",
+                                                   SETTINGS_MIN_MAX_RESULT_BYTES,
+                                                   SETTINGS_MAX_MAX_RESULT_BYTES,
+                                                   &o->max_result_bytes, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_RESULT_BYTES;
                         break;
                 }
                 case ':':

@@ -272,8 +272,14 @@ int server_reload(Server *s) {
                 if (session->state == SESSION_OPEN)
                         session_set_max_line(session, fresh.max_line_bytes);
         }
-        log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes)", s->cmdline.config_path,
-                 log_level_name(s->settings.log_level), s->settings.max_line_bytes);
+        /* Read by each query as it starts. */
+        s->settings.max_result_objects = fresh.max_result_objects;
+        s->settings.max_result_bytes = fresh.max_result_bytes;
+        log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
+                 "objects and %zu bytes)",
+                 s->cmdline.config_path, log_level_name(s->settings.log_level),
+                 s->settings.max_line_bytes, s->settings.max_result_objects,
+                 s->settings.max_result_bytes);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;
