@@ -107,14 +107,15 @@ typedef struct EngineEventOptions {
 /* Install the timer operations (needed before any WITHIN query on a
  * provider class; without them such a query fails with
  * WBEM_E_NOT_SUPPORTED) and event options (NULL: defaults). */
-void engine_set_event_hooks(Engine *e, const EngineTimerOps *timers, const EngineEventOptions *opts);
+void engine_set_event_hooks(Engine *e, const EngineTimerOps *timers,
+                            const EngineEventOptions *opts);
 
 typedef struct EngineEventStats {
         size_t sinks;
         size_t registrations; /* calls */
         size_t filters;       /* distinct compiled filters */
         size_t poll_tasks;
-        size_t sources;       /* native sources running (later issues) */
+        size_t sources; /* native sources running (later issues) */
         uint64_t events_raised;
         uint64_t events_delivered; /* indicate callbacks */
 } EngineEventStats;

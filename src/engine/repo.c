@@ -175,8 +175,15 @@ int repo_tx_commit(Repo *r, Error *err) {
 int repo_json_load(const char *text, json_t **ret, Error *err) {
         json_error_t jerr;
         json_t *j = json_loads(text, 0, &jerr);
+        if (!j && json_error_code(&jerr) != json_error_out_of_memory) {
+                /* jansson reports some allocation failures as syntax errors
+                 * (a string its lexer could not copy) or with no error at
+                 * all. The text is ours and was valid when written: try once
+                 * more, and take a second failure as damage. */
+                j = json_loads(text, 0, &jerr);
+        }
         if (!j) {
-                if (json_error_code(&jerr) == json_error_out_of_memory)
+                if (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0')
                         return -ENOMEM;
                 return error_set(err, WBEM_E_FAILED, "stored data is not valid JSON: %s",
                                  jerr.text);
@@ -255,6 +262,15 @@ int repo_ns_find(Repo *r, const char *ns, NsEntry **ret, Error *err) {
 bool repo_namespace_exists(Repo *r, const char *ns) {
         NsEntry *e;
         return repo_ns_find(r, ns, &e, NULL) == 0;
+}
+
+int repo_namespace_name(Repo *r, const char *ns, const char **ret, Error *err) {
+        NsEntry *e;
+        int k = repo_ns_find(r, ns, &e, err);
+        if (k != 0)
+                return k;
+        *ret = e->name;
+        return 0;
 }
 
 /* Whether ns is a (strict) descendant of parent, both normalized; ASCII

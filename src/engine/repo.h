@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "class.h"
 #include "error.h"
@@ -77,6 +78,10 @@ int repo_namespace_create(Repo *r, const char *ns, Error *err);
  * deleted (WBEM_E_INVALID_OPERATION). */
 int repo_namespace_delete(Repo *r, const char *ns, Error *err);
 bool repo_namespace_exists(Repo *r, const char *ns);
+/* The stored spelling of ns (as created, '/' separators) for a name in any
+ * case and with either separator: a borrowed string, valid until the
+ * namespace is deleted. WBEM_E_INVALID_NAMESPACE, -ENOMEM. */
+int repo_namespace_name(Repo *r, const char *ns, const char **ret, Error *err);
 /* The direct children of parent, full names in their stored spelling,
  * sorted; a NULL-terminated array the caller frees (each string and the
  * array). *ret_count may be NULL. */
@@ -160,3 +165,15 @@ typedef int (*RepoInstanceFunc)(Instance *inst, void *userdata);
  * unknown class. */
 int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool deep,
                        RepoInstanceFunc fn, void *userdata, Error *err);
+/* One page of the instances of exactly class_name (not its subclasses), for
+ * a caller that must stop between pages (the engine's query cursor): up to
+ * limit instances (limit >= 1), in creation order, that follow the position
+ * `after` (0: from the start), each passed to fn as repo_instance_enum
+ * does, after the page was read and with no statement open. *ret_next is
+ * the position to pass for the next page, or 0 when this page was the last
+ * (fewer than limit instances were left). Like repo_instance_enum, what
+ * changes between pages may or may not be seen; nothing is seen twice.
+ * WBEM_E_INVALID_CLASS for an unknown class; a non-zero return of fn stops
+ * the page and is returned (*ret_next is then untouched). */
+int repo_instance_page(Repo *r, const char *ns, const char *class_name, int64_t after, size_t limit,
+                       RepoInstanceFunc fn, void *userdata, int64_t *ret_next, Error *err);

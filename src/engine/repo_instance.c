@@ -517,10 +517,10 @@ int repo_instance_delete(Repo *r, const char *ns, const char *path, Instance **r
         return 0;
 }
 
-/* Read up to REPO_CHUNK rows of class_id after id *last, decoded, into
+/* Read up to limit rows of class_id after id *last, decoded, into
  * rows/ids; *ret_count of them. */
 static int chunk_read(Repo *r, NsEntry *nse, ClassCache *c, int64_t class_id, int64_t *last,
-                      Instance **rows, int64_t *ids, size_t *ret_count, Error *err) {
+                      size_t limit, Instance **rows, int64_t *ids, size_t *ret_count, Error *err) {
         _cleanup_(repo_stmt_resetp) sqlite3_stmt *st = NULL;
         size_t n = 0;
         int k = repo_stmt(r, REPO_STMT_INST_CHUNK, &st, err);
@@ -528,7 +528,7 @@ static int chunk_read(Repo *r, NsEntry *nse, ClassCache *c, int64_t class_id, in
                 return k;
         sqlite3_bind_int64(st, 1, class_id);
         sqlite3_bind_int64(st, 2, *last);
-        sqlite3_bind_int(st, 3, REPO_CHUNK);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *text = (const char *)sqlite3_column_text(st, 1);
@@ -594,7 +594,7 @@ int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool dee
                                 return 0; /* deleted by the callback */
                         k = repo_ns_classes(r, nse, &c, err);
                         if (k == 0)
-                                k = chunk_read(r, nse, c, class_ids[i], &last, rows, ids, &n, err);
+                                k = chunk_read(r, nse, c, class_ids[i], &last, REPO_CHUNK, rows, ids, &n, err);
                         if (k != 0)
                                 return k;
                         for (size_t j = 0; j < n; j++) {
@@ -608,6 +608,48 @@ int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool dee
                                 break;
                 }
         }
+        return 0;
+}
+
+int repo_instance_page(Repo *r, const char *ns, const char *class_name, int64_t after, size_t limit,
+                       RepoInstanceFunc fn, void *userdata, int64_t *ret_next, Error *err) {
+        NsEntry *nse;
+        ClassCache *c;
+        int k = repo_ns_find(r, ns, &nse, err);
+        if (k == 0)
+                k = repo_ns_classes(r, nse, &c, err);
+        if (k != 0)
+                return k;
+        if (!class_name)
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "no class name given");
+        if (limit == 0 || limit > INT32_MAX)
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "page size %zu is out of range", limit);
+        ClassEntry *e = repo_cache_find(c, class_name);
+        if (!e)
+                return error_set(err, WBEM_E_INVALID_CLASS, "class %s does not exist in namespace %s", class_name,
+                                 nse->name);
+        if (e->id == 0) {
+                /* A system class: never has stored instances. */
+                *ret_next = 0;
+                return 0;
+        }
+        _cleanup_free_ Instance **rows = mem_calloc(limit, sizeof(Instance *));
+        _cleanup_free_ int64_t *ids = mem_calloc(limit, sizeof(int64_t));
+        if (!rows || !ids)
+                return -ENOMEM;
+        size_t n = 0;
+        int64_t last = after;
+        k = chunk_read(r, nse, c, e->id, &last, limit, rows, ids, &n, err);
+        if (k != 0)
+                return k;
+        for (size_t j = 0; j < n; j++) {
+                if (k == 0)
+                        k = fn(rows[j], userdata);
+                rows[j] = instance_unref(rows[j]);
+        }
+        if (k != 0)
+                return k;
+        *ret_next = n < limit ? 0 : last;
         return 0;
 }
 
@@ -677,7 +719,7 @@ int repo_instance_reshape(Repo *r, NsEntry *nse, ClassCache *cache, const RepoRe
                 int64_t last = 0;
                 for (;;) {
                         size_t got = 0;
-                        k = chunk_read(r, nse, cache, classes[i].id, &last, rows, ids, &got, err);
+                        k = chunk_read(r, nse, cache, classes[i].id, &last, REPO_CHUNK, rows, ids, &got, err);
                         if (k != 0)
                                 break;
                         for (size_t j = 0; j < got; j++) {

@@ -37,7 +37,6 @@ enum {
         PREC_PREDICATE = 4,
 };
 
-
 static char fold(char c) {
         return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }

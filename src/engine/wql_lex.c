@@ -18,10 +18,10 @@ static const struct {
         const char *word;
         WqlTokenKind kind;
 } keywords[] = {
-        { "SELECT", WQL_TOK_SELECT }, { "FROM", WQL_TOK_FROM },   { "WHERE", WQL_TOK_WHERE },
-        { "WITHIN", WQL_TOK_WITHIN }, { "AND", WQL_TOK_AND },     { "OR", WQL_TOK_OR },
-        { "NOT", WQL_TOK_NOT },       { "LIKE", WQL_TOK_LIKE },   { "IS", WQL_TOK_IS },
-        { "ISA", WQL_TOK_ISA },       { "NULL", WQL_TOK_NULL },   { "TRUE", WQL_TOK_TRUE },
+        { "SELECT", WQL_TOK_SELECT }, { "FROM", WQL_TOK_FROM }, { "WHERE", WQL_TOK_WHERE },
+        { "WITHIN", WQL_TOK_WITHIN }, { "AND", WQL_TOK_AND },   { "OR", WQL_TOK_OR },
+        { "NOT", WQL_TOK_NOT },       { "LIKE", WQL_TOK_LIKE }, { "IS", WQL_TOK_IS },
+        { "ISA", WQL_TOK_ISA },       { "NULL", WQL_TOK_NULL }, { "TRUE", WQL_TOK_TRUE },
         { "FALSE", WQL_TOK_FALSE },
 };
 
@@ -176,23 +176,35 @@ static int lex_error_token(WqlLexer *lx, const WqlToken *t, Error *err, const ch
         return wql_error_at(err, t->line, t->column, "%s %s", what, desc);
 }
 
-/* The C locale, so that "1.5" reads the same whatever LC_NUMERIC the
- * program runs with. glibc returns a static object for "C". */
-static int parse_real(const char *s, size_t n, double *ret) {
-        char *copy = mem_strndup(s, n);
-        if (!copy)
-                return -ENOMEM;
+bool wql_strtod_c(const char *s, double *ret) {
+        /* The C locale, so that "1.5" reads the same whatever LC_NUMERIC the
+         * program runs with; glibc returns a static object for "C". */
         locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-        if (!c) {
-                mem_free(copy);
-                return -ENOMEM;
-        }
+        if (!c)
+                return false;
         char *end;
-        double v = strtod_l(copy, &end, c);
+        *ret = strtod_l(s, &end, c);
         freelocale(c);
-        mem_free(copy);
-        *ret = v;
-        return 0;
+        return end != s;
+}
+
+/* A real written in s[0..n) (already checked against the grammar). Short
+ * texts are copied to the stack; only absurdly long ones allocate. */
+static int parse_real(const char *s, size_t n, double *ret) {
+        char small[128];
+        char *copy = small;
+        if (n >= sizeof(small)) {
+                copy = mem_strndup(s, n);
+                if (!copy)
+                        return -ENOMEM;
+        } else {
+                memcpy(small, s, n);
+                small[n] = '\0';
+        }
+        bool ok = wql_strtod_c(copy, ret);
+        if (copy != small)
+                mem_free(copy);
+        return ok ? 0 : -ENOMEM;
 }
 
 /* Store magnitude mag with its sign as the smallest fitting literal kind:
@@ -355,8 +367,9 @@ int wql_lex_next(WqlLexer *lx, WqlToken *ret, Error *err) {
                                      s[lx->pos] == '\r' || s[lx->pos] == '\n'))
                 lexer_advance(lx, 1);
 
-        WqlToken t = { .kind = WQL_TOK_END, .offset = lx->pos, .line = lx->line,
-                       .column = lx->column };
+        WqlToken t = {
+                .kind = WQL_TOK_END, .offset = lx->pos, .line = lx->line, .column = lx->column
+        };
         if (lx->pos >= lx->len) {
                 *ret = t;
                 return 0;

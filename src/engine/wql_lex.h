@@ -92,6 +92,10 @@ void wql_token_describe(const WqlLexer *lx, const WqlToken *t, char *buf, size_t
 int wql_error_at(Error *err, unsigned line, unsigned column, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
+/* strtod() in the C locale over a NUL-terminated string; false when no
+ * number could be read or the C locale is unavailable. Allocates nothing. */
+bool wql_strtod_c(const char *s, double *ret);
+
 /* ASCII-only case-insensitive comparison of [s, s+n) with the NUL-terminated
  * word (locale-independent, as names.h folds). */
 bool wql_ascii_equal_n(const char *s, size_t n, const char *word);

@@ -318,9 +318,10 @@ static int check_literal_with_op(Parser *p, const WqlToken *lit_tok, const WqlTo
                                     "operator '%s' cannot compare booleans (only = and <> can)",
                                     opbuf);
         if (lit_tok->kind == WQL_TOK_NULL)
-                return wql_error_at(p->err, lit_tok->line, lit_tok->column,
-                                    "operator '%s' cannot be used with NULL (use IS NULL or IS NOT NULL)",
-                                    opbuf);
+                return wql_error_at(
+                        p->err, lit_tok->line, lit_tok->column,
+                        "operator '%s' cannot be used with NULL (use IS NULL or IS NOT NULL)",
+                        opbuf);
         return 0;
 }
 
@@ -341,10 +342,12 @@ static int build_compare_literal(WqlPropertyRef *prop, unsigned pline, unsigned 
                 if (r < 0)
                         return r;
                 e->compare.op = op;
-                e->compare.left = (WqlOperand){ .is_property = true, .prop = *prop,
-                                                .line = pline, .column = pcol };
-                e->compare.right = (WqlOperand){ .is_property = false, .lit = *lit,
-                                                 .line = lline, .column = lcol };
+                e->compare.left = (WqlOperand){
+                        .is_property = true, .prop = *prop, .line = pline, .column = pcol
+                };
+                e->compare.right = (WqlOperand){
+                        .is_property = false, .lit = *lit, .line = lline, .column = lcol
+                };
         }
         *prop = (WqlPropertyRef){ 0 };
         *lit = (WqlLiteral){ .kind = WQL_LIT_NULL };
@@ -380,10 +383,12 @@ static int parse_property_predicate(Parser *p, WqlExpr **ret) {
                                 goto fail;
                         }
                         e->compare.op = op;
-                        e->compare.left = (WqlOperand){ .is_property = true, .prop = prop,
-                                                        .line = line, .column = column };
-                        e->compare.right = (WqlOperand){ .is_property = true, .prop = right,
-                                                         .line = rline, .column = rcol };
+                        e->compare.left = (WqlOperand){
+                                .is_property = true, .prop = prop, .line = line, .column = column
+                        };
+                        e->compare.right = (WqlOperand){
+                                .is_property = true, .prop = right, .line = rline, .column = rcol
+                        };
                         *ret = e;
                         return 0;
                 }
@@ -487,8 +492,8 @@ static int parse_property_predicate(Parser *p, WqlExpr **ret) {
                 if (token_is_arithmetic(&p->tok))
                         r = parser_fail_arithmetic(p);
                 else
-                        r = parser_fail_found(
-                                p, "expected an operator (=, <>, !=, <, >, <=, >=, LIKE, NOT LIKE, IS, ISA)");
+                        r = parser_fail_found(p, "expected an operator (=, <>, !=, <, >, <=, >=, "
+                                                 "LIKE, NOT LIKE, IS, ISA)");
                 goto fail;
         }
         r = parser_advance(p);
@@ -519,8 +524,8 @@ static int parse_literal_predicate(Parser *p, WqlExpr **ret) {
                 if (token_is_arithmetic(&p->tok))
                         r = parser_fail_arithmetic(p);
                 else
-                        r = parser_fail_found(
-                                p, "expected a comparison operator (=, <>, !=, <, >, <=, >=) after a value");
+                        r = parser_fail_found(p, "expected a comparison operator (=, <>, !=, <, >, "
+                                                 "<=, >=) after a value");
                 goto fail;
         }
         WqlToken op_tok = p->tok;
@@ -792,7 +797,8 @@ static int parse_query(Parser *p, WqlQuery *q) {
         if (p->tok.kind != WQL_TOK_FROM) {
                 if (p->tok.kind == WQL_TOK_DOT && !q->select_all)
                         return parser_fail_found(p, "only plain property names can be selected");
-                return parser_fail_found(p, q->select_all ? "expected FROM" : "expected ',' or FROM");
+                return parser_fail_found(p,
+                                         q->select_all ? "expected FROM" : "expected ',' or FROM");
         }
         r = parser_advance(p);
         if (r != 0)
@@ -856,9 +862,10 @@ static void position_of(const char *text, size_t offset, unsigned *ret_line, uns
 }
 
 int wql_parse(const char *text, size_t len, const WqlLimits *limits, WqlQuery **ret, Error *err) {
-        size_t max_length = limits && limits->max_length ? limits->max_length
-                                                          : WQL_DEFAULT_MAX_LENGTH;
-        unsigned max_depth = limits && limits->max_depth ? limits->max_depth : WQL_DEFAULT_MAX_DEPTH;
+        size_t max_length =
+                limits && limits->max_length ? limits->max_length : WQL_DEFAULT_MAX_LENGTH;
+        unsigned max_depth =
+                limits && limits->max_depth ? limits->max_depth : WQL_DEFAULT_MAX_DEPTH;
         if (max_depth > WQL_DEPTH_CEILING)
                 max_depth = WQL_DEPTH_CEILING;
         if (!text)

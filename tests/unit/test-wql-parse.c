@@ -134,17 +134,21 @@ static void test_select_all(void **state) {
 
 static void test_select_list(void **state) {
         (void)state;
-        WqlQuery *q = parse_ok("select Name ,ProcessId,__CLASS,\tGr\xc3\xb6\xc3\x9f" "e FROM Linux_Process");
+        WqlQuery *q = parse_ok("select Name ,ProcessId,__CLASS,\tGr\xc3\xb6\xc3\x9f"
+                               "e FROM Linux_Process");
         assert_false(q->select_all);
         assert_int_equal(q->n_select, 4);
         assert_string_equal(q->select[0], "Name");
         assert_string_equal(q->select[1], "ProcessId");
         assert_string_equal(q->select[2], "__CLASS");
-        assert_string_equal(q->select[3], "Gr\xc3\xb6\xc3\x9f" "e");
+        assert_string_equal(q->select[3], "Gr\xc3\xb6\xc3\x9f"
+                                          "e");
         wql_query_free(q);
 
-        q = parse_ok("SeLeCt * fRoM \xc3\x9c" "ber wHeRe A = 1");
-        assert_string_equal(q->class_name, "\xc3\x9c" "ber");
+        q = parse_ok("SeLeCt * fRoM \xc3\x9c"
+                     "ber wHeRe A = 1");
+        assert_string_equal(q->class_name, "\xc3\x9c"
+                                           "ber");
         assert_int_equal(q->where->kind, WQL_EXPR_COMPARE);
         wql_query_free(q);
 }
@@ -238,7 +242,8 @@ static void test_chain_shape(void **state) {
         assert_int_equal(e->kind, WQL_EXPR_OR);
         wql_query_free(q);
 
-        q = parse_where("(a = 1 OR (b = 2 OR c = 3)) OR ((d = 4 AND e = 5) OR (f = 6 AND (g = 7 OR h = 8)))");
+        q = parse_where("(a = 1 OR (b = 2 OR c = 3)) OR ((d = 4 AND e = 5) OR (f = 6 AND (g = 7 OR "
+                        "h = 8)))");
         assert_chain_shape(q->where);
         wql_query_free(q);
 }
@@ -258,11 +263,11 @@ static void test_positions(void **state) {
         assert_int_equal(cmp->compare.right.line, 2);
         assert_int_equal(cmp->compare.right.column, 7);
         const WqlExpr *not = e->binary.right;
-        assert_int_equal(not->kind, WQL_EXPR_NOT);
-        assert_int_equal(not->line, 3);
-        assert_int_equal(not->column, 2);
-        assert_int_equal(not->operand->line, 3);
-        assert_int_equal(not->operand->column, 6);
+        assert_int_equal(not ->kind, WQL_EXPR_NOT);
+        assert_int_equal(not ->line, 3);
+        assert_int_equal(not ->column, 2);
+        assert_int_equal(not ->operand->line, 3);
+        assert_int_equal(not ->operand->column, 6);
         wql_query_free(q);
 }
 
@@ -338,9 +343,9 @@ static void test_null_forms(void **state) {
                 const char *cond;
                 bool negated;
         } cases[] = {
-                { "X IS NULL", false },   { "X is null", false },     { "X IS NOT NULL", true },
-                { "X iS nOt NuLl", true }, { "X = NULL", false },      { "X <> NULL", true },
-                { "X != NULL", true },    { "NULL = X", false },      { "NULL <> X", true },
+                { "X IS NULL", false },    { "X is null", false }, { "X IS NOT NULL", true },
+                { "X iS nOt NuLl", true }, { "X = NULL", false },  { "X <> NULL", true },
+                { "X != NULL", true },     { "NULL = X", false },  { "NULL <> X", true },
                 { "null != X", true },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -385,8 +390,10 @@ static void test_like_isa(void **state) {
         assert_string_equal(q->where->like.pattern, "");
         wql_query_free(q);
 
-        q = parse_where("X ISA '\xc3\x9c" "ber_1'");
-        assert_string_equal(q->where->isa.class_name, "\xc3\x9c" "ber_1");
+        q = parse_where("X ISA '\xc3\x9c"
+                        "ber_1'");
+        assert_string_equal(q->where->isa.class_name, "\xc3\x9c"
+                                                      "ber_1");
         wql_query_free(q);
 }
 
@@ -420,7 +427,10 @@ static void test_string_literals(void **state) {
                 { "'C:\\\\Temp'", "C:\\Temp" },
                 { "'\\n\\t'", "\\n\\t" },
                 { "'\\\\\\\\'", "\\\\" },
-                { "'Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac'", "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac" },
+                { "'Gr\xc3\xbc\xc3\x9f"
+                  "e \xe2\x82\xac'",
+                  "Gr\xc3\xbc\xc3\x9f"
+                  "e \xe2\x82\xac" },
                 { "'two\nlines\r\n\tand tab'", "two\nlines\r\n\tand tab" },
                 { "'AND OR NOT = 5'", "AND OR NOT = 5" },
         };
@@ -482,6 +492,38 @@ static void test_number_literals(void **state) {
         }
 }
 
+/* A real longer than the lexer's stack copy is read from a heap copy. */
+static void test_long_real(void **state) {
+        (void)state;
+        StrBuf b = STRBUF_INIT;
+        strbuf_append(&b, P "a = 1.");
+        for (int i = 0; i < 300; i++)
+                strbuf_append_char(&b, '0');
+        strbuf_append(&b, "5e2");
+        assert_false(strbuf_failed(&b));
+        WqlQuery *q = parse_ok(b.data);
+        assert_int_equal(q->where->compare.right.lit.kind, WQL_LIT_REAL);
+        assert_true(q->where->compare.right.lit.r == 100.0);
+        wql_query_free(q);
+        bool completed = false;
+        for (unsigned long n = 1; n < 100 && !completed; n++) {
+                Error err;
+                q = NULL;
+                mem_fail_at(n);
+                int r = wql_parse(b.data, b.len, NULL, &q, &err);
+                bool triggered = mem_fail_triggered();
+                mem_fail_at(0);
+                if (r == 0) {
+                        assert_false(triggered);
+                        completed = true;
+                        wql_query_free(q);
+                } else
+                        assert_int_equal(r, -ENOMEM);
+        }
+        assert_true(completed);
+        strbuf_done(&b);
+}
+
 static void test_keyword_literals(void **state) {
         (void)state;
         const char *trues[] = { "TRUE", "true", "True" }, *falses[] = { "FALSE", "false", "fAlSe" };
@@ -533,9 +575,12 @@ static void test_errors_structure(void **state) {
         assert_error("SELECT *, a FROM X", 1, 9, "expected FROM, found ','");
         assert_error("SELECT 'a' FROM X", 1, 8, "expected property name or '*', found string 'a'");
         assert_error("SELECT * FROM", 1, 14, "expected class name after FROM, found end of query");
-        assert_error("SELECT * FROM 'X'", 1, 15, "expected class name after FROM, found string 'X'");
-        assert_error("SELECT * FROM X;", 1, 16, "expected WITHIN, WHERE or end of query, found ';'");
-        assert_error("SELECT * FROM X.Y", 1, 16, "expected WITHIN, WHERE or end of query, found '.'");
+        assert_error("SELECT * FROM 'X'", 1, 15,
+                     "expected class name after FROM, found string 'X'");
+        assert_error("SELECT * FROM X;", 1, 16,
+                     "expected WITHIN, WHERE or end of query, found ';'");
+        assert_error("SELECT * FROM X.Y", 1, 16,
+                     "expected WITHIN, WHERE or end of query, found '.'");
         assert_error("SELECT * FROM X WITHIN", 1, 23,
                      "expected number of seconds after WITHIN, found end of query");
         assert_error("SELECT * FROM X WITHIN '5'", 1, 24,
@@ -548,7 +593,8 @@ static void test_errors_structure(void **state) {
                      "WITHIN needs a positive number of seconds, found '0.0'");
         assert_error("SELECT * FROM X WITHIN -0.5", 1, 24,
                      "WITHIN needs a positive number of seconds, found '-0.5'");
-        assert_error("SELECT * FROM X WITHIN 5 X", 1, 26, "expected WHERE or end of query, found 'X'");
+        assert_error("SELECT * FROM X WITHIN 5 X", 1, 26,
+                     "expected WHERE or end of query, found 'X'");
         assert_error("SELECT * FROM X WITHIN 5 WITHIN 5", 1, 26,
                      "expected WHERE or end of query, found 'WITHIN'");
         assert_error(P "a = 1 WITHIN 5", 1, 29, "expected AND, OR or end of query, found 'WITHIN'");
@@ -581,7 +627,8 @@ static void test_errors_predicates(void **state) {
         assert_error(P "a AND b = 1", 1, 25, msg);
         assert_error(P "a. = 1", 1, 26, "expected property name after '.', found '='");
         assert_error(P "a.5 = 1", 1, 25, "expected property name after '.', found '5'");
-        assert_error(P "a = ", 1, 27, "expected a property or a value after '=', found end of query");
+        assert_error(P "a = ", 1, 27,
+                     "expected a property or a value after '=', found end of query");
         assert_error(P "a <> AND", 1, 28, "expected a property or a value after '<>', found 'AND'");
         assert_error(P "a != (1)", 1, 28, "expected a property or a value after '!=', found '('");
         assert_error(P "a == 1", 1, 26, "expected a property or a value after '=', found '='");
@@ -599,19 +646,23 @@ static void test_errors_predicates(void **state) {
         assert_error(P "a ISA 5", 1, 29, "ISA needs a class name in quotes, found '5'");
         assert_error(P "a ISA 'a b'", 1, 29, "ISA needs a valid class name, found string 'a b'");
         assert_error(P "a ISA ''", 1, 29, "ISA needs a valid class name, found string ''");
-        assert_error(P "a ISA \"1abc\"", 1, 29, "ISA needs a valid class name, found string \"1abc\"");
+        assert_error(P "a ISA \"1abc\"", 1, 29,
+                     "ISA needs a valid class name, found string \"1abc\"");
         assert_error(P "a ISA 'A.B'", 1, 29, "ISA needs a valid class name, found string 'A.B'");
         /* literals: booleans and NULL only with = and <> */
-        assert_error(P "a < TRUE", 1, 27, "operator '<' cannot compare booleans (only = and <> can)");
+        assert_error(P "a < TRUE", 1, 27,
+                     "operator '<' cannot compare booleans (only = and <> can)");
         assert_error(P "a >= false", 1, 28,
                      "operator '>=' cannot compare booleans (only = and <> can)");
-        assert_error(P "TRUE > a", 1, 23, "operator '>' cannot compare booleans (only = and <> can)");
+        assert_error(P "TRUE > a", 1, 23,
+                     "operator '>' cannot compare booleans (only = and <> can)");
         assert_error(P "a < NULL", 1, 27,
                      "operator '<' cannot be used with NULL (use IS NULL or IS NOT NULL)");
         assert_error(P "NULL <= a", 1, 23,
                      "operator '<=' cannot be used with NULL (use IS NULL or IS NOT NULL)");
         /* a literal on the left */
-        assert_error(P "1 = 2", 1, 23, "comparison of two values with '=': one side must be a property");
+        assert_error(P "1 = 2", 1, 23,
+                     "comparison of two values with '=': one side must be a property");
         assert_error(P "'a' <> 'b'", 1, 23,
                      "comparison of two values with '<>': one side must be a property");
         assert_error(P "NULL = NULL", 1, 23,
@@ -619,11 +670,14 @@ static void test_errors_predicates(void **state) {
         assert_error(P "TRUE != FALSE", 1, 23,
                      "comparison of two values with '!=': one side must be a property");
         assert_error(P "'a' LIKE b", 1, 27,
-                     "expected a comparison operator (=, <>, !=, <, >, <=, >=) after a value, found 'LIKE'");
+                     "expected a comparison operator (=, <>, !=, <, >, <=, >=) after a value, "
+                     "found 'LIKE'");
         assert_error(P "5", 1, 24,
-                     "expected a comparison operator (=, <>, !=, <, >, <=, >=) after a value, found end of query");
+                     "expected a comparison operator (=, <>, !=, <, >, <=, >=) after a value, "
+                     "found end of query");
         assert_error(P "NULL IS NULL", 1, 28,
-                     "expected a comparison operator (=, <>, !=, <, >, <=, >=) after a value, found 'IS'");
+                     "expected a comparison operator (=, <>, !=, <, >, <=, >=) after a value, "
+                     "found 'IS'");
         assert_error(P "5 = (a)", 1, 27, "expected a property after '=', found '('");
         assert_error(P "5 = ", 1, 27, "expected a property after '=', found end of query");
 }
@@ -686,18 +740,23 @@ static void test_errors_utf8(void **state) {
         (void)state;
         assert_error(P "a = '\xff'", 1, 28, "invalid UTF-8 sequence (byte 0xff)");
         assert_error(P "a = '\x80'", 1, 28, "invalid UTF-8 sequence (byte 0x80)");
-        assert_error(P "a = '\xc0\xaf'", 1, 28, "invalid UTF-8 sequence (byte 0xc0)"); /* overlong */
+        assert_error(P "a = '\xc0\xaf'", 1, 28,
+                     "invalid UTF-8 sequence (byte 0xc0)"); /* overlong */
         assert_error(P "a = '\xe0\x80\xaf'", 1, 28, "invalid UTF-8 sequence (byte 0xe0)");
-        assert_error(P "a = '\xed\xa0\x80'", 1, 28, "invalid UTF-8 sequence (byte 0xed)"); /* surrogate */
+        assert_error(P "a = '\xed\xa0\x80'", 1, 28,
+                     "invalid UTF-8 sequence (byte 0xed)"); /* surrogate */
         assert_error(P "a = '\xf4\x90\x80\x80'", 1, 28, "invalid UTF-8 sequence (byte 0xf4)");
         assert_error(P "a = '\xf5\x80\x80\x80'", 1, 28, "invalid UTF-8 sequence (byte 0xf5)");
         assert_error(P "a = '\xf0\x80\x80\x80'", 1, 28, "invalid UTF-8 sequence (byte 0xf0)");
-        assert_error(P "a = 'x\xe2\x82", 1, 29, "invalid UTF-8 sequence (byte 0xe2)"); /* truncated */
+        assert_error(P "a = 'x\xe2\x82", 1, 29,
+                     "invalid UTF-8 sequence (byte 0xe2)"); /* truncated */
         assert_error("SELECT *\nFROM \xc3(", 2, 6, "invalid UTF-8 sequence (byte 0xc3)");
         /* columns count bytes: the bad byte after a 3-byte character */
         assert_error(P "a = '\xe2\x82\xac\xff'", 1, 31, "invalid UTF-8 sequence (byte 0xff)");
         /* valid: 2, 3 and 4 byte characters, the extremes */
-        WqlQuery *q = parse_ok(P "a = '\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80\xf4\x8f\xbf\xbf'");
+        WqlQuery *q = parse_ok(P "a = "
+                                 "'\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80"
+                                 "\x80\xf4\x8f\xbf\xbf'");
         wql_query_free(q);
 }
 
@@ -705,9 +764,11 @@ static void test_error_token_display(void **state) {
         (void)state;
         /* long tokens are cut at 40 bytes */
         char text[200], msg[200];
-        snprintf(text, sizeof(text), P "a = 1 %s", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        snprintf(text, sizeof(text), P "a = 1 %s",
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
         assert_error(text, 1, 29,
-                     "expected AND, OR or end of query, found 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'");
+                     "expected AND, OR or end of query, found "
+                     "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'");
         /* ... on a character boundary: x then 30 two-byte characters */
         StrBuf b = STRBUF_INIT, m = STRBUF_INIT;
         strbuf_append(&b, P "a = 1 x");
@@ -902,12 +963,23 @@ static void test_canonical_query(void **state) {
         assert_canonical("SELECT * FROM E WITHIN 0.5", "SELECT * FROM e WITHIN 0.5");
         assert_canonical("SELECT * FROM E WITHIN 1e1", "SELECT * FROM e WITHIN 10");
         assert_canonical("SELECT * FROM E WITHIN 1e-7", "SELECT * FROM e WITHIN 1e-07");
-        assert_canonical("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'Linux_Process' AND TargetInstance.Name LIKE 'ssh%' AND TargetInstance.ProcessId > 100",
-                         "SELECT * FROM __instancecreationevent WITHIN 1 WHERE targetinstance ISA 'linux_process' AND targetinstance.name LIKE 'ssh%' AND targetinstance.processid > 100");
-        assert_canonical("select * from __instancecreationevent within 1 where 100 < targetinstance.processid and targetinstance.name like \"ssh%\" and \"Linux_Process\" = targetinstance.__class",
-                         "SELECT * FROM __instancecreationevent WITHIN 1 WHERE targetinstance.processid > 100 AND targetinstance.name LIKE 'ssh%' AND targetinstance.__class = 'Linux_Process'");
+        assert_canonical("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+                         "'Linux_Process' AND TargetInstance.Name LIKE 'ssh%' AND "
+                         "TargetInstance.ProcessId > 100",
+                         "SELECT * FROM __instancecreationevent WITHIN 1 WHERE targetinstance ISA "
+                         "'linux_process' AND targetinstance.name LIKE 'ssh%' AND "
+                         "targetinstance.processid > 100");
+        assert_canonical("select * from __instancecreationevent within 1 where 100 < "
+                         "targetinstance.processid and targetinstance.name like \"ssh%\" and "
+                         "\"Linux_Process\" = targetinstance.__class",
+                         "SELECT * FROM __instancecreationevent WITHIN 1 WHERE "
+                         "targetinstance.processid > 100 AND targetinstance.name LIKE 'ssh%' AND "
+                         "targetinstance.__class = 'Linux_Process'");
         /* non-ASCII names keep their bytes (only ASCII folds) */
-        assert_canonical("SELECT \xc3\x84pfel FROM \xc3\x9c" "ber", "SELECT \xc3\x84pfel FROM \xc3\x9c" "ber");
+        assert_canonical("SELECT \xc3\x84pfel FROM \xc3\x9c"
+                         "ber",
+                         "SELECT \xc3\x84pfel FROM \xc3\x9c"
+                         "ber");
 }
 
 static void test_canonical_conditions(void **state) {
@@ -945,14 +1017,16 @@ static void test_canonical_conditions(void **state) {
         /* LIKE, ISA */
         assert_where_canonical("a not like \"x%\"", "a NOT LIKE 'x%'");
         assert_where_canonical("a LIKE '[%]\\\\'", "a LIKE '[%]\\\\'");
-        assert_where_canonical("TargetInstance isa \"Linux_Process\"", "targetinstance ISA 'linux_process'");
+        assert_where_canonical("TargetInstance isa \"Linux_Process\"",
+                               "targetinstance ISA 'linux_process'");
         /* parentheses: only where precedence needs them */
         assert_where_canonical("((a = 1))", "a = 1");
         assert_where_canonical("a = 1 AND (b = 2 AND c = 3)", "a = 1 AND b = 2 AND c = 3");
         assert_where_canonical("(a = 1 AND b = 2) AND c = 3", "a = 1 AND b = 2 AND c = 3");
         assert_where_canonical("(a = 1 OR b = 2) AND c = 3", "(a = 1 OR b = 2) AND c = 3");
         assert_where_canonical("a = 1 OR (b = 2 AND c = 3)", "a = 1 OR b = 2 AND c = 3");
-        assert_where_canonical("(a = 1 OR b = 2) OR (c = 3 OR d = 4)", "a = 1 OR b = 2 OR c = 3 OR d = 4");
+        assert_where_canonical("(a = 1 OR b = 2) OR (c = 3 OR d = 4)",
+                               "a = 1 OR b = 2 OR c = 3 OR d = 4");
         assert_where_canonical("((a = 1 OR b = 2) AND (c = 3 OR d = 4)) OR e = 5",
                                "(a = 1 OR b = 2) AND (c = 3 OR d = 4) OR e = 5");
         /* NOT */
@@ -1013,8 +1087,8 @@ static void test_format_hand_built(void **state) {
         assert_string_equal(f, "x IS NULL AND x IS NOT NULL AND x IS NOT NULL");
         mem_free(f);
         WqlExpr or = { .kind = WQL_EXPR_OR, .binary = { &a, &b } };
-        WqlExpr not = { .kind = WQL_EXPR_NOT, .operand = &or };
-        f = wql_expr_format(&not);
+        WqlExpr not = { .kind = WQL_EXPR_NOT, .operand = & or };
+        f = wql_expr_format(&not );
         assert_string_equal(f, "NOT (x IS NULL OR x IS NOT NULL)");
         mem_free(f);
         mem_free(x);
@@ -1065,11 +1139,14 @@ static void test_alloc_failure_format(void **state) {
                 if (f) {
                         assert_false(triggered);
                         completed = true;
-                        assert_string_equal(f,
-                                "SELECT name, processid FROM __instancemodificationevent WITHIN 2.5 WHERE "
-                                "targetinstance ISA 'linux_process' AND (targetinstance.processid > 5 OR "
-                                "NOT targetinstance.name LIKE 'ssh%') AND a = 1 AND b = 'x' AND c IS NULL "
-                                "AND previousinstance.name <> targetinstance.name AND d IS NOT NULL");
+                        assert_string_equal(f, "SELECT name, processid FROM "
+                                               "__instancemodificationevent WITHIN 2.5 WHERE "
+                                               "targetinstance ISA 'linux_process' AND "
+                                               "(targetinstance.processid > 5 OR "
+                                               "NOT targetinstance.name LIKE 'ssh%') AND a = 1 AND "
+                                               "b = 'x' AND c IS NULL "
+                                               "AND previousinstance.name <> targetinstance.name "
+                                               "AND d IS NOT NULL");
                         mem_free(f);
                 } else
                         assert_true(triggered);
@@ -1092,6 +1169,7 @@ int main(void) {
                 cmocka_unit_test(test_like_isa),
                 cmocka_unit_test(test_string_literals),
                 cmocka_unit_test(test_number_literals),
+                cmocka_unit_test(test_long_real),
                 cmocka_unit_test(test_keyword_literals),
                 cmocka_unit_test(test_white_space),
                 cmocka_unit_test(test_errors_structure),
