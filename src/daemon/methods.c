@@ -76,5 +76,8 @@ const Method *methods_find(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(method_table); i++)
                 if (strcmp(method_table[i].name, name) == 0)
                         return &method_table[i];
+        for (const Method *m = methods_data; m->name; m++)
+                if (strcmp(m->name, name) == 0)
+                        return m;
         return NULL;
 }

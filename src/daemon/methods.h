@@ -67,5 +67,8 @@ typedef struct Method {
         MethodHandler handler;
 } Method;
 
+/* The data methods (methods_data.c), ending with a NULL name. */
+extern const Method methods_data[];
+
 /* The method named `name`, or NULL. */
 const Method *methods_find(const char *name);

@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "engine.h"
 #include "listener.h"
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "providers.h"
 #include "session.h"
 
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
@@ -142,21 +144,42 @@ static int server_lock_repository(Server *s, Error *err) {
         return r;
 }
 
-/* The repository hook: lock the repository, then open it. It runs after
- * the socket lock and before the socket exists, so clients never see a
- * half-started daemon. */
-static int server_open_repository(Server *s, Error *err) {
+/* Lock the repository, then open it with the providers. server_start
+ * runs this after the socket lock and before the socket exists, so
+ * clients never see a half-started daemon. */
+int server_open_repository(Server *s, Error *err) {
+        static int (*const provider_new[])(Provider **) = {
+                process_provider_new,
+                os_provider_new,
+        };
+        EngineOptions opts = { .repository_path = s->settings.repository };
         int r;
 
         r = server_lock_repository(s, err);
         if (r != 0)
                 return r;
-        log_debug("repository %s (not opened: the engine is not wired yet)",
-                  s->settings.repository);
+        r = engine_new(&opts, &s->engine, err);
+        if (r != 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(provider_new); i++) {
+                Provider *p;
+                r = provider_new[i](&p);
+                if (r < 0)
+                        return error_from_errno(err, r);
+                /* The engine takes p over, also when this fails. */
+                r = engine_register_provider(s->engine, p, err);
+                if (r != 0)
+                        return r;
+        }
+        log_debug("repository %s open (host name %s)", s->settings.repository,
+                  engine_host_name(s->engine));
         return 0;
 }
 
+/* Close the engine (sessions, and the cursors their queries held, are
+ * gone by now), then drop the repository's lock. */
 static void server_close_repository(Server *s) {
+        s->engine = engine_free(s->engine);
         lockfile_release(s->repo_lock_path, s->repo_lock_fd);
         s->repo_lock_fd = -1;
 }
@@ -202,8 +225,9 @@ int server_start(Server *s, Error *err) {
             event_add(s->sighup_event, NULL) < 0)
                 return error_set(err, WBEM_E_FAILED, "cannot install signal handlers");
 
-        log_info("listening on %s (pid %ld, max line %zu bytes)", s->settings.socket_path,
-                 (long)getpid(), s->settings.max_line_bytes);
+        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes)",
+                 s->settings.socket_path, (long)getpid(), s->settings.repository,
+                 s->settings.max_line_bytes);
         /* Not running under systemd is fine: sd_notify() then does nothing. */
         (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld", s->settings.socket_path,
                          (long)getpid());

@@ -16,6 +16,7 @@
 #include "settings.h"
 #include "error.h"
 
+typedef struct Engine Engine;
 typedef struct Listener Listener;
 typedef struct Session Session;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
@@ -40,7 +41,9 @@ typedef struct Server {
         struct event *sigterm_event, *sigint_event, *sighup_event;
         bool shutting_down;
 
-        /* The engine (repository, providers) is created here once wired. */
+        /* The repository, the providers and the data operations; NULL
+         * until server_open_repository(). */
+        Engine *engine;
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -57,6 +60,13 @@ Server *server_free(Server *s);
  * holds); other failures a WbemStatus or a negative errno, with a
  * message. */
 int server_start(Server *s, Error *err);
+
+/* Lock the repository (see server_start), open it in an Engine and
+ * register the built-in providers (src/providers/providers.h). server_start
+ * calls it; unit tests call it directly to serve data methods without a
+ * socket. Errors: WBEM_E_ALREADY_EXISTS (the lock), the engine's and the
+ * providers'. */
+int server_open_repository(Server *s, Error *err);
 
 /* Run the loop until shutdown. 0, or a negative errno if the loop failed. */
 int server_run(Server *s);
