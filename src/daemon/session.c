@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,12 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
         if (r != 0) {
                 session_answer_failure(s, m->id, m->kind == RPC_KIND_NOTIFICATION,
                                        method ? method->name : m->method, code, r, &e);
+        } else if (job && s->peer_gone) {
+                /* Queries have no effect but their answer, which no one
+                 * would read. */
+                log_debug("session %llu: peer closed the connection, not running %s",
+                          session_idu(s), method->name);
+                job->ops->free(job);
         } else if (job) {
                 /* The caller steps it once at once, then on later turns. */
                 s->job = job;
@@ -432,6 +439,16 @@ static void session_write_cb(struct bufferevent *bev, void *userdata) {
         }
 }
 
+/* Whether the peer closed its end entirely, not just shut down its
+ * sending side (which still reads the answers): a Unix stream socket
+ * whose peer is closed polls as POLLHUP. (Over TCP a close and a
+ * shutdown look alike; the answers are then made and fail to be sent.) */
+static bool session_peer_hung_up(Session *s) {
+        struct pollfd p = { .fd = bufferevent_getfd(s->bev), .events = 0 };
+
+        return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static void session_event_cb(struct bufferevent *bev, short what, void *userdata) {
         Session *s = userdata;
         (void)bev;
@@ -447,6 +464,14 @@ static void session_event_cb(struct bufferevent *bev, short what, void *userdata
         } else if (what & BEV_EVENT_EOF) {
                 s->read_eof = true;
                 s->last_heard_usec = session_now_usec();
+                s->peer_gone = session_peer_hung_up(s);
+                if (s->peer_gone && s->job) {
+                        /* No one will read its answer. */
+                        log_debug("session %llu: peer closed the connection, abandoning %s in "
+                                  "progress",
+                                  session_idu(s), s->job_method);
+                        session_drop_job(s);
+                }
                 session_process(s);
         }
 }

@@ -11,7 +11,8 @@
  *  - a request whose method returns a job (methods.h: a large query) is
  *    worked on one bounded step per loop turn; the session's later
  *    requests wait until it is answered, and closing the session frees
- *    it unfinished;
+ *    it unfinished (so does a peer that closes its end, as nobody would
+ *    read the answer; one that only shuts down its sending side gets it);
  *  - input is read only up to one maximal line ahead (read high-water mark);
  *  - while the output holds more than SESSION_OUTPUT_HIGH_WATER bytes no
  *    request is read or handled; it resumes below SESSION_OUTPUT_LOW_WATER.
@@ -87,6 +88,7 @@ typedef struct Session {
         size_t max_line_bytes;
         size_t scanned; /* input bytes known to hold no '\n' */
         bool read_eof;  /* peer shut down its side */
+        bool peer_gone; /* ... and closed the connection: it reads nothing more */
         bool output_paused;
 
         /* liveness */
