@@ -1,6 +1,6 @@
 """End-to-end tests of lwmid's repository file: its lock (one daemon per
-repository, whatever the socket) and, once the engine is wired, that what
-it stores survives a restart."""
+repository, whatever the socket) and that what it stores survives a
+restart."""
 
 import os
 import stat
@@ -76,3 +76,44 @@ class TestRepositoryLock(DaemonTestCase):
         self.assertEqual(d.wait_exit(10), 1)
         self.assertIn(blocker, d.log_text())
         self.assertFalse(os.path.exists(d.socket_path))
+
+
+class TestRepositoryRestart(DaemonTestCase):
+    start_daemon = False
+
+    def test_classes_and_instances_survive_a_restart(self):
+        repo = os.path.join(self.tmpdir, "state", "repository.db")
+        d = self.start(repository=repo)
+        c = self.connect(d)
+        c.call_ok("PutClass", {"namespace": "root/cimv2", "class": {
+            "__CLASS": "App_Job", "properties": {"Id": {"type": "uint32", "key": True},
+                                                 "Size": {"type": "uint64"}}}})
+        for i in range(3):
+            c.call_ok("PutInstance", {"namespace": "root\\cimv2", "instance": {
+                "__CLASS": "App_Job", "Id": i, "Size": str(2**64 - 1 - i)}})
+        c.call_ok("DeleteInstance", {"namespace": "root/cimv2", "path": "App_Job.Id=1"})
+        self.assertIsNone(d.stop())
+
+        d = self.start(repository=repo)
+        c = self.connect(d)
+        cls = c.call_ok("GetObject", {"namespace": "root/cimv2", "path": "App_Job"})
+        self.assertEqual(cls["properties"]["Size"]["type"], "uint64")
+        r = c.call_ok("ExecQuery", {"namespace": "root/cimv2", "query": "SELECT * FROM App_Job"})
+        self.assertEqual([(o["Id"], o["Size"]) for o in r["objects"]],
+                         [(0, "18446744073709551615"), (2, "18446744073709551613")])
+        # the providers' classes are registered again, not duplicated
+        top = c.call_ok("EnumClasses", {"namespace": "root/cimv2"})["classes"]
+        self.assertEqual([x["__CLASS"] for x in top].count("Linux_Process"), 1)
+        self.assertEqual(len(c.call_ok("ExecQuery", {
+            "namespace": "root/cimv2",
+            "query": "SELECT * FROM Linux_Process WHERE ProcessId = %d" % d.pid})["objects"]), 1)
+
+    def test_memory_repository_starts_empty(self):
+        d = self.start()
+        c = self.connect(d)
+        c.call_ok("PutClass", {"namespace": "root/cimv2", "class": {
+            "__CLASS": "App_Job", "properties": {"Id": {"type": "uint32", "key": True}}}})
+        self.assertIsNone(d.stop())
+        d = self.start(socket_path=os.path.join(self.tmpdir, "second", "lwmid.sock"))
+        reply = self.connect(d).call("GetObject", {"namespace": "root/cimv2", "path": "App_Job"})
+        self.assertEqual(reply["error"]["data"]["status"], "WBEM_E_NOT_FOUND")
