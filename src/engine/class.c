@@ -338,3 +338,20 @@ int class_system_classes(CimClass ***ret, size_t *ret_count) {
         *ret_count = n;
         return 0;
 }
+
+int class_new_from_specs(const char *name, const char *superclass, bool is_singleton,
+                         const CimPropertySpec *specs, size_t n, CimClass **ret, Error *err) {
+        _cleanup_(class_unrefp) CimClass *c = NULL;
+        int r = class_new(name, superclass, &c, err);
+        if (r != 0)
+                return r;
+        c->is_singleton = is_singleton;
+        for (size_t k = 0; k < n; k++) {
+                r = class_add_property(c, specs[k].name, specs[k].type, specs[k].is_array,
+                                       specs[k].is_key, NULL, err);
+                if (r != 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}

@@ -23,21 +23,21 @@ typedef struct CimProperty {
         CimType type;
         bool is_array;
         bool is_key;
-        Value default_value;  /* is_null when the class gives no default */
-        char *origin;         /* the class that declared it (WMI __CLASS origin) */
+        Value default_value; /* is_null when the class gives no default */
+        char *origin;        /* the class that declared it (WMI __CLASS origin) */
 } CimProperty;
 
 typedef struct CimClass {
         unsigned refcount;
         char *name;
-        char *superclass;     /* NULL for a root class */
-        char **derivation;    /* ancestors, nearest first; n_derivation entries */
+        char *superclass;  /* NULL for a root class */
+        char **derivation; /* ancestors, nearest first; n_derivation entries */
         size_t n_derivation;
-        bool is_abstract;     /* no instances (qualifier "abstract") */
-        bool is_singleton;    /* one instance, path Class=@ */
+        bool is_abstract;  /* no instances (qualifier "abstract") */
+        bool is_singleton; /* one instance, path Class=@ */
         CimProperty *props;
         size_t n_props;
-        size_t n_keys;        /* properties with is_key */
+        size_t n_keys; /* properties with is_key */
 } CimClass;
 
 /* An empty class definition (no superclass applied yet). superclass may be
@@ -62,6 +62,20 @@ int class_add_property(CimClass *c, const char *name, CimType type, bool is_arra
  * qualifier (WBEM_E_INVALID_PROPERTY). A class may add keys only if its
  * superclass has none. */
 int class_derive(const CimClass *def, const CimClass *super, CimClass **ret, Error *err);
+
+/* One property of a class declared as a table, as providers do. */
+typedef struct CimPropertySpec {
+        const char *name;
+        CimType type;
+        bool is_array;
+        bool is_key;
+} CimPropertySpec;
+
+/* A class definition with the properties of specs[0..n) (no defaults):
+ * class_new() plus class_add_property() for each. is_singleton marks a
+ * keyless singleton (path Class=@). */
+int class_new_from_specs(const char *name, const char *superclass, bool is_singleton,
+                         const CimPropertySpec *specs, size_t n, CimClass **ret, Error *err);
 
 /* Index of a property by case-insensitive name, or -1. */
 long class_find_property(const CimClass *c, const char *name);

@@ -608,40 +608,39 @@ static int get_object_do(Engine *e, const char *ns, const char *path, Instance *
                 return 0;
         }
 
+        /* Where an instance at this path may be, in order: the class's
+         * provider (unless the class is abstract), the repository (which
+         * also finds its subclasses' instances: they share the key space),
+         * and the providers of its subclasses. */
         Instance *inst = NULL;
         Provider *pv = engine_provider_lookup(e, name, cls->name);
-        if (pv) {
+        const char *sub_name = NULL;
+        bool provider_subclasses = served_subclass(e, name, cls->name, &sub_name) != NULL;
+        if (pv || provider_subclasses) {
                 r = path_convert_keys(cls, p, err);
-                if (r == 0)
-                        r = provider_get(pv, name, cls, p, &inst, err);
-        } else {
+                if (r != 0)
+                        return r;
+        }
+        r = WBEM_E_NOT_FOUND;
+        if (pv && !cls->is_abstract)
+                r = provider_get(pv, name, cls, p, &inst, err);
+        if (r == WBEM_E_NOT_FOUND) {
                 r = repo_instance_get(e->repo, name, path, &inst, err);
-                if (r == WBEM_E_NOT_FOUND) {
-                        /* A provider's subclass shares the key space: ask
-                         * each one (there are few). */
-                        int k = 0;
-                        bool converted = false;
-                        for (size_t s = 0; k == 0 && !inst && s < e->n_served; s++) {
-                                const ProviderClass *pc = &e->served[s];
-                                _cleanup_(class_unrefp) CimClass *sub = NULL;
-                                if (!name_equal(pc->ns, name) ||
-                                    repo_class_get(e->repo, name, pc->class_name, &sub, NULL) !=
-                                            0 ||
-                                    sub->is_abstract || !class_isa(sub, cls->name))
-                                        continue;
-                                if (!converted) {
-                                        k = path_convert_keys(cls, p, err);
-                                        converted = true;
-                                }
-                                if (k == 0)
-                                        k = provider_get(pc->provider, name, sub, p, &inst, err);
-                                if (k == WBEM_E_NOT_FOUND)
-                                        k = 0;
-                        }
-                        if (k != 0)
-                                return k;
-                        r = inst ? 0 : WBEM_E_NOT_FOUND;
+                /* Stored before a provider took the class over: queries do
+                 * not see it, so neither does GetObject. */
+                if (r == 0 && engine_provider_lookup(e, name, inst->cls->name)) {
+                        inst = instance_unref(inst);
+                        r = WBEM_E_NOT_FOUND;
                 }
+        }
+        for (size_t s = 0; r == WBEM_E_NOT_FOUND && provider_subclasses && s < e->n_served; s++) {
+                const ProviderClass *pc = &e->served[s];
+                _cleanup_(class_unrefp) CimClass *sub = NULL;
+                if (!name_equal(pc->ns, name) || name_equal(pc->class_name, cls->name) ||
+                    repo_class_get(e->repo, name, pc->class_name, &sub, NULL) != 0 ||
+                    sub->is_abstract || !class_isa(sub, cls->name))
+                        continue;
+                r = provider_get(pc->provider, name, sub, p, &inst, err);
         }
         if (r == WBEM_E_NOT_FOUND)
                 return error_set(err, WBEM_E_NOT_FOUND,

@@ -10,7 +10,8 @@
  * its loop between instances.
  *
  * Each instance pulled is put in the cursor's namespace, tested against
- * WHERE (unless its provider said it did that), and projected: with a
+ * WHERE (a prepared WqlFilter, unless its provider said it applied WHERE),
+ * and projected: with a
  * select list, properties neither selected nor keys become NULL. An
  * instance nobody else holds (the normal case: just decoded, or just made by
  * a provider) is changed in place; a shared one is copied first. */
@@ -38,6 +39,7 @@ struct QueryCursor {
         char *ns;        /* stored spelling */
         WqlQuery *query; /* owned; synthesised for an enumeration */
         bool is_query;   /* false: EnumInstances (no hint for providers) */
+        WqlFilter *filter; /* query->where prepared; NULL without WHERE */
         WqlEvalContext ctx;
 
         CimClass **classes; /* to visit, in order; one reference each */
@@ -278,16 +280,15 @@ int engine_query_next(QueryCursor *c, Instance **ret, Error *err) {
                 }
                 if (r == 0)
                         r = engine_instance_in_namespace(inst, c->ns, &inst);
-                if (r == 0 && c->query->where && !filtered) {
-                        r = wql_eval_where(c->query, inst, &c->ctx);
-                        if (r == 0) {
+                if (r == 0 && c->filter && !filtered) {
+                        /* Only TRUE matches: FALSE and UNKNOWN do not. */
+                        int t = wql_filter_eval(c->filter, inst, &c->ctx);
+                        if (t != WQL_TRUE)
                                 instance_unref(inst);
+                        if (t < 0)
+                                r = t;
+                        else if (t != WQL_TRUE)
                                 continue;
-                        }
-                        if (r == 1)
-                                r = 0;
-                        else
-                                instance_unref(inst);
                 }
                 if (r == 0 && !c->query->select_all)
                         r = cursor_project(c, &inst);
@@ -319,6 +320,7 @@ QueryCursor *engine_query_end(QueryCursor *c) {
         mem_free(c->page);
         mem_free(c->keep);
         class_unref(c->keep_cls);
+        wql_filter_free(c->filter);
         wql_query_free(c->query);
         mem_free(c->ns);
         mem_free(c);
@@ -343,6 +345,12 @@ static int cursor_new(Engine *e, const char *ns, WqlQuery *q, CimClass *cls, boo
         c->page = mem_calloc(ENGINE_QUERY_PAGE, sizeof(Instance *));
         if (!c->ns || !c->page)
                 return -ENOMEM;
+        /* The WHERE is prepared once: it runs on every instance. */
+        if (c->query->where) {
+                int r = wql_filter_new(c->query->where, &c->filter);
+                if (r < 0)
+                        return r;
+        }
 
         CimClass **subs = NULL;
         size_t n_subs = 0;

@@ -83,6 +83,10 @@ typedef enum WqlCompareOp {
         WQL_OP_GE,
 } WqlCompareOp;
 
+/* The operator that gives the same result with the operands swapped
+ * (`5 < X` is `X > 5`). */
+WqlCompareOp wql_compare_op_mirror(WqlCompareOp op);
+
 typedef struct WqlExpr WqlExpr;
 struct WqlExpr {
         WqlExprKind kind;

@@ -128,21 +128,6 @@ static void append_operand(StrBuf *b, const WqlOperand *o) {
                 append_literal(b, &o->lit);
 }
 
-static WqlCompareOp op_mirror(WqlCompareOp op) {
-        switch (op) {
-        case WQL_OP_LT:
-                return WQL_OP_GT;
-        case WQL_OP_GT:
-                return WQL_OP_LT;
-        case WQL_OP_LE:
-                return WQL_OP_GE;
-        case WQL_OP_GE:
-                return WQL_OP_LE;
-        default:
-                return op;
-        }
-}
-
 static const char *op_text(WqlCompareOp op) {
         static const char *const text[] = {
                 [WQL_OP_EQ] = "=", [WQL_OP_NE] = "<>", [WQL_OP_LT] = "<",
@@ -161,7 +146,7 @@ static void append_compare(StrBuf *b, const WqlExpr *e) {
                 const WqlOperand *t = left;
                 left = right;
                 right = t;
-                op = op_mirror(op);
+                op = wql_compare_op_mirror(op);
         }
         if (left->is_property && !right->is_property && right->lit.kind == WQL_LIT_NULL &&
             (op == WQL_OP_EQ || op == WQL_OP_NE)) {

@@ -171,8 +171,7 @@ static WqlCompareOp compare_op_from_token(WqlTokenKind k) {
         }
 }
 
-/* The operator that gives the same result with the operands swapped. */
-static WqlCompareOp compare_op_mirror(WqlCompareOp op) {
+WqlCompareOp wql_compare_op_mirror(WqlCompareOp op) {
         switch (op) {
         case WQL_OP_LT:
                 return WQL_OP_GT;
@@ -554,7 +553,7 @@ static int parse_literal_predicate(Parser *p, WqlExpr **ret) {
         r = parse_property(p, &prop);
         if (r != 0)
                 goto fail;
-        r = build_compare_literal(&prop, pline, pcol, compare_op_mirror(op), &lit, lit_tok.line,
+        r = build_compare_literal(&prop, pline, pcol, wql_compare_op_mirror(op), &lit, lit_tok.line,
                                   lit_tok.column, lit_tok.line, lit_tok.column, &e);
         if (r < 0)
                 goto fail;

@@ -24,25 +24,23 @@
 #define OS_CLASS "Linux_OperatingSystem"
 #define OS_NAMESPACE "root/cimv2"
 
-static const struct {
-        const char *name;
-        CimType type;
-} os_properties[] = {
-        { "Name", CIM_STRING },
-        { "Version", CIM_STRING },
-        { "Caption", CIM_STRING },
-        { "CSName", CIM_STRING },
-        { "OSArchitecture", CIM_STRING },
-        { "LastBootUpTime", CIM_DATETIME },
-        { "LocalDateTime", CIM_DATETIME },
-        { "NumberOfProcesses", CIM_UINT32 },
-        { "TotalVisibleMemorySize", CIM_UINT64 },
-        { "FreePhysicalMemory", CIM_UINT64 },
-        { "LoadAverage1", CIM_REAL64 },
-        { "LoadAverage5", CIM_REAL64 },
-        { "LoadAverage15", CIM_REAL64 },
-        { "Uptime", CIM_UINT64 },
-        { "BootId", CIM_STRING },
+/* name, type, is_array, is_key */
+static const CimPropertySpec os_properties[] = {
+        { "Name", CIM_STRING, false, false },
+        { "Version", CIM_STRING, false, false },
+        { "Caption", CIM_STRING, false, false },
+        { "CSName", CIM_STRING, false, false },
+        { "OSArchitecture", CIM_STRING, false, false },
+        { "LastBootUpTime", CIM_DATETIME, false, false },
+        { "LocalDateTime", CIM_DATETIME, false, false },
+        { "NumberOfProcesses", CIM_UINT32, false, false },
+        { "TotalVisibleMemorySize", CIM_UINT64, false, false },
+        { "FreePhysicalMemory", CIM_UINT64, false, false },
+        { "LoadAverage1", CIM_REAL64, false, false },
+        { "LoadAverage5", CIM_REAL64, false, false },
+        { "LoadAverage15", CIM_REAL64, false, false },
+        { "Uptime", CIM_UINT64, false, false },
+        { "BootId", CIM_STRING, false, false },
 };
 
 /* os-release locations in the order os-release(5) prescribes. */
@@ -208,28 +206,8 @@ static int os_check_class(const CimClass *cls, Error *err) {
 
 static int os_get_classes(Provider *p, CimClass ***ret, size_t *ret_count, Error *err) {
         (void)p;
-        CimClass *cls = NULL;
-        int r = class_new(OS_CLASS, NULL, &cls, err);
-        if (r != 0)
-                return r;
-        cls->is_singleton = true;
-        for (size_t k = 0; k < ELEMENTSOF(os_properties); k++) {
-                r = class_add_property(cls, os_properties[k].name, os_properties[k].type, false,
-                                       false, NULL, err);
-                if (r != 0) {
-                        class_unref(cls);
-                        return r;
-                }
-        }
-        CimClass **classes = mem_malloc(sizeof(CimClass *));
-        if (!classes) {
-                class_unref(cls);
-                return -ENOMEM;
-        }
-        classes[0] = cls;
-        *ret = classes;
-        *ret_count = 1;
-        return 0;
+        return props_one_class(OS_CLASS, true, os_properties, ELEMENTSOF(os_properties), ret,
+                               ret_count, err);
 }
 
 static void os_cursor_free(OsCursor *c) {

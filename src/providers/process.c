@@ -39,29 +39,26 @@
 /* A getpwuid_r() buffer never grows beyond this. */
 #define PROCESS_PASSWD_BUF_MAX (1024 * 1024)
 
-static const struct {
-        const char *name;
-        CimType type;
-        bool is_key;
-} process_properties[] = {
+/* name, type, is_array, is_key */
+static const CimPropertySpec process_properties[] = {
         /* clang-format off */
-        { "ProcessId", CIM_UINT32, true },
-        { "ParentProcessId", CIM_UINT32, false },
-        { "Name", CIM_STRING, false },
-        { "CommandLine", CIM_STRING, false },
-        { "ExecutablePath", CIM_STRING, false },
-        { "UserId", CIM_UINT32, false },
-        { "UserName", CIM_STRING, false },
-        { "State", CIM_STRING, false },
-        { "ThreadCount", CIM_UINT32, false },
-        { "Priority", CIM_SINT32, false },
-        { "WorkingSetSize", CIM_UINT64, false },
-        { "VirtualSize", CIM_UINT64, false },
-        { "UserModeTime", CIM_UINT64, false },
-        { "KernelModeTime", CIM_UINT64, false },
-        { "CreationDate", CIM_DATETIME, false },
-        { "SessionId", CIM_UINT32, false },
-        { "Cgroup", CIM_STRING, false },
+        { "ProcessId", CIM_UINT32, false, true },
+        { "ParentProcessId", CIM_UINT32, false, false },
+        { "Name", CIM_STRING, false, false },
+        { "CommandLine", CIM_STRING, false, false },
+        { "ExecutablePath", CIM_STRING, false, false },
+        { "UserId", CIM_UINT32, false, false },
+        { "UserName", CIM_STRING, false, false },
+        { "State", CIM_STRING, false, false },
+        { "ThreadCount", CIM_UINT32, false, false },
+        { "Priority", CIM_SINT32, false, false },
+        { "WorkingSetSize", CIM_UINT64, false, false },
+        { "VirtualSize", CIM_UINT64, false, false },
+        { "UserModeTime", CIM_UINT64, false, false },
+        { "KernelModeTime", CIM_UINT64, false, false },
+        { "CreationDate", CIM_DATETIME, false, false },
+        { "SessionId", CIM_UINT32, false, false },
+        { "Cgroup", CIM_STRING, false, false },
         /* clang-format on */
 };
 
@@ -422,27 +419,8 @@ static int process_check_class(const CimClass *cls, Error *err) {
 
 static int process_get_classes(Provider *p, CimClass ***ret, size_t *ret_count, Error *err) {
         (void)p;
-        CimClass *cls = NULL;
-        int r = class_new(PROCESS_CLASS, NULL, &cls, err);
-        if (r != 0)
-                return r;
-        for (size_t k = 0; k < ELEMENTSOF(process_properties); k++) {
-                r = class_add_property(cls, process_properties[k].name, process_properties[k].type,
-                                       false, process_properties[k].is_key, NULL, err);
-                if (r != 0) {
-                        class_unref(cls);
-                        return r;
-                }
-        }
-        CimClass **classes = mem_malloc(sizeof(CimClass *));
-        if (!classes) {
-                class_unref(cls);
-                return -ENOMEM;
-        }
-        classes[0] = cls;
-        *ret = classes;
-        *ret_count = 1;
-        return 0;
+        return props_one_class(PROCESS_CLASS, false, process_properties,
+                               ELEMENTSOF(process_properties), ret, ret_count, err);
 }
 
 /* If e is `ProcessId = literal`: true, with the pid, or *ret_possible false

@@ -130,3 +130,20 @@ int props_set_local_datetime(Instance *i, const char *name, int64_t usec, Error 
         Value v = value_datetime(dt);
         return props_take(i, name, &v, err);
 }
+
+int props_one_class(const char *name, bool is_singleton, const CimPropertySpec *specs, size_t n,
+                    CimClass ***ret, size_t *ret_count, Error *err) {
+        CimClass *cls = NULL;
+        int r = class_new_from_specs(name, NULL, is_singleton, specs, n, &cls, err);
+        if (r != 0)
+                return r;
+        CimClass **classes = mem_malloc(sizeof(CimClass *));
+        if (!classes) {
+                class_unref(cls);
+                return -ENOMEM;
+        }
+        classes[0] = cls;
+        *ret = classes;
+        *ret_count = 1;
+        return 0;
+}

@@ -8,9 +8,11 @@
  * anything else), so every string goes through props_utf8_dup(). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class.h"
 #include "error.h"
 #include "instance.h"
 #include "value.h"
@@ -29,6 +31,11 @@ int props_set_sint(Instance *i, const char *name, CimType t, int64_t v, Error *e
 int props_set_real64(Instance *i, const char *name, double v, Error *err);
 /* usec since the epoch, written with the local UTC offset in force then. */
 int props_set_local_datetime(Instance *i, const char *name, int64_t usec, Error *err);
+
+/* A provider's get_classes answer for a provider of one class: the
+ * definition built from specs, in a one-element array (see ProviderOps). */
+int props_one_class(const char *name, bool is_singleton, const CimPropertySpec *specs, size_t n,
+                    CimClass ***ret, size_t *ret_count, Error *err);
 
 /* The local time zone's offset from UTC, in minutes, at time `sec`. */
 int16_t props_utc_offset_min(int64_t sec);

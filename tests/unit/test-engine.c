@@ -976,8 +976,15 @@ static void test_provider_get(void **state) {
         OK(engine_get_object(e, NS, "Mock_Single=@", &i, &c, err));
         assert_int_equal(instance_get(i, "Value")->i, 42);
         i = instance_unref(i);
-        /* the abstract class's path finds nothing of its own */
-        CHECK(engine_get_object(e, NS, "Mock_Base.Id=1", &i, &c, err), WBEM_E_NOT_FOUND, NULL);
+        /* The abstract class's path finds the instance of its subclass
+         * (the abstract class itself is never asked). */
+        unsigned begins = stats.begins;
+        OK(engine_get_object(e, NS, "Mock_Base.Id=1", &i, &c, err));
+        assert_string_equal(i->cls->name, "Mock_Item");
+        i = instance_unref(i);
+        assert_int_equal(stats.begins, begins + 1);
+        assert_string_equal(stats.begun[begins], "Mock_Item");
+        CHECK(engine_get_object(e, NS, "Mock_Base.Id=99", &i, &c, err), WBEM_E_NOT_FOUND, NULL);
         engine_free(e);
 
         /* errors while enumerating for a get */
@@ -1061,6 +1068,55 @@ static void test_provider_mixed(void **state) {
         OK(put_class(e, "{\"__CLASS\": \"Test_Deeper\", \"__SUPERCLASS\": \"Mock_Leaf\"}", 0, err));
         OK(put_instance(e, "{\"__CLASS\": \"Test_Deeper\", \"Id\": 50, \"Value\": 9}", err));
         ASSERT_IDS(e, "SELECT * FROM Mock_Leaf WHERE Value > 5", "31,50");
+        /* GetObject on the provider's class finds the repository's
+         * subclass instance too. */
+        OK(engine_get_object(e, NS, "Mock_Leaf.Id=50", &i, &c, err));
+        assert_string_equal(i->cls->name, "Test_Deeper");
+        i = instance_unref(i);
+        OK(engine_get_object(e, NS, "Mock_Leaf.Id=30", &i, &c, err));
+        assert_string_equal(i->cls->name, "Mock_Leaf");
+        i = instance_unref(i);
+        CHECK(engine_get_object(e, NS, "Mock_Leaf.Id=1", &i, &c, err), WBEM_E_NOT_FOUND, NULL);
+        CHECK(engine_get_object(e, NS, "Mock_Leaf.Id=\"x\"", &i, &c, err),
+              WBEM_E_INVALID_OBJECT_PATH, NULL);
+        engine_free(e);
+}
+
+/* A provider registered for a class the repository already had instances
+ * of: from then on the provider alone answers. */
+static void test_provider_takes_over(void **state) {
+        (void)state;
+        Engine *e = engine_mem();
+        OK(put_class(
+                e,
+                "{\"__CLASS\": \"Mock_Base\", \"properties\": {"
+                "\"Id\": {\"type\": \"uint32\", \"key\": true}, \"Name\": {\"type\": \"string\"}}}",
+                0, err));
+        OK(put_class(
+                e,
+                "{\"__CLASS\": \"Mock_Item\", \"__SUPERCLASS\": \"Mock_Base\", \"properties\": {"
+                "\"Value\": {\"type\": \"sint32\"}}}",
+                0, err));
+        OK(put_instance(e, "{\"__CLASS\": \"Mock_Item\", \"Id\": 5, \"Value\": 1}", err));
+        ASSERT_IDS(e, "SELECT * FROM Mock_Item", "5");
+
+        MockStats stats;
+        MockConfig cfg = { .classes_json = mock_classes,
+                           .rows = mock_rows,
+                           .n_rows = ELEMENTSOF(mock_rows) };
+        Provider *p = NULL;
+        assert_int_equal(mock_provider_new(&cfg, &stats, &p), 0);
+        OK(engine_register_provider(e, p, err));
+        ASSERT_IDS(e, "SELECT * FROM Mock_Base", "1,2,3");
+        Instance *i = NULL;
+        CimClass *c = NULL;
+        CHECK(engine_get_object(e, NS, "Mock_Item.Id=5", &i, &c, err), WBEM_E_NOT_FOUND, NULL);
+        OK(engine_get_object(e, NS, "Mock_Item.Id=2", &i, &c, err));
+        instance_unref(i);
+        /* The class is now the provider's: abstract, as it declared. */
+        OK(engine_get_object(e, NS, "Mock_Base", &i, &c, err));
+        assert_true(c->is_abstract);
+        class_unref(c);
         engine_free(e);
 }
 
@@ -1432,6 +1488,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_provider_errors),
                 cmocka_unit_test(test_provider_get),
                 cmocka_unit_test(test_provider_mixed),
+                cmocka_unit_test(test_provider_takes_over),
                 cmocka_unit_test(test_linux_providers),
                 cmocka_unit_test(test_large_class),
                 cmocka_unit_test(test_alloc_engine_new),
