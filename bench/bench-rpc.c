@@ -299,6 +299,7 @@ static void run_prepare(Conn *c, const char *path, unsigned window) {
                 conn_flush(c);
                 char *l;
                 size_t ll;
+                bool progress = false;
                 while (conn_next_line(c, &l, &ll)) {
                         json_int_t id;
                         LineKind k = line_parse(c, l, ll, &id, NULL);
@@ -306,8 +307,10 @@ static void run_prepare(Conn *c, const char *path, unsigned window) {
                                 print_error_and_die(path, l, ll);
                         if (k == LINE_RESULT)
                                 n_answered++;
+                        progress = true;
                 }
-                if (!eof || n_answered < n_sent)
+                /* Answers make room in the window: send before waiting. */
+                if (!progress && (!eof || n_answered < n_sent))
                         conn_wait(c);
         }
         free(line); /* getline's */
@@ -331,7 +334,9 @@ static void run_throughput(Conn *c, const char *label, const char *method, const
                 conn_flush(c);
                 char *l;
                 size_t ll;
+                bool progress = false;
                 while (answered < n && conn_next_line(c, &l, &ll)) {
+                        progress = true;
                         json_int_t id = 0;
                         json_t *root = NULL;
                         LineKind k = answered == 0 ? line_parse(c, l, ll, &id, &root)
@@ -350,12 +355,13 @@ static void run_throughput(Conn *c, const char *label, const char *method, const
                         }
                         answered++;
                 }
-                if (answered < n)
+                /* Answers make room in the window: send before waiting. */
+                if (!progress && answered < n)
                         conn_wait(c);
         }
         double secs = (double)(now_nsec() - start) / 1e9;
         double mb = (double)(c->bytes_in - bytes_before) / (1024.0 * 1024.0);
-        printf("%s: throughput: %" PRIu64 " requests, window %u: %.3f s, %.0f requests/s, "
+        printf("%s: throughput: %" PRIu64 " requests, window %u: %.3f s, %.1f requests/s, "
                "%.1f MiB/s received\n",
                label, n, window, secs, (double)n / secs, mb / secs);
 }

@@ -46,3 +46,24 @@ echo "# $("$lwmid" --version), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "# $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs"
 
 "$bench" --socket "$sock" --label Ping --requests 100000 --window 1000 --latency 10000
+
+# A class of 10,000 instances in the repository, put through the socket.
+prepare=$tmp/prepare.jsonl
+{
+    echo '{"jsonrpc":"2.0","id":0,"method":"PutClass","params":{"namespace":"root/cimv2","class":{"__CLASS":"Bench_Item","properties":{"Id":{"type":"uint32","key":true},"Name":{"type":"string"},"Group":{"type":"uint32"},"Size":{"type":"uint64"},"Created":{"type":"datetime"}}}}}'
+    awk 'BEGIN { for (i = 1; i <= 10000; i++)
+        printf "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PutInstance\",\"params\":{\"namespace\":\"root/cimv2\",\"instance\":{\"__CLASS\":\"Bench_Item\",\"Id\":%d,\"Name\":\"item %d\",\"Group\":%d,\"Size\":\"%d\",\"Created\":\"20261126083000.000000+000\"}}}\n", i, i, i, i % 10, i * 4096 }'
+} >"$prepare"
+start=$(date +%s%N)
+"$bench" --socket "$sock" --prepare "$prepare" --requests 0 --latency 0 --window 1000
+echo "prepare: $((($(date +%s%N) - start) / 1000000)) ms for the class and 10,000 PutInstance, pipelined"
+
+query() {
+    "$bench" --socket "$sock" --method ExecQuery --label "$1" \
+        --params "{\"namespace\":\"root/cimv2\",\"query\":\"$2\"}" \
+        --requests "$3" --window 8 --latency "$4"
+}
+query "ExecQuery all" "SELECT * FROM Bench_Item" 50 20
+query "ExecQuery 10%" "SELECT * FROM Bench_Item WHERE Group = 3" 200 50
+query "ExecQuery one" "SELECT * FROM Bench_Item WHERE Id = 5000" 200 50
+query "ExecQuery process" "SELECT Name FROM Linux_Process WHERE ProcessId = 1" 2000 1000

@@ -278,6 +278,8 @@ typedef struct QueryJob {
         const char *method; /* static */
         const char *host;  /* the engine's, which outlives every session */
         StrBuf line;       /* the response line so far */
+        char *scratch;     /* one object's JSON text */
+        size_t scratch_cap;
         size_t objects_at; /* where the objects' JSON starts in line */
         size_t n_objects;
         size_t max_objects, max_bytes;
@@ -294,14 +296,32 @@ static void query_job_free(MethodJob *job) {
 
         engine_query_end(q->cursor);
         strbuf_done(&q->line);
+        mem_free(q->scratch);
         mem_free(q->select);
         mem_free(q);
 }
 
-static int query_job_append_cb(const char *buffer, size_t size, void *data) {
-        StrBuf *b = data;
-        strbuf_append_len(b, buffer, size);
-        return strbuf_failed(b) ? -1 : 0;
+/* Append j's compact text to the line. It is written into a scratch
+ * buffer first and appended in one piece: jansson hands a dump callback
+ * every token on its own, and those appends cost more than the copy. Into
+ * a fixed buffer jansson cannot fail but for its own allocations, which it
+ * reports (0). */
+static int query_job_append(QueryJob *q, const json_t *j) {
+        for (;;) {
+                size_t n = json_dumpb(j, q->scratch, q->scratch_cap, JSON_COMPACT);
+                if (n == 0)
+                        return -ENOMEM;
+                if (n <= q->scratch_cap) {
+                        strbuf_append_len(&q->line, q->scratch, n);
+                        return strbuf_failed(&q->line) ? -ENOMEM : 0;
+                }
+                size_t cap = n > 2 * q->scratch_cap ? n : 2 * q->scratch_cap;
+                char *p = mem_realloc(q->scratch, cap);
+                if (!p)
+                        return -ENOMEM;
+                q->scratch = p;
+                q->scratch_cap = cap;
+        }
 }
 
 /* The names to write for an instance of cls. */
@@ -393,11 +413,9 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
                         return query_job_fail(r, err);
                 if (q->n_objects > 0)
                         strbuf_append_char(&q->line, ',');
-                /* The buffer's failure sticks, so a piece jansson would
-                 * drop under out-of-memory still fails the whole line. */
-                if (json_dump_callback(j, query_job_append_cb, &q->line, JSON_COMPACT) < 0 ||
-                    strbuf_failed(&q->line))
-                        return -ENOMEM;
+                r = query_job_append(q, j);
+                if (r < 0)
+                        return r;
                 q->n_objects++;
                 if (q->line.len - q->objects_at > q->max_bytes) {
                         char what[64];
