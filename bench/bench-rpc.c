@@ -197,9 +197,9 @@ static LineKind line_parse(Conn *c, const char *line, size_t len, json_int_t *re
         if (method) {
                 /* A server request: answer its Ping as a client must. */
                 if (json_is_string(id)) {
-                        char *reply = mem_printf(
-                                "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}\n",
-                                json_string_value(id));
+                        char *reply =
+                                mem_printf("{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}\n",
+                                           json_string_value(id));
                         if (!reply)
                                 die("out of memory");
                         conn_queue(c, reply, strlen(reply));
@@ -416,22 +416,21 @@ static void run_latency(Conn *c, const char *label, const char *method, const ch
 }
 
 static void usage(FILE *f) {
-        fprintf(f,
-                "Usage: bench-rpc --socket PATH [OPTION...]\n"
-                "Measure a JSON-RPC method of a running lwmid: pipelined requests per second,\n"
-                "then one-at-a-time round-trip latency.\n"
-                "\n"
-                "  --socket PATH      lwmid's socket (required)\n"
-                "  --method NAME      the method to call (default Ping)\n"
-                "  --params JSON      its params object (default: none)\n"
-                "  --label TEXT       name of this measurement in the output (default: method)\n"
-                "  --requests N       pipelined requests (default 100000; 0: skip)\n"
-                "  --window N         most requests unanswered at a time (default 1000)\n"
-                "  --latency N        round trips for the latency figures (default 10000; 0: "
-                "skip)\n"
-                "  --prepare FILE     first send FILE's request lines, one per line; any error\n"
-                "                     answer fails the run\n"
-                "  -h, --help         this help\n");
+        fprintf(f, "Usage: bench-rpc --socket PATH [OPTION...]\n"
+                   "Measure a JSON-RPC method of a running lwmid: pipelined requests per second,\n"
+                   "then one-at-a-time round-trip latency.\n"
+                   "\n"
+                   "  --socket PATH      lwmid's socket (required)\n"
+                   "  --method NAME      the method to call (default Ping)\n"
+                   "  --params JSON      its params object (default: none)\n"
+                   "  --label TEXT       name of this measurement in the output (default: method)\n"
+                   "  --requests N       pipelined requests (default 100000; 0: skip)\n"
+                   "  --window N         most requests unanswered at a time (default 1000)\n"
+                   "  --latency N        round trips for the latency figures (default 10000; 0: "
+                   "skip)\n"
+                   "  --prepare FILE     first send FILE's request lines, one per line; any error\n"
+                   "                     answer fails the run\n"
+                   "  -h, --help         this help\n");
 }
 
 static uint64_t parse_count(const char *text, const char *option) {

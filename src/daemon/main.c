@@ -184,10 +184,9 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 }
                 case OPT_MAX_RESULT_BYTES: {
                         Error e;
-                        if (settings_parse_size_in(optarg, "--max-result-bytes",
-                                                   SETTINGS_MIN_MAX_RESULT_BYTES,
-                                                   SETTINGS_MAX_MAX_RESULT_BYTES,
-                                                   &o->max_result_bytes, &e) != 0) {
+                        if (settings_parse_size_in(
+                                    optarg, "--max-result-bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
+                                    SETTINGS_MAX_MAX_RESULT_BYTES, &o->max_result_bytes, &e) != 0) {
                                 fprintf(stderr, "lwmid: %s\n", e.message);
                                 return EXIT_USAGE;
                         }

@@ -193,8 +193,9 @@ static int method_enum_classes(const MethodCall *call, json_t **ret_result, Meth
 
         if (!e)
                 return WBEM_E_FAILED;
-        r = engine_enum_classes(e, param_string(call, "namespace"), param_string(call, "superclass"),
-                                param_bool(call, "deep", false), &classes, &n, err);
+        r = engine_enum_classes(e, param_string(call, "namespace"),
+                                param_string(call, "superclass"), param_bool(call, "deep", false),
+                                &classes, &n, err);
         if (r != 0)
                 return r;
 
@@ -276,9 +277,9 @@ typedef struct QueryJob {
         MethodJob job; /* first: the session holds &job */
         QueryCursor *cursor;
         const char *method; /* static */
-        const char *host;  /* the engine's, which outlives every session */
-        StrBuf line;       /* the response line so far */
-        char *scratch;     /* one object's JSON text */
+        const char *host;   /* the engine's, which outlives every session */
+        StrBuf line;        /* the response line so far */
+        char *scratch;      /* one object's JSON text */
         size_t scratch_cap;
         size_t objects_at; /* where the objects' JSON starts in line */
         size_t n_objects;
@@ -433,8 +434,8 @@ static const MethodJobOps query_job_ops = {
 };
 
 /* Wrap a started cursor (taken over) into the job that answers call. */
-static int query_job_new(const MethodCall *call, const char *method, Engine *e,
-                         QueryCursor *cursor, MethodJob **ret_job) {
+static int query_job_new(const MethodCall *call, const char *method, Engine *e, QueryCursor *cursor,
+                         MethodJob **ret_job) {
         const Settings *settings = &call->session->server->settings;
         QueryJob *q = mem_calloc(1, sizeof(*q));
 

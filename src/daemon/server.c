@@ -134,8 +134,7 @@ static int server_lock_repository(Server *s, Error *err) {
                         return error_set(err, r,
                                          "another lwmid (pid %ld) is already using the "
                                          "repository %s (it holds the lock %s)",
-                                         (long)holder, s->settings.repository,
-                                         s->repo_lock_path);
+                                         (long)holder, s->settings.repository, s->repo_lock_path);
                 return error_set(err, r,
                                  "another lwmid is already using the repository %s (it holds "
                                  "the lock %s)",

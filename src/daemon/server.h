@@ -27,7 +27,7 @@ typedef struct Server {
         Settings settings; /* in force */
 
         int lock_fd;
-        char *lock_path;      /* "<socket>.lock" */
+        char *lock_path; /* "<socket>.lock" */
         int repo_lock_fd;
         char *repo_lock_path; /* "<repository>.lock"; NULL for :memory: */
         Listener *listener;

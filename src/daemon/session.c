@@ -166,7 +166,7 @@ static void session_answer_failure(Session *s, json_t *id, bool notification, co
                 if (r == -ENOMEM || e->status == 0 || e->message[0] == '\0')
                         error_from_errno(e, r);
                 code = rpc_code_for_status(e->status == WBEM_E_OUT_OF_MEMORY ? e->status
-                                                                               : WBEM_E_FAILED);
+                                                                             : WBEM_E_FAILED);
         } else if (code == 0) {
                 code = rpc_code_for_status(r);
         }
@@ -352,7 +352,8 @@ static void session_process(Session *s) {
                 }
                 if (messages >= SESSION_MAX_MESSAGES_PER_TURN ||
                     bytes >= SESSION_MAX_BYTES_PER_TURN ||
-                    (messages > 0 && session_now_usec() - start_usec >= SESSION_MAX_USEC_PER_TURN)) {
+                    (messages > 0 &&
+                     session_now_usec() - start_usec >= SESSION_MAX_USEC_PER_TURN)) {
                         session_schedule(s);
                         return;
                 }
@@ -596,8 +597,7 @@ void session_close(Session *s, const char *fmt, ...) {
         if (s->job) {
                 /* Whatever the job holds (an engine cursor) goes now, not
                  * when the session is freed. */
-                log_debug("session %llu: abandoning %s in progress", session_idu(s),
-                          s->job_method);
+                log_debug("session %llu: abandoning %s in progress", session_idu(s), s->job_method);
                 session_drop_job(s);
         }
 

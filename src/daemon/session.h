@@ -74,9 +74,9 @@ typedef struct Session {
 
         /* the request being answered over several turns, if any */
         MethodJob *job;
-        struct event *job_event;  /* its next step */
-        json_t *job_id;           /* the request's id; NULL: a notification */
-        const char *job_method;   /* static: the method table's name */
+        struct event *job_event; /* its next step */
+        json_t *job_id;          /* the request's id; NULL: a notification */
+        const char *job_method;  /* static: the method table's name */
         uint64_t job_started_usec;
 
         /* the peer, from SO_PEERCRED */

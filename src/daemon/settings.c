@@ -277,8 +277,7 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 }
         } else if (flag == SETTINGS_SET_MAX_RESULT_BYTES) {
                 size_t size;
-                if (settings_parse_size_in(value, "max_result_bytes",
-                                           SETTINGS_MIN_MAX_RESULT_BYTES,
+                if (settings_parse_size_in(value, "max_result_bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
                                            SETTINGS_MAX_MAX_RESULT_BYTES, &size, &e) != 0) {
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
@@ -309,16 +308,14 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 (void)settings_parse_size(value, "max_line_bytes", &o->max_line_bytes, NULL);
                 break;
         case SETTINGS_SET_MAX_RESULT_OBJECTS:
-                (void)settings_parse_count(value, "max_result_objects",
-                                           SETTINGS_MIN_MAX_RESULT_OBJECTS,
-                                           SETTINGS_MAX_MAX_RESULT_OBJECTS, &o->max_result_objects,
-                                           NULL);
+                (void)settings_parse_count(
+                        value, "max_result_objects", SETTINGS_MIN_MAX_RESULT_OBJECTS,
+                        SETTINGS_MAX_MAX_RESULT_OBJECTS, &o->max_result_objects, NULL);
                 break;
         case SETTINGS_SET_MAX_RESULT_BYTES:
-                (void)settings_parse_size_in(value, "max_result_bytes",
-                                             SETTINGS_MIN_MAX_RESULT_BYTES,
-                                             SETTINGS_MAX_MAX_RESULT_BYTES, &o->max_result_bytes,
-                                             NULL);
+                (void)settings_parse_size_in(
+                        value, "max_result_bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
+                        SETTINGS_MAX_MAX_RESULT_BYTES, &o->max_result_bytes, NULL);
                 break;
         }
         return 1;

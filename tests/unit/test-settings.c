@@ -294,7 +294,6 @@ static void test_defaults(void **state) {
         assert_null(p);
         assert_int_equal(settings_default_socket(false, "relative", &p, &e), WBEM_E_NOT_FOUND);
         assert_non_null(strstr(e.message, "not an absolute path"));
-
 }
 
 static void test_copy_and_resolve(void **state) {
@@ -445,11 +444,11 @@ static void test_log_levels(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_size), cmocka_unit_test(test_parse_result_limits),        cmocka_unit_test(test_load_string),
-                cmocka_unit_test(test_command_line_wins), cmocka_unit_test(test_load_errors),
-                cmocka_unit_test(test_load_file),         cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_copy_and_resolve),  cmocka_unit_test(test_lockfile),
-                cmocka_unit_test(test_log_levels),
+                cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_parse_result_limits),
+                cmocka_unit_test(test_load_string), cmocka_unit_test(test_command_line_wins),
+                cmocka_unit_test(test_load_errors), cmocka_unit_test(test_load_file),
+                cmocka_unit_test(test_defaults),    cmocka_unit_test(test_copy_and_resolve),
+                cmocka_unit_test(test_lockfile),    cmocka_unit_test(test_log_levels),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
