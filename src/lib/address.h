@@ -1,0 +1,30 @@
+/* Server addresses as the user writes them: "unix:PATH", a plain PATH, or
+ * "tcp:HOST:PORT" (parsed now, connected to by a later version), and the
+ * default socket when none is given. */
+#pragma once
+
+#include <stdint.h>
+
+#include "lwmi/lwmi.h"
+
+typedef enum AddressKind {
+        ADDRESS_UNIX,
+        ADDRESS_TCP,
+} AddressKind;
+
+typedef struct Address {
+        AddressKind kind;
+        char *path;    /* ADDRESS_UNIX */
+        char *host;    /* ADDRESS_TCP, without brackets for IPv6 */
+        uint16_t port; /* ADDRESS_TCP */
+} Address;
+
+/* Parse `text` into *ret. Errors: -EINVAL (empty path, bad port, missing
+ * host), -ENAMETOOLONG (a path longer than a Unix socket address holds),
+ * -ENOMEM; *err says which. */
+int address_parse(const char *text, Address *ret, lwmi_error *err);
+void address_done(Address *a);
+
+/* The default address (see lwmi_default_address()). Uses secure_getenv()
+ * so that a set-uid program is not steered to another socket. */
+int address_default(char **ret, lwmi_error *err);
