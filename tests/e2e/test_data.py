@@ -5,6 +5,7 @@ built-in providers and an in-memory repository; see lwmitest.py."""
 
 import os
 import pwd
+import signal
 import socket
 import struct
 import time
@@ -501,6 +502,21 @@ class TestDisconnectMidQuery(DataTestCase):
         self.assertTrue(c.at_eof())
 
 
+class TestShutdownMidQuery(DataTestCase):
+    def test_sigterm_while_queries_run(self):
+        """SIGTERM while sessions are in the middle of large queries: a
+        clean exit (status 0, no sanitizer report: the harness checks)."""
+        fill_class(self.c, "T_Item", 10000)
+        clients = [self.connect() for _ in range(3)]
+        for c in clients:
+            for i in range(3):
+                c.request("ExecQuery", {"namespace": NS, "query": "SELECT * FROM T_Item"}, id=i)
+        time.sleep(0.02)
+        self.daemon.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.wait_exit(10), 0)
+        self.assertFalse(os.path.exists(self.daemon.socket_path))
+
+
 class TestResultLimits(DataTestCase):
     daemon_args = ("--max-result-objects", "100", "--max-result-bytes", "64K")
 
@@ -527,3 +543,28 @@ class TestResultLimits(DataTestCase):
         # the session goes on
         self.assertEqual(len(self.ok("ExecQuery", namespace=NS,
                                      query="SELECT Id FROM T_Fat")["objects"]), 90)
+
+
+class TestResultLimitsReload(DaemonTestCase):
+    start_daemon = False
+
+    def test_sighup_changes_the_limits(self):
+        config = os.path.join(self.tmpdir, "lwmid.conf")
+        with open(config, "w") as f:
+            f.write("[daemon]\nmax_result_objects = 50\n")
+        self.daemon = self.start(args=("--config", config))
+        c = self.connect()
+        fill_class(c, "T_Item", 60)
+        reply = c.call("ExecQuery", {"namespace": NS, "query": "SELECT * FROM T_Item"}, id="q")
+        self.assert_error(reply, WBEM_ERROR, "WBEM_E_QUOTA_VIOLATION", id="q",
+                          message_has="50 objects")
+        with open(config, "w") as f:
+            f.write("[daemon]\nmax_result_objects = 60\n")
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "results up to 60 objects" not in self.daemon.log_text():
+            self.assertLess(time.monotonic(), deadline, self.daemon.log_text())
+            time.sleep(0.05)
+        # also for the session opened before the reload
+        r = c.call_ok("ExecQuery", {"namespace": NS, "query": "SELECT * FROM T_Item"})
+        self.assertEqual(len(r["objects"]), 60)
