@@ -8,6 +8,7 @@ import pwd
 import signal
 import socket
 import struct
+import subprocess
 import time
 
 from lwmitest import DaemonTestCase, Pinger
@@ -138,6 +139,20 @@ class TestExecQuery(DataTestCase):
         own = sorted(k for k in p if not k.startswith("__"))
         self.assertEqual(own, ["CommandLine", "Name", "ProcessId", "UserId"])
         self.assert_system_properties(p, "Linux_Process", "Linux_Process.ProcessId=%d" % pid)
+
+    def test_process_with_invalid_utf8_command_line(self):
+        """Bytes that are not UTF-8 in /proc do not break the answer."""
+        child = subprocess.Popen([b"/bin/sh", b"-c", b"sleep 30", b"x\xff\xfey"])
+        self.addCleanup(child.wait)
+        self.addCleanup(child.kill)
+        time.sleep(0.1)
+        r = self.ok("ExecQuery", namespace=NS,
+                    query="SELECT CommandLine FROM Linux_Process WHERE ProcessId = %d" % child.pid)
+        line = r["objects"][0]["CommandLine"]
+        self.assertTrue(line.startswith("/bin/sh -c sleep 30 x"), line)
+        self.assertTrue(line.endswith("y"), line)
+        self.assertIn(child.pid, [p["ProcessId"] for p in self.ok(
+            "ExecQuery", namespace=NS, query="SELECT * FROM Linux_Process")["objects"]])
 
     def test_all_processes(self):
         r = self.ok("ExecQuery", namespace=NS, query="SELECT * FROM Linux_Process")
