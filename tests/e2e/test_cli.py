@@ -2,9 +2,8 @@
 liblwmi) against a real lwmid on a temporary socket (--repository
 :memory:), started and always stopped by lwmitest.DaemonTestCase.
 
-The lwmi binary is $LWMI, else the build directory's. Tests of the engine
-methods (query, get, put, delete, classes, class) against lwmid skip
-themselves while the daemon answers them with "method not found"; the same
+The lwmi binary is $LWMI, else the build directory's. The engine methods
+(query, get, put, delete, classes, class) run against lwmid; the same
 commands also run against FakeServer, a stand-in that follows
 docs/protocol.md and checks that the client answers its Pings. Run with
 tests/e2e/run.sh."""
@@ -408,14 +407,7 @@ JOB_CLASS = {"__CLASS": "E2E_Job", "__SUPERCLASS": None,
 
 
 class TestEngineCommands(CliTestCase):
-    """query, get, put, delete, classes, class: they need the engine
-    methods in lwmid, and skip while it does not have them."""
-
-    def setUp(self):
-        super().setUp()
-        p = self.lwmi("-n", NS, "classes")
-        if "method not found" in p.stderr:
-            self.skipTest("lwmid does not serve the engine methods yet")
+    """query, get, put, delete, classes, class against the real lwmid."""
 
     def put(self, *objects, code=EXIT_OK):
         p = self.lwmi("-n", NS, "put", input="\n".join(json.dumps(o) for o in objects))
