@@ -350,6 +350,7 @@ static void sink_drop(AsyncSink *s, uint64_t seq) {
                 }
         }
         s->drop_count++;
+        async_server(a)->events_dropped++;
         if (!a->dropping)
                 async_report_drops(a);
 }
@@ -833,30 +834,40 @@ size_t async_call_count(const Async *a) {
         return a && !a->released ? a->n_calls : 0;
 }
 
-int async_foreach_call(const Async *a, int (*fn)(const AsyncCallInfo *info, void *ud), void *ud) {
-        if (!a || a->released)
-                return 0;
-        for (size_t k = 0; a->calls && k <= a->calls_mask; k++) {
-                const CallSlot *slot = &a->calls[k];
-                AsyncCallInfo info = { .call = slot->id };
-                if (slot->id == 0)
-                        continue;
-                if (slot->ref & CALL_IS_QUERY) {
-                        const AsyncQuery *q = (const AsyncQuery *)(slot->ref & ~CALL_IS_QUERY);
-                        info.sink = q->sink->id;
-                        info.ns = q->ns;
-                        info.query = q->query;
-                        info.is_query = true;
-                } else {
-                        const Call *c = (const Call *)slot->ref;
-                        const AsyncSink *s = sink_userdata(call_sink(c));
-                        info.sink = s->id;
-                        info.ns = call_namespace(c);
-                        info.query = call_query(c);
-                }
-                int r = fn(&info, ud);
-                if (r != 0)
-                        return r;
+static void call_info(const CallSlot *slot, AsyncCallInfo *info) {
+        *info = (AsyncCallInfo){ .call = slot->id };
+        if (slot->ref & CALL_IS_QUERY) {
+                const AsyncQuery *q = (const AsyncQuery *)(slot->ref & ~CALL_IS_QUERY);
+                info->sink = q->sink->id;
+                info->ns = q->ns;
+                info->query = q->query;
+                info->is_query = true;
+        } else {
+                const Call *c = (const Call *)slot->ref;
+                const AsyncSink *s = sink_userdata(call_sink(c));
+                info->sink = s->id;
+                info->ns = call_namespace(c);
+                info->query = call_query(c);
         }
+}
+
+int async_call_ids(const Async *a, uint64_t **ret, size_t *ret_n) {
+        size_t n = async_call_count(a), k = 0;
+        uint64_t *ids = mem_malloc((n ? n : 1) * sizeof(uint64_t));
+        if (!ids)
+                return -ENOMEM;
+        for (size_t at = 0; n > 0 && at <= a->calls_mask; at++)
+                if (a->calls[at].id != 0)
+                        ids[k++] = a->calls[at].id;
+        *ret = ids;
+        *ret_n = k;
+        return 0;
+}
+
+int async_call_info(const Async *a, uint64_t id, AsyncCallInfo *ret) {
+        const CallSlot *slot = a && !a->released ? calls_find(a, id) : NULL;
+        if (!slot)
+                return -ENOENT;
+        call_info(slot, ret);
         return 0;
 }

@@ -113,9 +113,12 @@ typedef struct AsyncCallInfo {
         bool is_query; /* ExecQueryAsync; false: an event registration */
 } AsyncCallInfo;
 
-/* Visit every open call; fn returns 0 to go on, anything else stops the
- * walk and is returned. Calls must not be added or removed meanwhile. */
-int async_foreach_call(const Async *a, int (*fn)(const AsyncCallInfo *info, void *ud), void *ud);
+/* The ids of the open calls, in no order, in a fresh array (mem_free) of
+ * *ret_n. 0 or -ENOMEM. */
+int async_call_ids(const Async *a, uint64_t **ret, size_t *ret_n);
+/* Call id if it is open: 0 with *ret (strings borrowed, valid until the
+ * call ends), or -ENOENT. */
+int async_call_info(const Async *a, uint64_t id, AsyncCallInfo *ret);
 
 /* The check of a consumer's sink id: not empty, at most ASYNC_SINK_ID_MAX
  * bytes. WBEM_E_INVALID_PARAMETER naming the param. */

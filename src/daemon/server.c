@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -16,6 +17,7 @@
 #include "mem.h"
 #include "async.h"
 #include "providers.h"
+#include "selfprov.h"
 #include "session.h"
 #include "timers.h"
 
@@ -86,6 +88,9 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
         s->repo_lock_fd = -1;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        s->start_usec = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
         TAILQ_INIT(&s->sessions);
         TAILQ_INIT(&s->doomed);
         settings_init(&s->cmdline);
@@ -179,9 +184,10 @@ int server_open_repository(Server *s, Error *err) {
         if (r != 0)
                 return r;
         server_set_event_hooks(s);
-        for (size_t i = 0; i < ELEMENTSOF(provider_new); i++) {
+        for (size_t i = 0; i <= ELEMENTSOF(provider_new); i++) {
                 Provider *p;
-                r = provider_new[i](&p);
+                /* the built-in ones, then the daemon's self-description */
+                r = i < ELEMENTSOF(provider_new) ? provider_new[i](&p) : selfprov_new(s, &p);
                 if (r < 0)
                         return error_from_errno(err, r);
                 /* The engine takes p over, also when this fails. */

@@ -54,6 +54,10 @@ typedef struct Server {
         /* Engine sink callbacks running (async.c): calls must not be
          * released meanwhile. */
         unsigned sink_callbacks;
+
+        /* for LWMI_Daemon (selfprov.h) */
+        uint64_t start_usec;     /* wall clock, since the epoch */
+        uint64_t events_dropped; /* Indicates of events not delivered */
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -72,7 +76,8 @@ Server *server_free(Server *s);
 int server_start(Server *s, Error *err);
 
 /* Lock the repository (see server_start), open it in an Engine and
- * register the built-in providers (src/providers/providers.h). server_start
+ * register the built-in providers (src/providers/providers.h) and the
+ * daemon's own (root/lwmi, selfprov.h). server_start
  * calls it; unit tests call it directly to serve data methods without a
  * socket. Errors: WBEM_E_ALREADY_EXISTS (the lock), the engine's and the
  * providers'. */

@@ -716,6 +716,90 @@ static void test_shutdown_status(void **state) {
         assert_null(f->server->engine);
 }
 
+/* The objects of an ExecQuery in root/lwmi. */
+static json_t *self_query(Fixture *f, Peer *p, json_int_t id, const char *query) {
+        sendf(p,
+              "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"ExecQuery\",\"params\":{"
+              "\"namespace\":\"root/lwmi\",\"query\":\"%s\"}}",
+              (long long)id, query);
+        json_t *r = expect_result(f, p, id);
+        json_t *objects = json_incref(json_object_get(r, "objects"));
+        json_decref(r);
+        assert_non_null(objects);
+        return objects;
+}
+
+static json_int_t self_count(json_t *obj, const char *name) {
+        json_t *v = json_object_get(obj, name);
+        assert_true(json_is_integer(v));
+        return json_integer_value(v);
+}
+
+static void test_self_description(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+
+        put_event_class(f, a);
+        fill_items(f, a, 200);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev WHERE Sev = 1");
+        json_int_t c1 = expect_result_int(f, a, 1, "call");
+        subscribe(a, 2, "t", "SELECT * FROM T_Ev WHERE Sev = 1");
+        json_int_t c2 = expect_result_int(f, a, 2, "call");
+        exec_query_async(a, 3, "t", "SELECT * FROM T_Item");
+        json_int_t c3 = expect_result_int(f, a, 3, "call");
+
+        /* the registrations, from the other session while a's query runs */
+        json_t *regs = self_query(f, &f->b, 10, "SELECT * FROM LWMI_Registration");
+        assert_true(json_array_size(regs) == 3 || json_array_size(regs) == 2);
+        for (size_t k = 0; k < json_array_size(regs); k++) {
+                json_t *o = json_array_get(regs, k);
+                json_int_t call = atoll(json_string_value(json_object_get(o, "Call")));
+                assert_true(call == c1 || call == c2 || call == c3);
+                assert_int_equal(atoll(json_string_value(json_object_get(o, "SessionId"))),
+                                 (long long)a->session->id);
+                const char *method = json_string_value(json_object_get(o, "Method"));
+                assert_string_equal(method,
+                                    call == c3 ? "ExecQueryAsync" : "ExecNotificationQueryAsync");
+                assert_string_equal(json_string_value(json_object_get(o, "Sink")),
+                                    call == c1 ? "s" : "t");
+                assert_string_equal(json_string_value(json_object_get(o, "Namespace")), NS);
+        }
+        json_decref(regs);
+
+        /* the query ends, its registration with it */
+        for (json_int_t seq = 1; seq <= 4; seq++)
+                json_decref(expect_indicate(f, a, "t", c3, seq));
+        expect_status(f, a, "t", c3, "WBEM_S_NO_ERROR");
+        regs = self_query(f, &f->b, 11, "SELECT Query FROM LWMI_Registration WHERE Sink = 't'");
+        assert_int_equal(json_array_size(regs), 1);
+        json_decref(regs);
+
+        json_t *d = self_query(f, &f->b, 12, "SELECT * FROM LWMI_Daemon");
+        assert_int_equal(json_array_size(d), 1);
+        json_t *o = json_array_get(d, 0);
+        assert_int_equal(self_count(o, "Sessions"), 2);
+        assert_int_equal(self_count(o, "Sinks"), 2);
+        assert_int_equal(self_count(o, "Registrations"), 2);
+        /* one filter: the same query twice */
+        assert_int_equal(self_count(o, "Filters"), 1);
+        assert_int_equal(self_count(o, "PollTasks"), 0);
+        assert_int_equal(self_count(o, "ProcessId"), getpid());
+        json_decref(d);
+
+        json_t *sessions = self_query(f, &f->b, 13, "SELECT * FROM LWMI_Session");
+        assert_int_equal(json_array_size(sessions), 2);
+        for (size_t k = 0; k < 2; k++) {
+                o = json_array_get(sessions, k);
+                bool is_a = atoll(json_string_value(json_object_get(o, "SessionId"))) ==
+                            (long long)a->session->id;
+                assert_int_equal(self_count(o, "Registrations"), is_a ? 2 : 0);
+                assert_int_equal(self_count(o, "Sinks"), is_a ? 2 : 0);
+                assert_int_equal(self_count(o, "UserId"), getuid());
+                assert_int_equal(self_count(o, "ProcessId"), getpid());
+        }
+        json_decref(sessions);
+}
+
 int main(void) {
         /* as lwmid does: a peer that is gone gives EPIPE */
         signal(SIGPIPE, SIG_IGN);
@@ -730,6 +814,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_backlog_drops, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_close_releases_everything, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shutdown_status, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_self_description, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
