@@ -408,7 +408,9 @@ static void async_indicate(Sink *sink, Call *call, Instance *event, void *userda
         Error err = { 0 };
         char *line = NULL;
         size_t len = 0;
-        objtext_init(&text, engine_host_name(server->engine), NULL);
+        /* With a select list, only the selected properties are written,
+         * as for a data query. */
+        objtext_init(&text, engine_host_name(server->engine), call_projection(call));
         int r = objtext_append(&text, event, &objects, &err);
         objtext_done(&text);
         if (r == 0)
