@@ -35,154 +35,15 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "conn.h"
 #include "mem.h"
 #include "strbuf.h"
-
-/* No progress for this long fails the benchmark (a hung daemon). */
-#define BENCH_STALL_MS 60000
-
-typedef struct Conn {
-        int fd;
-        char *in; /* received bytes [in_start, in_len) not yet consumed */
-        size_t in_start, in_len, in_cap;
-        size_t scanned; /* bytes after in_start known to hold no '\n' */
-        StrBuf out;     /* bytes to send from out_off */
-        size_t out_off;
-        uint64_t bytes_in;
-} Conn;
 
 typedef enum LineKind {
         LINE_RESULT,
         LINE_ERROR,
         LINE_OTHER, /* a server request (answered) or notification */
 } LineKind;
-
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...) {
-        va_list ap;
-        fputs("bench-rpc: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        exit(1);
-}
-
-static void conn_connect(Conn *c, const char *path) {
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
-
-        if (strlen(path) >= sizeof(addr.sun_path))
-                die("socket path too long: %s", path);
-        strcpy(addr.sun_path, path);
-        *c = (Conn){ .fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0) };
-        if (c->fd < 0)
-                die("socket: %s", strerror(errno));
-        if (connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-                die("cannot connect to %s: %s", path, strerror(errno));
-}
-
-static void conn_close(Conn *c) {
-        close(c->fd);
-        mem_free(c->in);
-        strbuf_done(&c->out);
-}
-
-static void conn_queue(Conn *c, const char *text, size_t len) {
-        strbuf_append_len(&c->out, text, len);
-        if (strbuf_failed(&c->out))
-                die("out of memory");
-}
-
-static bool conn_want_write(const Conn *c) {
-        return c->out_off < c->out.len;
-}
-
-/* Write what the socket takes now. */
-static void conn_flush(Conn *c) {
-        while (conn_want_write(c)) {
-                ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                                 MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return;
-                        die("send: %s", strerror(errno));
-                }
-                c->out_off += (size_t)n;
-        }
-        strbuf_truncate(&c->out, 0);
-        c->out_off = 0;
-}
-
-/* Read what is there now. */
-static void conn_fill(Conn *c) {
-        for (;;) {
-                if (c->in_start > 0 && c->in_start >= c->in_len / 2) {
-                        memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
-                        c->in_len -= c->in_start;
-                        c->in_start = 0;
-                }
-                if (c->in_cap - c->in_len < 65536) {
-                        size_t cap = c->in_cap ? c->in_cap * 2 : 1u << 20;
-                        char *p = mem_realloc(c->in, cap);
-                        if (!p)
-                                die("out of memory");
-                        c->in = p;
-                        c->in_cap = cap;
-                }
-                ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return;
-                        die("recv: %s", strerror(errno));
-                }
-                if (n == 0)
-                        die("lwmid closed the connection");
-                c->in_len += (size_t)n;
-                c->bytes_in += (uint64_t)n;
-        }
-}
-
-/* The next complete line (without '\n'), consumed; false if none yet. */
-static bool conn_next_line(Conn *c, char **ret, size_t *ret_len) {
-        if (!c->in)
-                return false;
-        char *start = c->in + c->in_start;
-        size_t have = c->in_len - c->in_start;
-        char *eol = memchr(start + c->scanned, '\n', have - c->scanned);
-
-        if (!eol) {
-                c->scanned = have;
-                return false;
-        }
-        *ret = start;
-        *ret_len = (size_t)(eol - start);
-        c->in_start += *ret_len + 1;
-        c->scanned = 0;
-        return true;
-}
-
-/* Wait for the socket, then read and write what it allows. */
-static void conn_wait(Conn *c) {
-        struct pollfd p = { .fd = c->fd, .events = POLLIN };
-
-        if (conn_want_write(c))
-                p.events |= POLLOUT;
-        int r = poll(&p, 1, BENCH_STALL_MS);
-        if (r < 0 && errno != EINTR)
-                die("poll: %s", strerror(errno));
-        if (r == 0)
-                die("no progress for %d ms", BENCH_STALL_MS);
-        if (p.revents & (POLLIN | POLLHUP | POLLERR))
-                conn_fill(c);
-        if (p.revents & POLLOUT)
-                conn_flush(c);
-}
 
 /* The full parse: for lines the prefix check does not cover. */
 static LineKind line_parse(Conn *c, const char *line, size_t len, json_int_t *ret_id,
@@ -191,7 +52,7 @@ static LineKind line_parse(Conn *c, const char *line, size_t len, json_int_t *re
         json_t *root = json_loadb(line, len, 0, &jerr);
 
         if (!root)
-                die("unparsable line from lwmid: %s: %.200s", jerr.text, line);
+                conn_die("unparsable line from lwmid: %s: %.200s", jerr.text, line);
         json_t *id = json_object_get(root, "id");
         json_t *method = json_object_get(root, "method");
         if (method) {
@@ -201,7 +62,7 @@ static LineKind line_parse(Conn *c, const char *line, size_t len, json_int_t *re
                                 mem_printf("{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}\n",
                                            json_string_value(id));
                         if (!reply)
-                                die("out of memory");
+                                conn_die("out of memory");
                         conn_queue(c, reply, strlen(reply));
                         mem_free(reply);
                 }
@@ -209,7 +70,7 @@ static LineKind line_parse(Conn *c, const char *line, size_t len, json_int_t *re
                 return LINE_OTHER;
         }
         if (!json_is_integer(id))
-                die("answer without an integer id: %.300s", line);
+                conn_die("answer without an integer id: %.300s", line);
         *ret_id = json_integer_value(id);
         LineKind kind = json_object_get(root, "error") ? LINE_ERROR : LINE_RESULT;
         if (ret_root)
@@ -239,7 +100,7 @@ static LineKind line_classify(Conn *c, const char *line, size_t len, json_int_t 
 }
 
 static void print_error_and_die(const char *what, const char *line, size_t len) {
-        die("%s: error answer: %.*s", what, (int)(len > 500 ? 500 : len), line);
+        conn_die("%s: error answer: %.*s", what, (int)(len > 500 ? 500 : len), line);
 }
 
 /* Describe a result: the size of its "objects" or "classes" array. */
@@ -266,7 +127,7 @@ static char *request_text(json_int_t id, const char *method, const char *params,
                                ",\"method\":\"%s\"}\n",
                                id, method);
         if (!t)
-                die("out of memory");
+                conn_die("out of memory");
         *len = strlen(t);
         return t;
 }
@@ -281,7 +142,7 @@ static void run_prepare(Conn *c, const char *path, unsigned window) {
         bool eof = false;
 
         if (!f)
-                die("cannot open %s: %s", path, strerror(errno));
+                conn_die("cannot open %s: %s", path, strerror(errno));
         while (!eof || n_answered < n_sent) {
                 while (!eof && n_sent - n_answered < window) {
                         len = getline(&line, &cap, f);
@@ -321,7 +182,7 @@ static void run_prepare(Conn *c, const char *path, unsigned window) {
 static void run_throughput(Conn *c, const char *label, const char *method, const char *params,
                            uint64_t n, unsigned window, json_int_t first_id) {
         uint64_t sent = 0, answered = 0, bytes_before = c->bytes_in;
-        uint64_t start = now_nsec();
+        uint64_t start = conn_now_nsec();
 
         while (answered < n) {
                 while (sent < n && sent - answered < window) {
@@ -346,9 +207,9 @@ static void run_throughput(Conn *c, const char *label, const char *method, const
                         if (k == LINE_ERROR)
                                 print_error_and_die(label, l, ll);
                         if (id != first_id + (json_int_t)answered)
-                                die("%s: answer for id %" JSON_INTEGER_FORMAT
-                                    " where %" JSON_INTEGER_FORMAT " was due",
-                                    label, id, first_id + (json_int_t)answered);
+                                conn_die("%s: answer for id %" JSON_INTEGER_FORMAT
+                                         " where %" JSON_INTEGER_FORMAT " was due",
+                                         label, id, first_id + (json_int_t)answered);
                         if (root) {
                                 describe_first(root, label);
                                 json_decref(root);
@@ -359,7 +220,7 @@ static void run_throughput(Conn *c, const char *label, const char *method, const
                 if (!progress && answered < n)
                         conn_wait(c);
         }
-        double secs = (double)(now_nsec() - start) / 1e9;
+        double secs = (double)(conn_now_nsec() - start) / 1e9;
         double mb = (double)(c->bytes_in - bytes_before) / (1024.0 * 1024.0);
         printf("%s: throughput: %" PRIu64 " requests, window %u: %.3f s, %.1f requests/s, "
                "%.1f MiB/s received\n",
@@ -376,12 +237,12 @@ static void run_latency(Conn *c, const char *label, const char *method, const ch
         uint64_t *samples = mem_reallocarray(NULL, n, sizeof(*samples));
 
         if (!samples)
-                die("out of memory");
+                conn_die("out of memory");
         for (uint64_t i = 0; i < n; i++) {
                 size_t len;
                 json_int_t want = first_id + (json_int_t)i;
                 _cleanup_free_ char *t = request_text(want, method, params, &len);
-                uint64_t start = now_nsec();
+                uint64_t start = conn_now_nsec();
                 bool done = false;
 
                 conn_queue(c, t, len);
@@ -397,15 +258,15 @@ static void run_latency(Conn *c, const char *label, const char *method, const ch
                                 if (k == LINE_ERROR)
                                         print_error_and_die(label, l, ll);
                                 if (id != want)
-                                        die("%s: answer for id %" JSON_INTEGER_FORMAT
-                                            " where %" JSON_INTEGER_FORMAT " was due",
-                                            label, id, want);
+                                        conn_die("%s: answer for id %" JSON_INTEGER_FORMAT
+                                                 " where %" JSON_INTEGER_FORMAT " was due",
+                                                 label, id, want);
                                 done = true;
                         }
                         if (!done)
                                 conn_wait(c);
                 }
-                samples[i] = now_nsec() - start;
+                samples[i] = conn_now_nsec() - start;
         }
         qsort(samples, n, sizeof(*samples), compare_u64);
         printf("%s: latency: %" PRIu64 " round trips one at a time: p50 %.1f us, p99 %.1f us, "
@@ -438,7 +299,7 @@ static uint64_t parse_count(const char *text, const char *option) {
         errno = 0;
         unsigned long long v = strtoull(text, &end, 10);
         if (errno || *end || text[0] == '\0' || text[0] == '-')
-                die("%s: '%s' is not a count", option, text);
+                conn_die("%s: '%s' is not a count", option, text);
         return v;
 }
 
@@ -481,7 +342,7 @@ int main(int argc, char **argv) {
                 case 'w':
                         window = parse_count(optarg, "--window");
                         if (window == 0 || window > 1000000)
-                                die("--window: from 1 to 1000000");
+                                conn_die("--window: from 1 to 1000000");
                         break;
                 case 'L':
                         latency = parse_count(optarg, "--latency");
@@ -505,7 +366,7 @@ int main(int argc, char **argv) {
                 json_error_t jerr;
                 json_t *p = json_loads(params, 0, &jerr);
                 if (!json_is_object(p))
-                        die("--params: not a JSON object: %s", p ? "other value" : jerr.text);
+                        conn_die("--params: not a JSON object: %s", p ? "other value" : jerr.text);
                 json_decref(p);
         }
         if (!label)

@@ -17,7 +17,8 @@ if [[ -z $build ]]; then
 fi
 lwmid=$build/src/daemon/lwmid
 bench=$build/bench/bench-rpc
-for f in "$lwmid" "$bench"; do
+bench_events=$build/bench/bench-events
+for f in "$lwmid" "$bench" "$bench_events"; do
     [[ -x $f ]] || { echo "run-bench.sh: $f is not built (ninja -C $build)" >&2; exit 2; }
 done
 
@@ -67,3 +68,8 @@ query "ExecQuery all" "SELECT * FROM Bench_Item" 50 20
 query "ExecQuery 10%" "SELECT * FROM Bench_Item WHERE Group = 3" 200 50
 query "ExecQuery one" "SELECT * FROM Bench_Item WHERE Id = 5000" 200 50
 query "ExecQuery process" "SELECT Name FROM Linux_Process WHERE ProcessId = 1" 2000 1000
+
+# Asynchronous calls: small extrinsic events published by one connection
+# and delivered to a consumer on another; registrations of distinct
+# equality filters on one sink, pipelined, then cancelled.
+"$bench_events" --socket "$sock" --events 200000 --registrations 10000 --registrations 100000

@@ -494,9 +494,10 @@ static int query_flush(Async *a, AsyncQuery *q) {
         return 0;
 }
 
-/* One batch of q: up to ASYNC_QUERY_BATCH objects. Returns the objects
- * written; q may be gone (ended) after it. */
-static unsigned query_step(Async *a, AsyncQuery *q, bool *ret_gone) {
+/* One batch of q: up to ASYNC_QUERY_BATCH objects, reading on through the
+ * cursor's work budget (-EAGAIN) until the turn's deadline. Returns the
+ * objects written; q may be gone (ended) after it. */
+static unsigned query_step(Async *a, AsyncQuery *q, uint64_t deadline, bool *ret_gone) {
         unsigned n = 0;
         Error err = { 0 };
         bool end = false;
@@ -508,6 +509,8 @@ static unsigned query_step(Async *a, AsyncQuery *q, bool *ret_gone) {
                 r = engine_query_next(q->cursor, &inst, &err);
                 if (r == -EAGAIN) {
                         r = 0;
+                        if (session_now_usec() < deadline)
+                                continue;
                         break; /* a selective query: on with the others */
                 }
                 if (r != 0)
@@ -573,7 +576,7 @@ static void async_query_cb(evutil_socket_t fd, short what, void *userdata) {
                 TAILQ_REMOVE(&a->queries, q, link);
                 TAILQ_INSERT_TAIL(&a->queries, q, link);
                 bool gone;
-                unsigned n = query_step(a, q, &gone);
+                unsigned n = query_step(a, q, start + ASYNC_QUERY_MAX_USEC_PER_TURN, &gone);
                 objects += n;
                 if (!async_open(a))
                         break;

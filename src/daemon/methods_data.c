@@ -299,14 +299,19 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
         uint64_t start = session_now_usec();
         int r;
 
-        for (unsigned n = 0; n < METHOD_JOB_MAX_OBJECTS_PER_TURN; n++) {
+        for (unsigned n = 0; n < METHOD_JOB_MAX_OBJECTS_PER_TURN;) {
                 _cleanup_(instance_unrefp) Instance *inst = NULL;
 
                 if (n > 0 && session_now_usec() - start >= METHOD_JOB_MAX_USEC_PER_TURN)
                         return 0;
                 r = engine_query_next(q->cursor, &inst, err);
-                if (r == -EAGAIN)
-                        return 0; /* a selective query: more on the next turn */
+                if (r == -EAGAIN) {
+                        /* a selective query: on while this turn's time
+                         * lasts, else on the next turn */
+                        if (session_now_usec() - start >= METHOD_JOB_MAX_USEC_PER_TURN)
+                                return 0;
+                        continue;
+                }
                 if (r != 0)
                         return r;
                 if (!inst) {
@@ -335,6 +340,7 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
                 if (r != 0)
                         return r;
                 q->n_objects++;
+                n++;
                 if (q->line.len - q->objects_at > q->max_bytes) {
                         char what[64];
                         snprintf(what, sizeof(what), "%zu bytes of JSON (max_result_bytes)",
