@@ -589,6 +589,8 @@ static void async_query_cb(evutil_socket_t fd, short what, void *userdata) {
         a->busy--;
         if (async_open(a) && !a->queries_waiting && !TAILQ_EMPTY(&a->queries))
                 query_schedule(a);
+        if (async_open(a) && TAILQ_EMPTY(&a->queries) && a->session->read_eof)
+                session_wake(a->session); /* a half-closed session may close now */
 }
 
 int async_query(Async *a, const char *sink_id, const char *ns, const char *query, size_t len,
@@ -833,6 +835,16 @@ void async_output_drained(Async *a) {
 
 size_t async_sink_count(const Async *a) {
         return a && !a->released ? a->n_sinks : 0;
+}
+
+size_t async_query_count(const Async *a) {
+        size_t n = 0;
+        const AsyncQuery *q;
+        if (!a || a->released)
+                return 0;
+        TAILQ_FOREACH(q, &a->queries, link)
+        n++;
+        return n;
 }
 
 size_t async_call_count(const Async *a) {

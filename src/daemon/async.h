@@ -104,6 +104,8 @@ void async_output_drained(Async *a);
 /* For introspection (LWMI_Session, LWMI_Registration). */
 size_t async_sink_count(const Async *a);
 size_t async_call_count(const Async *a);
+/* Running ExecQueryAsync calls. */
+size_t async_query_count(const Async *a);
 
 typedef struct AsyncCallInfo {
         uint64_t call;

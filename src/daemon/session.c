@@ -404,7 +404,11 @@ static void session_process(Session *s) {
                         return;
         }
 
-        if (s->state == SESSION_OPEN && s->read_eof) {
+        /* A client that shut down its sending side still gets what it
+         * asked for: its running ExecQueryAsync calls finish first (they
+         * wake us when the last one ends). */
+        if (s->state == SESSION_OPEN && s->read_eof &&
+            (s->peer_gone || async_query_count(s->async) == 0)) {
                 size_t rest = evbuffer_get_length(in);
                 if (rest > 0)
                         session_close_after_flush(s,
@@ -414,6 +418,11 @@ static void session_process(Session *s) {
                 else
                         session_close_after_flush(s, "peer closed the connection");
         }
+}
+
+void session_wake(Session *s) {
+        if (s->state == SESSION_OPEN)
+                session_schedule(s);
 }
 
 static void session_process_cb(evutil_socket_t fd, short what, void *userdata) {

@@ -141,6 +141,10 @@ int session_send_ping(Session *s);
 /* Outstanding server Pings. */
 unsigned session_pings_outstanding(const Session *s);
 
+/* Look at the input again on a later loop turn (the last running
+ * ExecQueryAsync of a half-closed session ended: it may close now). */
+void session_wake(Session *s);
+
 /* Apply a new line limit (SIGHUP); input already buffered is kept. */
 void session_set_max_line(Session *s, size_t max_line_bytes);
 

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -600,6 +601,26 @@ class TestQueryAsync(EventTestCase):
         ping_at = self.c.order.index(("response", p, None))
         status_at = max(k for k, o in enumerate(self.c.order) if o[1] == "SetStatus")
         self.assertLess(ping_at, status_at)
+
+
+    def test_half_close_gets_the_results(self):
+        """A client that shuts down its sending side after ExecQueryAsync
+        still gets every batch and the SetStatus; then the server closes."""
+        self.c.ok("PutClass", namespace=NS, **{"class": ITEM_CLASS})
+        self.c.pipeline("PutInstance", [
+            {"namespace": NS, "instance": {"__CLASS": "T_Item", "Id": i}} for i in range(3000)])
+        self.c.ok("PutClass", namespace=NS, **{"class": EVENT_CLASS})
+        self.subscribe("SELECT * FROM T_Alarm")
+        q = self.c.send_request("ExecQueryAsync", {"namespace": NS,
+                                                   "query": "SELECT * FROM T_Item", "sink": "q"})
+        self.c.sock.shutdown(socket.SHUT_WR)
+        call = self.c.response(q)["result"]["call"]
+        n = self.c.wait_note(lambda n: n["method"] == "SetStatus")
+        self.assertEqual((n["params"]["call"], n["params"]["status"]), (call, "WBEM_S_NO_ERROR"))
+        self.assertTrue(self.c.at_eof())
+        # its event registration went with the session
+        self.wait_counts({"Sessions": 1, "Sinks": 0, "Registrations": 0, "Filters": 0,
+                          "PollTasks": 0, "Sources": 0}, client=self.event_client())
 
 
 class TestShutdown(EventTestCase):
