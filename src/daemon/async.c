@@ -524,7 +524,9 @@ static unsigned query_step(Async *a, AsyncQuery *q, uint64_t deadline, bool *ret
                         strbuf_append_char(&q->batch, ',');
                 r = objtext_append(&q->text, inst, &q->batch, &err);
                 if (r != 0) {
-                        if (r > 0)
+                        /* the objects before it still go out (unless the
+                         * batch itself could not grow: then none) */
+                        if (!strbuf_failed(&q->batch))
                                 strbuf_truncate(&q->batch, at);
                         break;
                 }

@@ -800,6 +800,198 @@ static void test_self_description(void **state) {
         json_decref(sessions);
 }
 
+/* The next message, or NULL once the session closed the connection. */
+static json_t *next_msg_or_eof(Fixture *f, Peer *p) {
+        for (int tries = 0; tries < 400; tries++) {
+                if (memchr(p->buf, '\n', p->have))
+                        return next_msg(f, p);
+                pump(f, 1);
+                ssize_t n = read(p->fd, p->buf + p->have, sizeof(p->buf) - p->have);
+                if (n > 0)
+                        p->have += (size_t)n;
+                else if (n == 0 || (n < 0 && errno == ECONNRESET))
+                        return NULL;
+        }
+        fail_msg("neither a message nor the end");
+        return NULL;
+}
+
+static void close_peer(Fixture *f, Peer *p) {
+        close(p->fd);
+        p->fd = -1;
+        p->have = 0;
+        pump(f, 3);
+}
+
+/* Out of memory at each allocation of a registration in turn: the client
+ * gets the call, an out-of-memory error, or (an answer that cannot be
+ * encoded) the end of its session; nothing is kept either way once the
+ * session is gone. */
+static void test_alloc_subscribe(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+
+        put_event_class(f, &f->a);
+        for (unsigned long n = 1;; n++) {
+                Peer p = { .fd = -1 };
+                assert_non_null(accept_peer(f, &p));
+                mem_fail_at(n);
+                subscribe(&p, 1, "fresh", "SELECT * FROM T_Ev WHERE Sev = 9 AND Text = 'x'");
+                json_t *m = next_msg_or_eof(f, &p);
+                bool hit = mem_fail_triggered();
+                mem_fail_at(0);
+                if (m && json_object_get(m, "error")) {
+                        json_t *e = json_object_get(m, "error");
+                        assert_string_equal(json_string_value(json_object_get(
+                                                    json_object_get(e, "data"), "status")),
+                                            "WBEM_E_OUT_OF_MEMORY");
+                        assert_true(hit);
+                } else if (m) {
+                        assert_int_equal(json_integer_value(json_object_get(
+                                                 json_object_get(m, "result"), "call")),
+                                         1);
+                }
+                json_decref(m);
+                close_peer(f, &p);
+                EngineEventStats after = stats(f);
+                assert_int_equal(after.registrations, before.registrations);
+                assert_int_equal(after.sinks, before.sinks);
+                assert_int_equal(after.filters, before.filters);
+                if (!hit)
+                        break;
+        }
+}
+
+/* Out of memory while an event is written for a consumer: the event is
+ * reported dropped (or, when even that cannot be written, the consumer's
+ * session ends); the seq stays exact. */
+static void test_alloc_indicate(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT Sev FROM T_Ev");
+        json_int_t call = expect_result_int(f, a, 1, "call");
+        json_int_t next_seq = 1, drops = 0;
+        for (unsigned long n = 1;; n++) {
+                mem_fail_at(n);
+                publish(&f->b, (json_int_t)n + 10, 1);
+                json_t *r = next_msg_or_eof(f, &f->b);
+                bool hit = mem_fail_triggered();
+                mem_fail_at(0);
+                /* delivered: 1 means an Indicate or an EventsDropped must
+                 * come; an error, nothing; a closed publisher, either */
+                bool must = r && json_integer_value(json_object_get(json_object_get(r, "result"),
+                                                                    "delivered")) == 1;
+                bool may = must || !r;
+                if (!r) {
+                        close_peer(f, &f->b);
+                        assert_non_null(accept_peer(f, &f->b));
+                }
+                json_decref(r);
+                pump(f, 3);
+                json_t *m = NULL;
+                if (may) {
+                        m = next_msg_or_eof(f, a);
+                        if (!m && a->fd >= 0 && must) {
+                                /* the EventsDropped could not be encoded:
+                                 * the consumer's session ended */
+                                break;
+                        }
+                }
+                if (!m) {
+                        assert_false(must);
+                        expect_nothing(f, a);
+                        if (!hit)
+                                fail_msg("nothing delivered without a failure");
+                        continue;
+                }
+                const char *method = msg_method(m);
+                if (strcmp(method, "Indicate") == 0) {
+                        assert_int_equal(msg_int(m, "call"), call);
+                        assert_int_equal(msg_int(m, "seq"), next_seq);
+                } else {
+                        assert_string_equal(method, "EventsDropped");
+                        assert_int_equal(msg_int(m, "first_seq"), next_seq);
+                        assert_int_equal(msg_int(m, "count"), 1);
+                        assert_true(f->server->events_dropped > 0);
+                        drops++;
+                }
+                next_seq++;
+                json_decref(m);
+                if (!hit)
+                        break;
+        }
+        assert_true(next_seq > 2);
+        assert_true(drops > 0);
+}
+
+/* Out of memory at each allocation of an ExecQueryAsync in turn: an
+ * error answer, or the call with its batches (seq in order) and a
+ * SetStatus that says whether it ran out of memory; or the session ends. */
+static void test_alloc_query_async(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        const int count = 150;
+
+        fill_items(f, a, count);
+        for (unsigned long n = 1;; n++) {
+                char sink[32];
+                snprintf(sink, sizeof(sink), "q%lu", n);
+                mem_fail_at(n);
+                exec_query_async(a, 1000, sink, "SELECT * FROM T_Item");
+                json_t *m = next_msg_or_eof(f, a);
+                json_int_t call = 0, seq = 0;
+                int objects = 0;
+                const char *status = NULL;
+                char status_text[64] = "";
+                bool closed = !m;
+                if (m && json_object_get(m, "error")) {
+                        json_t *e = json_object_get(m, "error");
+                        assert_string_equal(json_string_value(json_object_get(
+                                                    json_object_get(e, "data"), "status")),
+                                            "WBEM_E_OUT_OF_MEMORY");
+                } else if (m) {
+                        call = json_integer_value(
+                                json_object_get(json_object_get(m, "result"), "call"));
+                        assert_true(call > 0);
+                }
+                json_decref(m);
+                while (call && !status) {
+                        m = next_msg_or_eof(f, a);
+                        if (!m) {
+                                closed = true;
+                                break;
+                        }
+                        if (strcmp(msg_method(m), "Indicate") == 0) {
+                                assert_int_equal(msg_int(m, "seq"), ++seq);
+                                objects += (int)json_array_size(msg_param(m, "objects"));
+                        } else {
+                                assert_string_equal(msg_method(m), "SetStatus");
+                                snprintf(status_text, sizeof(status_text), "%s",
+                                         json_string_value(msg_param(m, "status")));
+                                status = status_text;
+                        }
+                        json_decref(m);
+                }
+                bool hit = mem_fail_triggered();
+                mem_fail_at(0);
+                if (status && strcmp(status, "WBEM_S_NO_ERROR") == 0)
+                        assert_int_equal(objects, count);
+                else if (status)
+                        assert_string_equal(status, "WBEM_E_OUT_OF_MEMORY");
+                if (closed) {
+                        close_peer(f, a);
+                        assert_non_null(accept_peer(f, a));
+                }
+                assert_int_equal(async_call_count(a->session->async), 0);
+                if (!hit) {
+                        assert_string_equal(status, "WBEM_S_NO_ERROR");
+                        break;
+                }
+        }
+}
+
 int main(void) {
         /* as lwmid does: a peer that is gone gives EPIPE */
         signal(SIGPIPE, SIG_IGN);
@@ -815,6 +1007,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_close_releases_everything, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shutdown_status, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_self_description, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_alloc_subscribe, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_alloc_indicate, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_alloc_query_async, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
