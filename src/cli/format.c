@@ -333,10 +333,12 @@ int format_object_table(const json_t *object, Table **ret) {
         return 0;
 }
 
-/* Members of a property definition shown in other ways than qualifiers. */
+/* Members of a property definition shown in other ways than qualifiers
+ * ("origin", the declaring class lwmid adds to every property, is not
+ * shown: the MOF-like text is the class's definition). */
 static bool is_structural_member(const char *key) {
         return strcmp(key, "type") == 0 || strcmp(key, "array") == 0 || strcmp(key, "name") == 0 ||
-               strcmp(key, "default") == 0;
+               strcmp(key, "default") == 0 || strcmp(key, "origin") == 0;
 }
 
 static void append_property(StrBuf *b, const char *name, const json_t *def) {

@@ -33,7 +33,8 @@ static void usage(FILE *f) {
                    "event; under systemd (Type=notify) it reports readiness with sd_notify.\n"
                    "Only one lwmid may serve a socket: it holds the lock file PATH.lock, and a\n"
                    "second instance refuses to start. A socket file whose lock is free is stale\n"
-                   "and is replaced. The socket is created with mode 0600.\n"
+                   "and is replaced. The socket is created with mode 0600. Likewise only one\n"
+                   "lwmid may use a repository file (lock REPOSITORY.lock beside it).\n"
                    "\n"
                    "Options:\n"
                    "  --socket PATH          listen on the Unix socket PATH (directory created\n"
@@ -48,7 +49,8 @@ static void usage(FILE *f) {
                    "                         (XDG_STATE_HOME defaults to ~/.local/state)\n"
                    "  --config FILE          read settings from the INI file FILE (section\n"
                    "                         [daemon], keys socket, repository, log_level,\n"
-                   "                         max_line_bytes); options given on the command line\n"
+                   "                         max_line_bytes, max_result_objects,\n"
+                   "                         max_result_bytes); options given on the command line\n"
                    "                         win. Unknown keys and bad values are errors.\n"
                    "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
@@ -56,14 +58,21 @@ static void usage(FILE *f) {
                    "                         its newline; N in bytes, or with a K, M or G suffix\n"
                    "                         (powers of 1024), from 512 to 1G. A longer line gets\n"
                    "                         an error and its connection is closed. Default: 1M\n"
+                   "  --max-result-objects N most objects in one answer to ExecQuery or\n"
+                   "                         EnumInstances, from 1 to 100000000; a larger result\n"
+                   "                         is refused with WBEM_E_QUOTA_VIOLATION (clients use\n"
+                   "                         ExecQueryAsync for those). Default: 100000\n"
+                   "  --max-result-bytes N   most bytes of the objects' JSON in one such answer;\n"
+                   "                         N as for --max-line-bytes, from 4K to 1G.\n"
+                   "                         Default: 64M\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
                    "Signals:\n"
                    "  SIGTERM, SIGINT        shut down: stop accepting, close every session,\n"
                    "                         remove the socket and the lock file, exit 0\n"
-                   "  SIGHUP                 re-read the configuration file: log_level and\n"
-                   "                         max_line_bytes take effect at once; a changed socket\n"
+                   "  SIGHUP                 re-read the configuration file: log_level and the\n"
+                   "                         max_* limits take effect at once; a changed socket\n"
                    "                         or repository is logged and needs a restart\n"
                    "\n"
                    "Exit status:\n"
@@ -71,7 +80,8 @@ static void usage(FILE *f) {
                    "  1  runtime failure (cannot create the socket, out of memory, ...)\n"
                    "  2  usage or configuration error (bad option or value, bad config file,\n"
                    "     no default socket path)\n"
-                   "  3  another lwmid already serves the socket (the message names its pid)\n");
+                   "  3  another lwmid already serves the socket or uses the repository (the\n"
+                   "     message names its pid)\n");
 }
 
 enum {
@@ -80,6 +90,8 @@ enum {
         OPT_CONFIG,
         OPT_LOG_LEVEL,
         OPT_MAX_LINE_BYTES,
+        OPT_MAX_RESULT_OBJECTS,
+        OPT_MAX_RESULT_BYTES,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -105,6 +117,8 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "config", required_argument, NULL, OPT_CONFIG },
                 { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
                 { "max-line-bytes", required_argument, NULL, OPT_MAX_LINE_BYTES },
+                { "max-result-objects", required_argument, NULL, OPT_MAX_RESULT_OBJECTS },
+                { "max-result-bytes", required_argument, NULL, OPT_MAX_RESULT_BYTES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -155,6 +169,29 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MAX_LINE_BYTES;
+                        break;
+                }
+                case OPT_MAX_RESULT_OBJECTS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--max-result-objects",
+                                                 SETTINGS_MIN_MAX_RESULT_OBJECTS,
+                                                 SETTINGS_MAX_MAX_RESULT_OBJECTS,
+                                                 &o->max_result_objects, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_RESULT_OBJECTS;
+                        break;
+                }
+                case OPT_MAX_RESULT_BYTES: {
+                        Error e;
+                        if (settings_parse_size_in(
+                                    optarg, "--max-result-bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
+                                    SETTINGS_MAX_MAX_RESULT_BYTES, &o->max_result_bytes, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_RESULT_BYTES;
                         break;
                 }
                 case ':':

@@ -24,11 +24,13 @@ static const RpcParam hello_params[] = {
 
 /* Hello: the client names itself and may ask for a keepalive; the answer
  * says who we are and what is in force. Optional, and may be repeated. */
-static int method_hello(const MethodCall *call, json_t **ret_result, Error *err) {
+static int method_hello(const MethodCall *call, json_t **ret_result, MethodJob **ret_job,
+                        Error *err) {
         Session *s = call->session;
         json_t *client = call->params ? json_object_get(call->params, "client") : NULL;
         json_t *keepalive = call->params ? json_object_get(call->params, "keepalive_ms") : NULL;
         (void)err;
+        (void)ret_job;
 
         if (json_is_string(client)) {
                 char *name = mem_strdup(json_string_value(client));
@@ -53,9 +55,11 @@ static int method_hello(const MethodCall *call, json_t **ret_result, Error *err)
 
 static const RpcParam no_params[] = { { .name = NULL } };
 
-static int method_ping(const MethodCall *call, json_t **ret_result, Error *err) {
+static int method_ping(const MethodCall *call, json_t **ret_result, MethodJob **ret_job,
+                       Error *err) {
         (void)call;
         (void)err;
+        (void)ret_job;
         json_t *r = json_object();
         if (!r)
                 return -ENOMEM;
@@ -72,5 +76,8 @@ const Method *methods_find(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(method_table); i++)
                 if (strcmp(method_table[i].name, name) == 0)
                         return &method_table[i];
+        for (const Method *m = methods_data; m->name; m++)
+                if (strcmp(m->name, name) == 0)
+                        return m;
         return NULL;
 }

@@ -5,8 +5,15 @@
  *
  * Adding a method is one entry in the table plus its handler and param
  * list. Only implemented methods are listed: an unlisted name gets
- * "method not found". The engine methods of DESIGN.md (GetObject,
- * ExecQuery, PutClass, ...) join the table when the engine is wired. */
+ * "method not found". Hello and Ping are in methods.c, the data methods
+ * (GetObject, ExecQuery, PutClass, ...) in methods_data.c.
+ *
+ * Most handlers answer at once. One whose work could hold the loop for
+ * long (ExecQuery, EnumInstances: a large result) returns a MethodJob
+ * instead: the session runs it a bounded piece per loop turn (other
+ * sessions are served in between), handles none of its own later requests
+ * until the job is done (so answers stay in order), and frees it
+ * unfinished if the session closes. */
 #pragma once
 
 #include <jansson.h>
@@ -16,6 +23,29 @@
 
 typedef struct Session Session;
 
+/* The work of one job per loop turn: at most this many objects, and it
+ * stops at the first object after this much time. */
+#define METHOD_JOB_MAX_OBJECTS_PER_TURN 256
+#define METHOD_JOB_MAX_USEC_PER_TURN 2000
+
+typedef struct MethodJob MethodJob;
+
+typedef struct MethodJobOps {
+        /* One turn's work (within the budget above). 0: more to do, call
+         * again on a later turn; 1: done, with *ret_line the complete
+         * response line, '\n' included, of *ret_len bytes (taken over,
+         * mem_free); or a positive WbemStatus or negative errno with err,
+         * answered as for a handler. After a non-zero return step is not
+         * called again. */
+        int (*step)(MethodJob *job, char **ret_line, size_t *ret_len, Error *err);
+        /* Release the job, finished or not (the session closed). */
+        void (*free)(MethodJob *job);
+} MethodJobOps;
+
+struct MethodJob {
+        const MethodJobOps *ops;
+};
+
 typedef struct MethodCall {
         Session *session;
         const char *method;
@@ -23,16 +53,22 @@ typedef struct MethodCall {
         json_t *params; /* checked against the method's params; NULL when none */
 } MethodCall;
 
-/* 0 with *ret_result (a new reference), a positive WbemStatus with err
- * (answered as a JSON-RPC error, see rpc_code_for_status), or a negative
- * errno (answered as an internal error). */
-typedef int (*MethodHandler)(const MethodCall *call, json_t **ret_result, Error *err);
+/* 0 with *ret_result (a new reference), or 0 with *ret_job (a job that
+ * makes the answer over later turns; *ret_result stays NULL), a positive
+ * WbemStatus with err (answered as a JSON-RPC error, see
+ * rpc_code_for_status), or a negative errno (answered as an internal error;
+ * a message in err, when the handler filled it, is kept). */
+typedef int (*MethodHandler)(const MethodCall *call, json_t **ret_result, MethodJob **ret_job,
+                             Error *err);
 
 typedef struct Method {
         const char *name; /* case-sensitive, as JSON-RPC method names are */
         const RpcParam *params;
         MethodHandler handler;
 } Method;
+
+/* The data methods (methods_data.c), ending with a NULL name. */
+extern const Method methods_data[];
 
 /* The method named `name`, or NULL. */
 const Method *methods_find(const char *name);

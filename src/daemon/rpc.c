@@ -210,6 +210,19 @@ int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len) {
         return rpc_encode(m, ret, ret_len);
 }
 
+void rpc_encode_result_begin(json_t *id, StrBuf *b) {
+        strbuf_append(b, "{\"jsonrpc\":\"2.0\",\"id\":");
+        if (!id)
+                strbuf_append(b, "null");
+        else if (json_dump_callback(id, dump_to_strbuf, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+                b->failed = true;
+        strbuf_append(b, ",\"result\":");
+}
+
+void rpc_encode_result_end(StrBuf *b) {
+        strbuf_append(b, "}\n");
+}
+
 /* A JSON string for a message that may have been cut inside a UTF-8
  * sequence (Error.message is a fixed buffer), or that carries bytes from
  * somewhere unchecked: drop a cut tail, else replace non-ASCII bytes. */

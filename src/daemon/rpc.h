@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "strbuf.h"
 
 /* JSON-RPC 2.0 error codes, and lwmi's one server-defined code. */
 enum {
@@ -76,6 +77,14 @@ int rpc_code_for_status(int status);
  * (length in *ret_len, not counting the NUL; free with mem_free()), or
  * -ENOMEM. `id` NULL means null; references passed in are borrowed. */
 int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len);
+/* A result written piece by piece (a large query's objects, as JSON text,
+ * without building one tree of them all): _begin appends
+ * `{"jsonrpc":"2.0","id":ID,"result":` to b, the caller appends the result
+ * value's compact JSON text, and _end appends `}\n`. The line is
+ * byte-for-byte what rpc_encode_result() makes of the same result.
+ * Out-of-memory marks b failed (strbuf_failed). */
+void rpc_encode_result_begin(json_t *id, StrBuf *b);
+void rpc_encode_result_end(StrBuf *b);
 /* The error object {code, message, data: {status[, line, column]}}; line
  * and column only when e->line is not 0. Messages are truncated to valid
  * UTF-8 if they were cut inside a character. */

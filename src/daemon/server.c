@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "engine.h"
 #include "listener.h"
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "providers.h"
 #include "session.h"
 
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
@@ -63,6 +65,10 @@ static void server_signal_cb(evutil_socket_t sig, short what, void *userdata) {
         server_shutdown(s, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+static bool server_repository_in_memory(const Server *s) {
+        return strcmp(s->settings.repository, ":memory:") == 0;
+}
+
 int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, Error *err) {
         Server *s;
 
@@ -70,6 +76,7 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         if (!s)
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
+        s->repo_lock_fd = -1;
         TAILQ_INIT(&s->sessions);
         TAILQ_INIT(&s->doomed);
         settings_init(&s->cmdline);
@@ -79,6 +86,11 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         s->lock_path = mem_printf("%s.lock", s->settings.socket_path);
         if (!s->lock_path)
                 goto oom;
+        if (!server_repository_in_memory(s)) {
+                s->repo_lock_path = mem_printf("%s.lock", s->settings.repository);
+                if (!s->repo_lock_path)
+                        goto oom;
+        }
         s->base = event_base_new();
         if (!s->base) {
                 server_free(s);
@@ -94,17 +106,81 @@ oom:
         return error_from_errno(err, -ENOMEM);
 }
 
-/* The repository hook. The engine (issue 3, engine helpers) is not wired
- * yet: when it is, this creates it with engine_new(), which opens the
- * repository and holds its lock, so a second lwmid on the same repository
- * refuses to start even on another socket. It runs after the socket lock
- * and before the socket exists, so clients never see a half-started
- * daemon. */
-static int server_open_repository(Server *s, Error *err) {
-        (void)err;
-        log_debug("repository %s (not opened: the engine is not wired yet)",
-                  s->settings.repository);
+/* The repository is locked with a file of its own, next to it: the
+ * repository's cache assumes a single writer (repo.h), and two daemons on
+ * different sockets would otherwise share one file. The lock is taken
+ * before the repository is opened (so a refused daemon never touches it)
+ * and held until the daemon exits. Its directory is created first, as
+ * repo_open() would: mode 0700, the repository is private. */
+static int server_lock_repository(Server *s, Error *err) {
+        pid_t holder = 0;
+        int r;
+
+        if (!s->repo_lock_path)
+                return 0;
+        _cleanup_free_ char *dir = mem_strdup(s->settings.repository);
+        if (!dir)
+                return error_from_errno(err, -ENOMEM);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                r = listener_mkdir_parents(dir, 0700, err);
+                if (r != 0)
+                        return r;
+        }
+        r = lockfile_acquire(s->repo_lock_path, &s->repo_lock_fd, &holder, err);
+        if (r == WBEM_E_ALREADY_EXISTS) {
+                if (holder > 0)
+                        return error_set(err, r,
+                                         "another lwmid (pid %ld) is already using the "
+                                         "repository %s (it holds the lock %s)",
+                                         (long)holder, s->settings.repository, s->repo_lock_path);
+                return error_set(err, r,
+                                 "another lwmid is already using the repository %s (it holds "
+                                 "the lock %s)",
+                                 s->settings.repository, s->repo_lock_path);
+        }
+        return r;
+}
+
+/* Lock the repository, then open it with the providers. server_start
+ * runs this after the socket lock and before the socket exists, so
+ * clients never see a half-started daemon. */
+int server_open_repository(Server *s, Error *err) {
+        static int (*const provider_new[])(Provider **) = {
+                process_provider_new,
+                os_provider_new,
+        };
+        EngineOptions opts = { .repository_path = s->settings.repository };
+        int r;
+
+        r = server_lock_repository(s, err);
+        if (r != 0)
+                return r;
+        r = engine_new(&opts, &s->engine, err);
+        if (r != 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(provider_new); i++) {
+                Provider *p;
+                r = provider_new[i](&p);
+                if (r < 0)
+                        return error_from_errno(err, r);
+                /* The engine takes p over, also when this fails. */
+                r = engine_register_provider(s->engine, p, err);
+                if (r != 0)
+                        return r;
+        }
+        log_debug("repository %s open (host name %s)", s->settings.repository,
+                  engine_host_name(s->engine));
         return 0;
+}
+
+/* Close the engine (sessions, and the cursors their queries held, are
+ * gone by now), then drop the repository's lock. */
+static void server_close_repository(Server *s) {
+        s->engine = engine_free(s->engine);
+        lockfile_release(s->repo_lock_path, s->repo_lock_fd);
+        s->repo_lock_fd = -1;
 }
 
 int server_start(Server *s, Error *err) {
@@ -148,8 +224,9 @@ int server_start(Server *s, Error *err) {
             event_add(s->sighup_event, NULL) < 0)
                 return error_set(err, WBEM_E_FAILED, "cannot install signal handlers");
 
-        log_info("listening on %s (pid %ld, max line %zu bytes)", s->settings.socket_path,
-                 (long)getpid(), s->settings.max_line_bytes);
+        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes)",
+                 s->settings.socket_path, (long)getpid(), s->settings.repository,
+                 s->settings.max_line_bytes);
         /* Not running under systemd is fine: sd_notify() then does nothing. */
         (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld", s->settings.socket_path,
                          (long)getpid());
@@ -175,7 +252,7 @@ void server_shutdown(Server *s, const char *why) {
         s->listener = listener_free(s->listener); /* also removes the socket */
         while ((session = TAILQ_FIRST(&s->sessions)))
                 session_close(session, "server shutting down");
-        /* The engine would be closed here, before the lock goes. */
+        server_close_repository(s);
         lockfile_release(s->lock_path, s->lock_fd);
         s->lock_fd = -1;
         event_base_loopexit(s->base, NULL);
@@ -218,8 +295,14 @@ int server_reload(Server *s) {
                 if (session->state == SESSION_OPEN)
                         session_set_max_line(session, fresh.max_line_bytes);
         }
-        log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes)", s->cmdline.config_path,
-                 log_level_name(s->settings.log_level), s->settings.max_line_bytes);
+        /* Read by each query as it starts. */
+        s->settings.max_result_objects = fresh.max_result_objects;
+        s->settings.max_result_bytes = fresh.max_result_bytes;
+        log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
+                 "objects and %zu bytes)",
+                 s->cmdline.config_path, log_level_name(s->settings.log_level),
+                 s->settings.max_line_bytes, s->settings.max_result_objects,
+                 s->settings.max_result_bytes);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;
@@ -237,6 +320,7 @@ Server *server_free(Server *s) {
                 session_free(session);
         }
         listener_free(s->listener);
+        server_close_repository(s);
         if (s->lock_fd >= 0)
                 lockfile_release(s->lock_path, s->lock_fd);
         if (s->sigterm_event)
@@ -252,6 +336,7 @@ Server *server_free(Server *s) {
         settings_done(&s->cmdline);
         settings_done(&s->settings);
         mem_free(s->lock_path);
+        mem_free(s->repo_lock_path);
         mem_free(s);
         return NULL;
 }

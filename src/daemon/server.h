@@ -16,6 +16,7 @@
 #include "settings.h"
 #include "error.h"
 
+typedef struct Engine Engine;
 typedef struct Listener Listener;
 typedef struct Session Session;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
@@ -26,7 +27,9 @@ typedef struct Server {
         Settings settings; /* in force */
 
         int lock_fd;
-        char *lock_path;
+        char *lock_path; /* "<socket>.lock" */
+        int repo_lock_fd;
+        char *repo_lock_path; /* "<repository>.lock"; NULL for :memory: */
         Listener *listener;
 
         SessionList sessions; /* open (including those flushing a last error) */
@@ -38,10 +41,9 @@ typedef struct Server {
         struct event *sigterm_event, *sigint_event, *sighup_event;
         bool shutting_down;
 
-        /* The engine (repository, providers) is created here once wired:
-         * engine_new() takes the repository's own lock, so a second daemon
-         * on the same repository but another socket refuses to start too
-         * (see server_open_repository). */
+        /* The repository, the providers and the data operations; NULL
+         * until server_open_repository(). */
+        Engine *engine;
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -49,11 +51,22 @@ typedef struct Server {
 int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, Error *err);
 Server *server_free(Server *s);
 
-/* Take the lock, create the socket, install the signal handlers and tell
- * systemd we are ready. WBEM_E_ALREADY_EXISTS when another lwmid holds the
- * lock (the message names its pid); other failures a WbemStatus or a
- * negative errno, with a message. */
+/* Take the socket's lock, then the repository's (a file repository is
+ * locked by "<repository>.lock" next to it, so a second lwmid on the same
+ * repository refuses to start even on another socket; :memory: needs
+ * none), open the repository, create the socket, install the signal
+ * handlers and tell systemd we are ready. WBEM_E_ALREADY_EXISTS when
+ * another lwmid holds either lock (the message names its pid and what it
+ * holds); other failures a WbemStatus or a negative errno, with a
+ * message. */
 int server_start(Server *s, Error *err);
+
+/* Lock the repository (see server_start), open it in an Engine and
+ * register the built-in providers (src/providers/providers.h). server_start
+ * calls it; unit tests call it directly to serve data methods without a
+ * socket. Errors: WBEM_E_ALREADY_EXISTS (the lock), the engine's and the
+ * providers'. */
+int server_open_repository(Server *s, Error *err);
 
 /* Run the loop until shutdown. 0, or a negative errno if the loop failed. */
 int server_run(Server *s);

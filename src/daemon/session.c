@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,9 +155,102 @@ static void session_handle_response(Session *s, const RpcMessage *m) {
         }
 }
 
+/* Answer a failed request (or log a failed notification). r is the
+ * handler's or job's return: a positive WbemStatus, or a negative errno,
+ * with e filled or not. */
+static void session_answer_failure(Session *s, json_t *id, bool notification, const char *method,
+                                   int code, int r, Error *e) {
+        if (r < 0) {
+                /* Keep a message the handler gave (an engine failure with
+                 * SQLite's words); out-of-memory always reads as such. */
+                if (r == -ENOMEM || e->status == 0 || e->message[0] == '\0')
+                        error_from_errno(e, r);
+                code = rpc_code_for_status(e->status == WBEM_E_OUT_OF_MEMORY ? e->status
+                                                                             : WBEM_E_FAILED);
+        } else if (code == 0) {
+                code = rpc_code_for_status(r);
+        }
+        if (notification) {
+                /* JSON-RPC: a notification is never answered, not even
+                 * with an error. */
+                log_debug("session %llu: notification %s failed: %s", session_idu(s), method,
+                          e->message);
+                return;
+        }
+        log_debug("session %llu: %s failed: %s", session_idu(s), method, e->message);
+        session_send_error(s, id, code, e);
+}
+
+static void session_schedule_job(Session *s) {
+        static const struct timeval now = { 0, 0 };
+        evtimer_add(s->job_event, &now);
+}
+
+/* Release the job, answered or not. */
+static void session_drop_job(Session *s) {
+        MethodJob *job = s->job;
+
+        if (!job)
+                return;
+        s->job = NULL;
+        event_del(s->job_event);
+        json_decref(s->job_id);
+        s->job_id = NULL;
+        job->ops->free(job);
+}
+
+/* One step of the job; when it is done, answer it and drop it. Returns
+ * true when the job is gone (answered, or the session closed). */
+static bool session_step_job(Session *s) {
+        MethodJob *job = s->job;
+        char *line = NULL;
+        size_t len = 0;
+        Error e = { 0 };
+        int r;
+
+        r = job->ops->step(job, &line, &len, &e);
+        if (r == 0) {
+                session_schedule_job(s);
+                return false;
+        }
+        /* Detach before answering: queueing may close the session, which
+         * drops whatever job it still has. */
+        json_t *id = TAKE_PTR(s->job_id);
+        bool notification = !id;
+        const char *method = s->job_method;
+        s->job = NULL;
+        event_del(s->job_event);
+        job->ops->free(job);
+        log_debug("session %llu: %s answered in %" PRIu64 " us", session_idu(s), method,
+                  session_now_usec() - s->job_started_usec);
+        if (r == 1) {
+                if (notification)
+                        mem_free(line);
+                else
+                        session_queue_line(s, line, len);
+        } else {
+                session_answer_failure(s, id, notification, method, 0, r, &e);
+        }
+        json_decref(id);
+        return true;
+}
+
+static void session_job_cb(evutil_socket_t fd, short what, void *userdata) {
+        Session *s = userdata;
+        (void)fd;
+        (void)what;
+
+        if (s->state != SESSION_OPEN || !s->job)
+                return;
+        /* Requests that waited behind the job go on next turn. */
+        if (session_step_job(s) && s->state == SESSION_OPEN)
+                session_schedule(s);
+}
+
 static void session_handle_request(Session *s, const RpcMessage *m) {
         const Method *method = methods_find(m->method);
         json_t *result = NULL;
+        MethodJob *job = NULL;
         Error e = { 0 };
         int code = 0, r;
 
@@ -173,26 +267,26 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
                         .id = m->id,
                         .params = m->params,
                 };
-                r = method->handler(&call, &result, &e);
-                if (r < 0) {
-                        error_from_errno(&e, r);
-                        code = RPC_INTERNAL_ERROR;
-                } else if (r > 0) {
-                        code = rpc_code_for_status(r);
-                }
+                r = method->handler(&call, &result, &job, &e);
         }
 
-        if (m->kind == RPC_KIND_NOTIFICATION) {
-                /* JSON-RPC: a notification is never answered, not even
-                 * with an error. */
-                if (r != 0)
-                        log_debug("session %llu: notification %s failed: %s", session_idu(s),
-                                  m->method, e.message);
-        } else if (r == 0) {
+        if (r != 0) {
+                session_answer_failure(s, m->id, m->kind == RPC_KIND_NOTIFICATION,
+                                       method ? method->name : m->method, code, r, &e);
+        } else if (job && s->peer_gone) {
+                /* Queries have no effect but their answer, which no one
+                 * would read. */
+                log_debug("session %llu: peer closed the connection, not running %s",
+                          session_idu(s), method->name);
+                job->ops->free(job);
+        } else if (job) {
+                /* The caller steps it once at once, then on later turns. */
+                s->job = job;
+                s->job_id = m->kind == RPC_KIND_NOTIFICATION ? NULL : json_incref(m->id);
+                s->job_method = method->name;
+                s->job_started_usec = session_now_usec();
+        } else if (m->kind != RPC_KIND_NOTIFICATION) {
                 session_send_result(s, m->id, result);
-        } else {
-                log_debug("session %llu: %s failed: %s", session_idu(s), m->method, e.message);
-                session_send_error(s, m->id, code, &e);
         }
         json_decref(result);
 }
@@ -238,8 +332,13 @@ static void session_process(Session *s) {
         struct evbuffer *out = bufferevent_get_output(s->bev);
         unsigned messages = 0;
         size_t bytes = 0;
+        uint64_t start_usec = session_now_usec();
 
         while (s->state == SESSION_OPEN) {
+                /* A job in progress holds the session's later requests;
+                 * it schedules us again when it is answered. */
+                if (s->job)
+                        return;
                 if (evbuffer_get_length(out) > SESSION_OUTPUT_HIGH_WATER) {
                         /* The client is not reading its answers: read no
                          * more of its requests until it does (the write
@@ -252,7 +351,9 @@ static void session_process(Session *s) {
                         return;
                 }
                 if (messages >= SESSION_MAX_MESSAGES_PER_TURN ||
-                    bytes >= SESSION_MAX_BYTES_PER_TURN) {
+                    bytes >= SESSION_MAX_BYTES_PER_TURN ||
+                    (messages > 0 &&
+                     session_now_usec() - start_usec >= SESSION_MAX_USEC_PER_TURN)) {
                         session_schedule(s);
                         return;
                 }
@@ -288,6 +389,10 @@ static void session_process(Session *s) {
                 s->bytes_in += len + 1;
                 bytes += len + 1;
                 messages++;
+                /* A job's first step runs now: a small query is answered
+                 * in this turn like any other request. */
+                if (s->job && !session_step_job(s))
+                        return;
         }
 
         if (s->state == SESSION_OPEN && s->read_eof) {
@@ -335,6 +440,16 @@ static void session_write_cb(struct bufferevent *bev, void *userdata) {
         }
 }
 
+/* Whether the peer closed its end entirely, not just shut down its
+ * sending side (which still reads the answers): a Unix stream socket
+ * whose peer is closed polls as POLLHUP. (Over TCP a close and a
+ * shutdown look alike; the answers are then made and fail to be sent.) */
+static bool session_peer_hung_up(Session *s) {
+        struct pollfd p = { .fd = bufferevent_getfd(s->bev), .events = 0 };
+
+        return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static void session_event_cb(struct bufferevent *bev, short what, void *userdata) {
         Session *s = userdata;
         (void)bev;
@@ -350,6 +465,14 @@ static void session_event_cb(struct bufferevent *bev, short what, void *userdata
         } else if (what & BEV_EVENT_EOF) {
                 s->read_eof = true;
                 s->last_heard_usec = session_now_usec();
+                s->peer_gone = session_peer_hung_up(s);
+                if (s->peer_gone && s->job) {
+                        /* No one will read its answer. */
+                        log_debug("session %llu: peer closed the connection, abandoning %s in "
+                                  "progress",
+                                  session_idu(s), s->job_method);
+                        session_drop_job(s);
+                }
                 session_process(s);
         }
 }
@@ -392,7 +515,8 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 return -ENOMEM;
         }
         s->process_event = evtimer_new(server->base, session_process_cb, s);
-        if (!s->process_event) {
+        s->job_event = evtimer_new(server->base, session_job_cb, s);
+        if (!s->process_event || !s->job_event) {
                 session_free(s);
                 return -ENOMEM;
         }
@@ -413,8 +537,11 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
 Session *session_free(Session *s) {
         if (!s)
                 return NULL;
+        session_drop_job(s);
         if (s->process_event)
                 event_free(s->process_event);
+        if (s->job_event)
+                event_free(s->job_event);
         if (s->bev)
                 bufferevent_free(s->bev);
         mem_free(s->client_name);
@@ -441,6 +568,7 @@ void session_close_after_flush(Session *s, const char *fmt, ...) {
         s->state = SESSION_DRAINING;
         bufferevent_disable(s->bev, EV_READ);
         event_del(s->process_event);
+        session_drop_job(s);
         if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
                 session_close(s, NULL);
                 return;
@@ -466,6 +594,12 @@ void session_close(Session *s, const char *fmt, ...) {
         bufferevent_disable(s->bev, EV_READ | EV_WRITE);
         bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
         event_del(s->process_event);
+        if (s->job) {
+                /* Whatever the job holds (an engine cursor) goes now, not
+                 * when the session is freed. */
+                log_debug("session %llu: abandoning %s in progress", session_idu(s), s->job_method);
+                session_drop_job(s);
+        }
 
         uint64_t usec = session_now_usec() - s->connected_usec;
         log_info("session %llu closed (pid %ld, uid %ld, client %s): %s; %" PRIu64

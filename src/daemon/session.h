@@ -4,9 +4,15 @@
  * answers in order. It is the only part of lwmid that knows about sockets.
  *
  * Fairness and back-pressure, so one client never delays the others:
- *  - at most SESSION_MAX_MESSAGES_PER_TURN messages or
- *    SESSION_MAX_BYTES_PER_TURN bytes are handled per callback; the rest
- *    waits for a later loop turn (a zero timer, behind other clients' I/O);
+ *  - at most SESSION_MAX_MESSAGES_PER_TURN messages,
+ *    SESSION_MAX_BYTES_PER_TURN bytes or SESSION_MAX_USEC_PER_TURN of work
+ *    are handled per callback; the rest waits for a later loop turn (a zero
+ *    timer, behind other clients' I/O);
+ *  - a request whose method returns a job (methods.h: a large query) is
+ *    worked on one bounded step per loop turn; the session's later
+ *    requests wait until it is answered, and closing the session frees
+ *    it unfinished (so does a peer that closes its end, as nobody would
+ *    read the answer; one that only shuts down its sending side gets it);
  *  - input is read only up to one maximal line ahead (read high-water mark);
  *  - while the output holds more than SESSION_OUTPUT_HIGH_WATER bytes no
  *    request is read or handled; it resumes below SESSION_OUTPUT_LOW_WATER.
@@ -32,9 +38,11 @@
 #include "error.h"
 
 typedef struct Server Server;
+typedef struct MethodJob MethodJob;
 
 #define SESSION_MAX_MESSAGES_PER_TURN 64
 #define SESSION_MAX_BYTES_PER_TURN (256u * 1024)
+#define SESSION_MAX_USEC_PER_TURN 2000
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
 #define SESSION_OUTPUT_LOW_WATER (256u * 1024)
 #define SESSION_DRAIN_TIMEOUT_MS 5000
@@ -64,6 +72,13 @@ typedef struct Session {
         struct bufferevent *bev;
         struct event *process_event; /* continue handling input next turn */
 
+        /* the request being answered over several turns, if any */
+        MethodJob *job;
+        struct event *job_event; /* its next step */
+        json_t *job_id;          /* the request's id; NULL: a notification */
+        const char *job_method;  /* static: the method table's name */
+        uint64_t job_started_usec;
+
         /* the peer, from SO_PEERCRED */
         pid_t pid;
         uid_t uid;
@@ -73,6 +88,7 @@ typedef struct Session {
         size_t max_line_bytes;
         size_t scanned; /* input bytes known to hold no '\n' */
         bool read_eof;  /* peer shut down its side */
+        bool peer_gone; /* ... and closed the connection: it reads nothing more */
         bool output_paused;
 
         /* liveness */

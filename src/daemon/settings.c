@@ -17,11 +17,14 @@
 
 #include "cleanup.h"
 #include "mem.h"
+#include "repo.h"
 
 void settings_init(Settings *o) {
         *o = (Settings){
                 .log_level = LOG_LEVEL_INFO,
                 .max_line_bytes = SETTINGS_DEFAULT_MAX_LINE_BYTES,
+                .max_result_objects = SETTINGS_DEFAULT_MAX_RESULT_OBJECTS,
+                .max_result_bytes = SETTINGS_DEFAULT_MAX_RESULT_BYTES,
         };
 }
 
@@ -57,7 +60,8 @@ int settings_copy(const Settings *src, Settings *dst) {
         return 0;
 }
 
-int settings_parse_size(const char *text, const char *what, size_t *ret, Error *err) {
+int settings_parse_size_in(const char *text, const char *what, size_t min, size_t max, size_t *ret,
+                           Error *err) {
         static const struct {
                 const char *suffix;
                 unsigned shift;
@@ -74,16 +78,16 @@ int settings_parse_size(const char *text, const char *what, size_t *ret, Error *
                                  text);
         for (; *p >= '0' && *p <= '9'; p++) {
                 v = v * 10 + (unsigned long long)(*p - '0');
-                if (v > SETTINGS_MAX_MAX_LINE_BYTES)
+                if (v > max)
                         goto range;
         }
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
                 if (strcmp(p, suffixes[i].suffix) != 0)
                         continue;
-                if (v > (SETTINGS_MAX_MAX_LINE_BYTES >> suffixes[i].shift))
+                if (v > (max >> suffixes[i].shift))
                         goto range;
                 v <<= suffixes[i].shift;
-                if (v < SETTINGS_MIN_MAX_LINE_BYTES)
+                if (v < min)
                         goto range;
                 *ret = (size_t)v;
                 return 0;
@@ -92,8 +96,37 @@ int settings_parse_size(const char *text, const char *what, size_t *ret, Error *
                          "%s: '%s' has an unknown unit (use K, M or G)", what, text);
 range:
         return error_set(err, WBEM_E_INVALID_PARAMETER,
-                         "%s: '%s' is out of range (%zu bytes to %zu bytes)", what, text,
-                         SETTINGS_MIN_MAX_LINE_BYTES, SETTINGS_MAX_MAX_LINE_BYTES);
+                         "%s: '%s' is out of range (%zu bytes to %zu bytes)", what, text, min, max);
+}
+
+int settings_parse_size(const char *text, const char *what, size_t *ret, Error *err) {
+        return settings_parse_size_in(text, what, SETTINGS_MIN_MAX_LINE_BYTES,
+                                      SETTINGS_MAX_MAX_LINE_BYTES, ret, err);
+}
+
+int settings_parse_count(const char *text, const char *what, size_t min, size_t max, size_t *ret,
+                         Error *err) {
+        unsigned long long v = 0;
+        const char *p = text;
+
+        if (*p < '0' || *p > '9')
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "%s: '%s' is not a number", what,
+                                 text);
+        for (; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (unsigned long long)(*p - '0');
+                if (v > max)
+                        goto range;
+        }
+        if (*p)
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "%s: '%s' is not a number", what,
+                                 text);
+        if (v < min)
+                goto range;
+        *ret = (size_t)v;
+        return 0;
+range:
+        return error_set(err, WBEM_E_INVALID_PARAMETER, "%s: '%s' is out of range (%zu to %zu)",
+                         what, text, min, max);
 }
 
 typedef struct Parse {
@@ -175,6 +208,8 @@ static const struct {
         { "repository", SETTINGS_SET_REPOSITORY },
         { "log_level", SETTINGS_SET_LOG_LEVEL },
         { "max_line_bytes", SETTINGS_SET_MAX_LINE_BYTES },
+        { "max_result_objects", SETTINGS_SET_MAX_RESULT_OBJECTS },
+        { "max_result_bytes", SETTINGS_SET_MAX_RESULT_BYTES },
 };
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -200,7 +235,7 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         if (!flag) {
                 parse_fail(p, p->line,
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
-                           "log_level, max_line_bytes)",
+                           "log_level, max_line_bytes, max_result_objects, max_result_bytes)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -232,6 +267,21 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
+        } else if (flag == SETTINGS_SET_MAX_RESULT_OBJECTS) {
+                size_t n;
+                if (settings_parse_count(value, "max_result_objects",
+                                         SETTINGS_MIN_MAX_RESULT_OBJECTS,
+                                         SETTINGS_MAX_MAX_RESULT_OBJECTS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_MAX_RESULT_BYTES) {
+                size_t size;
+                if (settings_parse_size_in(value, "max_result_bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
+                                           SETTINGS_MAX_MAX_RESULT_BYTES, &size, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
         }
 
         /* Valid; the command line still wins. */
@@ -256,6 +306,16 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 break;
         case SETTINGS_SET_MAX_LINE_BYTES:
                 (void)settings_parse_size(value, "max_line_bytes", &o->max_line_bytes, NULL);
+                break;
+        case SETTINGS_SET_MAX_RESULT_OBJECTS:
+                (void)settings_parse_count(
+                        value, "max_result_objects", SETTINGS_MIN_MAX_RESULT_OBJECTS,
+                        SETTINGS_MAX_MAX_RESULT_OBJECTS, &o->max_result_objects, NULL);
+                break;
+        case SETTINGS_SET_MAX_RESULT_BYTES:
+                (void)settings_parse_size_in(
+                        value, "max_result_bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
+                        SETTINGS_MAX_MAX_RESULT_BYTES, &o->max_result_bytes, NULL);
                 break;
         }
         return 1;
@@ -319,26 +379,6 @@ int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **re
         return 0;
 }
 
-int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
-                                char **ret, Error *err) {
-        char *path;
-
-        if (is_root)
-                path = mem_strdup("/var/lib/lwmi/repository.db");
-        else if (xdg_state_home && xdg_state_home[0] == '/')
-                path = mem_printf("%s/lwmi/repository.db", xdg_state_home);
-        else if (home && home[0] == '/')
-                path = mem_printf("%s/.local/state/lwmi/repository.db", home);
-        else
-                return error_set(err, WBEM_E_NOT_FOUND,
-                                 "neither XDG_STATE_HOME nor HOME is set: give the repository "
-                                 "with --repository PATH");
-        if (!path)
-                return error_from_errno(err, -ENOMEM);
-        *ret = path;
-        return 0;
-}
-
 int settings_resolve(const Settings *cmdline, Settings *ret, Error *err) {
         Settings o;
         bool is_root = geteuid() == 0;
@@ -359,8 +399,15 @@ int settings_resolve(const Settings *cmdline, Settings *ret, Error *err) {
                         goto fail;
         }
         if (!o.repository) {
-                r = settings_default_repository(is_root, getenv("XDG_STATE_HOME"), getenv("HOME"),
-                                                &o.repository, err);
+                /* The engine's rule, so lwmid and the tools that open a
+                 * repository directly agree on where it is. */
+                r = repo_default_path(&o.repository);
+                if (r == -ENOENT)
+                        r = error_set(err, WBEM_E_NOT_FOUND,
+                                      "neither XDG_STATE_HOME nor HOME is set: give the "
+                                      "repository with --repository PATH");
+                else if (r < 0)
+                        error_from_errno(err, r);
                 if (r != 0)
                         goto fail;
         }

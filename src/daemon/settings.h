@@ -17,12 +17,23 @@
 #define SETTINGS_MIN_MAX_LINE_BYTES ((size_t)512)
 #define SETTINGS_MAX_MAX_LINE_BYTES ((size_t)1 << 30)
 
+/* The largest answer to ExecQuery and EnumInstances (more must use
+ * ExecQueryAsync): objects, and bytes of their JSON text. */
+#define SETTINGS_DEFAULT_MAX_RESULT_OBJECTS ((size_t)100000)
+#define SETTINGS_MIN_MAX_RESULT_OBJECTS ((size_t)1)
+#define SETTINGS_MAX_MAX_RESULT_OBJECTS ((size_t)100000000)
+#define SETTINGS_DEFAULT_MAX_RESULT_BYTES ((size_t)64 << 20)
+#define SETTINGS_MIN_MAX_RESULT_BYTES ((size_t)4 << 10)
+#define SETTINGS_MAX_MAX_RESULT_BYTES ((size_t)1 << 30)
+
 /* Which settings were given on the command line (Settings.from_cmdline). */
 enum {
         SETTINGS_SET_SOCKET = 1u << 0,
         SETTINGS_SET_REPOSITORY = 1u << 1,
         SETTINGS_SET_LOG_LEVEL = 1u << 2,
         SETTINGS_SET_MAX_LINE_BYTES = 1u << 3,
+        SETTINGS_SET_MAX_RESULT_OBJECTS = 1u << 4,
+        SETTINGS_SET_MAX_RESULT_BYTES = 1u << 5,
 };
 
 typedef struct Settings {
@@ -31,11 +42,14 @@ typedef struct Settings {
         char *config_path; /* NULL: no configuration file */
         LogLevel log_level;
         size_t max_line_bytes; /* longest accepted line, without its '\n' */
+        size_t max_result_objects; /* most objects in one ExecQuery/EnumInstances answer */
+        size_t max_result_bytes;   /* most bytes of objects' JSON in one such answer */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
 
-/* Defaults: no paths, level info, 1 MiB lines. */
+/* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
+ * and 64 MiB. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */
@@ -46,6 +60,12 @@ int settings_copy(const Settings *src, Settings *dst);
  * [SETTINGS_MIN_MAX_LINE_BYTES, SETTINGS_MAX_MAX_LINE_BYTES].
  * Returns 0 or WBEM_E_INVALID_PARAMETER with a message naming `what`. */
 int settings_parse_size(const char *text, const char *what, size_t *ret, Error *err);
+/* The same within [min, max]. */
+int settings_parse_size_in(const char *text, const char *what, size_t min, size_t max, size_t *ret,
+                           Error *err);
+/* A count: decimal digits only, within [min, max]; errors as above. */
+int settings_parse_count(const char *text, const char *what, size_t min, size_t max, size_t *ret,
+                         Error *err);
 
 /* Read o->config_path (which must be set) into o, skipping settings in
  * o->from_cmdline. Unknown sections or keys, repeated keys, bad values and
@@ -63,15 +83,11 @@ int settings_load_string(Settings *o, const char *name, const char *text, Error 
  * XDG_RUNTIME_DIR is unset (or not absolute) for a non-root user. */
 int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **ret, Error *err);
 
-/* The default repository: /var/lib/lwmi/repository.db for root, else
- * $XDG_STATE_HOME/lwmi/repository.db ($HOME/.local/state when unset).
- * WBEM_E_NOT_FOUND when neither XDG_STATE_HOME nor HOME is usable. */
-int settings_default_repository(bool is_root, const char *xdg_state_home, const char *home,
-                                char **ret, Error *err);
-
 /* The settings in force: a copy of `cmdline` (the options parsed from the
  * command line, with from_cmdline set), completed from its configuration
  * file if it names one, then with the defaults for whatever is still unset
- * (socket and repository depend on the effective uid and the environment).
+ * (socket and repository depend on the effective uid and the environment;
+ * the repository's is repo_default_path(), WBEM_E_NOT_FOUND with a message
+ * when it has no home directory to use).
  * Used at startup and again on SIGHUP. */
 int settings_resolve(const Settings *cmdline, Settings *ret, Error *err);

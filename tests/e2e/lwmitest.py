@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -183,12 +184,81 @@ class Client:
             raise AssertionError("answer with id %r to request %r: %r" % (reply.get("id"), id, reply))
         return reply
 
+    def call_ok(self, method, params=None, id=1):
+        """The result of a call; an error answer fails with its message."""
+        reply = self.call(method, params, id)
+        if "error" in reply:
+            raise AssertionError("%s failed: %r" % (method, reply["error"]))
+        return reply["result"]
+
+    def pipeline(self, messages, timeout=60):
+        """Send messages (dicts) in one go from a writer thread while
+        reading, as a client must (lwmid stops reading a client whose
+        answers pile up). Returns the answers to those with an id, in the
+        order received."""
+        data = b"".join(json.dumps(m).encode() + b"\n" for m in messages)
+        expected = sum(1 for m in messages if "id" in m)
+        failure = []
+
+        def writer():
+            try:
+                self.send_raw(data)
+            except OSError as e:
+                failure.append(e)
+
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        replies = [self.recv() for _ in range(expected)]
+        t.join(timeout)
+        if failure:
+            raise failure[0]
+        return replies
+
     def at_eof(self):
         """True if lwmid closed the connection (after any lines left)."""
         try:
             return self.recv_line() is None
         except ConnectionResetError:
             return True
+
+
+PINGER = r"""
+import json, select, socket, sys, time
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(sys.argv[1])
+f = sock.makefile("rwb")
+times = []
+i = 0
+print("ready", flush=True)
+while not select.select([sys.stdin], [], [], 0)[0]:
+    t0 = time.monotonic()
+    f.write(b'{"jsonrpc":"2.0","id":%d,"method":"Ping"}\n' % i)
+    f.flush()
+    reply = json.loads(f.readline())
+    assert reply["id"] == i and reply["result"] == {}, reply
+    times.append(time.monotonic() - t0)
+    i += 1
+print(json.dumps(times), flush=True)
+"""
+
+
+class Pinger:
+    """Another client, in a process of its own (so that this process's
+    work, e.g. decoding a large answer, does not hold it up): it sends Ping
+    after Ping, one at a time, until stop() returns their round-trip times
+    in seconds."""
+
+    def __init__(self, socket_path):
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", PINGER, socket_path],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if self.proc.stdout.readline() != b"ready\n":
+            raise AssertionError("the pinger did not start")
+
+    def stop(self):
+        out, _ = self.proc.communicate(b"stop\n", timeout=30)
+        if self.proc.returncode != 0:
+            raise AssertionError("the pinger failed")
+        return json.loads(out)
 
 
 class DaemonTestCase(unittest.TestCase):

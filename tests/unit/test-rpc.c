@@ -319,6 +319,23 @@ static void test_encode_result(void **state) {
         assert_int_equal(rpc_encode_result(id, NULL, &line, &len), -ENOMEM);
         assert_string_equal(line, "untouched");
 
+        /* written piece by piece: the same bytes, for every kind of id */
+        json_t *ids[] = { id, json_string("s\"x"), json_null(), NULL };
+        for (size_t i = 0; i < 4; i++) {
+                StrBuf b = STRBUF_INIT;
+                rpc_encode_result_begin(ids[i], &b);
+                strbuf_append(&b, "{\"text\":\"a\\nb\"}");
+                rpc_encode_result_end(&b);
+                assert_false(strbuf_failed(&b));
+                assert_int_equal(rpc_encode_result(ids[i], result, &line, &len), 0);
+                assert_int_equal(b.len, len);
+                assert_string_equal(b.data, line);
+                mem_free(line);
+                strbuf_done(&b);
+        }
+        json_decref(ids[1]);
+        json_decref(ids[2]);
+
         json_decref(id);
         json_decref(result);
 }

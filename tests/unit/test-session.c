@@ -1,7 +1,9 @@
 /* Unit tests for lwmid's sessions (src/daemon/session.c) driven over a
  * socketpair, with no listening socket: routing of the client's answers to
- * server Pings, the per-turn work bound, closing after a final error, and
- * freeing only on a later loop turn. */
+ * server Pings, the per-turn work bound, closing after a final error,
+ * freeing only on a later loop turn, and query jobs (an in-memory
+ * repository) answered over several turns while other sessions are
+ * served, and freed when their session closes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "methods.h"
 #include "mem.h"
 #include "server.h"
 #include "session.h"
@@ -56,10 +59,22 @@ static int setup(void **state) {
         return f->session ? 0 : -1;
 }
 
+/* The same with the repository open: the data methods answer. */
+static int setup_engine(void **state) {
+        Fixture *f;
+        Error e;
+
+        if (setup(state) != 0)
+                return -1;
+        f = *state;
+        return server_open_repository(f->server, &e) == 0 ? 0 : -1;
+}
+
 static int teardown(void **state) {
         Fixture *f = *state;
         server_free(f->server);
-        close(f->peer);
+        if (f->peer >= 0)
+                close(f->peer);
         free(f);
         return 0;
 }
@@ -77,7 +92,7 @@ static void peer_send(Fixture *f, const char *text) {
 /* The next line from the session (without '\n'), pumping the loop while
  * waiting; NULL if none comes. Valid until the next call. */
 static char *peer_line(Fixture *f) {
-        static char line[1 << 16];
+        static char line[1 << 20];
 
         for (int tries = 0; tries < 200; tries++) {
                 char *nl = memchr(f->buf, '\n', f->have);
@@ -261,6 +276,138 @@ static void test_reload_line_limit(void **state) {
         assert_true(peer_sees_eof(f));
 }
 
+/* A second session on the fixture's server; its peer in *ret_peer. */
+static Session *second_session(Fixture *f, int *ret_peer) {
+        int fds[2];
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds),
+                         0);
+        server_accept(fds[0], f->server);
+        *ret_peer = fds[1];
+        return TAILQ_LAST(&f->server->sessions, SessionList);
+}
+
+static size_t count_text(const char *s, const char *what) {
+        size_t n = 0;
+        for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+                n++;
+        return n;
+}
+
+/* Class T_Item with instances Id 0..count-1, through the session. */
+static void fill_items(Fixture *f, int count) {
+        char msg[256];
+
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"PutClass\",\"params\":"
+                     "{\"namespace\":\"root/cimv2\",\"class\":{\"__CLASS\":\"T_Item\","
+                     "\"properties\":{\"Id\":{\"type\":\"uint32\",\"key\":true}}}}}\n");
+        assert_string_equal(peer_line(f),
+                            "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"path\":\"T_Item\"}}");
+        for (int i = 0; i < count; i++) {
+                snprintf(msg, sizeof(msg),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PutInstance\",\"params\":"
+                         "{\"namespace\":\"root/cimv2\",\"instance\":{\"__CLASS\":\"T_Item\","
+                         "\"Id\":%d}}}\n",
+                         i, i);
+                peer_send(f, msg);
+                char *line = peer_line(f);
+                assert_non_null(line);
+                assert_non_null(strstr(line, "\"result\":{\"path\":\"T_Item.Id="));
+        }
+}
+
+static const char query_all[] = "{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"method\":\"ExecQuery\","
+                                "\"params\":{\"namespace\":\"root/cimv2\",\"query\":"
+                                "\"SELECT * FROM T_Item\"}}\n";
+
+static void turn(Fixture *f) {
+        /* EVLOOP_NONBLOCK alone would go on while callbacks are active */
+        event_base_loop(f->server->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+static bool readable(int fd) {
+        char c;
+        return recv(fd, &c, 1, MSG_PEEK) > 0;
+}
+
+static void test_query_job_spans_turns(void **state) {
+        Fixture *f = *state;
+        /* more steps than the turns below take */
+        const int count = 6 * METHOD_JOB_MAX_OBJECTS_PER_TURN;
+        int peer2;
+
+        fill_items(f, count);
+        Session *other = second_session(f, &peer2);
+        peer_send(f, query_all);
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":\"after\",\"method\":\"Ping\"}\n");
+        turn(f);
+        /* the first step is done, the rest waits; so does the Ping */
+        assert_non_null(f->session->job);
+        assert_false(readable(f->peer));
+
+        /* the other session is served while the query goes on */
+        static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}\n";
+        assert_int_equal(write(peer2, ping, strlen(ping)), (ssize_t)strlen(ping));
+        turn(f); /* answered */
+        turn(f); /* written */
+        assert_true(readable(peer2));
+        assert_int_equal(other->requests, 1);
+        assert_non_null(f->session->job);
+        assert_int_equal(f->session->requests, count + 2);
+
+        /* the answer, whole and in order, then the Ping behind it */
+        char *line = peer_line(f);
+        assert_non_null(line);
+        assert_true(strncmp(line, "{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"result\":{\"objects\":[",
+                            46) == 0);
+        assert_int_equal(count_text(line, "\"__GENUS\":2"), count);
+        assert_null(f->session->job);
+        assert_string_equal(peer_line(f), "{\"jsonrpc\":\"2.0\",\"id\":\"after\",\"result\":{}}");
+        assert_int_equal(f->session->requests, count + 3);
+        close(peer2);
+}
+
+static void test_query_job_freed_on_close(void **state) {
+        Fixture *f = *state;
+
+        fill_items(f, 3 * METHOD_JOB_MAX_OBJECTS_PER_TURN);
+        peer_send(f, query_all);
+        turn(f);
+        assert_non_null(f->session->job);
+        /* the peer goes away: nobody will read the answer */
+        close(f->peer);
+        f->peer = -1;
+        pump(f, 3);
+        assert_int_equal(f->server->n_sessions, 0);
+        assert_true(TAILQ_EMPTY(&f->server->doomed));
+}
+
+static void test_query_result_limit(void **state) {
+        Fixture *f = *state;
+
+        fill_items(f, 20);
+        f->server->settings.max_result_objects = 19;
+        peer_send(f, query_all);
+        char *line = peer_line(f);
+        assert_non_null(strstr(line, "\"id\":\"q\",\"error\":{\"code\":-32000"));
+        assert_non_null(strstr(line, "WBEM_E_QUOTA_VIOLATION"));
+        assert_non_null(strstr(line, "19 objects"));
+        assert_null(f->session->job);
+
+        f->server->settings.max_result_objects = 20;
+        peer_send(f, query_all);
+        assert_int_equal(count_text(peer_line(f), "\"__GENUS\":2"), 20);
+}
+
+static void test_data_methods_without_repository(void **state) {
+        Fixture *f = *state;
+
+        peer_send(f, query_all);
+        char *line = peer_line(f);
+        assert_non_null(strstr(line, "\"code\":-32603"));
+        assert_non_null(strstr(line, "no repository is open"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_ping_roundtrip, setup, teardown),
@@ -272,6 +419,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_close_is_deferred, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_half_line_then_eof, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_line_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_query_job_spans_turns, setup_engine, teardown),
+                cmocka_unit_test_setup_teardown(test_query_job_freed_on_close, setup_engine,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_query_result_limit, setup_engine, teardown),
+                cmocka_unit_test_setup_teardown(test_data_methods_without_repository, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "repo.h"
 #include "settings.h"
 
 static void test_parse_size(void **state) {
@@ -69,6 +70,41 @@ static void test_parse_size(void **state) {
         assert_int_equal(v, 7);
 }
 
+static void test_parse_result_limits(void **state) {
+        size_t v = 7;
+        Error e;
+        (void)state;
+
+        assert_int_equal(settings_parse_count("1", "n", 1, 100, &v, &e), 0);
+        assert_int_equal(v, 1);
+        assert_int_equal(settings_parse_count("100", "n", 1, 100, &v, &e), 0);
+        assert_int_equal(v, 100);
+        v = 7;
+        assert_int_equal(settings_parse_count("0", "n", 1, 100, &v, &e), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(e.message, "n: '0' is out of range (1 to 100)"));
+        assert_int_equal(settings_parse_count("101", "n", 1, 100, &v, &e),
+                         WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(settings_parse_count("99999999999999999999999", "n", 1, 100, &v, &e),
+                         WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(settings_parse_count("1K", "n", 1, 100000, &v, &e),
+                         WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(e.message, "not a number"));
+        assert_int_equal(settings_parse_count("", "n", 1, 100, &v, &e), WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(settings_parse_count("-1", "n", 1, 100, &v, NULL),
+                         WBEM_E_INVALID_PARAMETER);
+        assert_int_equal(v, 7);
+
+        assert_int_equal(settings_parse_size_in("4K", "b", 4096, 1 << 20, &v, &e), 0);
+        assert_int_equal(v, 4096);
+        assert_int_equal(settings_parse_size_in("1M", "b", 4096, 1 << 20, &v, &e), 0);
+        assert_int_equal(v, 1 << 20);
+        assert_int_equal(settings_parse_size_in("4095", "b", 4096, 1 << 20, &v, &e),
+                         WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(e.message, "4096 bytes to 1048576 bytes"));
+        assert_int_equal(settings_parse_size_in("2M", "b", 4096, 1 << 20, &v, &e),
+                         WBEM_E_INVALID_PARAMETER);
+}
+
 static void test_load_string(void **state) {
         Settings o;
         Error e;
@@ -83,15 +119,21 @@ static void test_load_string(void **state) {
                                               "socket = /run/x.sock\n"
                                               "repository=:memory:   ; inline comment\n"
                                               "log_level = DEBUG\n"
-                                              "max_line_bytes = 2M\n",
+                                              "max_line_bytes = 2M\n"
+                                              "max_result_objects = 500\n"
+                                              "max_result_bytes = 8M\n",
                                               &e),
                          0);
         assert_string_equal(o.socket_path, "/run/x.sock");
         assert_string_equal(o.repository, ":memory:");
         assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
         assert_int_equal(o.max_line_bytes, 2 * 1048576);
+        assert_int_equal(o.max_result_objects, 500);
+        assert_int_equal(o.max_result_bytes, 8 * 1048576);
         assert_int_equal(o.from_file, SETTINGS_SET_SOCKET | SETTINGS_SET_REPOSITORY |
-                                              SETTINGS_SET_LOG_LEVEL | SETTINGS_SET_MAX_LINE_BYTES);
+                                              SETTINGS_SET_LOG_LEVEL | SETTINGS_SET_MAX_LINE_BYTES |
+                                              SETTINGS_SET_MAX_RESULT_OBJECTS |
+                                              SETTINGS_SET_MAX_RESULT_BYTES);
         settings_done(&o);
         assert_null(o.socket_path);
 
@@ -99,6 +141,8 @@ static void test_load_string(void **state) {
         settings_init(&o);
         assert_int_equal(settings_load_string(&o, "f", "", &e), 0);
         assert_int_equal(o.max_line_bytes, SETTINGS_DEFAULT_MAX_LINE_BYTES);
+        assert_int_equal(o.max_result_objects, 100000);
+        assert_int_equal(o.max_result_bytes, 64 * 1048576);
         assert_int_equal(o.log_level, LOG_LEVEL_INFO);
         assert_null(o.socket_path);
         settings_done(&o);
@@ -121,6 +165,18 @@ static void test_command_line_wins(void **state) {
         assert_string_equal(o.socket_path, "/cmd.sock");
         assert_int_equal(o.log_level, LOG_LEVEL_ERROR);
         assert_int_equal(o.max_line_bytes, 4096);
+        settings_done(&o);
+
+        settings_init(&o);
+        o.max_result_objects = 10;
+        o.from_cmdline = SETTINGS_SET_MAX_RESULT_OBJECTS;
+        assert_int_equal(settings_load_string(&o, "f",
+                                              "[daemon]\nmax_result_objects=20\n"
+                                              "max_result_bytes=16K\n",
+                                              &e),
+                         0);
+        assert_int_equal(o.max_result_objects, 10);
+        assert_int_equal(o.max_result_bytes, 16384);
         settings_done(&o);
 }
 
@@ -153,6 +209,12 @@ static void test_load_errors(void **state) {
         expect_load_error("[daemon]\nmax_line_bytes = 10\n",
                           "f.conf:2: key max_line_bytes: '10' is out of range");
         expect_load_error("[daemon]\nmax_line_bytes = lots\n", "f.conf:2: key max_line_bytes");
+        expect_load_error("[daemon]\nmax_result_objects = 0\n",
+                          "f.conf:2: key max_result_objects: '0' is out of range");
+        expect_load_error("[daemon]\nmax_result_objects = 1K\n",
+                          "f.conf:2: key max_result_objects: '1K' is not a number");
+        expect_load_error("[daemon]\nmax_result_bytes = 2G\n",
+                          "f.conf:2: key max_result_bytes: '2G' is out of range");
         expect_load_error("[daemon]\nsocket =\n", "f.conf:2: key 'socket': empty path");
         expect_load_error("[daemon]\nrepository =\n", "f.conf:2: key 'repository': empty path");
         expect_load_error("[daemon]\njust words\n", "f.conf:2: syntax error");
@@ -232,23 +294,6 @@ static void test_defaults(void **state) {
         assert_null(p);
         assert_int_equal(settings_default_socket(false, "relative", &p, &e), WBEM_E_NOT_FOUND);
         assert_non_null(strstr(e.message, "not an absolute path"));
-
-        assert_int_equal(settings_default_repository(true, NULL, NULL, &p, &e), 0);
-        assert_string_equal(p, "/var/lib/lwmi/repository.db");
-        mem_free(p);
-        assert_int_equal(settings_default_repository(false, "/st", "/home/u", &p, &e), 0);
-        assert_string_equal(p, "/st/lwmi/repository.db");
-        mem_free(p);
-        assert_int_equal(settings_default_repository(false, NULL, "/home/u", &p, &e), 0);
-        assert_string_equal(p, "/home/u/.local/state/lwmi/repository.db");
-        mem_free(p);
-        assert_int_equal(settings_default_repository(false, "rel", "/home/u", &p, &e), 0);
-        assert_string_equal(p, "/home/u/.local/state/lwmi/repository.db");
-        mem_free(p);
-        p = NULL;
-        assert_int_equal(settings_default_repository(false, NULL, NULL, &p, &e), WBEM_E_NOT_FOUND);
-        assert_non_null(strstr(e.message, "--repository"));
-        assert_null(p);
 }
 
 static void test_copy_and_resolve(void **state) {
@@ -298,6 +343,32 @@ static void test_copy_and_resolve(void **state) {
         else
                 assert_string_equal(resolved.socket_path, "/run/user/4242/lwmi/lwmid.sock");
         settings_done(&resolved);
+
+        /* the default repository is the engine's (repo_default_path) */
+        cmd.from_cmdline = SETTINGS_SET_SOCKET;
+        mem_free(cmd.repository);
+        cmd.repository = NULL;
+        cmd.socket_path = mem_strdup("/s.sock");
+        setenv("XDG_STATE_HOME", "/state", 1);
+        char *want = NULL;
+        assert_int_equal(repo_default_path(&want), 0);
+        assert_int_equal(settings_resolve(&cmd, &resolved, &e), 0);
+        assert_string_equal(resolved.repository, want);
+        if (geteuid() != 0)
+                assert_string_equal(resolved.repository, "/state/lwmi/repository.db");
+        mem_free(want);
+        settings_done(&resolved);
+        if (geteuid() != 0) {
+                char *home = getenv("HOME") ? mem_strdup(getenv("HOME")) : NULL;
+                unsetenv("XDG_STATE_HOME");
+                unsetenv("HOME");
+                assert_int_equal(settings_resolve(&cmd, &resolved, &e), WBEM_E_NOT_FOUND);
+                assert_non_null(strstr(e.message, "--repository"));
+                if (home)
+                        setenv("HOME", home, 1);
+                mem_free(home);
+        }
+        unsetenv("XDG_STATE_HOME");
         settings_done(&cmd);
 }
 
@@ -373,11 +444,11 @@ static void test_log_levels(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_size),        cmocka_unit_test(test_load_string),
-                cmocka_unit_test(test_command_line_wins), cmocka_unit_test(test_load_errors),
-                cmocka_unit_test(test_load_file),         cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_copy_and_resolve),  cmocka_unit_test(test_lockfile),
-                cmocka_unit_test(test_log_levels),
+                cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_parse_result_limits),
+                cmocka_unit_test(test_load_string), cmocka_unit_test(test_command_line_wins),
+                cmocka_unit_test(test_load_errors), cmocka_unit_test(test_load_file),
+                cmocka_unit_test(test_defaults),    cmocka_unit_test(test_copy_and_resolve),
+                cmocka_unit_test(test_lockfile),    cmocka_unit_test(test_log_levels),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
