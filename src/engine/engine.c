@@ -76,6 +76,8 @@ static int new_do(const EngineOptions *opts, Engine **ret, Error *err) {
                 if (r == 0)
                         r = repo_open(where, &e->repo, err);
         }
+        if (r == 0)
+                r = engine_events_init(e); /* events */
         if (r != 0) {
                 engine_free(e);
                 return r;
@@ -87,6 +89,7 @@ static int new_do(const EngineOptions *opts, Engine **ret, Error *err) {
 Engine *engine_free(Engine *e) {
         if (!e)
                 return NULL;
+        engine_events_done(e); /* events: sinks, calls and poll tasks go first */
         for (size_t k = 0; k < e->n_served; k++) {
                 mem_free(e->served[k].ns);
                 mem_free(e->served[k].class_name);
@@ -312,7 +315,10 @@ static int put_class_do(Engine *e, const char *ns, const CimClass *def, unsigned
         r = class_check_writable(e, name, def->name, "changed", err);
         if (r != 0)
                 return r;
-        return repo_class_put(e->repo, name, def, flags, ret, err);
+        r = repo_class_put(e->repo, name, def, flags, ret, err);
+        if (r == 0)
+                engine_events_class_changed(e, name, def->name); /* events */
+        return r;
 }
 
 static int delete_class_do(Engine *e, const char *ns, const char *class_name, unsigned flags,
@@ -326,7 +332,10 @@ static int delete_class_do(Engine *e, const char *ns, const char *class_name, un
         r = class_check_writable(e, name, class_name, "deleted", err);
         if (r != 0)
                 return r;
-        return repo_class_delete(e->repo, name, class_name, flags, err);
+        r = repo_class_delete(e->repo, name, class_name, flags, err);
+        if (r == 0)
+                engine_events_class_deleted(e, name, class_name); /* events */
+        return r;
 }
 
 static int enum_classes_do(Engine *e, const char *ns, const char *superclass, bool deep,
@@ -385,13 +394,16 @@ static int put_instance_do(Engine *e, const char *ns, const Instance *inst, unsi
                 r = instance_set_namespace(stored, name);
         if (r != 0)
                 return r;
-        Instance *previous = NULL;
-        r = repo_instance_put(e->repo, name, stored, flags, ret_previous ? &previous : NULL, NULL,
+        /* events: the previous instance is asked for a modification event too */
+        _cleanup_(instance_unrefp) Instance *previous = NULL;
+        bool want_previous = ret_previous || engine_events_wanted(e, name);
+        r = repo_instance_put(e->repo, name, stored, flags, want_previous ? &previous : NULL, NULL,
                               err);
         if (r != 0)
                 return r;
+        engine_events_instance_put(e, name, stored, previous); /* events */
         if (ret_previous)
-                *ret_previous = previous;
+                *ret_previous = TAKE_PTR(previous);
         if (ret_stored)
                 *ret_stored = TAKE_PTR(stored);
         return 0;
@@ -416,7 +428,16 @@ static int delete_instance_do(Engine *e, const char *ns, const char *path, Insta
                         return instance_not_writable(pv, cls->name, err);
         }
         /* Anything else wrong with the path the repository says. */
-        return repo_instance_delete(e->repo, name, path, ret_deleted, err);
+        _cleanup_(instance_unrefp) Instance *deleted = NULL; /* events: asked for too */
+        bool want_deleted = ret_deleted || engine_events_wanted(e, name);
+        r = repo_instance_delete(e->repo, name, path, want_deleted ? &deleted : NULL, err);
+        if (r != 0)
+                return r;
+        if (deleted)
+                engine_events_instance_deleted(e, name, deleted); /* events */
+        if (ret_deleted)
+                *ret_deleted = TAKE_PTR(deleted);
+        return 0;
 }
 
 /* ---- GetObject --------------------------------------------------------------- */

@@ -9,6 +9,8 @@
 
 #include "engine.h"
 
+typedef struct Dispatcher Dispatcher;
+
 /* One (namespace, class) a provider serves. */
 typedef struct ProviderClass {
         char *ns;         /* the namespace's stored spelling */
@@ -31,6 +33,8 @@ struct Engine {
         size_t n_served;
         size_t *index;     /* served entry + 1; 0 = free slot */
         size_t index_mask; /* index size - 1 (a power of two); index NULL when empty */
+
+        Dispatcher *events; /* sinks, calls, filters, poll tasks: events.c */
 };
 
 /* The provider serving class_name in namespace ns, where ns is the stored
@@ -52,3 +56,24 @@ int engine_provider_error(const Provider *p, int r, Error *err);
 static inline int engine_errno(int r, Error *err) {
         return r < 0 ? error_from_errno(err, r) : r;
 }
+
+/* ---- events (events.c) ---- */
+
+/* Make and free e->events. */
+int engine_events_init(Engine *e);
+void engine_events_done(Engine *e);
+/* Whether some subscription in ns takes the repository's instance events
+ * (a write need not read the previous instance otherwise). */
+bool engine_events_wanted(Engine *e, const char *ns);
+/* Raise the intrinsic event of a committed repository write in ns (the
+ * stored spelling): creation, or modification when previous is set. Never
+ * fails: an event that cannot be built for lack of memory is counted in
+ * EngineEventStats.events_failed. */
+void engine_events_instance_put(Engine *e, const char *ns, Instance *stored, Instance *previous);
+void engine_events_instance_deleted(Engine *e, const char *ns, Instance *deleted);
+/* After class_name (and, with a cascade, its subclasses) was deleted from
+ * ns: end the calls whose query names a class that is gone. */
+void engine_events_class_deleted(Engine *e, const char *ns, const char *class_name);
+/* After class_name was put (created or changed) in ns: end the calls whose
+ * equality key no longer fits the type of its property. */
+void engine_events_class_changed(Engine *e, const char *ns, const char *class_name);

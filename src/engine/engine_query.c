@@ -9,6 +9,16 @@
  * instances, whatever the size of the result, and the daemon can return to
  * its loop between instances.
  *
+ * One engine_query_next() call does a bounded amount of work: it reads at
+ * most ENGINE_QUERY_BUDGET_PAGES pages and rejects at most
+ * ENGINE_QUERY_BUDGET_REJECTED instances before it returns -EAGAIN, so a
+ * selective WHERE over a large class never holds the daemon's loop for
+ * long; the next call resumes where this one stopped.
+ *
+ * A WHERE that pins every (integer or boolean) key of a repository class
+ * with top-level equalities (`WHERE Id = 5000`) reads that one instance by
+ * its path instead of the whole class; WHERE is still applied to it.
+ *
  * Each instance pulled is put in the cursor's namespace, tested against
  * WHERE (a prepared WqlFilter, unless its provider said it applied WHERE),
  * and projected: with a
@@ -16,12 +26,14 @@
  * instance nobody else holds (the normal case: just decoded, or just made by
  * a provider) is changed in place; a shared one is copied first. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "engine_internal.h"
 #include "mem.h"
 #include "names.h"
+#include "strbuf.h"
 #include "wql_eval.h"
 #include "wql_lex.h"
 
@@ -36,9 +48,9 @@ typedef enum CursorSource {
 
 struct QueryCursor {
         Engine *engine;
-        char *ns;        /* stored spelling */
-        WqlQuery *query; /* owned; synthesised for an enumeration */
-        bool is_query;   /* false: EnumInstances (no hint for providers) */
+        char *ns;          /* stored spelling */
+        WqlQuery *query;   /* owned; synthesised for an enumeration */
+        bool is_query;     /* false: EnumInstances (no hint for providers) */
         WqlFilter *filter; /* query->where prepared; NULL without WHERE */
         WqlEvalContext ctx;
 
@@ -62,6 +74,10 @@ struct QueryCursor {
         CimClass *keep_cls;
         bool *keep;
         size_t keep_cap;
+
+        /* work done by the current engine_query_next() call, against its
+         * budget (ENGINE_QUERY_BUDGET_*) */
+        unsigned turn_pages, turn_rejected;
 
         bool finished;
 };
@@ -112,6 +128,87 @@ static int page_read(QueryCursor *c, Error *err) {
         return 0;
 }
 
+/* The integer literal a top-level AND conjunct of e sets key property
+ * `name` equal to, if any. */
+static const WqlLiteral *key_equality(const WqlExpr *e, const char *name) {
+        if (!e)
+                return NULL;
+        if (e->kind == WQL_EXPR_AND) {
+                const WqlLiteral *l = key_equality(e->binary.left, name);
+                return l ? l : key_equality(e->binary.right, name);
+        }
+        if (e->kind != WQL_EXPR_COMPARE || e->compare.op != WQL_OP_EQ ||
+            e->compare.right.is_property || e->compare.left.prop.n_parts != 1 ||
+            !name_equal(e->compare.left.prop.parts[0], name))
+                return NULL;
+        const WqlLiteral *l = &e->compare.right.lit;
+        return l->kind == WQL_LIT_INTEGER || l->kind == WQL_LIT_UNSIGNED ||
+                               l->kind == WQL_LIT_BOOLEAN
+                       ? l
+                       : NULL;
+}
+
+/* When WHERE pins every key of cls to a literal with top-level equalities,
+ * the path of the one instance it can match ("Class.Id=5"), so the
+ * repository is asked for that instance instead of read in full. Only
+ * integer and boolean keys qualify: for those the repository's exact key
+ * comparison agrees with WQL's (strings compare case-insensitively in WQL,
+ * exactly as keys). 0 with *ret NULL when the lookup does not apply. */
+static int key_lookup_path(const QueryCursor *c, char **ret) {
+        *ret = NULL;
+        if (!c->is_query || !c->query->where || c->cls->n_keys == 0)
+                return 0;
+        StrBuf b = STRBUF_INIT;
+        strbuf_append(&b, c->cls->name);
+        char sep = '.';
+        for (size_t k = 0; k < c->cls->n_props; k++) {
+                const CimProperty *p = &c->cls->props[k];
+                if (!p->is_key)
+                        continue;
+                const WqlLiteral *l = cim_type_is_integer(p->type) || p->type == CIM_BOOLEAN
+                                              ? key_equality(c->query->where, p->name)
+                                              : NULL;
+                if (!l) {
+                        strbuf_done(&b);
+                        return 0;
+                }
+                strbuf_printf(&b, "%c%s=", sep, p->name);
+                sep = ',';
+                if (l->kind == WQL_LIT_INTEGER)
+                        strbuf_printf(&b, "%" PRId64, l->i);
+                else if (l->kind == WQL_LIT_UNSIGNED)
+                        strbuf_printf(&b, "%" PRIu64, l->u);
+                else
+                        strbuf_append(&b, l->b ? "TRUE" : "FALSE");
+        }
+        *ret = strbuf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The repository source for a WHERE that pins the keys: the one instance
+ * with those keys, if it is of exactly this class (subclasses share the key
+ * space and are visited as classes of their own). */
+static int key_lookup_read(QueryCursor *c, const char *path, Error *err) {
+        Instance *inst = NULL;
+        Error local = { 0 };
+        int r = repo_instance_get(c->engine->repo, c->ns, path, &inst, &local);
+        c->page_more = false;
+        c->pages_read++;
+        if (r == WBEM_E_NOT_FOUND || r == WBEM_E_INVALID_OBJECT_PATH || r == WBEM_E_INVALID_CLASS ||
+            r == WBEM_E_INVALID_NAMESPACE)
+                return 0; /* no such instance (or a key literal out of range) */
+        if (r != 0) {
+                if (err)
+                        *err = local;
+                return r;
+        }
+        if (name_equal(inst->cls->name, c->cls->name))
+                c->page[c->page_len++] = inst;
+        else
+                instance_unref(inst);
+        return 0;
+}
+
 /* Open the source of the next class. */
 static int source_open(QueryCursor *c, Error *err) {
         c->cls = c->classes[c->next_class++];
@@ -120,7 +217,11 @@ static int source_open(QueryCursor *c, Error *err) {
                 c->source = SOURCE_REPO;
                 c->page_next = 0;
                 c->page_more = true;
-                return 0;
+                _cleanup_free_ char *path = NULL;
+                int r = key_lookup_path(c, &path);
+                if (r == 0 && path)
+                        r = key_lookup_read(c, path, err);
+                return r;
         }
         bool filtered = false;
         ProviderCursor *pc = NULL;
@@ -135,9 +236,9 @@ static int source_open(QueryCursor *c, Error *err) {
         return 0;
 }
 
-/* Internally a pull returns 0 with *ret set (an instance) or NULL (the
- * end), or an error: WBEM_E_FAILED has the value 1, so the "1: an
- * instance" of the interfaces is kept for their boundaries. */
+/* A pull returns 0 with *ret set (an instance) or NULL (the end), or an
+ * error. ProviderOps.enum_next still says "1: an instance", so a provider's
+ * WBEM_E_FAILED (also 1) is told apart by the missing instance. */
 static int provider_next(QueryCursor *c, Instance **ret, Error *err) {
         Instance *inst = NULL;
         int r = c->provider->ops->enum_next(c->pc, &inst, err);
@@ -190,6 +291,9 @@ static int cursor_pull(QueryCursor *c, Instance **ret, bool *ret_filtered, Error
                                 source_close(c);
                                 break;
                         }
+                        if (c->turn_pages >= ENGINE_QUERY_BUDGET_PAGES)
+                                return -EAGAIN;
+                        c->turn_pages++;
                         r = page_read(c, err);
                         if (r != 0)
                                 return r;
@@ -258,24 +362,35 @@ static int cursor_project(QueryCursor *c, Instance **inst) {
 
 /* ---- the cursor -------------------------------------------------------------- */
 
-/* The error of a cursor as engine_query_next() returns it. */
-static int cursor_status(int r, Error *err) {
-        if (r < 0)
-                return error_from_errno(err, r);
-        /* Not to be mistaken for "1: an instance"; err keeps the status. */
-        return r == WBEM_E_FAILED ? -EIO : r;
+/* End the cursor on an error r; a negative errno fills err too. */
+static int cursor_fail(QueryCursor *c, int r, Error *err) {
+        c->finished = true;
+        source_close(c);
+        return r < 0 ? error_from_errno(err, r) : r;
 }
 
 int engine_query_next(QueryCursor *c, Instance **ret, Error *err) {
-        if (!c || c->finished)
+        if (!c || c->finished) {
+                *ret = NULL;
                 return 0;
+        }
+        c->turn_pages = c->turn_rejected = 0;
         for (;;) {
                 Instance *inst = NULL;
                 bool filtered = false;
+                /* A selective WHERE may reject page after page: give the
+                 * caller its turn back now and then (-EAGAIN), so one call
+                 * never takes long. Nothing is lost: the cursor resumes where
+                 * it stopped. */
+                if (c->turn_rejected >= ENGINE_QUERY_BUDGET_REJECTED)
+                        return -EAGAIN;
                 int r = cursor_pull(c, &inst, &filtered, err);
+                if (r == -EAGAIN)
+                        return r;
                 if (r == 0 && !inst) {
                         c->finished = true;
                         source_close(c);
+                        *ret = NULL;
                         return 0;
                 }
                 if (r == 0)
@@ -287,18 +402,17 @@ int engine_query_next(QueryCursor *c, Instance **ret, Error *err) {
                                 instance_unref(inst);
                         if (t < 0)
                                 r = t;
-                        else if (t != WQL_TRUE)
+                        else if (t != WQL_TRUE) {
+                                c->turn_rejected++;
                                 continue;
+                        }
                 }
                 if (r == 0 && !c->query->select_all)
                         r = cursor_project(c, &inst);
-                if (r != 0) {
-                        c->finished = true;
-                        source_close(c);
-                        return cursor_status(r, err);
-                }
+                if (r != 0)
+                        return cursor_fail(c, r, err);
                 *ret = inst;
-                return 1;
+                return 0;
         }
 }
 

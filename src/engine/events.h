@@ -34,6 +34,7 @@
 #include "engine.h"
 #include "error.h"
 #include "instance.h"
+#include "wql.h"
 
 typedef struct Sink Sink;
 typedef struct Call Call;
@@ -48,7 +49,9 @@ typedef struct SinkOps {
         void (*call_ended)(Sink *sink, Call *call, int status, const char *message, void *userdata);
 } SinkOps;
 
-/* A sink delivering through ops with userdata (the daemon's per-sink state). */
+/* A sink delivering through ops with userdata (the daemon's per-sink state).
+ * -EINVAL without ops->indicate. Sinks still open when the engine is freed
+ * are freed with it, silently. */
 int sink_new(Engine *e, const SinkOps *ops, void *userdata, Sink **ret);
 /* Cancel every call of the sink, silently, and free it. Accepts NULL. */
 Sink *sink_free(Sink *s);
@@ -84,6 +87,11 @@ Sink *call_sink(const Call *c);
 /* The query as given, and its namespace (for introspection). */
 const char *call_query(const Call *c);
 const char *call_namespace(const Call *c);
+/* The call's parsed query when it has a select list (its events are
+ * projected: the other properties are NULL), so that a writer can leave
+ * them out as for a data query; NULL for SELECT *. Valid while the call
+ * is. */
+const WqlQuery *call_projection(const Call *c);
 
 /* Publish an extrinsic event (an instance of a class derived from
  * __ExtrinsicEvent, in ns) to every matching call; TIME_CREATED is set when
@@ -118,6 +126,7 @@ typedef struct EngineEventStats {
         size_t sources; /* native sources running (later issues) */
         uint64_t events_raised;
         uint64_t events_delivered; /* indicate callbacks */
+        uint64_t events_failed;    /* events not (fully) delivered for lack of memory */
 } EngineEventStats;
 
 void engine_event_stats(const Engine *e, EngineEventStats *ret);

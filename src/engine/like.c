@@ -143,6 +143,21 @@ int like_text_compare(const char *a, const char *b) {
         }
 }
 
+uint64_t like_text_hash(const char *s) {
+        const unsigned char *p = (const unsigned char *)s;
+        uint64_t h = 0xcbf29ce484222325u; /* FNV-1a over 32-bit code points */
+        while (*p) {
+                size_t len;
+                uint32_t cp = like_fold_lower(decode(p, &len));
+                for (int k = 0; k < 4; k++) {
+                        h ^= (cp >> (8 * k)) & 0xFFu;
+                        h *= 0x100000001b3u;
+                }
+                p += len;
+        }
+        return h;
+}
+
 /* Where the set starting at the '[' at p ends: the index just past its
  * ']', or 0 when it has none (then '[' is an ordinary character). */
 static size_t set_end(const unsigned char *p) {

@@ -38,6 +38,11 @@ bool like_match(const char *pattern, const char *text);
  * code points (a proper prefix sorts first). */
 int like_text_compare(const char *a, const char *b);
 
+/* A hash of the folded code points that agrees with like_text_compare():
+ * texts that compare equal hash equally (the dispatcher's equality index
+ * keys string literals with it). */
+uint64_t like_text_hash(const char *s);
+
 /* The folded (lower case) form of a code point, and the upper case one;
  * code points without case map to themselves. */
 uint32_t like_fold_lower(uint32_t cp);

@@ -50,6 +50,14 @@ typedef struct ProviderOps {
                             Instance **ret, Error *err);
 
         void (*free)(Provider *p);
+
+        /* Native events: the extension point for issue 6, not yet in the
+         * interface. Until a provider can say that it raises the instance
+         * events of a class by itself (and start and stop that source for
+         * the engine, refcounted like poll tasks), every intrinsic query on
+         * a provider's class needs WITHIN and is polled by the engine
+         * (events.c: event_source() is the one place that decides, and the
+         * one to extend along with the operations added here). */
 } ProviderOps;
 
 struct Provider {

@@ -1,0 +1,167 @@
+/* Sinks and calls.
+ *
+ * A call sits on two intrusive doubly linked lists, its sink's and its
+ * filter's, through links inside the Call itself, so cancelling one call
+ * unlinks it in O(1) without a search, and cancelling a sink walks its own
+ * calls once. Freeing a call drops its filter's reference count; the last
+ * call of a filter takes the filter out of the index (O(1) as well: the
+ * index chains are doubly linked too), and the last filter of a poll task
+ * stops the task.
+ *
+ * A filter's first call lives inside the filter (Filter.first; the slot is
+ * reused by a later call when it is free), so a registration on a filter of
+ * its own costs one heap chunk and an event that matches it touches
+ * adjacent memory. Other calls are allocated; a call stores its query text
+ * only when it differs from its filter's (the text of the filter's first
+ * registration): 56 bytes otherwise. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "events_internal.h"
+#include "mem.h"
+
+int sink_new_in(Dispatcher *d, const SinkOps *ops, void *userdata, Sink **ret) {
+        Sink *s = mem_calloc(1, sizeof(Sink));
+        if (!s)
+                return -ENOMEM;
+        s->d = d;
+        s->ops = ops;
+        s->userdata = userdata;
+        s->next = d->sinks;
+        if (s->next)
+                s->next->pprev = &s->next;
+        d->sinks = s;
+        s->pprev = &d->sinks;
+        d->n_sinks++;
+        *ret = s;
+        return 0;
+}
+
+/* Unlink and free c, dropping its filter's reference. */
+static void call_free(Call *c) {
+        Sink *s = c->sink;
+        Dispatcher *d = s->d;
+        Filter *f = call_filter(c);
+
+        *c->sink_pprev = c->sink_next;
+        if (c->sink_next)
+                c->sink_next->sink_pprev = c->sink_pprev;
+        s->n_calls--;
+        *c->filter_pprev = c->filter_next;
+        if (c->filter_next)
+                c->filter_next->filter_pprev = c->filter_pprev;
+        d->n_calls--;
+        if (c->filter & CALL_INLINE)
+                f->flags &= (uint8_t)~FILTER_FIRST_USED;
+        else
+                mem_free(c);
+        filter_unref(d, f); /* may free f, and so an inline c */
+}
+
+size_t sink_cancel_all(Sink *s, void (*each)(Call *c, void *ud), void *ud) {
+        size_t n = 0;
+        if (!s)
+                return 0;
+        while (s->calls) {
+                Call *c = s->calls;
+                if (each)
+                        each(c, ud);
+                call_free(c);
+                n++;
+        }
+        return n;
+}
+
+Sink *sink_free(Sink *s) {
+        if (!s)
+                return NULL;
+        sink_cancel_all(s, NULL, NULL);
+        *s->pprev = s->next;
+        if (s->next)
+                s->next->pprev = s->pprev;
+        s->d->n_sinks--;
+        mem_free(s);
+        return NULL;
+}
+
+size_t sink_call_count(const Sink *s) {
+        return s->n_calls;
+}
+
+void *sink_userdata(const Sink *s) {
+        return s->userdata;
+}
+
+/* Whether the text of f's first registration is [text, text+len): f->text
+ * is NUL-terminated and text holds no NUL (the parser refuses it), so
+ * strncmp stops within both. */
+static bool same_text(const Filter *f, const char *text, size_t len) {
+        return strncmp(f->text, text, len) == 0 && f->text[len] == '\0';
+}
+
+int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, Call **ret) {
+        bool own = !same_text(f, text, len);
+        bool inline_call = !own && !(f->flags & FILTER_FIRST_USED);
+        Call *c = inline_call ? &f->first : mem_malloc(sizeof(Call) + (own ? len + 1 : 0));
+        if (!c)
+                return -ENOMEM;
+        if (inline_call)
+                f->flags |= FILTER_FIRST_USED;
+        c->id = id;
+        c->sink = sink;
+        c->filter = (uintptr_t)f | (own ? CALL_OWN_TEXT : 0) | (inline_call ? CALL_INLINE : 0);
+        if (own) {
+                memcpy(call_own_text(c), text, len);
+                call_own_text(c)[len] = '\0';
+        }
+        c->sink_next = sink->calls;
+        if (c->sink_next)
+                c->sink_next->sink_pprev = &c->sink_next;
+        sink->calls = c;
+        c->sink_pprev = &sink->calls;
+        sink->n_calls++;
+        c->filter_next = f->calls;
+        if (c->filter_next)
+                c->filter_next->filter_pprev = &c->filter_next;
+        f->calls = c;
+        c->filter_pprev = &f->calls;
+        sink->d->n_calls++;
+        *ret = c;
+        return 0;
+}
+
+void call_cancel(Call *c) {
+        if (c)
+                call_free(c);
+}
+
+void call_end(Call *c, int status, const char *message) {
+        Sink *s = c->sink;
+        if (s->ops->call_ended)
+                s->ops->call_ended(s, c, status, message, s->userdata);
+        call_free(c);
+}
+
+uint64_t call_id(const Call *c) {
+        return c->id;
+}
+
+Sink *call_sink(const Call *c) {
+        return c->sink;
+}
+
+const char *call_query(const Call *c) {
+        return (c->filter & CALL_OWN_TEXT) ? call_own_text(c) : call_filter(c)->text;
+}
+
+const WqlQuery *call_projection(const Call *c) {
+        const Filter *f = call_filter(c);
+        if ((f->flags & FILTER_CAPTURED) || !f->query->project)
+                return NULL;
+        return f->query->query;
+}
+
+const char *call_namespace(const Call *c) {
+        return filter_namespace(call_filter(c));
+}

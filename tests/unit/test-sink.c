@@ -1,0 +1,395 @@
+/* Unit tests for sinks and calls (sink.c) and filter sharing (filter.c),
+ * below the engine: cancelling one call unlinks only it, cancelling a sink
+ * reaches each call once with its callback, counts and the dispatcher's
+ * statistics return to their earlier values after every cancel, identical
+ * filters are compiled once and freed with their last call, a call keeps the
+ * query text it was given, and out-of-memory at every allocation of a
+ * subscription fails cleanly. */
+#include "event-fixture.h"
+
+typedef struct Fixture {
+        ClassTable table;
+        Dispatcher *d;
+        Record rec;
+        Sink *sink;
+} Fixture;
+
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof(Fixture));
+        table_init(&f->table);
+        table_add(&f->table, "App_Event", "__ExtrinsicEvent", "Id:uint32", "Name:string",
+                  "Severity:sint32", NULL);
+        table_add(&f->table, "App_Item", NULL, "Id:uint32:key", "Name:string", NULL);
+        assert_int_equal(dispatcher_new("testhost", &f->d), 0);
+        assert_int_equal(sink_new_in(f->d, &record_ops, &f->rec, &f->sink), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+        dispatcher_free(f->d);
+        record_reset(&f->rec);
+        table_clear(&f->table);
+        free(f);
+        return 0;
+}
+
+static EngineEventStats stats(Fixture *f) {
+        EngineEventStats s;
+        dispatcher_stats(f->d, &s);
+        return s;
+}
+
+static void assert_stats_equal(const EngineEventStats *a, const EngineEventStats *b) {
+        assert_int_equal(a->sinks, b->sinks);
+        assert_int_equal(a->registrations, b->registrations);
+        assert_int_equal(a->filters, b->filters);
+        assert_int_equal(a->poll_tasks, b->poll_tasks);
+}
+
+static size_t publish(Fixture *f, unsigned id, const char *name) {
+        Instance *ev = new_instance(&f->table, "App_Event");
+        size_t delivered = 0;
+        set_uint(ev, "Id", id);
+        set_str(ev, "Name", name);
+        assert_int_equal(dispatcher_raise(f->d, FIXTURE_NS, ev, &delivered), 0);
+        instance_unref(ev);
+        return delivered;
+}
+
+static void test_counts_and_accessors(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        assert_int_equal(before.sinks, 1);
+        assert_int_equal(before.registrations, 0);
+        assert_ptr_equal(sink_userdata(f->sink), &f->rec);
+
+        const char *q1 = "SELECT * FROM App_Event WHERE Id = 1";
+        const char *q2 = "select * from app_event where Name like 'a%'";
+        Call *c1 = subscribe_ok(f->d, &f->table, f->sink, 11, q1);
+        Call *c2 = subscribe_ok(f->d, &f->table, f->sink, 12, q2);
+        assert_int_equal(sink_call_count(f->sink), 2);
+        assert_int_equal(call_id(c1), 11);
+        assert_int_equal(call_id(c2), 12);
+        assert_ptr_equal(call_sink(c1), f->sink);
+        assert_string_equal(call_query(c1), q1);
+        assert_string_equal(call_query(c2), q2);
+        assert_string_equal(call_namespace(c1), FIXTURE_NS);
+        EngineEventStats s = stats(f);
+        assert_int_equal(s.registrations, 2);
+        assert_int_equal(s.filters, 2);
+
+        assert_int_equal(publish(f, 1, "abc"), 2);
+        assert_int_equal(publish(f, 2, "abc"), 1);
+        assert_int_equal(publish(f, 1, "xyz"), 1);
+        assert_int_equal(publish(f, 3, "xyz"), 0);
+        s = stats(f);
+        assert_int_equal(s.events_raised, 4);
+        assert_int_equal(s.events_delivered, 4);
+        assert_int_equal(f->rec.n_indicated, 4);
+
+        /* a second sink counts */
+        Sink *other;
+        Record rec2 = { 0 };
+        assert_int_equal(sink_new_in(f->d, &record_ops, &rec2, &other), 0);
+        assert_int_equal(stats(f).sinks, 2);
+        sink_free(other);
+        assert_int_equal(stats(f).sinks, 1);
+        assert_null(sink_free(NULL));
+        call_cancel(NULL);
+}
+
+static void test_cancel_one(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        Call *c[5];
+        char text[128];
+        for (unsigned k = 0; k < 5; k++) {
+                snprintf(text, sizeof(text), "SELECT * FROM App_Event WHERE Id = %u", k);
+                c[k] = subscribe_ok(f->d, &f->table, f->sink, 100 + k, text);
+        }
+        EngineEventStats full = stats(f);
+        assert_int_equal(full.registrations, before.registrations + 5);
+        assert_int_equal(full.filters, before.filters + 5);
+
+        /* middle, then head (the most recent), then tail */
+        call_cancel(c[2]);
+        assert_int_equal(sink_call_count(f->sink), 4);
+        assert_int_equal(stats(f).registrations, before.registrations + 4);
+        assert_int_equal(stats(f).filters, before.filters + 4);
+        assert_int_equal(publish(f, 2, ""), 0);
+        for (unsigned k = 0; k < 5; k++)
+                if (k != 2)
+                        assert_int_equal(publish(f, k, ""), 1);
+        call_cancel(c[4]);
+        call_cancel(c[0]);
+        assert_int_equal(sink_call_count(f->sink), 2);
+        record_reset(&f->rec);
+        assert_int_equal(publish(f, 1, ""), 1);
+        assert_int_equal(publish(f, 3, ""), 1);
+        assert_true(record_has(&f->rec, 101));
+        assert_true(record_has(&f->rec, 103));
+        call_cancel(c[1]);
+        call_cancel(c[3]);
+        assert_int_equal(sink_call_count(f->sink), 0);
+        EngineEventStats after = stats(f);
+        assert_stats_equal(&after, &before);
+        assert_int_equal(f->rec.n_ended, 0); /* cancel is silent */
+}
+
+typedef struct EachState {
+        size_t n;
+        uint64_t ids[16];
+        Sink *sink;
+} EachState;
+
+static void each_call(Call *c, void *ud) {
+        EachState *e = ud;
+        assert_ptr_equal(call_sink(c), e->sink);
+        e->ids[e->n++] = call_id(c);
+}
+
+static void test_cancel_all(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        subscribe_ok(f->d, &f->table, f->sink, 1, "SELECT * FROM App_Event WHERE Id = 1");
+        subscribe_ok(f->d, &f->table, f->sink, 2, "SELECT * FROM App_Event WHERE Id = 1");
+        subscribe_ok(f->d, &f->table, f->sink, 3, "SELECT * FROM App_Event WHERE Id > 1");
+        subscribe_ok(f->d, &f->table, f->sink, 4, "SELECT Name FROM App_Event");
+        EachState e = { .sink = f->sink };
+        assert_int_equal(sink_cancel_all(f->sink, each_call, &e), 4);
+        assert_int_equal(e.n, 4);
+        uint64_t seen = 0;
+        for (size_t k = 0; k < e.n; k++)
+                seen |= 1u << e.ids[k];
+        assert_int_equal(seen, 0x1e);
+        assert_int_equal(sink_call_count(f->sink), 0);
+        EngineEventStats after = stats(f);
+        assert_stats_equal(&after, &before);
+        assert_int_equal(publish(f, 1, "x"), 0);
+
+        /* without a callback, and on an empty sink */
+        subscribe_ok(f->d, &f->table, f->sink, 5, "SELECT * FROM App_Event");
+        assert_int_equal(sink_cancel_all(f->sink, NULL, NULL), 1);
+        assert_int_equal(sink_cancel_all(f->sink, NULL, NULL), 0);
+        assert_int_equal(sink_cancel_all(NULL, NULL, NULL), 0);
+        after = stats(f);
+        assert_stats_equal(&after, &before);
+}
+
+static void test_sink_free_releases(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        Sink *s;
+        Record rec = { 0 };
+        assert_int_equal(sink_new_in(f->d, &record_ops, &rec, &s), 0);
+        for (unsigned k = 0; k < 100; k++) {
+                char text[128];
+                snprintf(text, sizeof(text),
+                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                         "'App_Item' AND TargetInstance.Id = %u",
+                         k % 10);
+                subscribe_ok(f->d, &f->table, s, k, text);
+        }
+        assert_int_equal(stats(f).filters, before.filters + 10);
+        assert_int_equal(stats(f).registrations, before.registrations + 100);
+        sink_free(s);
+        assert_int_equal(rec.n_ended, 0);
+        EngineEventStats after = stats(f);
+        assert_stats_equal(&after, &before);
+        assert_int_equal(f->d->n_eq, 0);
+        assert_null(f->d->namespaces);
+        record_reset(&rec);
+}
+
+static void test_filter_sharing(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+
+        /* captured filters: shared by index position, whatever the spelling */
+        const char *a = "SELECT * FROM App_Event WHERE Id = 5";
+        const char *b = "select * from APP_EVENT where 5 = id";
+        const char *c = "SELECT * FROM App_Event WHERE Id = 5.0";
+        Call *ca = subscribe_ok(f->d, &f->table, f->sink, 1, a);
+        Call *ca2 = subscribe_ok(f->d, &f->table, f->sink, 2, a);
+        Call *cb = subscribe_ok(f->d, &f->table, f->sink, 3, b);
+        Call *cc = subscribe_ok(f->d, &f->table, f->sink, 4, c);
+        assert_int_equal(stats(f).filters, before.filters + 1);
+        assert_ptr_equal(call_filter(ca), call_filter(cb));
+        assert_ptr_equal(call_filter(ca), call_filter(cc));
+        assert_int_equal(call_filter(ca)->n_calls, 4);
+        assert_null(call_filter(ca)->query); /* captured */
+        /* each call keeps its own text; the first one's is not copied */
+        assert_string_equal(call_query(ca), a);
+        assert_string_equal(call_query(ca2), a);
+        assert_string_equal(call_query(cb), b);
+        assert_string_equal(call_query(cc), c);
+        assert_false(ca->filter & CALL_OWN_TEXT);
+        assert_false(ca2->filter & CALL_OWN_TEXT);
+        assert_true(cb->filter & CALL_OWN_TEXT);
+        assert_int_equal(publish(f, 5, ""), 4);
+
+        /* filters with a query: shared by canonical text */
+        Call *d1 =
+                subscribe_ok(f->d, &f->table, f->sink, 5, "SELECT * FROM App_Event WHERE Id > 5");
+        Call *d2 =
+                subscribe_ok(f->d, &f->table, f->sink, 6, "select * FROM app_event WHERE (5 < ID)");
+        Call *d3 =
+                subscribe_ok(f->d, &f->table, f->sink, 7, "SELECT * FROM App_Event WHERE Id >= 5");
+        assert_ptr_equal(call_filter(d1), call_filter(d2));
+        assert_ptr_not_equal(call_filter(d1), call_filter(d3));
+        assert_non_null(call_filter(d1)->query);
+        assert_int_equal(stats(f).filters, before.filters + 3);
+        assert_int_equal(f->d->n_shared, 2);
+
+        /* a select list is not captured even with an equality */
+        Call *e1 = subscribe_ok(f->d, &f->table, f->sink, 8,
+                                "SELECT Name FROM App_Event WHERE Id = 5");
+        assert_non_null(call_filter(e1)->query);
+        assert_ptr_not_equal(call_filter(e1), call_filter(ca));
+        assert_int_equal(stats(f).filters, before.filters + 4);
+
+        /* refcounts back to zero, one at a time */
+        call_cancel(ca);
+        call_cancel(cb);
+        call_cancel(cc);
+        assert_int_equal(stats(f).filters, before.filters + 4);
+        assert_int_equal(call_filter(ca2)->n_calls, 1);
+        call_cancel(ca2);
+        assert_int_equal(stats(f).filters, before.filters + 3);
+        call_cancel(d2);
+        assert_int_equal(stats(f).filters, before.filters + 3);
+        call_cancel(d1);
+        assert_int_equal(stats(f).filters, before.filters + 2);
+        call_cancel(d3);
+        call_cancel(e1);
+        EngineEventStats after = stats(f);
+        assert_stats_equal(&after, &before);
+        assert_int_equal(f->d->n_shared, 0);
+        assert_int_equal(f->d->n_eq, 0);
+        assert_int_equal(f->d->n_buckets, 0);
+}
+
+static void test_call_end(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        Call *c1 = subscribe_ok(f->d, &f->table, f->sink, 41, "SELECT * FROM App_Event");
+        subscribe_ok(f->d, &f->table, f->sink, 42, "SELECT * FROM App_Event");
+        call_end(c1, WBEM_E_INVALID_CLASS, "class App_Event was deleted");
+        assert_int_equal(f->rec.n_ended, 1);
+        assert_int_equal(f->rec.ended_ids[0], 41);
+        assert_int_equal(f->rec.last_status, WBEM_E_INVALID_CLASS);
+        assert_string_equal(f->rec.last_message, "class App_Event was deleted");
+        assert_int_equal(sink_call_count(f->sink), 1);
+        sink_cancel_all(f->sink, NULL, NULL);
+        EngineEventStats after = stats(f);
+        assert_stats_equal(&after, &before);
+}
+
+static void test_projection(void **state) {
+        Fixture *f = *state;
+        subscribe_ok(f->d, &f->table, f->sink, 1, "SELECT Name FROM App_Event WHERE Id = 3");
+        assert_int_equal(publish(f, 3, "kept"), 1);
+        Instance *ev = f->rec.last_event;
+        assert_non_null(ev);
+        assert_string_equal(instance_get(ev, "Name")->s, "kept");
+        assert_true(instance_get(ev, "Id")->is_null);
+        assert_true(instance_get(ev, "TIME_CREATED")->is_null);
+
+        /* a projection that runs out of memory: the others still get it */
+        subscribe_ok(f->d, &f->table, f->sink, 2, "SELECT * FROM App_Event WHERE Id = 3");
+        Instance *pub = new_instance(&f->table, "App_Event");
+        set_uint(pub, "Id", 3);
+        record_reset(&f->rec);
+        uint64_t failed = f->d->events_failed;
+        size_t delivered = 99;
+        mem_fail_at(1);
+        assert_int_equal(dispatcher_raise(f->d, FIXTURE_NS, pub, &delivered), -ENOMEM);
+        mem_fail_at(0);
+        assert_int_equal(delivered, 1);
+        assert_int_equal(f->rec.n_indicated, 1);
+        assert_int_equal(f->rec.call_ids[0], 2);
+        assert_int_equal(f->d->events_failed, failed + 1);
+        instance_unref(pub);
+}
+
+/* Every allocation of a subscription may fail: the result is -ENOMEM and
+ * nothing changes, until it succeeds. Over the three ways a subscription
+ * goes: a new captured filter, a shared one, a new filter with a query. */
+static void test_subscribe_enomem(void **state) {
+        Fixture *f = *state;
+        static const char *const queries[] = {
+                "SELECT * FROM App_Event WHERE Id = 7",
+                "SELECT * FROM App_Event WHERE Id = 7",
+                "select * from app_event where Id = 7", /* shared, own text */
+                "SELECT * FROM App_Event WHERE Name LIKE 'x%' AND Severity = 2",
+                "SELECT Name FROM App_Event WHERE Name = 'q'",
+                ("SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' "
+                 "AND "
+                 "TargetInstance.Name <> PreviousInstance.Name"),
+        };
+        for (size_t q = 0; q < ELEMENTSOF(queries); q++) {
+                EngineEventStats before = stats(f);
+                bool done = false;
+                for (unsigned long n = 1; !done && n < 1000; n++) {
+                        SubscribeEnv env = table_env(&f->table);
+                        Call *c = NULL;
+                        Error err;
+                        mem_fail_at(n);
+                        int r = filter_subscribe(f->d, &env, FIXTURE_NS, queries[q],
+                                                 strlen(queries[q]), f->sink, q, &c, &err);
+                        bool fired = mem_fail_triggered();
+                        mem_fail_at(0);
+                        if (r == 0) {
+                                assert_false(fired);
+                                assert_non_null(c);
+                                done = true;
+                                continue;
+                        }
+                        assert_true(fired);
+                        assert_int_equal(r, -ENOMEM);
+                        assert_null(c);
+                        EngineEventStats now = stats(f);
+                        assert_stats_equal(&now, &before);
+                }
+                assert_true(done);
+                assert_int_equal(stats(f).registrations, q + 1);
+        }
+        assert_int_equal(publish(f, 7, "q"), 3 + 1);
+        sink_cancel_all(f->sink, NULL, NULL);
+        assert_int_equal(stats(f).filters, 0);
+}
+
+static void test_many_calls_one_pass(void **state) {
+        Fixture *f = *state;
+        /* 20,000 calls of distinct filters and 20,000 of one shared filter */
+        char text[128];
+        for (unsigned k = 0; k < 20000; k++) {
+                snprintf(text, sizeof(text), "SELECT * FROM App_Event WHERE Id = %u", k);
+                subscribe_ok(f->d, &f->table, f->sink, k, text);
+        }
+        for (unsigned k = 0; k < 20000; k++)
+                subscribe_ok(f->d, &f->table, f->sink, 20000 + k,
+                             "SELECT * FROM App_Event WHERE Name = 'shared'");
+        assert_int_equal(stats(f).filters, 20001);
+        assert_int_equal(publish(f, 12345, "shared"), 20001);
+        assert_int_equal(sink_cancel_all(f->sink, NULL, NULL), 40000);
+        assert_int_equal(stats(f).filters, 0);
+        assert_null(f->d->eq); /* the table shrank away */
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_counts_and_accessors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cancel_one, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cancel_all, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sink_free_releases, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_filter_sharing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_end, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_projection, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_subscribe_enomem, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_many_calls_one_pass, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
