@@ -592,6 +592,41 @@ class TestWithDaemon(EventsTestCase):
         self.assertTrue(all(d == 0 for d, i in zip(delivered, range(len(delivered)))
                             if i % 2 == 0))
 
+    def registrations(self):
+        if not hasattr(self, "stats_client"):
+            self.stats_client = self.connect()
+        reply = self.stats_client.call("ExecQuery", {"namespace": "root/lwmi",
+                                                     "query": "SELECT * FROM LWMI_Daemon"})
+        if "result" not in reply:
+            self.skipTest("lwmid does not describe itself (LWMI_Daemon) yet")
+        return int(reply["result"]["objects"][0]["Registrations"])
+
+    def test_process_start_and_exit(self):
+        # A process with a name of its own, caught by WITHIN 1 polling of
+        # Linux_Process when it starts and when it exits.
+        name = "e2e%d" % (os.getpid() % 100000)
+        program = os.path.join(self.tmpdir, name)
+        with open("/bin/sleep", "rb") as src, open(program, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(program, 0o755)
+        proc = self.start_watch("--json", "watch", "--count", "2", "--timeout", "30",
+                                "SELECT * FROM __InstanceOperationEvent WITHIN 1 "
+                                "WHERE TargetInstance ISA 'Linux_Process' "
+                                "AND TargetInstance.Name = '%s'" % name)
+        self.wait_for(lambda: proc.poll() is not None or self.registrations() >= 1,
+                      "the watch to register")
+        child = subprocess.Popen([program, "2.5"])
+        child.wait(10)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        events = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual([e["__CLASS"] for e in events],
+                         ["__InstanceCreationEvent", "__InstanceDeletionEvent"])
+        for e in events:
+            self.assertEqual(e["TargetInstance"]["ProcessId"], child.pid)
+            self.assertEqual(e["TargetInstance"]["Name"], name)
+        self.wait_for(lambda: self.registrations() == 0, "the registration to go")
+
     def test_consumer_example(self):
         self.put_class(ITEM_CLASS)
         env = dict(os.environ, LWMI_SOCKET=self.daemon.socket_path)
