@@ -243,6 +243,12 @@ static void free_cells(char **cells, size_t n) {
 }
 
 /* 64-bit integers travel as decimal strings: they line up like numbers. */
+static bool is_decimal_string(const json_t *v);
+
+bool format_is_numeric(const json_t *v) {
+        return json_is_number(v) || is_decimal_string(v);
+}
+
 static bool is_decimal_string(const json_t *v) {
         const char *s = json_string_value(v);
         if (!s)
@@ -457,5 +463,65 @@ int format_caret(const char *text, unsigned line, unsigned column, char **ret) {
         if (!out)
                 return -ENOMEM;
         *ret = out;
+        return 0;
+}
+
+/* Properties every event has from __Event: not worth a column. */
+static bool is_event_base_property(const char *name) {
+        return strcasecmp(name, "TIME_CREATED") == 0 ||
+               strcasecmp(name, "SECURITY_DESCRIPTOR") == 0;
+}
+
+static const json_t *event_target(const json_t *event) {
+        json_t *target = format_object_get(event, "TargetInstance");
+        return json_is_object(target) ? target : NULL;
+}
+
+int format_event_columns(const json_t *event, Names *ret, bool *ret_class_column) {
+        const json_t *target = event_target(event);
+        const json_t *source = target ? target : event;
+        Names names = { 0 };
+        if (target && names_add(&names, "Event", 5) < 0) {
+                format_names_free(&names);
+                return -ENOMEM;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)source, key, v) {
+                if (format_is_system_property(key) || (!target && is_event_base_property(key)))
+                        continue;
+                if (names_add(&names, key, strlen(key)) < 0) {
+                        format_names_free(&names);
+                        return -ENOMEM;
+                }
+        }
+        bool class_column = target != NULL;
+        if (names.n == 0) {
+                /* An event with nothing of its own still shows its class. */
+                if (names_add(&names, "Event", 5) < 0) {
+                        format_names_free(&names);
+                        return -ENOMEM;
+                }
+                class_column = true;
+        }
+        *ret = names;
+        *ret_class_column = class_column;
+        return 0;
+}
+
+int format_event_cells(const json_t *event, const Names *columns, bool class_column, char **cells) {
+        const json_t *target = event_target(event);
+        for (size_t c = 0; c < columns->n; c++) {
+                const json_t *v;
+                if (class_column && c == 0)
+                        v = json_object_get(event, "__CLASS");
+                else
+                        v = format_object_get(target ? target : event, columns->v[c]);
+                cells[c] = format_value(v);
+                if (!cells[c]) {
+                        free_cells(cells, c);
+                        return -ENOMEM;
+                }
+        }
         return 0;
 }

@@ -44,6 +44,26 @@ int format_columns(const json_t *objects, const Names *selected, Names *ret);
  * 64-bit integers) are aligned right. */
 int format_objects_table(const json_t *objects, const Names *columns, Table **ret);
 
+/* lwmi watch: the columns of an event's row. An intrinsic event (one with
+ * an embedded TargetInstance) gives "Event", for the event's class, then
+ * the target's non-system properties; an extrinsic event gives its own
+ * properties, less those every event inherits from __Event (TIME_CREATED,
+ * SECURITY_DESCRIPTOR), or "Event" alone when it has no others.
+ * *ret_class_column tells whether the first column is the event's class.
+ * 0 or -ENOMEM. */
+int format_event_columns(const json_t *event, Names *ret, bool *ret_class_column);
+
+/* The cells of one event's row for those columns: columns->n new strings
+ * into cells (freed by the caller with mem_free). With class_column, the
+ * first cell is the event's class; the others are properties of its
+ * TargetInstance if it has one, else of the event. 0 or -ENOMEM (nothing
+ * left allocated). */
+int format_event_cells(const json_t *event, const Names *columns, bool class_column, char **cells);
+
+/* Whether a value reads as a number in a table: a JSON number, or a
+ * decimal string (the form of 64-bit integers). */
+bool format_is_numeric(const json_t *v);
+
 /* A two-column table (property, value) of one object: its non-system
  * properties, after __PATH (or __RELPATH) when it has one. */
 int format_object_table(const json_t *object, Table **ret);

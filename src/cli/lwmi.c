@@ -1,25 +1,37 @@
 /* lwmi, the command-line client of lwmid: one command per run (query, get,
- * put, delete, classes, class, ping), each a few synchronous calls through
- * liblwmi, printed as an aligned table or, with --json, as one compact JSON
- * object per line for jq and scripts.
+ * put, delete, classes, class, publish, ping), each a few synchronous calls
+ * through liblwmi, and watch, which registers an event query on a sink and
+ * prints events as they come from its own poll loop (lwmi_fd(),
+ * lwmi_dispatch()) beside a signalfd for SIGINT and SIGTERM. Output is an
+ * aligned table or, with --json, one compact JSON object per line for jq
+ * and scripts.
  *
  * Exit status tells a script what happened without parsing messages: 0 ok,
  * 1 the server reported an error (or the connection broke during a call),
- * 2 the command line (or the input file) was wrong, 3 no connection. */
+ * 2 the command line (or the input file) was wrong, 3 no connection, 4 a
+ * watch that timed out without an event. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "config.h"
 #include "format.h"
 #include "lwmi/lwmi.h"
 #include "mem.h"
+#include "propvalue.h"
 #include "strbuf.h"
 #include "table.h"
 
@@ -28,6 +40,7 @@ enum {
         EXIT_SERVER = 1,
         EXIT_USAGE = 2,
         EXIT_CONNECT = 3,
+        EXIT_NO_EVENTS = 4,
 };
 
 #define DEFAULT_NAMESPACE "root/cimv2"
@@ -40,6 +53,8 @@ typedef struct Options {
         bool deep;
         bool delete_class;
         bool help;
+        unsigned long count; /* watch --count; 0: no limit */
+        bool count_set;
 } Options;
 
 typedef struct Command {
@@ -63,6 +78,10 @@ static const char main_usage[] =
         "  delete --class NAME  delete a class\n"
         "  classes [SUPERCLASS] list classes (the direct children; --deep: all)\n"
         "  class NAME           show a class definition\n"
+        "  watch WQL            print events as they come: SELECT * FROM\n"
+        "                       __InstanceCreationEvent WITHIN 1 WHERE ...\n"
+        "  publish CLASS P=V... publish an extrinsic event (an instance of a\n"
+        "                       class derived from __ExtrinsicEvent)\n"
         "  ping                 check that lwmid answers\n"
         "  help [COMMAND]       show this text, or a command's\n"
         "\n"
@@ -73,7 +92,8 @@ static const char main_usage[] =
         "                       $XDG_RUNTIME_DIR/lwmi/lwmid.sock otherwise)\n"
         "      --json           print one compact JSON object per line instead of\n"
         "                       a table (64-bit integers are decimal strings)\n"
-        "      --timeout SEC    give up on a call after SEC seconds (default: wait)\n"
+        "      --timeout SEC    give up on a call after SEC seconds (default: wait);\n"
+        "                       for watch: stop watching after SEC seconds\n"
         "  -h, --help           show help (lwmi COMMAND --help: that command's)\n"
         "  -V, --version        show the version\n"
         "\n"
@@ -82,6 +102,7 @@ static const char main_usage[] =
         "  1  the server reported an error, or the connection broke during a call\n"
         "  2  wrong usage: unknown command or option, missing argument, bad input file\n"
         "  3  cannot connect to lwmid (not running, wrong socket, no permission)\n"
+        "  4  watch --timeout ended without any event\n"
         "\n"
         "Errors go to standard error as \"lwmi: MESSAGE (WBEM_STATUS)\"; a query error\n"
         "also shows the query with a caret under the position.\n"
@@ -91,6 +112,8 @@ static const char main_usage[] =
         "  lwmi --json query \"SELECT * FROM Linux_OperatingSystem\" | jq .Version\n"
         "  lwmi get Linux_Process.ProcessId=1\n"
         "  echo '{\"__CLASS\":\"App_Job\",\"Id\":1}' | lwmi -n root/app put\n"
+        "  lwmi watch \"SELECT * FROM __InstanceCreationEvent WITHIN 1\n"
+        "              WHERE TargetInstance ISA 'Linux_Process'\"\n"
         "\n"
         "See lwmi(1) for more.\n";
 
@@ -189,10 +212,58 @@ static const char ping_usage[] =
         "cannot be reached. With --json: {\"server\", \"version\", \"session\",\n"
         "\"keepalive_ms\", \"rtt_ms\"}.\n";
 
+static const char watch_usage[] =
+        "Usage: lwmi [OPTIONS] watch [--count N] [--timeout SEC] WQL\n"
+        "\n"
+        "Register the event query WQL in the namespace (-n) and print each event\n"
+        "as it comes, until interrupted (Ctrl-C or SIGTERM: the registration is\n"
+        "cancelled, the connection closed, and the exit status is 0).\n"
+        "\n"
+        "  WQL: SELECT * FROM __InstanceCreationEvent | __InstanceDeletionEvent |\n"
+        "       __InstanceModificationEvent | __InstanceOperationEvent\n"
+        "         [WITHIN seconds] WHERE TargetInstance ISA 'Class' [AND ...]\n"
+        "   or: SELECT * FROM ExtrinsicEventClass [WHERE ...]\n"
+        "\n"
+        "The table has one row per event, its columns set by the first event:\n"
+        "for an intrinsic event, Event (the event class) and the properties of\n"
+        "its TargetInstance; for an extrinsic event, the event's own properties.\n"
+        "With --json, each event is one line of JSON, the whole event object\n"
+        "(TargetInstance and PreviousInstance embedded).\n"
+        "\n"
+        "  --count N      exit (status 0) after N events\n"
+        "  --timeout SEC  stop after SEC seconds: status 0 if at least one event\n"
+        "                 was printed, else 4\n"
+        "\n"
+        "Events the server had to drop (this client read too slowly) are\n"
+        "reported on standard error. If the server ends the registration or\n"
+        "the connection is lost, the exit status is 1.\n"
+        "\n"
+        "Example:\n"
+        "  lwmi watch --count 1 \"SELECT * FROM __InstanceCreationEvent WITHIN 1\n"
+        "              WHERE TargetInstance ISA 'Linux_Process'\"\n";
+
+static const char publish_usage[] =
+        "Usage: lwmi [OPTIONS] publish CLASS [PROPERTY=VALUE...]\n"
+        "\n"
+        "Publish an extrinsic event: an instance of CLASS, a class derived from\n"
+        "__ExtrinsicEvent in the namespace (-n), with the given properties. It\n"
+        "goes to every registration whose query matches it; lwmi prints how many\n"
+        "(with --json: {\"delivered\": N}).\n"
+        "\n"
+        "Each VALUE is read by the type of its property in the class definition:\n"
+        "integers and reals as numbers, booleans as true or false, strings,\n"
+        "datetimes and references as they are, embedded objects as JSON. An\n"
+        "array is written {a,b,c} (spaces around items are dropped, {} is\n"
+        "empty). An empty VALUE, or NULL, is null (for a string, empty is the\n"
+        "empty string). Property names ignore case, as in WMI.\n"
+        "\n"
+        "Example:\n"
+        "  lwmi -n root/app publish App_Alert Severity=3 Text=\"disk full\" Tags={ops,disk}\n";
+
 static const char help_usage[] = "Usage: lwmi help [COMMAND]\n"
                                  "\n"
                                  "Show the general help, or the help of COMMAND (query, get, put,\n"
-                                 "delete, classes, class, ping).\n";
+                                 "delete, classes, class, watch, publish, ping).\n";
 
 /* -- output -- */
 
@@ -598,6 +669,333 @@ static int cmd_delete(const Options *o, int argc, char **argv) {
         return r < 0 ? fail(&err) : EXIT_OK;
 }
 
+/* -- watch -- */
+
+typedef struct Watch {
+        const Options *o;
+        lwmi_conn *conn;
+        Table *table; /* set by the first event (table output) */
+        Names columns;
+        bool class_column;
+        unsigned long printed;
+        bool done;  /* --count reached */
+        bool ended; /* the call is over: status and message say why */
+        char status[64];
+        char message[512];
+        int failed; /* an exit status, when printing failed */
+} Watch;
+
+static int watch_start_table(Watch *w, const json_t *event) {
+        if (format_event_columns(event, &w->columns, &w->class_column) < 0 ||
+            table_new(w->columns.n, &w->table) < 0)
+                return -ENOMEM;
+        _cleanup_free_ char **cells = mem_calloc(w->columns.n, sizeof(char *));
+        if (!cells)
+                return -ENOMEM;
+        for (size_t i = 0; i < w->columns.n; i++) {
+                if (table_set_header(w->table, i, w->columns.v[i]) < 0)
+                        return -ENOMEM;
+        }
+        /* Numbers line up on the right, judged by the first event. */
+        const json_t *target = format_object_get(event, "TargetInstance");
+        const json_t *source = json_is_object(target) ? target : event;
+        for (size_t i = w->class_column ? 1 : 0; i < w->columns.n; i++)
+                if (format_is_numeric(format_object_get(source, w->columns.v[i])))
+                        table_set_align(w->table, i, TABLE_ALIGN_RIGHT);
+        return 0;
+}
+
+static int watch_print_event(Watch *w, const json_t *event) {
+        if (w->o->json || !json_is_object(event))
+                return print_json(event);
+        if (!w->table && watch_start_table(w, event) < 0)
+                return -ENOMEM;
+        _cleanup_free_ char **cells = mem_calloc(w->columns.n, sizeof(char *));
+        if (!cells || format_event_cells(event, &w->columns, w->class_column, cells) < 0)
+                return -ENOMEM;
+        _cleanup_free_ char *text = NULL;
+        int r = table_stream_row(w->table, (const char *const *)cells, &text);
+        for (size_t i = 0; i < w->columns.n; i++)
+                mem_free(cells[i]);
+        if (r < 0)
+                return r;
+        return fputs(text, stdout) == EOF ? -EIO : 0;
+}
+
+static void watch_indicate(lwmi_sink *sink, uint64_t call_id, uint64_t seq, json_t *objects,
+                           void *userdata) {
+        (void)sink;
+        (void)call_id;
+        (void)seq;
+        Watch *w = userdata;
+        size_t i;
+        json_t *event;
+        json_array_foreach(objects, i, event) {
+                if (w->done || w->failed)
+                        break;
+                int r = watch_print_event(w, event);
+                if (r < 0) {
+                        if (r == -ENOMEM)
+                                fprintf(stderr, "lwmi: out of memory\n");
+                        w->failed = EXIT_SERVER;
+                        break;
+                }
+                w->printed++;
+                if (w->o->count && w->printed >= w->o->count)
+                        w->done = true;
+        }
+        /* Each event is seen as it comes, even through a pipe. */
+        if (fflush(stdout) == EOF)
+                w->failed = EXIT_SERVER;
+        if (w->done || w->failed)
+                lwmi_stop(w->conn);
+}
+
+static void watch_set_status(lwmi_sink *sink, uint64_t call_id, const char *status,
+                             const char *message, void *userdata) {
+        (void)sink;
+        (void)call_id;
+        Watch *w = userdata;
+        w->ended = true;
+        snprintf(w->status, sizeof(w->status), "%s", status);
+        snprintf(w->message, sizeof(w->message), "%s", message);
+        lwmi_stop(w->conn);
+}
+
+static void watch_events_dropped(lwmi_sink *sink, uint64_t first_seq, uint64_t last_seq,
+                                 uint64_t count, void *userdata) {
+        (void)sink;
+        (void)userdata;
+        fprintf(stderr,
+                "lwmi: the server dropped %" PRIu64 " event message(s) (%" PRIu64 " to %" PRIu64
+                "): this client read too slowly\n",
+                count, first_seq, last_seq);
+}
+
+static const lwmi_sink_ops watch_ops = {
+        .indicate = watch_indicate,
+        .set_status = watch_set_status,
+        .events_dropped = watch_events_dropped,
+};
+
+static void watch_done(Watch *w) {
+        table_free(w->table);
+        format_names_free(&w->columns);
+}
+
+/* A failed query: the message, and a caret under the position if any. */
+static int fail_query(const char *wql, const lwmi_error *err) {
+        print_error(err);
+        _cleanup_free_ char *caret = NULL;
+        if (err->line > 0 && format_caret(wql, err->line, err->column, &caret) == 0)
+                fputs(caret, stderr);
+        return exit_for(err);
+}
+
+/* Events until --count, --timeout, a signal, or the end of the call. */
+static int watch_loop(Watch *w, int signal_fd, bool *ret_timed_out) {
+        uint64_t deadline = 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t start = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        if (w->o->timeout_ms)
+                deadline = start + w->o->timeout_ms;
+        for (;;) {
+                int wait = lwmi_poll_timeout(w->conn);
+                if (deadline && wait != 0) {
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        uint64_t now =
+                                (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+                        if (now >= deadline) {
+                                *ret_timed_out = true;
+                                return EXIT_OK;
+                        }
+                        wait = deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+                }
+                struct pollfd pfd[2] = {
+                        { .fd = lwmi_fd(w->conn), .events = (short)lwmi_events(w->conn) },
+                        { .fd = signal_fd, .events = POLLIN },
+                };
+                if (poll(pfd, 2, wait) < 0 && errno != EINTR) {
+                        fprintf(stderr, "lwmi: poll: %s\n", strerror(errno));
+                        return EXIT_SERVER;
+                }
+                if (pfd[1].revents & POLLIN) {
+                        /* SIGINT or SIGTERM: a clean end. Take the signal,
+                         * or it would strike when the mask is restored. */
+                        struct signalfd_siginfo info;
+                        while (read(signal_fd, &info, sizeof(info)) == sizeof(info))
+                                ;
+                        return EXIT_OK;
+                }
+                lwmi_error err = LWMI_ERROR_INIT;
+                int r = lwmi_dispatch(w->conn, &err);
+                if (w->failed)
+                        return w->failed;
+                if (w->ended) {
+                        if (strcmp(w->status, "WBEM_S_NO_ERROR") == 0)
+                                return EXIT_OK;
+                        fprintf(stderr, "lwmi: the watch ended: %s (%s)\n",
+                                w->message[0] ? w->message : "no reason given", w->status);
+                        return EXIT_SERVER;
+                }
+                if (w->done)
+                        return EXIT_OK;
+                if (r < 0)
+                        return fail(&err);
+        }
+}
+
+static int cmd_watch(const Options *o, int argc, char **argv) {
+        (void)argc;
+        const char *wql = argv[0];
+        /* SIGINT and SIGTERM arrive through a descriptor the loop polls,
+         * so an interruption is noticed between events, never inside a
+         * call, and the registration can be cancelled before closing. */
+        sigset_t mask, old_mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, &old_mask) < 0) {
+                fprintf(stderr, "lwmi: sigprocmask: %s\n", strerror(errno));
+                return EXIT_SERVER;
+        }
+        int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (signal_fd < 0) {
+                fprintf(stderr, "lwmi: signalfd: %s\n", strerror(errno));
+                sigprocmask(SIG_SETMASK, &old_mask, NULL);
+                return EXIT_SERVER;
+        }
+        lwmi_conn *c = NULL;
+        int e = connect_or_fail(o, &c);
+        Watch w = { .o = o, .conn = c };
+        lwmi_sink *sink = NULL;
+        uint64_t call = 0;
+        bool registered = false, timed_out = false;
+        if (!e && !(sink = lwmi_sink_new(c, &watch_ops, &w)))
+                e = oom();
+        if (!e) {
+                lwmi_error err;
+                if (lwmi_exec_notification_query_async(c, sink, o->ns, wql, &call, &err) < 0)
+                        e = fail_query(wql, &err);
+                else
+                        registered = true;
+        }
+        if (!e)
+                e = watch_loop(&w, signal_fd, &timed_out);
+        if (registered && !lwmi_is_broken(c)) {
+                /* Cancel, then close: the server need not notice a closed
+                 * socket to release the registration. Do not hang on a
+                 * server that does not answer. */
+                lwmi_set_timeout(c, 2000);
+                lwmi_cancel_call(c, call, NULL);
+        }
+        lwmi_sink_free(sink);
+        lwmi_close(c);
+        watch_done(&w);
+        close(signal_fd);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        if (!e && timed_out && w.printed == 0)
+                return EXIT_NO_EVENTS;
+        return e;
+}
+
+/* -- publish -- */
+
+/* The key of a class's property named `name` (any case), or NULL. */
+static const char *property_key(const json_t *properties, const char *name) {
+        const char *key;
+        json_t *def;
+        json_object_foreach((json_t *)properties, key, def) {
+                if (strcasecmp(key, name) == 0)
+                        return key;
+        }
+        return NULL;
+}
+
+/* The event CLASS Prop=value ... describes, typed by the class. Returns 0
+ * or an exit status (the reason printed). */
+static int build_event(const json_t *cls, int argc, char **argv, json_t **ret) {
+        const char *cls_name = json_string_value(json_object_get(cls, "__CLASS"));
+        const json_t *properties = json_object_get(cls, "properties");
+        if (!cls_name || !json_is_object(properties)) {
+                fprintf(stderr, "lwmi: publish: '%s' is not a class\n", argv[0]);
+                return EXIT_USAGE;
+        }
+        _cleanup_(json_decrefp) json_t *event = json_pack("{s:s}", "__CLASS", cls_name);
+        if (!event)
+                return oom();
+        for (int i = 1; i < argc; i++) {
+                _cleanup_free_ char *name = NULL;
+                const char *text;
+                int r = propvalue_split(argv[i], &name, &text);
+                if (r == -ENOMEM)
+                        return oom();
+                if (r < 0) {
+                        fprintf(stderr, "lwmi: publish: '%s' is not PROPERTY=VALUE\n", argv[i]);
+                        return EXIT_USAGE;
+                }
+                const char *key = property_key(properties, name);
+                if (!key || format_is_system_property(key)) {
+                        fprintf(stderr, "lwmi: publish: class %s has no property '%s'\n", cls_name,
+                                name);
+                        return EXIT_USAGE;
+                }
+                if (json_object_get(event, key)) {
+                        fprintf(stderr, "lwmi: publish: property '%s' given twice\n", key);
+                        return EXIT_USAGE;
+                }
+                json_t *value;
+                _cleanup_free_ char *why = NULL;
+                r = propvalue_parse(json_object_get(properties, key), text, &value, &why);
+                if (r == -ENOMEM)
+                        return oom();
+                if (r < 0) {
+                        fprintf(stderr, "lwmi: publish: %s: %s\n", key, why);
+                        return EXIT_USAGE;
+                }
+                if (json_object_set_new(event, key, value) < 0)
+                        return oom();
+        }
+        *ret = TAKE_PTR(event);
+        return 0;
+}
+
+static int cmd_publish(const Options *o, int argc, char **argv) {
+        const char *name = argv[0];
+        if (strpbrk(name, ".=")) {
+                fprintf(stderr, "lwmi: publish: '%s' is not a class name\n", name);
+                return EXIT_USAGE;
+        }
+        for (int i = 1; i < argc; i++)
+                if (!strchr(argv[i], '=') || argv[i][0] == '=') {
+                        fprintf(stderr, "lwmi: publish: '%s' is not PROPERTY=VALUE\n", argv[i]);
+                        return EXIT_USAGE;
+                }
+        _cleanup_(lwmi_closep) lwmi_conn *c = NULL;
+        int e = connect_or_fail(o, &c);
+        if (e)
+                return e;
+        lwmi_error err;
+        _cleanup_(json_decrefp) json_t *cls = NULL;
+        if (lwmi_get_object(c, o->ns, name, &cls, &err) < 0)
+                return fail(&err);
+        _cleanup_(json_decrefp) json_t *event = NULL;
+        e = build_event(cls, argc, argv, &event);
+        if (e)
+                return e;
+        size_t delivered = 0;
+        if (lwmi_publish_event(c, o->ns, event, &delivered, &err) < 0)
+                return fail(&err);
+        if (o->json) {
+                _cleanup_(json_decrefp) json_t *j =
+                        json_pack("{s:I}", "delivered", (json_int_t)delivered);
+                return !j ? oom() : print_json(j) < 0 ? EXIT_SERVER : EXIT_OK;
+        }
+        printf("delivered to %zu registration%s\n", delivered, delivered == 1 ? "" : "s");
+        return EXIT_OK;
+}
+
 static int cmd_help(const Options *o, int argc, char **argv);
 
 static const Command commands[] = {
@@ -607,6 +1005,8 @@ static const Command commands[] = {
         { "delete", delete_usage, cmd_delete, 1, 1 },
         { "classes", classes_usage, cmd_classes, 0, 1 },
         { "class", class_usage, cmd_class, 1, 1 },
+        { "watch", watch_usage, cmd_watch, 1, 1 },
+        { "publish", publish_usage, cmd_publish, 1, INT_MAX },
         { "ping", ping_usage, cmd_ping, 0, 0 },
         { "help", help_usage, cmd_help, 0, 1 },
 };
@@ -664,6 +1064,7 @@ int main(int argc, char **argv) {
                 OPT_TIMEOUT,
                 OPT_DEEP,
                 OPT_CLASS,
+                OPT_COUNT,
         };
         static const struct option long_options[] = {
                 { "namespace", required_argument, NULL, 'n' },
@@ -672,6 +1073,7 @@ int main(int argc, char **argv) {
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
                 { "deep", no_argument, NULL, OPT_DEEP },
                 { "class", no_argument, NULL, OPT_CLASS },
+                { "count", required_argument, NULL, OPT_COUNT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -706,6 +1108,17 @@ int main(int argc, char **argv) {
                 case OPT_CLASS:
                         o.delete_class = true;
                         break;
+                case OPT_COUNT: {
+                        char *end;
+                        errno = 0;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || n == 0 || optarg[0] == '-')
+                                return usage_error("--count needs a positive number, not '%s'",
+                                                   optarg);
+                        o.count = n;
+                        o.count_set = true;
+                        break;
+                }
                 case 'h':
                         o.help = true;
                         break;
@@ -742,6 +1155,8 @@ int main(int argc, char **argv) {
                 return usage_error("--deep is an option of lwmi classes, not of %s", cmd->name);
         if (o.delete_class && cmd->run != cmd_delete)
                 return usage_error("--class is an option of lwmi delete, not of %s", cmd->name);
+        if (o.count_set && cmd->run != cmd_watch)
+                return usage_error("--count is an option of lwmi watch, not of %s", cmd->name);
         if ((unsigned)nargs < cmd->min_args || (unsigned)nargs > cmd->max_args) {
                 fprintf(stderr, "lwmi: %s: %s\n\n", cmd->name,
                         (unsigned)nargs < cmd->min_args ? "missing argument"

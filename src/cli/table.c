@@ -15,6 +15,8 @@ struct Table {
         char **cells;      /* n_rows * n_columns, escaped */
         size_t n_rows;
         size_t cap_rows;
+        size_t *stream_widths; /* table_stream_row(): widest cell so far */
+        bool stream_started;
 };
 
 int table_new(size_t n_columns, Table **ret) {
@@ -44,6 +46,7 @@ Table *table_free(Table *t) {
         mem_free(t->headers);
         mem_free(t->align);
         mem_free(t->cells);
+        mem_free(t->stream_widths);
         mem_free(t);
         return NULL;
 }
@@ -250,5 +253,60 @@ int table_format(const Table *t, char **ret) {
         if (!s)
                 return -ENOMEM;
         *ret = s;
+        return 0;
+}
+
+int table_stream_row(Table *t, const char *const *cells, char **ret) {
+        if (!t->stream_widths) {
+                t->stream_widths = mem_calloc(t->n_columns, sizeof(size_t));
+                if (!t->stream_widths)
+                        return -ENOMEM;
+        }
+        _cleanup_free_ char **row = mem_calloc(t->n_columns, sizeof(char *));
+        if (!row)
+                return -ENOMEM;
+        int r = 0;
+        for (size_t i = 0; i < t->n_columns; i++)
+                if (!(row[i] = escape_cell(cells[i] ? cells[i] : "")))
+                        r = -ENOMEM;
+        bool has_header = false;
+        for (size_t i = 0; i < t->n_columns; i++)
+                has_header = has_header || t->headers[i];
+        StrBuf b = STRBUF_INIT;
+        if (r == 0) {
+                /* Widths only grow: a row never needs less room than the
+                 * rows before it were given. */
+                size_t *widths = t->stream_widths;
+                for (size_t i = 0; i < t->n_columns; i++) {
+                        size_t w = table_text_width(row[i]);
+                        if (!t->stream_started && has_header && t->headers[i] &&
+                            table_text_width(t->headers[i]) > w)
+                                w = table_text_width(t->headers[i]);
+                        if (w > widths[i])
+                                widths[i] = w;
+                }
+                strbuf_append(&b, "");
+                if (!t->stream_started && has_header) {
+                        char **header_row = mem_calloc(t->n_columns, sizeof(char *));
+                        if (!header_row)
+                                r = -ENOMEM;
+                        else {
+                                for (size_t i = 0; i < t->n_columns; i++)
+                                        header_row[i] = t->headers[i] ? t->headers[i] : (char *)"";
+                                format_row(&b, t, header_row, widths);
+                                mem_free(header_row);
+                        }
+                }
+                format_row(&b, t, row, widths);
+        }
+        for (size_t i = 0; i < t->n_columns; i++)
+                mem_free(row[i]);
+        char *text = strbuf_steal(&b);
+        if (r < 0 || !text) {
+                mem_free(text);
+                return -ENOMEM;
+        }
+        t->stream_started = true;
+        *ret = text;
         return 0;
 }

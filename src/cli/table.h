@@ -33,6 +33,13 @@ size_t table_rows(const Table *t);
  * spaces; "" when there are no rows. 0 or -ENOMEM. */
 int table_format(const Table *t, char **ret);
 
+/* Rows printed one at a time, as they come (lwmi watch): the text of one
+ * row of n_columns cells, preceded on the first call by the header row when
+ * one is set, with each column padded to the widest cell it has had so far
+ * (header included). Widths only grow, so rows line up as long as values
+ * keep their width. The row is not kept in the table. 0 or -ENOMEM. */
+int table_stream_row(Table *t, const char *const *cells, char **ret);
+
 /* Terminal columns taken by UTF-8 text (invalid bytes count one each). */
 size_t table_text_width(const char *s);
 /* Terminal columns of one code point: 0, 1 or 2. */

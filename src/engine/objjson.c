@@ -127,8 +127,16 @@ int objjson_dump(const json_t *j, size_t flags, char **ret) {
 
 static int instance_to_json_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
                                   json_t **ret, Error *err);
-static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
-                                    unsigned depth, Instance **ret, Error *err);
+/* How values are read: the class resolver, and whether embedded objects are
+ * read leniently (stored data whose embedded classes may have changed). */
+typedef struct JsonReader {
+        ObjJsonResolveFunc resolve;
+        void *userdata;
+        bool lenient_embedded;
+} JsonReader;
+
+static int instance_from_json_depth(json_t *j, const JsonReader *rd, unsigned depth, Instance **ret,
+                                    Error *err);
 
 /* nested: the options for embedded objects (the caller's host and form,
  * no select list); NULL for the defaults. */
@@ -411,8 +419,8 @@ static bool real_special(const char *s, double *ret) {
         return true;
 }
 
-static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, void *userdata,
-                            unsigned depth, Value *ret, Error *err) {
+static int scalar_from_json(json_t *j, CimType t, const JsonReader *rd, unsigned depth, Value *ret,
+                            Error *err) {
         Value tmp;
         int r;
 
@@ -455,7 +463,12 @@ static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, vo
                         return error_set(err, WBEM_E_TYPE_MISMATCH,
                                          "an object is not a value of type %s", cim_type_name(t));
                 Instance *obj = NULL;
-                r = instance_from_json_depth(j, resolve, userdata, depth + 1, &obj, err);
+                r = instance_from_json_depth(j, rd, depth + 1, &obj, err);
+                if (r > 0 && rd->lenient_embedded) {
+                        /* its class is gone or no longer fits: NULL */
+                        *ret = value_null(CIM_OBJECT, false);
+                        return 0;
+                }
                 if (r != 0)
                         return r;
                 *ret = value_object(obj);
@@ -472,8 +485,8 @@ static int scalar_from_json(json_t *j, CimType t, ObjJsonResolveFunc resolve, vo
         return r;
 }
 
-static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonResolveFunc resolve,
-                                 void *userdata, unsigned depth, Value *ret, Error *err) {
+static int value_from_json_depth(json_t *j, CimType t, bool is_array, const JsonReader *rd,
+                                 unsigned depth, Value *ret, Error *err) {
         if (t <= CIM_INVALID || t >= _CIM_TYPE_MAX)
                 return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "invalid property type %d",
                                  (int)t);
@@ -482,7 +495,7 @@ static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonRes
                         return error_set(err, WBEM_E_TYPE_MISMATCH,
                                          "an array is not a value of scalar type %s",
                                          cim_type_name(t));
-                return scalar_from_json(j, t, resolve, userdata, depth, ret, err);
+                return scalar_from_json(j, t, rd, depth, ret, err);
         }
         if (json_is_null(j)) {
                 *ret = value_null(t, true);
@@ -502,8 +515,7 @@ static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonRes
                 if (json_is_array(item))
                         r = error_set(err, WBEM_E_TYPE_MISMATCH, "arrays cannot nest");
                 else
-                        r = scalar_from_json(item, t, resolve, userdata, depth, &a.arr->items[k],
-                                             err);
+                        r = scalar_from_json(item, t, rd, depth, &a.arr->items[k], err);
                 if (r != 0) {
                         value_clear(&a);
                         return error_prefix(err, r, "item %zu: ", k);
@@ -515,16 +527,20 @@ static int value_from_json_depth(json_t *j, CimType t, bool is_array, ObjJsonRes
 
 int objjson_value_from_json(json_t *j, CimType t, bool is_array, ObjJsonResolveFunc resolve,
                             void *userdata, Value *ret, Error *err) {
-        return value_from_json_depth(j, t, is_array, resolve, userdata, 0, ret, err);
+        const JsonReader rd = { .resolve = resolve, .userdata = userdata };
+        return value_from_json_depth(j, t, is_array, &rd, 0, ret, err);
 }
 
 static bool is_system_name(const char *name) {
         return name[0] == '_' && name[1] == '_';
 }
 
-static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
-                                    unsigned depth, Instance **ret, Error *err) {
+static int instance_from_json_depth(json_t *j, const JsonReader *rd, unsigned depth, Instance **ret,
+                                    Error *err) {
         int r;
+        /* an embedded object of stored data is read as far as its class
+         * still fits it */
+        bool lenient = rd->lenient_embedded && depth > 0;
 
         if (depth > OBJJSON_MAX_DEPTH)
                 return error_set(err, WBEM_E_INVALID_OBJECT,
@@ -542,12 +558,12 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
         if (!json_is_string(cn))
                 return error_set(err, WBEM_E_INVALID_OBJECT, "__CLASS must be a string, not %s",
                                  json_type_text(cn));
-        if (!resolve)
+        if (!rd->resolve)
                 return error_set(err, WBEM_E_INVALID_CLASS, "class %s: no class resolver given",
                                  json_string_value(cn));
 
         _cleanup_(class_unrefp) CimClass *cls = NULL;
-        r = resolve(userdata, json_string_value(cn), &cls, err);
+        r = rd->resolve(rd->userdata, json_string_value(cn), &cls, err);
         if (r != 0)
                 return r;
         _cleanup_(instance_unrefp) Instance *inst = NULL;
@@ -568,6 +584,8 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
                 if (is_system_name(key))
                         continue;
                 long idx = class_find_property(cls, key);
+                if (idx < 0 && lenient)
+                        continue;
                 if (idx < 0)
                         return error_set(err, WBEM_E_INVALID_PROPERTY,
                                          "class %s has no property '%s'", cls->name, key);
@@ -578,8 +596,9 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
 
                 const CimProperty *p = &cls->props[idx];
                 Value v;
-                r = value_from_json_depth(pj, p->type, p->is_array, resolve, userdata, depth, &v,
-                                          err);
+                r = value_from_json_depth(pj, p->type, p->is_array, rd, depth, &v, err);
+                if (r > 0 && lenient)
+                        continue; /* no longer converts: stays at its default */
                 if (r != 0)
                         return error_prefix(err, r, "property '%s': ", p->name);
                 r = instance_set_take(inst, p->name, &v, err);
@@ -594,7 +613,16 @@ static int instance_from_json_depth(json_t *j, ObjJsonResolveFunc resolve, void 
 
 int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
                                Instance **ret, Error *err) {
-        return instance_from_json_depth(j, resolve, userdata, 0, ret, err);
+        const JsonReader rd = { .resolve = resolve, .userdata = userdata };
+        return instance_from_json_depth(j, &rd, 0, ret, err);
+}
+
+int objjson_instance_from_stored_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
+                                      Instance **ret, Error *err) {
+        const JsonReader rd = { .resolve = resolve,
+                                .userdata = userdata,
+                                .lenient_embedded = true };
+        return instance_from_json_depth(j, &rd, 0, ret, err);
 }
 
 static int property_to_json(const CimProperty *p, bool storage, json_t **ret, Error *err) {
@@ -755,7 +783,8 @@ static int property_from_json(CimClass *def, const char *name, json_t *pj,
 
         Value dv = value_null(type, is_array);
         if (dj) {
-                r = value_from_json_depth(dj, type, is_array, resolve, userdata, 0, &dv, err);
+                const JsonReader rd = { .resolve = resolve, .userdata = userdata };
+                r = value_from_json_depth(dj, type, is_array, &rd, 0, &dv, err);
                 if (r != 0)
                         return error_prefix(err, r, "default: ");
         }

@@ -105,6 +105,16 @@ int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json
 int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
                                Instance **ret, Error *err);
 
+/* The same for the repository's own data, where an embedded object may
+ * have been stored under an older definition of its class: embedded objects
+ * are read as far as their class still fits them (a property the class no
+ * longer has is dropped, a value that no longer converts keeps the
+ * property's default, an object whose class is gone reads as NULL), so a
+ * class change never makes a stored instance unreadable. The top-level
+ * instance is read strictly (the repository reshapes those itself). */
+int objjson_instance_from_stored_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
+                                      Instance **ret, Error *err);
+
 /* A class (flattened or a definition) as JSON (see above). */
 int objjson_class_to_json(const CimClass *c, const ObjJsonOptions *opts, json_t **ret, Error *err);
 

@@ -164,7 +164,7 @@ static int instance_decode(NsEntry *nse, ClassCache *c, const char *text, Instan
         _cleanup_(instance_unrefp) Instance *i = NULL;
         int k = repo_json_load(text, &j, err);
         if (k == 0)
-                k = objjson_instance_from_json(j, repo_cache_resolve, c, &i, err);
+                k = objjson_instance_from_stored_json(j, repo_cache_resolve, c, &i, err);
         if (k != 0)
                 return repo_error_prefix(err, k, "namespace %s: stored instance: ", nse->name);
         k = instance_set_namespace(i, nse->name);

@@ -4,31 +4,37 @@
 #include <errno.h>
 #include <string.h>
 
+#include "call.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "liberr.h"
 #include "mem.h"
 
-#define DEFAULT_NAMESPACE "root/cimv2"
-
-static int invalid(lwmi_error *err, const char *what) {
+int call_invalid(lwmi_error *err, const char *what) {
         return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT, "WBEM_E_INVALID_PARAMETER",
                           "%s", what);
 }
 
-LWMI_EXPORT int lwmi_call(lwmi_conn *conn, const char *method, json_t *params, json_t **ret_result,
-                          lwmi_error *err) {
+int call_invoke(lwmi_conn *conn, const char *method, json_t *params, lwmi_sink *sink,
+                json_t **ret_result, uint64_t *ret_call, lwmi_error *err) {
         _cleanup_(json_decrefp) json_t *owned_params = params;
         if (!conn || !method || !*method)
-                return invalid(err, "lwmi_call needs a connection and a method");
+                return call_invalid(err, "lwmi_call needs a connection and a method");
         if (params && !json_is_object(params) && !json_is_array(params))
-                return invalid(err, "params must be a JSON object or array");
+                return call_invalid(err, "params must be a JSON object or array");
 
+        /* A registration's entry is made now, so that entering the call
+         * when its id arrives cannot fail. */
+        _cleanup_free_ AsyncCall *reg = NULL;
+        if (sink && !(reg = mem_calloc(1, sizeof(*reg))))
+                return liberr_oom(err);
         uint64_t deadline = conn->timeout_ms ? conn_now_ms() + conn->timeout_ms : 0;
         PendingCall *p;
         int r = conn_send_request(conn, method, TAKE_PTR(owned_params), &p, err);
         if (r < 0)
                 return r;
+        p->sink = sink;
+        p->reg = TAKE_PTR(reg);
         r = conn_wait(conn, p, deadline, err);
         if (r < 0) {
                 if (r == -ETIMEDOUT)
@@ -43,10 +49,22 @@ LWMI_EXPORT int lwmi_call(lwmi_conn *conn, const char *method, json_t *params, j
                 conn_pending_release(conn, p);
                 return r;
         }
+        if (sink && !p->registered) {
+                conn_pending_release(conn, p);
+                return liberr_set(err, -EPROTO, LWMI_ERROR_PROTOCOL, "WBEM_E_FAILED",
+                                  "the server's answer to %s names no call", method);
+        }
+        if (ret_call)
+                *ret_call = p->call_id;
         if (ret_result)
                 *ret_result = json_incref(json_object_get(p->response, "result"));
         conn_pending_release(conn, p);
         return 0;
+}
+
+LWMI_EXPORT int lwmi_call(lwmi_conn *conn, const char *method, json_t *params, json_t **ret_result,
+                          lwmi_error *err) {
+        return call_invoke(conn, method, params, NULL, ret_result, NULL, err);
 }
 
 /* jansson refuses strings that are not UTF-8; tell that apart from running
@@ -85,7 +103,7 @@ static bool utf8_valid(const char *s) {
 }
 
 /* Check the text arguments of a helper: present and UTF-8. */
-static int check_text(lwmi_error *err, const char *what, const char *s) {
+int call_check_text(lwmi_error *err, const char *what, const char *s) {
         if (!s)
                 return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT,
                                   "WBEM_E_INVALID_PARAMETER", "%s is missing", what);
@@ -95,8 +113,8 @@ static int check_text(lwmi_error *err, const char *what, const char *s) {
         return 0;
 }
 
-static int check_conn(lwmi_conn *conn, lwmi_error *err) {
-        return conn ? 0 : invalid(err, "no connection");
+int call_check_conn(lwmi_conn *conn, lwmi_error *err) {
+        return conn ? 0 : call_invalid(err, "no connection");
 }
 
 /* The array in a result: the result itself, or its member `key`. A result
@@ -112,7 +130,7 @@ static int result_array(json_t *result, const char *key, json_t **ret, lwmi_erro
 }
 
 LWMI_EXPORT int lwmi_ping(lwmi_conn *conn, lwmi_error *err) {
-        int r = check_conn(conn, err);
+        int r = call_check_conn(conn, err);
         if (r < 0)
                 return r;
         return lwmi_call(conn, "Ping", NULL, NULL, err);
@@ -120,10 +138,11 @@ LWMI_EXPORT int lwmi_ping(lwmi_conn *conn, lwmi_error *err) {
 
 LWMI_EXPORT int lwmi_exec_query(lwmi_conn *conn, const char *ns, const char *wql,
                                 json_t **ret_objects, lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0 ||
-            (r = check_text(err, "query", wql)) < 0)
+        if ((r = call_check_conn(conn, err)) < 0 ||
+            (r = call_check_text(err, "namespace", ns)) < 0 ||
+            (r = call_check_text(err, "query", wql)) < 0)
                 return r;
         json_t *params = json_pack("{s:s, s:s}", "namespace", ns, "query", wql);
         if (!params)
@@ -145,10 +164,11 @@ LWMI_EXPORT int lwmi_exec_query(lwmi_conn *conn, const char *ns, const char *wql
 
 LWMI_EXPORT int lwmi_get_object(lwmi_conn *conn, const char *ns, const char *path,
                                 json_t **ret_object, lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0 ||
-            (r = check_text(err, "path", path)) < 0)
+        if ((r = call_check_conn(conn, err)) < 0 ||
+            (r = call_check_text(err, "namespace", ns)) < 0 ||
+            (r = call_check_text(err, "path", path)) < 0)
                 return r;
         json_t *params = json_pack("{s:s, s:s}", "namespace", ns, "path", path);
         if (!params)
@@ -180,12 +200,12 @@ static const char *result_path(const json_t *result) {
 
 LWMI_EXPORT int lwmi_put_instance(lwmi_conn *conn, const char *ns, const json_t *instance,
                                   char **ret_path, lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0)
+        if ((r = call_check_conn(conn, err)) < 0 || (r = call_check_text(err, "namespace", ns)) < 0)
                 return r;
         if (!json_is_object(instance))
-                return invalid(err, "an instance must be a JSON object");
+                return call_invalid(err, "an instance must be a JSON object");
         json_t *params = json_pack("{s:s, s:O}", "namespace", ns, "instance", instance);
         if (!params)
                 return liberr_oom(err);
@@ -205,10 +225,11 @@ LWMI_EXPORT int lwmi_put_instance(lwmi_conn *conn, const char *ns, const json_t 
 
 LWMI_EXPORT int lwmi_delete_instance(lwmi_conn *conn, const char *ns, const char *path,
                                      lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0 ||
-            (r = check_text(err, "path", path)) < 0)
+        if ((r = call_check_conn(conn, err)) < 0 ||
+            (r = call_check_text(err, "namespace", ns)) < 0 ||
+            (r = call_check_text(err, "path", path)) < 0)
                 return r;
         json_t *params = json_pack("{s:s, s:s}", "namespace", ns, "path", path);
         if (!params)
@@ -218,12 +239,12 @@ LWMI_EXPORT int lwmi_delete_instance(lwmi_conn *conn, const char *ns, const char
 
 LWMI_EXPORT int lwmi_put_class(lwmi_conn *conn, const char *ns, const json_t *cls,
                                lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0)
+        if ((r = call_check_conn(conn, err)) < 0 || (r = call_check_text(err, "namespace", ns)) < 0)
                 return r;
         if (!json_is_object(cls))
-                return invalid(err, "a class must be a JSON object");
+                return call_invalid(err, "a class must be a JSON object");
         json_t *params = json_pack("{s:s, s:O}", "namespace", ns, "class", cls);
         if (!params)
                 return liberr_oom(err);
@@ -232,10 +253,11 @@ LWMI_EXPORT int lwmi_put_class(lwmi_conn *conn, const char *ns, const json_t *cl
 
 LWMI_EXPORT int lwmi_delete_class(lwmi_conn *conn, const char *ns, const char *name,
                                   lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0 ||
-            (r = check_text(err, "class name", name)) < 0)
+        if ((r = call_check_conn(conn, err)) < 0 ||
+            (r = call_check_text(err, "namespace", ns)) < 0 ||
+            (r = call_check_text(err, "class name", name)) < 0)
                 return r;
         json_t *params = json_pack("{s:s, s:s}", "namespace", ns, "class", name);
         if (!params)
@@ -245,10 +267,11 @@ LWMI_EXPORT int lwmi_delete_class(lwmi_conn *conn, const char *ns, const char *n
 
 LWMI_EXPORT int lwmi_enum_classes(lwmi_conn *conn, const char *ns, const char *superclass,
                                   bool deep, json_t **ret_classes, lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0 ||
-            (superclass && (r = check_text(err, "superclass", superclass)) < 0))
+        if ((r = call_check_conn(conn, err)) < 0 ||
+            (r = call_check_text(err, "namespace", ns)) < 0 ||
+            (superclass && (r = call_check_text(err, "superclass", superclass)) < 0))
                 return r;
         json_t *params = json_pack("{s:s, s:b}", "namespace", ns, "deep", deep);
         if (!params || (superclass &&
@@ -274,10 +297,11 @@ LWMI_EXPORT int lwmi_enum_classes(lwmi_conn *conn, const char *ns, const char *s
 
 LWMI_EXPORT int lwmi_enum_instances(lwmi_conn *conn, const char *ns, const char *cls, bool deep,
                                     json_t **ret_instances, lwmi_error *err) {
-        ns = ns ? ns : DEFAULT_NAMESPACE;
+        ns = ns ? ns : CALL_DEFAULT_NAMESPACE;
         int r;
-        if ((r = check_conn(conn, err)) < 0 || (r = check_text(err, "namespace", ns)) < 0 ||
-            (r = check_text(err, "class name", cls)) < 0)
+        if ((r = call_check_conn(conn, err)) < 0 ||
+            (r = call_check_text(err, "namespace", ns)) < 0 ||
+            (r = call_check_text(err, "class name", cls)) < 0)
                 return r;
         json_t *params = json_pack("{s:s, s:s, s:b}", "namespace", ns, "class", cls, "deep", deep);
         if (!params)

@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,7 +41,9 @@ int conn_new(int fd, lwmi_conn **ret, lwmi_error *err) {
                 return liberr_oom(err);
         c->fd = fd;
         c->max_message = CONN_DEFAULT_MAX_MESSAGE;
+        c->max_queued = CONN_DEFAULT_MAX_QUEUED;
         c->next_id = 1;
+        c->next_sink_id = 1;
         *ret = c;
         return 0;
 }
@@ -60,7 +64,73 @@ static void pending_unlink(lwmi_conn *c, PendingCall *p) {
 static void pending_free(lwmi_conn *c, PendingCall *p) {
         pending_unlink(c, p);
         json_decref(p->response);
+        mem_free(p->reg); /* never entered, or handed over and cleared */
         mem_free(p);
+}
+
+void conn_notification_free(Notification *n) {
+        if (!n)
+                return;
+        json_decref(n->message);
+        mem_free(n);
+}
+
+AsyncCall *conn_find_call(lwmi_conn *c, uint64_t id) {
+        IdMapNode *n = idmap_get(&c->calls, id);
+        return n ? (AsyncCall *)((char *)n - offsetof(AsyncCall, node)) : NULL;
+}
+
+lwmi_sink *conn_find_sink(lwmi_conn *c, uint64_t id) {
+        IdMapNode *n = idmap_get(&c->sinks, id);
+        return n ? (lwmi_sink *)((char *)n - offsetof(lwmi_sink, node)) : NULL;
+}
+
+/* Take a call out of the map and its lists, and free it. */
+void conn_call_unlink(lwmi_conn *c, AsyncCall *a) {
+        idmap_remove(&c->calls, &a->node);
+        if (a->conn_prev)
+                a->conn_prev->conn_next = a->conn_next;
+        else
+                c->calls_head = a->conn_next;
+        if (a->conn_next)
+                a->conn_next->conn_prev = a->conn_prev;
+        else
+                c->calls_tail = a->conn_prev;
+        lwmi_sink *s = a->sink;
+        if (s) {
+                if (a->sink_prev)
+                        a->sink_prev->sink_next = a->sink_next;
+                else
+                        s->calls_head = a->sink_next;
+                if (a->sink_next)
+                        a->sink_next->sink_prev = a->sink_prev;
+                else
+                        s->calls_tail = a->sink_prev;
+                s->n_calls--;
+        }
+        mem_free(a);
+}
+
+/* Enter a call whose id the server just named. */
+static void conn_call_enter(lwmi_conn *c, AsyncCall *a, uint64_t id, lwmi_sink *s) {
+        a->node.key = id;
+        a->sink = s;
+        idmap_put(&c->calls, &a->node);
+        a->conn_prev = c->calls_tail;
+        if (c->calls_tail)
+                c->calls_tail->conn_next = a;
+        else
+                c->calls_head = a;
+        c->calls_tail = a;
+        if (s) {
+                a->sink_prev = s->calls_tail;
+                if (s->calls_tail)
+                        s->calls_tail->sink_next = a;
+                else
+                        s->calls_head = a;
+                s->calls_tail = a;
+                s->n_calls++;
+        }
 }
 
 lwmi_conn *conn_free(lwmi_conn *c) {
@@ -70,9 +140,16 @@ lwmi_conn *conn_free(lwmi_conn *c) {
                 close(c->fd);
         while (c->pending_head)
                 pending_free(c, c->pending_head);
-        json_t *n;
+        Notification *n;
         while ((n = conn_pop_notification(c)))
-                json_decref(n);
+                conn_notification_free(n);
+        while (c->calls_head)
+                conn_call_unlink(c, c->calls_head);
+        /* Sinks are the application's: detach them. */
+        for (lwmi_sink *s = c->sinks_head; s; s = s->next)
+                s->conn = NULL;
+        idmap_done(&c->calls);
+        idmap_done(&c->sinks);
         iobuf_done(&c->in);
         iobuf_done(&c->out);
         mem_free(c->server_name);
@@ -88,20 +165,36 @@ int conn_break(lwmi_conn *c, int r, const lwmi_error *why) {
         c->broken = true;
         c->broken_r = r;
         liberr_copy(&c->broken_error, why);
-        if (c->fd >= 0) {
-                close(c->fd);
-                c->fd = -1;
-        }
-        /* Nothing more will be sent; calls nobody waits for can go now. The
-         * others stay for their callers, who see the connection broken. */
+        /* Shut down rather than close: the server sees the end at once,
+         * and the descriptor an application's poll loop holds stays valid
+         * (and readable) until lwmi_close(). */
+        if (c->fd >= 0)
+                shutdown(c->fd, SHUT_RDWR);
+        /* Nothing more will be sent or read; calls nobody waits for can go
+         * now. The others stay for their callers, who see the connection
+         * broken. */
         iobuf_done(&c->out);
+        iobuf_done(&c->in);
+        c->scanned = 0;
         PendingCall *next;
         for (PendingCall *p = c->pending_head; p; p = next) {
                 next = p->next;
                 if (p->abandoned)
                         pending_free(c, p);
         }
+        /* Orphans (calls whose caller gave up) have nobody to tell. */
+        AsyncCall *an;
+        for (AsyncCall *a = c->calls_head; a; a = an) {
+                an = a->conn_next;
+                if (!a->sink)
+                        conn_call_unlink(c, a);
+        }
         return r;
+}
+
+int conn_broken_error(lwmi_conn *c, lwmi_error *err) {
+        liberr_copy(err, &c->broken_error);
+        return -ECONNRESET;
 }
 
 static int conn_lost(lwmi_conn *c, const char *why) {
@@ -126,6 +219,13 @@ static int conn_protocol_error(lwmi_conn *c, const char *fmt, ...) {
         return conn_break(c, -EPROTO, &e);
 }
 
+static int conn_out_of_memory(lwmi_conn *c) {
+        lwmi_error e;
+        liberr_set(&e, -ENOMEM, LWMI_ERROR_NO_MEMORY, "WBEM_E_OUT_OF_MEMORY",
+                   "out of memory, connection closed");
+        return conn_break(c, -ENOMEM, &e);
+}
+
 static int dump_to_iobuf(const char *buffer, size_t size, void *data) {
         return iobuf_append(data, buffer, size) < 0 ? -1 : 0;
 }
@@ -144,10 +244,8 @@ static int conn_queue_message(lwmi_conn *c, const json_t *m) {
 int conn_send_request(lwmi_conn *c, const char *method, json_t *params, PendingCall **ret,
                       lwmi_error *err) {
         _cleanup_(json_decrefp) json_t *owned_params = params;
-        if (c->broken) {
-                liberr_copy(err, &c->broken_error);
-                return c->broken_r;
-        }
+        if (c->broken)
+                return conn_broken_error(c, err);
         PendingCall *p = mem_calloc(1, sizeof(*p));
         if (!p)
                 return liberr_oom(err);
@@ -182,7 +280,7 @@ void conn_pending_release(lwmi_conn *c, PendingCall *p) {
         pending_free(c, p);
 }
 
-json_t *conn_pop_notification(lwmi_conn *c) {
+Notification *conn_pop_notification(lwmi_conn *c) {
         Notification *n = c->notify_head;
         if (!n)
                 return NULL;
@@ -190,36 +288,81 @@ json_t *conn_pop_notification(lwmi_conn *c) {
         if (!c->notify_head)
                 c->notify_tail = NULL;
         c->n_notifications--;
-        json_t *m = n->message;
-        mem_free(n);
-        return m;
+        c->queued_bytes -= n->bytes;
+        n->next = NULL;
+        return n;
 }
 
-static int conn_queue_notification(lwmi_conn *c, json_t *m) {
+/* Queue an entry for lwmi_dispatch(); `message` is borrowed. Over the
+ * queue's limit the connection is given up: an application that does not
+ * dispatch would otherwise grow without bound. */
+static int conn_queue(lwmi_conn *c, NoteKind kind, json_t *message, size_t bytes,
+                      Notification **ret) {
+        if (bytes > c->max_queued || c->queued_bytes > c->max_queued - bytes) {
+                lwmi_error e;
+                liberr_set(&e, -ENOBUFS, LWMI_ERROR_QUEUE_OVERFLOW, "WBEM_E_TRANSPORT_FAILURE",
+                           "more than %zu bytes of notifications waited for lwmi_dispatch(); "
+                           "connection closed (dispatch more often, or raise the limit with "
+                           "lwmi_set_max_queued())",
+                           c->max_queued);
+                return conn_break(c, -ENOBUFS, &e);
+        }
         Notification *n = mem_calloc(1, sizeof(*n));
         if (!n)
-                return -ENOMEM;
-        n->message = json_incref(m);
+                return conn_out_of_memory(c);
+        n->kind = kind;
+        n->message = json_incref(message);
+        n->bytes = bytes;
         if (c->notify_tail)
                 c->notify_tail->next = n;
         else
                 c->notify_head = n;
         c->notify_tail = n;
         c->n_notifications++;
+        c->queued_bytes += bytes;
+        if (ret)
+                *ret = n;
         return 0;
 }
 
-/* A request from the server: Ping gets its empty result; anything else is
- * a method this client does not have. */
-static int conn_answer_request(lwmi_conn *c, const char *method, json_t *id) {
+/* The answer to a request from the server: Ping gets its empty result;
+ * anything else is a method this client does not have. */
+int conn_answer_request(lwmi_conn *c, const json_t *message) {
+        if (c->broken)
+                return 0;
+        json_t *id = json_object_get(message, "id");
+        const char *method = json_string_value(json_object_get(message, "method"));
         _cleanup_(json_decrefp) json_t *answer = NULL;
-        if (strcmp(method, "Ping") == 0)
+        if (method && strcmp(method, "Ping") == 0)
                 answer = json_pack("{s:s, s:O, s:{}}", "jsonrpc", "2.0", "id", id, "result");
         else
                 answer = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error",
                                    "code", -32601, "message", "method not found");
         if (!answer || conn_queue_message(c, answer) < 0)
-                return -ENOMEM;
+                return conn_out_of_memory(c);
+        return 0;
+}
+
+int conn_parse_id(const json_t *v, uint64_t *ret) {
+        if (json_is_integer(v)) {
+                if (json_integer_value(v) < 0)
+                        return -EINVAL;
+                *ret = (uint64_t)json_integer_value(v);
+                return 0;
+        }
+        const char *s = json_string_value(v);
+        if (!s || !*s || strlen(s) > 20)
+                return -EINVAL;
+        uint64_t x = 0;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned)(*s - '0');
+                if (x > (UINT64_MAX - d) / 10)
+                        return -EINVAL;
+                x = x * 10 + d;
+        }
+        *ret = x;
         return 0;
 }
 
@@ -228,6 +371,37 @@ static PendingCall *conn_find_pending(lwmi_conn *c, json_int_t id) {
                 if ((json_int_t)p->id == id)
                         return p;
         return NULL;
+}
+
+/* Tell the server to end a call nobody wants (its registration's caller
+ * gave up waiting, or its sink was freed meanwhile). Best effort: if even
+ * this cannot be sent, the call's notifications are simply dropped. */
+static void conn_cancel_unwanted(lwmi_conn *c, const json_t *call) {
+        json_t *params = json_pack("{s:O}", "call", call);
+        PendingCall *p;
+        if (params && conn_send_request(c, "CancelAsyncCall", params, &p, NULL) == 0)
+                p->abandoned = true;
+}
+
+/* The answer to ExecQueryAsync / ExecNotificationQueryAsync: enter the call
+ * it names before anything after it is read. */
+static int conn_register_call(lwmi_conn *c, PendingCall *p, json_t *m) {
+        json_t *call = json_object_get(json_object_get(m, "result"), "call");
+        uint64_t id;
+        if (conn_parse_id(call, &id) < 0)
+                return 0; /* the caller reports a result without a call id */
+        if (conn_find_call(c, id))
+                return conn_protocol_error(
+                        c, "the server named a new call %" PRIu64 " that is already open", id);
+        AsyncCall *a = TAKE_PTR(p->reg);
+        a->id_is_string = json_is_string(call);
+        bool wanted = !p->abandoned && p->sink;
+        conn_call_enter(c, a, id, wanted ? p->sink : NULL);
+        p->registered = true;
+        p->call_id = id;
+        if (!wanted)
+                conn_cancel_unwanted(c, call);
+        return 0;
 }
 
 static int conn_handle_response(lwmi_conn *c, json_t *m) {
@@ -243,6 +417,11 @@ static int conn_handle_response(lwmi_conn *c, json_t *m) {
                 return conn_protocol_error(c,
                                            "response to unknown request id %" JSON_INTEGER_FORMAT,
                                            json_integer_value(id));
+        if (p->reg && has_result) {
+                int r = conn_register_call(c, p, m);
+                if (r < 0)
+                        return r;
+        }
         if (p->abandoned) {
                 pending_free(c, p);
                 return 0;
@@ -252,8 +431,96 @@ static int conn_handle_response(lwmi_conn *c, json_t *m) {
         return 0;
 }
 
+/* A member of params that must be an id (see conn_parse_id()). */
+static int param_id(lwmi_conn *c, const char *method, const json_t *params, const char *name,
+                    uint64_t *ret) {
+        if (conn_parse_id(json_object_get(params, name), ret) < 0)
+                return conn_protocol_error(c, "%s without a valid \"%s\"", method, name);
+        return 0;
+}
+
+/* An Indicate, SetStatus or EventsDropped: checked now (a malformed one is
+ * a protocol error), queued for the sink when its call or sink is open,
+ * dropped otherwise (it was cancelled or freed while the server sent). */
+static int conn_handle_notification(lwmi_conn *c, json_t *m, const char *method, size_t bytes) {
+        json_t *params = json_object_get(m, "params");
+        NoteKind kind;
+        if (strcmp(method, "Indicate") == 0)
+                kind = NOTE_INDICATE;
+        else if (strcmp(method, "SetStatus") == 0)
+                kind = NOTE_SET_STATUS;
+        else if (strcmp(method, "EventsDropped") == 0)
+                kind = NOTE_EVENTS_DROPPED;
+        else
+                return 0; /* later versions may add some: ignore */
+        if (!json_is_object(params))
+                return conn_protocol_error(c, "%s without params", method);
+        uint64_t sink_id, call_id = 0, a = 0, b = 0, n = 0;
+        int r = param_id(c, method, params, "sink", &sink_id);
+        if (r < 0)
+                return r;
+        switch (kind) {
+        case NOTE_INDICATE:
+                if ((r = param_id(c, method, params, "call", &call_id)) < 0 ||
+                    (r = param_id(c, method, params, "seq", &a)) < 0)
+                        return r;
+                if (!json_is_array(json_object_get(params, "objects")))
+                        return conn_protocol_error(c, "Indicate without an \"objects\" array");
+                break;
+        case NOTE_SET_STATUS: {
+                if ((r = param_id(c, method, params, "call", &call_id)) < 0)
+                        return r;
+                json_t *message = json_object_get(params, "message");
+                if (!json_is_string(json_object_get(params, "status")) ||
+                    (message && !json_is_string(message) && !json_is_null(message)))
+                        return conn_protocol_error(c, "SetStatus without a valid \"status\"");
+                break;
+        }
+        default:
+                if ((r = param_id(c, method, params, "first_seq", &a)) < 0 ||
+                    (r = param_id(c, method, params, "last_seq", &b)) < 0 ||
+                    (r = param_id(c, method, params, "count", &n)) < 0)
+                        return r;
+                if (!conn_find_sink(c, sink_id))
+                        return 0;
+                break;
+        }
+        AsyncCall *call = NULL;
+        if (kind != NOTE_EVENTS_DROPPED) {
+                call = conn_find_call(c, call_id);
+                if (!call)
+                        return 0;
+                if (call->sink && call->sink->node.key != sink_id)
+                        return conn_protocol_error(c,
+                                                   "%s for call %" PRIu64 " names sink %" PRIu64
+                                                   ", but the call is on sink %" PRIu64,
+                                                   method, call_id, sink_id, call->sink->node.key);
+                if (!call->sink) {
+                        /* An orphan: nobody listens; its end frees it. */
+                        if (kind == NOTE_SET_STATUS)
+                                conn_call_unlink(c, call);
+                        return 0;
+                }
+        }
+        Notification *note;
+        r = conn_queue(c, kind, m, bytes, &note);
+        if (r < 0)
+                return r;
+        note->sink = sink_id;
+        note->call = call_id;
+        note->a = a;
+        note->b = b;
+        note->c = n;
+        /* The call is over once the server says so: a transport failure
+         * from now on must not give it a second status. */
+        if (kind == NOTE_SET_STATUS)
+                conn_call_unlink(c, call);
+        return 0;
+}
+
 /* Handle one complete line (without its '\n'). */
 static int conn_handle_line(lwmi_conn *c, const char *line, size_t len) {
+        size_t bytes = len + 1;
         if (len > 0 && line[len - 1] == '\r')
                 len--;
         size_t i = 0;
@@ -272,10 +539,8 @@ static int conn_handle_line(lwmi_conn *c, const char *line, size_t len) {
         if (!m) {
                 /* It leaves the text empty when its own set-up allocation
                  * fails, and says so when the parser's does. */
-                if (json_error_code(&je) == json_error_out_of_memory || !je.text[0]) {
-                        lwmi_error e;
-                        return conn_break(c, liberr_oom(&e), &e);
-                }
+                if (json_error_code(&je) == json_error_out_of_memory || !je.text[0])
+                        return conn_out_of_memory(c);
                 return conn_protocol_error(c, "invalid JSON from the server at column %d: %s",
                                            je.column, je.text);
         }
@@ -291,18 +556,16 @@ static int conn_handle_line(lwmi_conn *c, const char *line, size_t len) {
         if (!json_is_string(method))
                 return conn_protocol_error(c, "\"method\" must be a string");
         json_t *id = json_object_get(m, "id");
-        int r;
-        if (id && !json_is_null(id)) {
-                if (!json_is_string(id) && !json_is_integer(id))
-                        return conn_protocol_error(c, "request id must be a string or integer");
-                r = conn_answer_request(c, json_string_value(method), id);
-        } else
-                r = conn_queue_notification(c, m);
-        if (r < 0) {
-                lwmi_error e;
-                return conn_break(c, liberr_oom(&e), &e);
-        }
-        return 0;
+        if (!id || json_is_null(id))
+                return conn_handle_notification(c, m, json_string_value(method), bytes);
+        if (!json_is_string(id) && !json_is_integer(id))
+                return conn_protocol_error(c, "request id must be a string or integer");
+        /* A request from the server (Ping): answered after the callbacks for
+         * everything before it, so behind them in the queue if there are
+         * any, or a callback runs now; otherwise at once. */
+        if (c->notify_head || c->in_callback)
+                return conn_queue(c, NOTE_REQUEST, m, bytes, NULL);
+        return conn_answer_request(c, m);
 }
 
 /* Split the input into lines and handle each complete one. */
@@ -332,10 +595,8 @@ static int conn_process_input(lwmi_conn *c) {
 }
 
 int conn_feed(lwmi_conn *c, const void *data, size_t n, lwmi_error *err) {
-        if (c->broken) {
-                liberr_copy(err, &c->broken_error);
-                return c->broken_r;
-        }
+        if (c->broken)
+                return conn_broken_error(c, err);
         if (iobuf_append(&c->in, data, n) < 0)
                 return liberr_oom(err);
         int r = conn_process_input(c);
@@ -344,12 +605,12 @@ int conn_feed(lwmi_conn *c, const void *data, size_t n, lwmi_error *err) {
         return r;
 }
 
-static int conn_read(lwmi_conn *c) {
+/* One read: the number of bytes handled, 0 when there was nothing to read,
+ * or the error that broke the connection. */
+static long conn_read(lwmi_conn *c) {
         char *dst = iobuf_reserve(&c->in, READ_CHUNK);
-        if (!dst) {
-                lwmi_error e;
-                return conn_break(c, liberr_oom(&e), &e);
-        }
+        if (!dst)
+                return conn_out_of_memory(c);
         ssize_t n = recv(c->fd, dst, READ_CHUNK, MSG_DONTWAIT);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
@@ -359,11 +620,12 @@ static int conn_read(lwmi_conn *c) {
         if (n == 0)
                 return conn_lost(c, "closed by the server");
         iobuf_commit(&c->in, (size_t)n);
-        return conn_process_input(c);
+        int r = conn_process_input(c);
+        return r < 0 ? r : (long)n;
 }
 
-static int conn_flush(lwmi_conn *c) {
-        while (c->out.len > 0) {
+int conn_flush(lwmi_conn *c) {
+        while (!c->broken && c->out.len > 0) {
                 ssize_t n =
                         send(c->fd, iobuf_head(&c->out), c->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0) {
@@ -375,15 +637,31 @@ static int conn_flush(lwmi_conn *c) {
                 }
                 iobuf_consume(&c->out, (size_t)n);
         }
-        return 0;
+        return c->broken ? c->broken_r : 0;
+}
+
+int conn_pump(lwmi_conn *c, size_t max_bytes) {
+        int r = conn_flush(c);
+        if (r < 0)
+                return r;
+        size_t total = 0;
+        while (total < max_bytes) {
+                long n = conn_read(c);
+                if (n < 0)
+                        return (int)n;
+                if (n == 0)
+                        break;
+                total += (size_t)n;
+        }
+        /* Answers to Pings just read go out at once. */
+        return conn_flush(c);
 }
 
 int conn_run_once(lwmi_conn *c, int timeout_ms, lwmi_error *err) {
-        int r = 0;
         if (!c->broken) {
                 /* Send first: most of the time the socket takes it all and
                  * the poll below only has to wait for the answer. */
-                r = conn_flush(c);
+                conn_flush(c);
         }
         if (!c->broken) {
                 struct pollfd pfd = {
@@ -395,18 +673,17 @@ int conn_run_once(lwmi_conn *c, int timeout_ms, lwmi_error *err) {
                         return liberr_set(err, -errno, LWMI_ERROR_CONNECTION_LOST,
                                           "WBEM_E_TRANSPORT_FAILURE", "poll: %s", strerror(errno));
                 if (n > 0 && (pfd.revents & POLLOUT))
-                        r = conn_flush(c);
+                        conn_flush(c);
                 if (n > 0 && !c->broken && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-                        r = conn_read(c);
+                        conn_read(c);
                 /* Answers to Pings just read go out without another turn. */
-                if (!c->broken && c->out.len > 0)
-                        r = conn_flush(c);
+                conn_flush(c);
         }
         if (c->broken) {
                 liberr_copy(err, &c->broken_error);
                 return c->broken_r;
         }
-        return r;
+        return 0;
 }
 
 int conn_wait(lwmi_conn *c, PendingCall *p, uint64_t deadline_ms, lwmi_error *err) {
@@ -557,6 +834,13 @@ LWMI_EXPORT int lwmi_connect(const char *address, lwmi_conn **ret, lwmi_error *e
 }
 
 LWMI_EXPORT lwmi_conn *lwmi_close(lwmi_conn *conn) {
+        if (conn && conn->dispatching) {
+                /* From a callback: the dispatch loop still holds the
+                 * connection; it frees it on the way out. */
+                conn->close_requested = true;
+                conn->stop = true;
+                return NULL;
+        }
         return conn_free(conn);
 }
 

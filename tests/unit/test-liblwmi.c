@@ -30,74 +30,7 @@
 #include "liberr.h"
 #include "lwmi/lwmi.h"
 #include "mem.h"
-
-typedef struct Pair {
-        lwmi_conn *c;
-        int peer;
-} Pair;
-
-static Pair pair_new(void) {
-        int sv[2];
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        Pair p = { .peer = sv[1] };
-        assert_int_equal(conn_new(sv[0], &p.c, NULL), 0);
-        return p;
-}
-
-static void pair_done(Pair *p) {
-        lwmi_close(p->c);
-        if (p->peer >= 0)
-                close(p->peer);
-}
-
-static void write_all(int fd, const char *s, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, s, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                assert_true(k > 0);
-                s += k;
-                n -= (size_t)k;
-        }
-}
-
-static void peer_send(int fd, const char *s) {
-        write_all(fd, s, strlen(s));
-}
-
-/* One line from fd, blocking; NULL at EOF. */
-static char *read_line(int fd) {
-        static char buf[1 << 16];
-        size_t n = 0;
-        for (;;) {
-                char ch;
-                ssize_t k = read(fd, &ch, 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return NULL;
-                if (ch == '\n')
-                        break;
-                if (n + 1 < sizeof(buf))
-                        buf[n++] = ch;
-        }
-        buf[n] = '\0';
-        return buf;
-}
-
-static json_t *peer_read_message(int fd) {
-        char *line = read_line(fd);
-        assert_non_null(line);
-        json_t *m = json_loads(line, 0, NULL);
-        assert_non_null(m);
-        return m;
-}
-
-static void assert_request(json_t *m, json_int_t id, const char *method) {
-        assert_string_equal(json_string_value(json_object_get(m, "jsonrpc")), "2.0");
-        assert_int_equal(json_integer_value(json_object_get(m, "id")), id);
-        assert_string_equal(json_string_value(json_object_get(m, "method")), method);
-}
+#include "fake-peer.h"
 
 /* A forked server that answers each request in turn with the next of
  * `bodies` ("\"result\":..." or "\"error\":..."), using the request's id,
@@ -278,30 +211,52 @@ static void test_server_ping_answered_while_waiting(void **state) {
 static void test_notifications_queued(void **state) {
         (void)state;
         Pair p = pair_new();
+        lwmi_sink_ops ops = { 0 };
+        lwmi_sink *sink = lwmi_sink_new(p.c, &ops, NULL);
+        assert_non_null(sink);
+        /* A registration, then what the server sends for it before the
+         * answer to the next call: all queued, in order, nothing
+         * delivered inside the synchronous call. */
         peer_send(p.peer,
-                  "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{\"sink\":1,\"call\":2,"
+                  "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"call\":2}}\n"
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{\"sink\":\"1\","
+                  "\"call\":2,"
                   "\"seq\":1,\"objects\":[{\"a\":1}]}}\n"
-                  "{\"jsonrpc\":\"2.0\",\"method\":\"SetStatus\",\"params\":{\"sink\":1,\"call\":2,"
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"EventsDropped\",\"params\":{\"sink\":1,"
+                  "\"first_seq\":2,\"last_seq\":3,\"count\":2}}\n"
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"SetStatus\",\"params\":{\"sink\":\"1\","
+                  "\"call\":\"2\","
                   "\"status\":\"WBEM_S_NO_ERROR\"}}\n"
-                  "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"EventsDropped\",\"params\":{}}\n"
-                  "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n");
-        assert_int_equal(lwmi_ping(p.c, NULL), 0);
-        assert_int_equal(p.c->n_notifications, 3);
-        const char *expect[] = { "Indicate", "SetStatus", "EventsDropped" };
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"Frobnicate\",\"params\":{}}\n");
+        uint64_t call = 0;
+        assert_int_equal(
+                lwmi_exec_notification_query_async(p.c, sink, NULL, "SELECT * FROM E", &call, NULL),
+                0);
+        assert_int_equal(call, 2);
+        peer_send(p.peer, "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}\n");
+        lwmi_error err;
+        if (lwmi_ping(p.c, &err) < 0)
+                fail_msg("%s", err.message);
+        assert_int_equal(p.c->n_notifications, 3); /* the unknown method is ignored */
+        const NoteKind expect[] = { NOTE_INDICATE, NOTE_EVENTS_DROPPED, NOTE_SET_STATUS };
         for (size_t i = 0; i < 3; i++) {
-                json_t *n = conn_pop_notification(p.c);
+                Notification *n = conn_pop_notification(p.c);
                 assert_non_null(n);
-                assert_string_equal(json_string_value(json_object_get(n, "method")), expect[i]);
-                json_decref(n);
+                assert_int_equal(n->kind, expect[i]);
+                assert_int_equal(n->sink, 1);
+                conn_notification_free(n);
         }
         assert_null(conn_pop_notification(p.c));
         assert_int_equal(p.c->n_notifications, 0);
+        assert_int_equal(p.c->queued_bytes, 0);
+        /* SetStatus ended the call as it was read. */
+        assert_int_equal(lwmi_sink_call_count(sink), 0);
 
         /* Left in the queue at close: freed with the connection. */
-        peer_send(p.peer, "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{}}\n"
-                          "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}\n");
+        peer_send(p.peer, "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}\n"
+                          "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}\n");
         assert_int_equal(lwmi_ping(p.c, NULL), 0);
-        assert_int_equal(p.c->n_notifications, 1);
+        lwmi_sink_free(sink);
         pair_done(&p);
 }
 
@@ -457,7 +412,7 @@ static void test_feed_byte_by_byte(void **state) {
         Pair p = pair_new();
         PendingCall *call;
         assert_int_equal(conn_send_request(p.c, "X", NULL, &call, NULL), 0);
-        const char *msg = "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\"}\r\n\n  \n"
+        const char *msg = "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}\r\n\n  \n"
                           "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[1,2]}\n";
         for (const char *s = msg; *s; s++) {
                 assert_int_equal(conn_feed(p.c, s, 1, NULL), 0);
@@ -465,7 +420,8 @@ static void test_feed_byte_by_byte(void **state) {
                         assert_false(call->done);
         }
         assert_true(call->done);
-        assert_int_equal(p.c->n_notifications, 1);
+        assert_int_equal(p.c->n_notifications, 0); /* the Ping was answered at once */
+        assert_true(p.c->out.len > 0);
         assert_int_equal(json_array_size(json_object_get(call->response, "result")), 2);
         conn_pending_release(p.c, call);
         pair_done(&p);
@@ -913,7 +869,8 @@ static void test_call_out_of_memory(void **state) {
                 Pair p = pair_new();
                 peer_send(p.peer,
                           "{\"jsonrpc\":\"2.0\",\"id\":\"s:1\",\"method\":\"Ping\"}\n"
-                          "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{}}\n"
+                          "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{\"sink\":1,"
+                          "\"call\":1,\"seq\":1,\"objects\":[]}}\n"
                           "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"objects\":[{\"a\":1}]}}\n");
                 lwmi_error err;
                 json_t *objects = NULL;

@@ -888,6 +888,75 @@ typedef struct EnumState {
         uint64_t id_sum;
 } EnumState;
 
+/* A stored instance embeds an object whose class later changes or goes:
+ * the instance stays readable and deletable (the embedded object is read as
+ * far as its class still fits it). */
+static void test_embedded_class_changes(void **state) {
+        (void)state;
+        Repo *r = open_memory();
+        const char *ns = "root/cimv2";
+        CHECK(put_class(r, ns,
+                        "{\"__CLASS\": \"Emb_Inner\", \"properties\": {"
+                        "\"A\": {\"type\": \"uint32\"}, \"B\": {\"type\": \"string\"},"
+                        "\"C\": {\"type\": \"string\"}}}",
+                        0, err),
+              0, NULL);
+        CHECK(put_class(r, ns,
+                        "{\"__CLASS\": \"Emb_Outer\", \"properties\": {"
+                        "\"Id\": {\"type\": \"uint32\", \"key\": true},"
+                        "\"Obj\": {\"type\": \"object\"}}}",
+                        0, err),
+              0, NULL);
+        CHECK(put_instance(r, ns,
+                           "{\"__CLASS\": \"Emb_Outer\", \"Id\": 1, \"Obj\": {\"__CLASS\": "
+                           "\"Emb_Inner\", \"A\": 7, \"B\": \"gone soon\", \"C\": \"kept\"}}",
+                           0, err),
+              0, NULL);
+        CHECK(put_instance(r, ns,
+                           "{\"__CLASS\": \"Emb_Outer\", \"Id\": 2, \"Obj\": {\"__CLASS\": "
+                           "\"Emb_Inner\", \"C\": \"x\"}}",
+                           0, err),
+              0, NULL);
+
+        /* B removed, A retyped to a type its stored value does not convert to */
+        CHECK(put_class(r, ns,
+                        "{\"__CLASS\": \"Emb_Inner\", \"properties\": {"
+                        "\"A\": {\"type\": \"datetime\"}, \"C\": {\"type\": \"string\"}}}",
+                        0, err),
+              0, NULL);
+        Instance *i = NULL;
+        CHECK(repo_instance_get(r, ns, "Emb_Outer.Id=1", &i, err), 0, NULL);
+        const Value *obj = instance_get(i, "Obj");
+        assert_non_null(obj);
+        assert_false(obj->is_null);
+        assert_null(instance_get(obj->obj, "B"));
+        assert_true(instance_get(obj->obj, "A")->is_null);
+        assert_string_equal(instance_get(obj->obj, "C")->s, "kept");
+        instance_unref(i);
+
+        /* the embedded class deleted: the object reads as NULL */
+        CHECK(repo_class_delete(r, ns, "Emb_Inner", 0, err), 0, NULL);
+        CHECK(repo_instance_get(r, ns, "Emb_Outer.Id=1", &i, err), 0, NULL);
+        assert_true(instance_get(i, "Obj")->is_null);
+        instance_unref(i);
+        CHECK(repo_instance_delete(r, ns, "Emb_Outer.Id=2", NULL, err), 0, NULL);
+        assert_false(has_instance(r, ns, "Emb_Outer.Id=2"));
+
+        /* values given by a client are still read strictly */
+        CHECK(put_class(r, ns,
+                        "{\"__CLASS\": \"Emb_Inner\", \"properties\": {"
+                        "\"A\": {\"type\": \"uint32\"}}}",
+                        0, err),
+              0, NULL);
+        json_t *j = parse("{\"__CLASS\": \"Emb_Outer\", \"Id\": 3, \"Obj\": {\"__CLASS\": "
+                          "\"Emb_Inner\", \"Nope\": 1}}");
+        RepoNs x = { r, ns };
+        CHECK(objjson_instance_from_json(j, repo_resolve, &x, &i, err), WBEM_E_INVALID_PROPERTY,
+              "no property 'Nope'");
+        json_decref(j);
+        repo_close(r);
+}
+
 static int enum_count(Instance *i, void *userdata) {
         EnumState *s = userdata;
         s->count++;
@@ -1579,6 +1648,7 @@ int main(void) {
                 cmocka_unit_test(test_instance_paths),
                 cmocka_unit_test(test_instance_key_space),
                 cmocka_unit_test(test_instance_values),
+                cmocka_unit_test(test_embedded_class_changes),
                 cmocka_unit_test(test_instance_enum),
                 cmocka_unit_test(test_reopen),
                 cmocka_unit_test(test_refusals),

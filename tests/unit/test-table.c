@@ -1,6 +1,7 @@
 /* Unit tests for the command-line client's output: aligned tables with
- * UTF-8 widths, the text form of values, query columns, class definitions
- * and the caret under a query error. */
+ * UTF-8 widths (whole, or streamed a row at a time), the text form of
+ * values, query and event columns, class definitions, the caret under a
+ * query error, and the typed values of lwmi publish. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "cleanup.h"
 #include "format.h"
 #include "mem.h"
+#include "propvalue.h"
 #include "table.h"
 
 static char *render(Table *t) {
@@ -314,6 +316,210 @@ static void test_caret(void **state) {
         assert_null(e);
 }
 
+static void test_stream_rows(void **state) {
+        (void)state;
+        Table *t;
+        assert_int_equal(table_new(3, &t), 0);
+        assert_int_equal(table_set_header(t, 0, "Event"), 0);
+        assert_int_equal(table_set_header(t, 1, "Pid"), 0);
+        assert_int_equal(table_set_header(t, 2, "Name"), 0);
+        table_set_align(t, 1, TABLE_ALIGN_RIGHT);
+        const char *r1[] = { "Creation", "1", "sys\ntemd" };
+        const char *r2[] = { "Deletion", "12345", "sshd" };
+        const char *r3[] = { "C", "7", NULL };
+        char *a = NULL, *b = NULL, *c = NULL;
+        assert_int_equal(table_stream_row(t, r1, &a), 0);
+        assert_int_equal(table_stream_row(t, r2, &b), 0);
+        assert_int_equal(table_stream_row(t, r3, &c), 0);
+        /* The header comes with the first row; widths only grow. */
+        assert_string_equal(a, "Event     Pid  Name\n"
+                               "Creation    1  sys\\ntemd\n");
+        assert_string_equal(b, "Deletion  12345  sshd\n");
+        assert_string_equal(c, "C             7\n");
+        assert_int_equal(table_rows(t), 0); /* streamed rows are not kept */
+        free(a);
+        free(b);
+        free(c);
+        mem_fail_at(1);
+        assert_int_equal(table_stream_row(t, r1, &a), -ENOMEM);
+        mem_fail_at(0);
+        table_free(t);
+}
+
+static void test_event_columns(void **state) {
+        (void)state;
+        json_t *intrinsic = json_loads(
+                "{\"__CLASS\":\"__InstanceModificationEvent\",\"TIME_CREATED\":\"1\","
+                "\"TargetInstance\":{\"__CLASS\":\"P\",\"__PATH\":\"x\",\"Pid\":4,\"Name\":\"a\"},"
+                "\"PreviousInstance\":{\"__CLASS\":\"P\",\"Pid\":4,\"Name\":\"b\"}}",
+                0, NULL);
+        assert_non_null(intrinsic);
+        Names cols;
+        bool class_column = false;
+        assert_int_equal(format_event_columns(intrinsic, &cols, &class_column), 0);
+        assert_true(class_column);
+        assert_int_equal(cols.n, 3);
+        assert_string_equal(cols.v[0], "Event");
+        assert_string_equal(cols.v[1], "Pid");
+        assert_string_equal(cols.v[2], "Name");
+        char *cells[3];
+        assert_int_equal(format_event_cells(intrinsic, &cols, class_column, cells), 0);
+        assert_string_equal(cells[0], "__InstanceModificationEvent");
+        assert_string_equal(cells[1], "4");
+        assert_string_equal(cells[2], "a");
+        for (size_t i = 0; i < 3; i++)
+                mem_free(cells[i]);
+        mem_fail_at(2);
+        assert_int_equal(format_event_cells(intrinsic, &cols, class_column, cells), -ENOMEM);
+        mem_fail_at(0);
+        format_names_free(&cols);
+
+        json_t *extrinsic = json_loads("{\"__CLASS\":\"App_Alert\",\"SECURITY_DESCRIPTOR\":null,"
+                                       "\"TIME_CREATED\":\"5\",\"Severity\":3,\"Text\":\"t\"}",
+                                       0, NULL);
+        assert_int_equal(format_event_columns(extrinsic, &cols, &class_column), 0);
+        assert_false(class_column);
+        assert_int_equal(cols.n, 2);
+        assert_string_equal(cols.v[0], "Severity");
+        assert_string_equal(cols.v[1], "Text");
+        /* A later event of another shape: missing cells are empty, case
+         * is ignored. */
+        json_t *other = json_loads("{\"__CLASS\":\"App_Alert\",\"severity\":4}", 0, NULL);
+        assert_int_equal(format_event_cells(other, &cols, class_column, cells), 0);
+        assert_string_equal(cells[0], "4");
+        assert_string_equal(cells[1], "");
+        mem_free(cells[0]);
+        mem_free(cells[1]);
+        format_names_free(&cols);
+
+        /* Nothing of its own: the class alone. */
+        json_t *bare = json_loads("{\"__CLASS\":\"App_Tick\",\"TIME_CREATED\":\"5\"}", 0, NULL);
+        assert_int_equal(format_event_columns(bare, &cols, &class_column), 0);
+        assert_true(class_column);
+        assert_int_equal(cols.n, 1);
+        assert_int_equal(format_event_cells(bare, &cols, class_column, cells), 0);
+        assert_string_equal(cells[0], "App_Tick");
+        mem_free(cells[0]);
+        format_names_free(&cols);
+        for (unsigned long n = 1; n < 4; n++) {
+                mem_fail_at(n);
+                int r = format_event_columns(intrinsic, &cols, &class_column);
+                mem_fail_at(0);
+                if (r == 0)
+                        format_names_free(&cols);
+                else
+                        assert_int_equal(r, -ENOMEM);
+        }
+        assert_true(format_is_numeric(json_object_get(extrinsic, "TIME_CREATED")));
+        assert_true(format_is_numeric(json_object_get(extrinsic, "Severity")));
+        assert_false(format_is_numeric(json_object_get(extrinsic, "Text")));
+        json_decref(intrinsic);
+        json_decref(extrinsic);
+        json_decref(other);
+        json_decref(bare);
+}
+
+static void check_value(const char *type, bool array, const char *text, const char *expect) {
+        json_t *def = json_pack("{s:s, s:b}", "type", type, "array", array);
+        json_t *v = NULL;
+        char *why = NULL;
+        int r = propvalue_parse(def, text, &v, &why);
+        if (r < 0)
+                fail_msg("%s '%s': %s", type, text, why ? why : "failed");
+        char *got = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_t *want = json_loads(expect, JSON_DECODE_ANY, NULL);
+        assert_non_null(want);
+        /* Types matter: 2000.0 is a real, "1" a string. */
+        if (!json_equal(v, want) || json_typeof(v) != json_typeof(want))
+                fail_msg("%s '%s': got %s, expected %s", type, text, got, expect);
+        free(got);
+        json_decref(want);
+        json_decref(v);
+        json_decref(def);
+}
+
+static void check_refused(const char *type, bool array, const char *text, const char *says) {
+        json_t *def = json_pack("{s:s, s:b}", "type", type, "array", array);
+        json_t *v = NULL;
+        char *why = NULL;
+        assert_int_equal(propvalue_parse(def, text, &v, &why), -EINVAL);
+        assert_null(v);
+        if (!strstr(why, says))
+                fail_msg("%s '%s': '%s' does not say '%s'", type, text, why, says);
+        mem_free(why);
+        json_decref(def);
+}
+
+static void test_property_values(void **state) {
+        (void)state;
+        check_value("uint8", false, "255", "255");
+        check_value("sint8", false, "-128", "-128");
+        check_value("uint16", false, "65535", "65535");
+        check_value("sint16", false, "-32768", "-32768");
+        check_value("uint32", false, "4294967295", "4294967295");
+        check_value("sint32", false, "-2147483648", "-2147483648");
+        check_value("uint64", false, "18446744073709551615", "\"18446744073709551615\"");
+        check_value("sint64", false, "-9223372036854775808", "\"-9223372036854775808\"");
+        check_value("real64", false, "0.5", "0.5");
+        check_value("real32", false, "-2e3", "-2000.0");
+        check_value("boolean", false, "TRUE", "true");
+        check_value("boolean", false, "0", "false");
+        check_value("boolean", false, "no", "false");
+        check_value("string", false, "a b=c", "\"a b=c\"");
+        check_value("string", false, "", "\"\"");
+        check_value("string", false, "NULL", "\"NULL\"");
+        check_value("datetime", false, "20261126083000.000000+000",
+                    "\"20261126083000.000000+000\"");
+        check_value("reference", false, "A.Id=1", "\"A.Id=1\"");
+        check_value("object", false, "{\"__CLASS\":\"X\"}", "{\"__CLASS\": \"X\"}");
+        check_value("uint32", false, "", "null");
+        check_value("uint32", false, "NULL", "null");
+        check_value("string", true, "{a, b ,c}", "[\"a\", \"b\", \"c\"]");
+        check_value("string", true, "a,b", "[\"a\", \"b\"]");
+        check_value("sint32", true, "{1,-2}", "[1, -2]");
+        check_value("uint64", true, "{1}", "[\"1\"]");
+        check_value("string", true, "{}", "[]");
+        check_value("string", true, "{ }", "[]");
+        check_value("string", true, "", "null");
+        check_value("string", true, "{,}", "[\"\", \"\"]");
+
+        check_refused("uint8", false, "256", "out of its range");
+        check_refused("uint32", false, "-1", "not a uint32");
+        check_refused("uint32", false, "+1", "not a uint32");
+        check_refused("uint32", false, " 1", "not a uint32");
+        check_refused("uint32", false, "1x", "not a uint32");
+        check_refused("sint8", false, "-129", "out of its range");
+        check_refused("uint64", false, "18446744073709551616", "out of its range");
+        check_refused("sint64", false, "9223372036854775808", "out of its range");
+        check_refused("real64", false, "x", "not a real64");
+        check_refused("real64", false, "inf", "not a real64");
+        check_refused("boolean", false, "maybe", "not a boolean");
+        check_refused("object", false, "[1]", "not a JSON object");
+        check_refused("string", false, "\xff", "not valid UTF-8");
+        check_refused("frob", false, "1", "unknown to lwmi");
+        check_refused("uint32", true, "{1,x}", "'x' is not a uint32");
+        check_refused("uint32", true, "{1", "write {a,b,c}");
+        json_t *def = json_object();
+        json_t *v = NULL;
+        char *why = NULL;
+        assert_int_equal(propvalue_parse(def, "1", &v, &why), -EINVAL);
+        assert_non_null(strstr(why, "no type"));
+        mem_free(why);
+        json_decref(def);
+
+        char *name = NULL;
+        const char *value = NULL;
+        assert_int_equal(propvalue_split("Text=a=b", &name, &value), 0);
+        assert_string_equal(name, "Text");
+        assert_string_equal(value, "a=b");
+        mem_free(name);
+        assert_int_equal(propvalue_split("NoEquals", &name, &value), -EINVAL);
+        assert_int_equal(propvalue_split("=x", &name, &value), -EINVAL);
+        mem_fail_at(1);
+        assert_int_equal(propvalue_split("A=1", &name, &value), -ENOMEM);
+        mem_fail_at(0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_alignment),
@@ -327,6 +533,9 @@ int main(void) {
                 cmocka_unit_test(test_object_table),
                 cmocka_unit_test(test_class_text),
                 cmocka_unit_test(test_caret),
+                cmocka_unit_test(test_stream_rows),
+                cmocka_unit_test(test_event_columns),
+                cmocka_unit_test(test_property_values),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
