@@ -381,15 +381,12 @@ static int indicate_line(AsyncSink *s, uint64_t call, uint64_t seq, const char *
 
 /* ---- the engine's callbacks ----------------------------------------------- */
 
-static void async_indicate(Sink *sink, Call *call, Instance *event, void *userdata) {
-        AsyncSink *s = userdata;
+/* Write one event for call as an Indicate (or drop it); see async.h. */
+static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
         Async *a = s->a;
         Server *server = async_server(a);
-        (void)sink;
-
-        if (!async_open(a))
-                return;
         uint64_t seq = ++s->seq;
+
         if (!a->dropping && async_output_bytes(a) > ASYNC_MAX_BACKLOG) {
                 log_debug("session %llu: output over %u bytes, dropping events",
                           (unsigned long long)a->session->id, ASYNC_MAX_BACKLOG);
@@ -400,9 +397,6 @@ static void async_indicate(Sink *sink, Call *call, Instance *event, void *userda
                 return;
         }
 
-        /* Nothing below may free a call or a sink: a failure closes the
-         * session, whose calls are then released when it is freed. */
-        server->sink_callbacks++;
         StrBuf objects = STRBUF_INIT;
         ObjText text;
         Error err = { 0 };
@@ -416,16 +410,30 @@ static void async_indicate(Sink *sink, Call *call, Instance *event, void *userda
         if (r == 0)
                 r = indicate_line(s, call_id(call), seq, objects.data, objects.len, &line, &len);
         strbuf_done(&objects);
-        if (r == 0)
+        if (r == 0) {
                 session_send_line(a->session, line, len);
-        else {
-                /* an event we cannot write (out of memory, a string that is
-                 * not UTF-8): its seq is reported as dropped */
-                log_debug("session %llu: event for call %" PRIu64 " dropped: %s",
-                          (unsigned long long)a->session->id, call_id(call),
-                          r < 0 ? strerror(-r) : err.message);
-                sink_drop(s, seq);
+                return;
         }
+        /* an event we cannot write (out of memory, a string that is not
+         * UTF-8): its seq is reported as dropped */
+        log_debug("session %llu: event for call %" PRIu64 " dropped: %s",
+                  (unsigned long long)a->session->id, call_id(call),
+                  r < 0 ? strerror(-r) : err.message);
+        sink_drop(s, seq);
+}
+
+static void async_indicate(Sink *sink, Call *call, Instance *event, void *userdata) {
+        AsyncSink *s = userdata;
+        Server *server = async_server(s->a);
+        (void)sink;
+
+        if (!async_open(s->a))
+                return;
+        /* Nothing below may free a call or a sink (the engine is walking
+         * them): a failure to queue closes the session, whose calls are
+         * then released when it is freed. */
+        server->sink_callbacks++;
+        indicate_event(s, call, event);
         server->sink_callbacks--;
 }
 

@@ -278,6 +278,9 @@ static void server_finish_shutdown(Server *s) {
         while ((session = TAILQ_FIRST(&s->sessions)))
                 session_close(session, "server shutting down; output not flushed within %d ms",
                               SERVER_SHUTDOWN_FLUSH_MS);
+        /* Freed before the engine: a session closed inside an engine
+         * callback still holds its sinks until it is freed. */
+        server_reap_cb(-1, 0, s);
         server_close_repository(s);
         lockfile_release(s->lock_path, s->lock_fd);
         s->lock_fd = -1;
