@@ -130,6 +130,32 @@ def install_signal_handlers():
 # --- client processes -----------------------------------------------------
 
 
+class ProcLines:
+    """The JSON lines a child process prints on its stdout (a pipe)."""
+
+    def __init__(self, proc, role):
+        self.proc = proc
+        self.role = role
+        self.buf = b""
+
+    def read(self, timeout):
+        """The next JSON line, within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BenchError("%s %d: no answer within %.0f s" % (self.role, self.proc.pid, timeout))
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                data = os.read(fd, 65536)
+                if not data:
+                    raise BenchError("%s %d exited (status %s)" % (self.role, self.proc.pid, self.proc.poll()))
+                self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return json.loads(line)
+
+
 class Agent:
     """A consumer or publisher process (agent.py) and its JSON lines."""
 
@@ -139,24 +165,10 @@ class Agent:
         argv = [sys.executable, AGENT, role, system, addr, "--tag", children.tmp] + [str(a) for a in args]
         self.proc = children.spawn("agent", argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.pid = self.proc.pid
-        self.buf = b""
+        self.lines = ProcLines(self.proc, role)
 
     def read(self, timeout):
-        """The next JSON line it prints, within timeout seconds."""
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise BenchError("%s %d: no answer within %.0f s" % (self.role, self.pid, timeout))
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                data = os.read(fd, 65536)
-                if not data:
-                    raise BenchError("%s %d exited (status %s)" % (self.role, self.pid, self.proc.poll()))
-                self.buf += data
-        line, _, self.buf = self.buf.partition(b"\n")
-        return json.loads(line)
+        return self.lines.read(timeout)
 
     def command(self, text, timeout=30):
         self.proc.stdin.write(text.encode() + b"\n")
