@@ -50,8 +50,9 @@ static void usage(FILE *f) {
                    "  --config FILE          read settings from the INI file FILE (section\n"
                    "                         [daemon], keys socket, repository, log_level,\n"
                    "                         max_line_bytes, max_result_objects,\n"
-                   "                         max_result_bytes); options given on the command line\n"
-                   "                         win. Unknown keys and bad values are errors.\n"
+                   "                         max_result_bytes, min_within_ms); options given on\n"
+                   "                         the command line win. Unknown keys and bad values\n"
+                   "                         are errors.\n"
                    "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
@@ -65,15 +66,21 @@ static void usage(FILE *f) {
                    "  --max-result-bytes N   most bytes of the objects' JSON in one such answer;\n"
                    "                         N as for --max-line-bytes, from 4K to 1G.\n"
                    "                         Default: 64M\n"
+                   "  --min-within-ms N      shortest WITHIN interval an event query may ask\n"
+                   "                         for, in milliseconds, from 10 to 3600000 (WITHIN\n"
+                   "                         polls a provider's class: for Linux_Process a\n"
+                   "                         scan of /proc). A shorter one is refused with\n"
+                   "                         WBEM_E_INVALID_QUERY. Default: 500\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
                    "Signals:\n"
                    "  SIGTERM, SIGINT        shut down: stop accepting, close every session,\n"
                    "                         remove the socket and the lock file, exit 0\n"
-                   "  SIGHUP                 re-read the configuration file: log_level and the\n"
-                   "                         max_* limits take effect at once; a changed socket\n"
-                   "                         or repository is logged and needs a restart\n"
+                   "  SIGHUP                 re-read the configuration file: log_level, the\n"
+                   "                         max_* limits and min_within_ms take effect at once\n"
+                   "                         (for new requests); a changed socket or repository\n"
+                   "                         is logged and needs a restart\n"
                    "\n"
                    "Exit status:\n"
                    "  0  clean shutdown, or --help / --version\n"
@@ -92,6 +99,7 @@ enum {
         OPT_MAX_LINE_BYTES,
         OPT_MAX_RESULT_OBJECTS,
         OPT_MAX_RESULT_BYTES,
+        OPT_MIN_WITHIN_MS,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -119,6 +127,7 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "max-line-bytes", required_argument, NULL, OPT_MAX_LINE_BYTES },
                 { "max-result-objects", required_argument, NULL, OPT_MAX_RESULT_OBJECTS },
                 { "max-result-bytes", required_argument, NULL, OPT_MAX_RESULT_BYTES },
+                { "min-within-ms", required_argument, NULL, OPT_MIN_WITHIN_MS },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -192,6 +201,17 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MAX_RESULT_BYTES;
+                        break;
+                }
+                case OPT_MIN_WITHIN_MS: {
+                        Error e;
+                        if (settings_parse_count(
+                                    optarg, "--min-within-ms", SETTINGS_MIN_MIN_WITHIN_MS,
+                                    SETTINGS_MAX_MIN_WITHIN_MS, &o->min_within_ms, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MIN_WITHIN_MS;
                         break;
                 }
                 case ':':

@@ -31,12 +31,12 @@ typedef struct Session Session;
 typedef struct MethodJob MethodJob;
 
 typedef struct MethodJobOps {
-        /* One turn's work (within the budget above). 0: more to do, call
-         * again on a later turn; 1: done, with *ret_line the complete
-         * response line, '\n' included, of *ret_len bytes (taken over,
-         * mem_free); or a positive WbemStatus or negative errno with err,
-         * answered as for a handler. After a non-zero return step is not
-         * called again. */
+        /* One turn's work (within the budget above). 0 with *ret_line
+         * NULL: more to do, call again on a later turn; 0 with *ret_line:
+         * done, *ret_line the complete response line, '\n' included, of
+         * *ret_len bytes (taken over, mem_free); or a positive WbemStatus
+         * or negative errno with err, answered as for a handler. After
+         * it is done or failed step is not called again. */
         int (*step)(MethodJob *job, char **ret_line, size_t *ret_len, Error *err);
         /* Release the job, finished or not (the session closed). */
         void (*free)(MethodJob *job);

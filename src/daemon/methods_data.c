@@ -355,18 +355,6 @@ static int query_job_quota(QueryJob *q, Error *err, const char *what) {
                          q->method, what);
 }
 
-/* A failure the job passes on: WBEM_E_FAILED is 1, which means "done" to
- * the session, so it travels as -EIO with the status in err (as the engine
- * does). */
-static int query_job_fail(int r, Error *err) {
-        if (r == WBEM_E_FAILED) {
-                if (err)
-                        err->status = WBEM_E_FAILED;
-                return -EIO;
-        }
-        return r;
-}
-
 static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Error *err) {
         QueryJob *q = (QueryJob *)job;
         uint64_t start = session_now_usec();
@@ -379,11 +367,11 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
                 if (n > 0 && session_now_usec() - start >= METHOD_JOB_MAX_USEC_PER_TURN)
                         return 0;
                 r = engine_query_next(q->cursor, &inst, err);
-                if (r < 0)
+                if (r == -EAGAIN)
+                        return 0; /* a selective query: more on the next turn */
+                if (r != 0)
                         return r;
-                if (r > 1)
-                        return query_job_fail(r, err);
-                if (r == 0) {
+                if (!inst) {
                         strbuf_append(&q->line, "]}");
                         rpc_encode_result_end(&q->line);
                         if (strbuf_failed(&q->line))
@@ -394,7 +382,7 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
                                 return -ENOMEM;
                         *ret_line = text;
                         *ret_len = len;
-                        return 1;
+                        return 0;
                 }
 
                 if (q->n_objects == q->max_objects) {
@@ -411,7 +399,7 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
                 }
                 r = objjson_instance_to_json(inst, &opts, &j, err);
                 if (r != 0)
-                        return query_job_fail(r, err);
+                        return r;
                 if (q->n_objects > 0)
                         strbuf_append_char(&q->line, ',');
                 r = query_job_append(q, j);

@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "providers.h"
 #include "session.h"
+#include "timers.h"
 
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
         Server *s = userdata;
@@ -143,6 +144,14 @@ static int server_lock_repository(Server *s, Error *err) {
         return r;
 }
 
+/* Poll timers on our loop, and the event options in force. */
+static void server_set_event_hooks(Server *s) {
+        EngineTimerOps timers = timers_ops(s->base);
+        EngineEventOptions opts = { .min_within_usec =
+                                            (uint64_t)s->settings.min_within_ms * 1000u };
+        engine_set_event_hooks(s->engine, &timers, &opts);
+}
+
 /* Lock the repository, then open it with the providers. server_start
  * runs this after the socket lock and before the socket exists, so
  * clients never see a half-started daemon. */
@@ -160,6 +169,7 @@ int server_open_repository(Server *s, Error *err) {
         r = engine_new(&opts, &s->engine, err);
         if (r != 0)
                 return r;
+        server_set_event_hooks(s);
         for (size_t i = 0; i < ELEMENTSOF(provider_new); i++) {
                 Provider *p;
                 r = provider_new[i](&p);
@@ -298,11 +308,15 @@ int server_reload(Server *s) {
         /* Read by each query as it starts. */
         s->settings.max_result_objects = fresh.max_result_objects;
         s->settings.max_result_bytes = fresh.max_result_bytes;
+        /* For new subscriptions; registered ones keep their interval. */
+        s->settings.min_within_ms = fresh.min_within_ms;
+        if (s->engine)
+                server_set_event_hooks(s);
         log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
-                 "objects and %zu bytes)",
+                 "objects and %zu bytes, WITHIN at least %zu ms)",
                  s->cmdline.config_path, log_level_name(s->settings.log_level),
                  s->settings.max_line_bytes, s->settings.max_result_objects,
-                 s->settings.max_result_bytes);
+                 s->settings.max_result_bytes, s->settings.min_within_ms);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;

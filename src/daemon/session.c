@@ -209,7 +209,7 @@ static bool session_step_job(Session *s) {
         int r;
 
         r = job->ops->step(job, &line, &len, &e);
-        if (r == 0) {
+        if (r == 0 && !line) {
                 session_schedule_job(s);
                 return false;
         }
@@ -223,7 +223,7 @@ static bool session_step_job(Session *s) {
         job->ops->free(job);
         log_debug("session %llu: %s answered in %" PRIu64 " us", session_idu(s), method,
                   session_now_usec() - s->job_started_usec);
-        if (r == 1) {
+        if (r == 0) {
                 if (notification)
                         mem_free(line);
                 else

@@ -25,6 +25,7 @@ void settings_init(Settings *o) {
                 .max_line_bytes = SETTINGS_DEFAULT_MAX_LINE_BYTES,
                 .max_result_objects = SETTINGS_DEFAULT_MAX_RESULT_OBJECTS,
                 .max_result_bytes = SETTINGS_DEFAULT_MAX_RESULT_BYTES,
+                .min_within_ms = SETTINGS_DEFAULT_MIN_WITHIN_MS,
         };
 }
 
@@ -210,6 +211,7 @@ static const struct {
         { "max_line_bytes", SETTINGS_SET_MAX_LINE_BYTES },
         { "max_result_objects", SETTINGS_SET_MAX_RESULT_OBJECTS },
         { "max_result_bytes", SETTINGS_SET_MAX_RESULT_BYTES },
+        { "min_within_ms", SETTINGS_SET_MIN_WITHIN_MS },
 };
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -235,7 +237,8 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         if (!flag) {
                 parse_fail(p, p->line,
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
-                           "log_level, max_line_bytes, max_result_objects, max_result_bytes)",
+                           "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
+                           "min_within_ms)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -272,6 +275,13 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 if (settings_parse_count(value, "max_result_objects",
                                          SETTINGS_MIN_MAX_RESULT_OBJECTS,
                                          SETTINGS_MAX_MAX_RESULT_OBJECTS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_MIN_WITHIN_MS) {
+                size_t n;
+                if (settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
+                                         SETTINGS_MAX_MIN_WITHIN_MS, &n, &e) != 0) {
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
@@ -316,6 +326,10 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 (void)settings_parse_size_in(
                         value, "max_result_bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
                         SETTINGS_MAX_MAX_RESULT_BYTES, &o->max_result_bytes, NULL);
+                break;
+        case SETTINGS_SET_MIN_WITHIN_MS:
+                (void)settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
+                                           SETTINGS_MAX_MIN_WITHIN_MS, &o->min_within_ms, NULL);
                 break;
         }
         return 1;

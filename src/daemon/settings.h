@@ -26,6 +26,12 @@
 #define SETTINGS_MIN_MAX_RESULT_BYTES ((size_t)4 << 10)
 #define SETTINGS_MAX_MAX_RESULT_BYTES ((size_t)1 << 30)
 
+/* The shortest WITHIN interval an event query may ask for, in ms (a poll
+ * of a provider's class: a /proc scan for Linux_Process). */
+#define SETTINGS_DEFAULT_MIN_WITHIN_MS ((size_t)500)
+#define SETTINGS_MIN_MIN_WITHIN_MS ((size_t)10)
+#define SETTINGS_MAX_MIN_WITHIN_MS ((size_t)3600000)
+
 /* Which settings were given on the command line (Settings.from_cmdline). */
 enum {
         SETTINGS_SET_SOCKET = 1u << 0,
@@ -34,6 +40,7 @@ enum {
         SETTINGS_SET_MAX_LINE_BYTES = 1u << 3,
         SETTINGS_SET_MAX_RESULT_OBJECTS = 1u << 4,
         SETTINGS_SET_MAX_RESULT_BYTES = 1u << 5,
+        SETTINGS_SET_MIN_WITHIN_MS = 1u << 6,
 };
 
 typedef struct Settings {
@@ -44,12 +51,13 @@ typedef struct Settings {
         size_t max_line_bytes; /* longest accepted line, without its '\n' */
         size_t max_result_objects; /* most objects in one ExecQuery/EnumInstances answer */
         size_t max_result_bytes;   /* most bytes of objects' JSON in one such answer */
+        size_t min_within_ms;      /* shortest WITHIN accepted in an event query */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
 
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
- * and 64 MiB. */
+ * and 64 MiB, WITHIN at least 500 ms. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */

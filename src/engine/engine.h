@@ -9,11 +9,11 @@
  * chunks and return to its loop between them. Deep semantics as in WMI:
  * instances of subclasses of the FROM class are included.
  *
- * Every function returns 0 (or 1, for a cursor's instance), a negative
- * errno (-ENOMEM; err is filled too, as error_from_errno() does), or a
- * positive WbemStatus with err filled. Namespaces are accepted
- * in any case and with '/' or '\' separators; objects the engine hands out
- * carry the namespace's stored spelling. */
+ * Every function returns 0, a negative errno (-ENOMEM; err is filled too,
+ * as error_from_errno() does), or a positive WbemStatus with err filled
+ * (engine_query_next() also -EAGAIN: call again later). Namespaces are
+ * accepted in any case and with '/' or '\' separators; objects the engine
+ * hands out carry the namespace's stored spelling. */
 #pragma once
 
 #include <stdbool.h>
@@ -31,6 +31,10 @@ typedef struct QueryCursor QueryCursor;
 
 /* Instances a cursor reads from the repository at a time (one page). */
 #define ENGINE_QUERY_PAGE 128
+/* The work one engine_query_next() call may do before it gives up with
+ * -EAGAIN: pages read, and instances examined that did not match. */
+#define ENGINE_QUERY_BUDGET_PAGES 4
+#define ENGINE_QUERY_BUDGET_REJECTED 512
 
 typedef struct EngineOptions {
         const char *repository_path; /* ":memory:" for tests */
@@ -73,18 +77,23 @@ Provider *engine_class_provider(Engine *e, const char *ns, const char *class_nam
  * applies WHERE unless the provider says it did), any other class is read
  * from the repository ENGINE_QUERY_PAGE instances at a time, so the cursor
  * never holds more than one page. A page may hold no match: a selective
- * WHERE can make one engine_query_next() read many pages. The daemon may
+ * WHERE would make one engine_query_next() read many pages, so each call
+ * has a work budget (ENGINE_QUERY_BUDGET_*) and returns -EAGAIN when it is
+ * used up. The daemon may
  * write to the repository between calls; what changes may or may not be
  * seen, and a class deleted meanwhile contributes nothing more. */
 int engine_query_begin(Engine *e, const char *ns, const char *text, size_t len,
                        QueryCursor **ret, Error *err);
-/* 1 with *ret, 0 at the end, or an error (the cursor is then finished). *ret
- * is a new reference, with its namespace set. With a select list it is
+/* 0 with *ret an instance; 0 with *ret NULL at the end (and on every call
+ * after it); -EAGAIN when this call's work budget (ENGINE_QUERY_BUDGET_*)
+ * was used up before a match: nothing is lost, call again (the daemon on
+ * its next loop turn), *ret and err untouched; otherwise an error, a
+ * negative errno or a positive WbemStatus (e.g. WBEM_E_FAILED for
+ * SQLite's failures) with err filled, and the cursor is then finished.
+ * *ret is a new reference, with its namespace set. With a select list it is
  * projected as in WMI: the selected properties and the key properties (so
  * that __RELPATH and __PATH stay valid) hold their values, every other
- * property is NULL; system properties are computed as usual. An error is
- * never 1: a failure whose status is WBEM_E_FAILED (e.g. SQLite's) comes
- * back as -EIO with err->status WBEM_E_FAILED and the message. A provider
+ * property is NULL; system properties are computed as usual. A provider
  * error keeps its status, prefixed in the message with the provider. */
 int engine_query_next(QueryCursor *c, Instance **ret, Error *err);
 /* The parsed query (for its select list); for engine_enum_instances() a

@@ -9,6 +9,12 @@
  * instances, whatever the size of the result, and the daemon can return to
  * its loop between instances.
  *
+ * One engine_query_next() call does a bounded amount of work: it reads at
+ * most ENGINE_QUERY_BUDGET_PAGES pages and rejects at most
+ * ENGINE_QUERY_BUDGET_REJECTED instances before it returns -EAGAIN, so a
+ * selective WHERE over a large class never holds the daemon's loop for
+ * long; the next call resumes where this one stopped.
+ *
  * Each instance pulled is put in the cursor's namespace, tested against
  * WHERE (a prepared WqlFilter, unless its provider said it applied WHERE),
  * and projected: with a
@@ -62,6 +68,10 @@ struct QueryCursor {
         CimClass *keep_cls;
         bool *keep;
         size_t keep_cap;
+
+        /* work done by the current engine_query_next() call, against its
+         * budget (ENGINE_QUERY_BUDGET_*) */
+        unsigned turn_pages, turn_rejected;
 
         bool finished;
 };
@@ -135,9 +145,9 @@ static int source_open(QueryCursor *c, Error *err) {
         return 0;
 }
 
-/* Internally a pull returns 0 with *ret set (an instance) or NULL (the
- * end), or an error: WBEM_E_FAILED has the value 1, so the "1: an
- * instance" of the interfaces is kept for their boundaries. */
+/* A pull returns 0 with *ret set (an instance) or NULL (the end), or an
+ * error. ProviderOps.enum_next still says "1: an instance", so a provider's
+ * WBEM_E_FAILED (also 1) is told apart by the missing instance. */
 static int provider_next(QueryCursor *c, Instance **ret, Error *err) {
         Instance *inst = NULL;
         int r = c->provider->ops->enum_next(c->pc, &inst, err);
@@ -190,6 +200,9 @@ static int cursor_pull(QueryCursor *c, Instance **ret, bool *ret_filtered, Error
                                 source_close(c);
                                 break;
                         }
+                        if (c->turn_pages >= ENGINE_QUERY_BUDGET_PAGES)
+                                return -EAGAIN;
+                        c->turn_pages++;
                         r = page_read(c, err);
                         if (r != 0)
                                 return r;
@@ -258,24 +271,35 @@ static int cursor_project(QueryCursor *c, Instance **inst) {
 
 /* ---- the cursor -------------------------------------------------------------- */
 
-/* The error of a cursor as engine_query_next() returns it. */
-static int cursor_status(int r, Error *err) {
-        if (r < 0)
-                return error_from_errno(err, r);
-        /* Not to be mistaken for "1: an instance"; err keeps the status. */
-        return r == WBEM_E_FAILED ? -EIO : r;
+/* End the cursor on an error r; a negative errno fills err too. */
+static int cursor_fail(QueryCursor *c, int r, Error *err) {
+        c->finished = true;
+        source_close(c);
+        return r < 0 ? error_from_errno(err, r) : r;
 }
 
 int engine_query_next(QueryCursor *c, Instance **ret, Error *err) {
-        if (!c || c->finished)
+        if (!c || c->finished) {
+                *ret = NULL;
                 return 0;
+        }
+        c->turn_pages = c->turn_rejected = 0;
         for (;;) {
                 Instance *inst = NULL;
                 bool filtered = false;
+                /* A selective WHERE may reject page after page: give the
+                 * caller its turn back now and then (-EAGAIN), so one call
+                 * never takes long. Nothing is lost: the cursor resumes where
+                 * it stopped. */
+                if (c->turn_rejected >= ENGINE_QUERY_BUDGET_REJECTED)
+                        return -EAGAIN;
                 int r = cursor_pull(c, &inst, &filtered, err);
+                if (r == -EAGAIN)
+                        return r;
                 if (r == 0 && !inst) {
                         c->finished = true;
                         source_close(c);
+                        *ret = NULL;
                         return 0;
                 }
                 if (r == 0)
@@ -287,18 +311,17 @@ int engine_query_next(QueryCursor *c, Instance **ret, Error *err) {
                                 instance_unref(inst);
                         if (t < 0)
                                 r = t;
-                        else if (t != WQL_TRUE)
+                        else if (t != WQL_TRUE) {
+                                c->turn_rejected++;
                                 continue;
+                        }
                 }
                 if (r == 0 && !c->query->select_all)
                         r = cursor_project(c, &inst);
-                if (r != 0) {
-                        c->finished = true;
-                        source_close(c);
-                        return cursor_status(r, err);
-                }
+                if (r != 0)
+                        return cursor_fail(c, r, err);
                 *ret = inst;
-                return 1;
+                return 0;
         }
 }
 

@@ -111,8 +111,15 @@ static int events_enumerate(void *userdata, const char *ns, const char *class_na
         int r = engine_enum_instances(e, ns, class_name, true, &c, err);
         while (r == 0) {
                 Instance *inst = NULL;
-                r = engine_query_next(c, &inst, err); /* 1: an instance */
-                if (r != 1)
+                /* A snapshot is taken in one go for now (docs/events.md,
+                 * "Known limits"): the cursor's work budget just means
+                 * calling again. */
+                r = engine_query_next(c, &inst, err);
+                if (r == -EAGAIN) {
+                        r = 0;
+                        continue;
+                }
+                if (r != 0 || !inst)
                         break;
                 r = add(add_ud, inst);
                 instance_unref(inst);

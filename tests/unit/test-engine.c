@@ -119,15 +119,18 @@ static int drain(QueryCursor *c, Results *res, Error *err) {
         for (;;) {
                 Instance *inst = NULL;
                 r = engine_query_next(c, &inst, err);
-                if (r != 1)
+                if (r == -EAGAIN)
+                        continue;
+                if (r != 0 || !inst)
                         break;
                 res->items = realloc(res->items, (res->count + 1) * sizeof(Instance *));
                 assert_non_null(res->items);
                 res->items[res->count++] = inst;
         }
         /* A finished cursor stays finished. */
-        Instance *more = NULL;
+        Instance *more = (Instance *)1;
         assert_int_equal(engine_query_next(c, &more, NULL), 0);
+        assert_null(more);
         engine_query_end(c);
         return r;
 }
@@ -801,7 +804,8 @@ static void test_provider_unfiltered(void **state) {
         const char *q = "SELECT * FROM Mock_Item";
         OK(engine_query_begin(e, NS, q, strlen(q), &c, err));
         Instance *i = NULL;
-        assert_int_equal(engine_query_next(c, &i, NULL), 1);
+        assert_int_equal(engine_query_next(c, &i, NULL), 0);
+        assert_non_null(i);
         instance_unref(i);
         engine_query_end(c);
         assert_int_equal(stats.ends, ends + 1);
@@ -850,11 +854,12 @@ static void test_provider_errors(void **state) {
         assert_int_equal(stats.opened, stats.ends);
         engine_free(e);
 
-        /* WBEM_E_FAILED (1) cannot be told from an instance: -EIO. */
+        /* WBEM_E_FAILED (1) comes back as itself: an instance is 0 with
+         * *ret set, so nothing can mistake it. */
         cfg = (MockConfig){ .fail_at = 1, .fail_status = WBEM_E_FAILED };
         e = engine_with_mock(&cfg, &stats);
         Error le = { 0 };
-        assert_int_equal(query(e, "SELECT * FROM Mock_Item", &res, &le), -EIO);
+        assert_int_equal(query(e, "SELECT * FROM Mock_Item", &res, &le), WBEM_E_FAILED);
         assert_int_equal(le.status, WBEM_E_FAILED);
         assert_non_null(strstr(le.message, "lost the data"));
         assert_int_equal(res.count, 0);
@@ -1242,6 +1247,22 @@ static void put_items(Engine *e, unsigned n) {
         class_unref(cls);
 }
 
+/* The next instance, calling again through -EAGAIN (counted in *again,
+ * may be NULL); NULL at the end. */
+static Instance *next_waiting(QueryCursor *c, unsigned *again) {
+        for (;;) {
+                Instance *i = NULL;
+                int r = engine_query_next(c, &i, NULL);
+                if (r == -EAGAIN) {
+                        if (again)
+                                (*again)++;
+                        continue;
+                }
+                assert_int_equal(r, 0);
+                return i;
+        }
+}
+
 static void test_large_class(void **state) {
         (void)state;
         const unsigned n = 10000;
@@ -1255,9 +1276,9 @@ static void test_large_class(void **state) {
         for (;;) {
                 Instance *i = NULL;
                 int r = engine_query_next(c, &i, NULL);
-                if (r == 0)
+                assert_int_equal(r, 0);
+                if (!i)
                         break;
-                assert_int_equal(r, 1);
                 count++;
                 assert_int_equal(instance_get(i, "Id")->u, count);
                 instance_unref(i);
@@ -1270,16 +1291,20 @@ static void test_large_class(void **state) {
                          (n + ENGINE_QUERY_PAGE - 1) / ENGINE_QUERY_PAGE);
         engine_query_end(c);
 
-        /* A query that skips half: still page by page. */
+        /* A query that skips half: still page by page, and never more
+         * than the work budget per call. */
         const char *q = "SELECT Id FROM Big_Item WHERE Value > 5000";
         OK(engine_query_begin(e, NS, q, strlen(q), &c, err));
         Instance *i = NULL;
-        assert_int_equal(engine_query_next(c, &i, NULL), 1);
+        unsigned again = 0;
+        i = next_waiting(c, &again);
+        assert_non_null(i);
         assert_int_equal(instance_get(i, "Id")->u, 5001);
         instance_unref(i);
         assert_int_equal(engine_query_pages_read(c), 5000 / ENGINE_QUERY_PAGE + 1);
+        assert_int_equal(again, 5000 / ENGINE_QUERY_BUDGET_REJECTED);
         count = 1;
-        while (engine_query_next(c, &i, NULL) == 1) {
+        while ((i = next_waiting(c, &again))) {
                 count++;
                 instance_unref(i);
         }
@@ -1289,11 +1314,11 @@ static void test_large_class(void **state) {
         /* Writes between pages: deleted instances are not seen, the cursor
          * carries on; a class deleted meanwhile just ends. */
         OK(engine_enum_instances(e, NS, "Big_Item", false, &c, err));
-        assert_int_equal(engine_query_next(c, &i, NULL), 1);
+        i = next_waiting(c, NULL);
         instance_unref(i);
         OK(engine_delete_instance(e, NS, "Big_Item.Id=500", NULL, err));
         count = 1;
-        while (engine_query_next(c, &i, NULL) == 1) {
+        while ((i = next_waiting(c, NULL))) {
                 assert_int_not_equal(instance_get(i, "Id")->u, 500);
                 count++;
                 instance_unref(i);
@@ -1302,15 +1327,83 @@ static void test_large_class(void **state) {
         engine_query_end(c);
 
         OK(engine_enum_instances(e, NS, "Big_Item", false, &c, err));
-        assert_int_equal(engine_query_next(c, &i, NULL), 1);
+        i = next_waiting(c, NULL);
         instance_unref(i);
         OK(engine_delete_class(e, NS, "Big_Item", REPO_DELETE_CASCADE, err));
         count = 1;
-        while (engine_query_next(c, &i, NULL) == 1) {
+        while ((i = next_waiting(c, NULL))) {
                 count++;
                 instance_unref(i);
         }
         assert_int_equal(count, ENGINE_QUERY_PAGE); /* the page in hand */
+        engine_query_end(c);
+        engine_free(e);
+}
+
+/* A selective query over many pages gives the caller its turn back
+ * (-EAGAIN) within the budget, before the end, and still yields exactly
+ * the matches, in order. */
+static void test_query_budget(void **state) {
+        (void)state;
+        const unsigned n = 3000;
+        Engine *e = engine_mem();
+        put_items(e, n);
+
+        /* Two matches far apart, and one at the very end. */
+        const char *q = "SELECT * FROM Big_Item WHERE Value = 7 OR Value = 2500 OR Value = 3000";
+        QueryCursor *c = NULL;
+        OK(engine_query_begin(e, NS, q, strlen(q), &c, err));
+        Instance *i = NULL;
+        assert_int_equal(engine_query_next(c, &i, NULL), 0);
+        assert_int_equal(instance_get(i, "Id")->u, 7);
+        instance_unref(i);
+
+        unsigned eagain = 0, found = 0;
+        uint64_t ids[2] = { 0 };
+        for (;;) {
+                size_t pages = engine_query_pages_read(c);
+                i = (Instance *)1;
+                int r = engine_query_next(c, &i, NULL);
+                /* No call reads more than the page budget. */
+                assert_true(engine_query_pages_read(c) - pages <= ENGINE_QUERY_BUDGET_PAGES);
+                if (r == -EAGAIN) {
+                        assert_ptr_equal(i, (Instance *)1); /* untouched */
+                        /* before the end: matches are still to come */
+                        assert_true(found < 2);
+                        eagain++;
+                        continue;
+                }
+                assert_int_equal(r, 0);
+                if (!i)
+                        break;
+                assert_true(found < 2);
+                ids[found++] = instance_get(i, "Id")->u;
+                instance_unref(i);
+        }
+        assert_int_equal(found, 2);
+        assert_int_equal(ids[0], 2500);
+        assert_int_equal(ids[1], 3000);
+        /* 2492 rejected between 7 and 2500, 499 between 2500 and 3000. */
+        assert_int_equal(eagain, 2492 / ENGINE_QUERY_BUDGET_REJECTED);
+        /* A finished cursor stays finished. */
+        i = (Instance *)1;
+        assert_int_equal(engine_query_next(c, &i, NULL), 0);
+        assert_null(i);
+        engine_query_end(c);
+
+        /* The page budget: with a provider-free class and no WHERE nothing
+         * is rejected, so the budget never stops a plain enumeration. */
+        OK(engine_enum_instances(e, NS, "Big_Item", false, &c, err));
+        unsigned count = 0;
+        for (;;) {
+                int r = engine_query_next(c, &i, NULL);
+                assert_int_equal(r, 0);
+                if (!i)
+                        break;
+                count++;
+                instance_unref(i);
+        }
+        assert_int_equal(count, n);
         engine_query_end(c);
         engine_free(e);
 }
@@ -1491,6 +1584,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_provider_takes_over),
                 cmocka_unit_test(test_linux_providers),
                 cmocka_unit_test(test_large_class),
+                cmocka_unit_test(test_query_budget),
                 cmocka_unit_test(test_alloc_engine_new),
                 cmocka_unit_test(test_alloc_put),
                 cmocka_unit_test(test_alloc_query),
