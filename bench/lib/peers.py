@@ -12,6 +12,7 @@ is bounded. Standard library only."""
 
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -282,8 +283,12 @@ class Server:
         pass
 
     # Release is measured against count(): a fine-grained reading unless the
-    # server publishes it only now and then (mosquitto's $SYS).
+    # server publishes it only now and then (mosquitto's $SYS, where
+    # disconnect_time() gives the precise time).
     resolution_s = 0.005
+
+    def disconnect_time(self, client_id, since):
+        return None
 
 
 class Mosquitto(Server):
@@ -292,6 +297,7 @@ class Mosquitto(Server):
 
     def __init__(self, children, tmp, sys_interval=1):
         super().__init__(children, tmp)
+        self.cond = threading.Condition()
         self.port = free_port()
         self.addr = "tcp:127.0.0.1:%d" % self.port
         self.conf = os.path.join(tmp, "mosquitto-%d.conf" % self.port)
@@ -307,17 +313,20 @@ class Mosquitto(Server):
                     "set_tcp_nodelay true\n"
                     "log_dest stderr\n"
                     "log_type error\n"
-                    "log_type warning\n" % (self.port, sys_interval))
-        self.resolution_s = sys_interval
+                    "log_type warning\n"
+                    "log_type notice\n" % (self.port, sys_interval))
+        self.resolution_s = 2 * sys_interval
         self.version = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.split("\n")[0]
         self.version = self.version.replace("mosquitto version ", "")
         with open(self.log, "w") as log:
             self.proc = children.spawn("server", ["mosquitto", "-c", self.conf], stdout=log, stderr=log)
+        self.log_lines = []  # (monotonic time read, line)
+        self.log_thread = threading.Thread(target=self._tail_log, daemon=True)
+        self.log_thread.start()
         wait_connectable(self.proc, self.addr, self.log)
         self.monitor = agent.Mqtt(self.addr, "kb-monitor", keepalive=60)
         self.monitor.sock.settimeout(None)
         self.value = None
-        self.cond = threading.Condition()
         # The SUBACK and the retained count are read by the watcher.
         self.monitor.send(self.monitor.subscribe_packets([b"$SYS/broker/subscriptions/count"]))
         self.thread = threading.Thread(target=self._watch, daemon=True)
@@ -357,6 +366,37 @@ class Mosquitto(Server):
                 except OSError:
                     return
                 last_ping = now
+
+    def _tail_log(self):
+        """Read the broker's log as it is written (stderr is unbuffered):
+        the time a line is read is the time the broker handled what it
+        tells, within the 2 ms polling interval."""
+        with open(self.log, "rb") as f:
+            rest = b""
+            while self.proc.poll() is None:
+                data = f.read()
+                if data:
+                    now = time.monotonic()
+                    lines = (rest + data).split(b"\n")
+                    rest = lines.pop()
+                    with self.cond:
+                        self.log_lines.extend((now, line.decode(errors="replace")) for line in lines)
+                else:
+                    time.sleep(0.002)
+
+    def disconnect_time(self, client_id, since):
+        """When the broker logged that it dropped client_id (after since):
+        its subscriptions are freed in the same turn of its loop. $SYS
+        counts come every 2 s (mosquitto publishes when more than
+        sys_interval has passed), too coarse for a release time."""
+        pattern = re.compile(r"Client %s( closed its connection| has exceeded timeout| disconnected"
+                             r"|, disconnecting)|Socket error on client %s," % (re.escape(client_id),
+                                                                               re.escape(client_id)))
+        with self.cond:
+            for when, line in self.log_lines:
+                if when >= since and pattern.search(line):
+                    return when
+        return None
 
     @staticmethod
     def _next_packet(buf):
