@@ -79,5 +79,8 @@ const Method *methods_find(const char *name) {
         for (const Method *m = methods_data; m->name; m++)
                 if (strcmp(m->name, name) == 0)
                         return m;
+        for (const Method *m = methods_events; m->name; m++)
+                if (strcmp(m->name, name) == 0)
+                        return m;
         return NULL;
 }

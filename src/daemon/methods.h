@@ -6,7 +6,9 @@
  * Adding a method is one entry in the table plus its handler and param
  * list. Only implemented methods are listed: an unlisted name gets
  * "method not found". Hello and Ping are in methods.c, the data methods
- * (GetObject, ExecQuery, PutClass, ...) in methods_data.c.
+ * (GetObject, ExecQuery, PutClass, ...) in methods_data.c, the
+ * asynchronous ones (ExecQueryAsync, ExecNotificationQueryAsync,
+ * CancelAsyncCall, PublishEvent) in methods_events.c.
  *
  * Most handlers answer at once. One whose work could hold the loop for
  * long (ExecQuery, EnumInstances: a large result) returns a MethodJob
@@ -18,6 +20,8 @@
 
 #include <jansson.h>
 
+#include "class.h"
+#include "engine.h"
 #include "error.h"
 #include "rpc.h"
 
@@ -69,6 +73,17 @@ typedef struct Method {
 
 /* The data methods (methods_data.c), ending with a NULL name. */
 extern const Method methods_data[];
+/* The asynchronous methods and events (methods_events.c): ExecQueryAsync,
+ * ExecNotificationQueryAsync, CancelAsyncCall, PublishEvent. */
+extern const Method methods_events[];
+
+/* Class names inside objects read from a client are resolved in the
+ * request's namespace: an ObjJsonResolveFunc with a MethodsResolver. */
+typedef struct MethodsResolver {
+        Engine *engine;
+        const char *ns;
+} MethodsResolver;
+int methods_resolve_class(void *userdata, const char *class_name, CimClass **ret, Error *err);
 
 /* The method named `name`, or NULL. */
 const Method *methods_find(const char *name);

@@ -22,6 +22,7 @@
 #include "mem.h"
 #include "methods.h"
 #include "objjson.h"
+#include "objtext.h"
 #include "repo.h"
 #include "server.h"
 #include "session.h"
@@ -53,15 +54,8 @@ static json_t *param_object(const MethodCall *call, const char *name) {
         return call->params ? json_object_get(call->params, name) : NULL;
 }
 
-/* Class names inside objects read from the client are resolved in the
- * request's namespace. */
-typedef struct Resolver {
-        Engine *engine;
-        const char *ns;
-} Resolver;
-
-static int data_resolve_class(void *userdata, const char *class_name, CimClass **ret, Error *err) {
-        Resolver *res = userdata;
+int methods_resolve_class(void *userdata, const char *class_name, CimClass **ret, Error *err) {
+        MethodsResolver *res = userdata;
         int r = repo_class_get(engine_repo(res->engine), res->ns, class_name, ret, err);
         if (r == WBEM_E_NOT_FOUND)
                 return error_set(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
@@ -142,8 +136,8 @@ static int method_put_class(const MethodCall *call, json_t **ret_result, MethodJ
 
         if (!e)
                 return WBEM_E_FAILED;
-        Resolver res = { .engine = e, .ns = ns };
-        r = objjson_class_from_json(param_object(call, "class"), data_resolve_class, &res, &def,
+        MethodsResolver res = { .engine = e, .ns = ns };
+        r = objjson_class_from_json(param_object(call, "class"), methods_resolve_class, &res, &def,
                                     err);
         if (r != 0)
                 return r;
@@ -239,8 +233,8 @@ static int method_put_instance(const MethodCall *call, json_t **ret_result, Meth
 
         if (!e)
                 return WBEM_E_FAILED;
-        Resolver res = { .engine = e, .ns = ns };
-        r = objjson_instance_from_json(param_object(call, "instance"), data_resolve_class, &res,
+        MethodsResolver res = { .engine = e, .ns = ns };
+        r = objjson_instance_from_json(param_object(call, "instance"), methods_resolve_class, &res,
                                        &inst, err);
         if (r != 0)
                 return r;
@@ -277,19 +271,11 @@ typedef struct QueryJob {
         MethodJob job; /* first: the session holds &job */
         QueryCursor *cursor;
         const char *method; /* static */
-        const char *host;   /* the engine's, which outlives every session */
         StrBuf line;        /* the response line so far */
-        char *scratch;      /* one object's JSON text */
-        size_t scratch_cap;
-        size_t objects_at; /* where the objects' JSON starts in line */
+        ObjText text;       /* writes each object (select list as the query's) */
+        size_t objects_at;  /* where the objects' JSON starts in line */
         size_t n_objects;
         size_t max_objects, max_bytes;
-        /* the select list written for each object: the query's names and
-         * the keys of the object's class (so __PATH stays valid, as the
-         * engine keeps them); NULL with select_all */
-        bool select_all;
-        const char **select;
-        size_t n_select_cap;
 } QueryJob;
 
 static void query_job_free(MethodJob *job) {
@@ -297,55 +283,8 @@ static void query_job_free(MethodJob *job) {
 
         engine_query_end(q->cursor);
         strbuf_done(&q->line);
-        mem_free(q->scratch);
-        mem_free(q->select);
+        objtext_done(&q->text);
         mem_free(q);
-}
-
-/* Append j's compact text to the line. It is written into a scratch
- * buffer first and appended in one piece: jansson hands a dump callback
- * every token on its own, and those appends cost more than the copy. Into
- * a fixed buffer jansson cannot fail but for its own allocations, which it
- * reports (0). */
-static int query_job_append(QueryJob *q, const json_t *j) {
-        for (;;) {
-                size_t n = json_dumpb(j, q->scratch, q->scratch_cap, JSON_COMPACT);
-                if (n == 0)
-                        return -ENOMEM;
-                if (n <= q->scratch_cap) {
-                        strbuf_append_len(&q->line, q->scratch, n);
-                        return strbuf_failed(&q->line) ? -ENOMEM : 0;
-                }
-                size_t cap = n > 2 * q->scratch_cap ? n : 2 * q->scratch_cap;
-                char *p = mem_realloc(q->scratch, cap);
-                if (!p)
-                        return -ENOMEM;
-                q->scratch = p;
-                q->scratch_cap = cap;
-        }
-}
-
-/* The names to write for an instance of cls. */
-static int query_job_select(QueryJob *q, const CimClass *cls, ObjJsonOptions *opts) {
-        const WqlQuery *query = engine_query_parsed(q->cursor);
-        size_t n = query->n_select + cls->n_keys, k = 0;
-
-        if (n > q->n_select_cap) {
-                const char **a = mem_reallocarray(q->select, n, sizeof(*a));
-                if (!a)
-                        return -ENOMEM;
-                q->select = a;
-                q->n_select_cap = n;
-        }
-        for (size_t i = 0; i < query->n_select; i++)
-                q->select[k++] = query->select[i];
-        for (size_t i = 0; i < cls->n_props; i++)
-                if (cls->props[i].is_key)
-                        q->select[k++] = cls->props[i].name;
-        /* objjson's list is of mutable pointers to names it only reads */
-        opts->select = (char *const *)q->select;
-        opts->n_select = k;
-        return 0;
 }
 
 static int query_job_quota(QueryJob *q, Error *err, const char *what) {
@@ -362,7 +301,6 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
 
         for (unsigned n = 0; n < METHOD_JOB_MAX_OBJECTS_PER_TURN; n++) {
                 _cleanup_(instance_unrefp) Instance *inst = NULL;
-                _cleanup_(json_decrefp) json_t *j = NULL;
 
                 if (n > 0 && session_now_usec() - start >= METHOD_JOB_MAX_USEC_PER_TURN)
                         return 0;
@@ -391,19 +329,10 @@ static int query_job_step(MethodJob *job, char **ret_line, size_t *ret_len, Erro
                                  q->max_objects);
                         return query_job_quota(q, err, what);
                 }
-                ObjJsonOptions opts = { .host = q->host };
-                if (!q->select_all) {
-                        r = query_job_select(q, inst->cls, &opts);
-                        if (r < 0)
-                                return r;
-                }
-                r = objjson_instance_to_json(inst, &opts, &j, err);
-                if (r != 0)
-                        return r;
                 if (q->n_objects > 0)
                         strbuf_append_char(&q->line, ',');
-                r = query_job_append(q, j);
-                if (r < 0)
+                r = objtext_append(&q->text, inst, &q->line, err);
+                if (r != 0)
                         return r;
                 q->n_objects++;
                 if (q->line.len - q->objects_at > q->max_bytes) {
@@ -434,10 +363,9 @@ static int query_job_new(const MethodCall *call, const char *method, Engine *e, 
         q->job.ops = &query_job_ops;
         q->cursor = cursor;
         q->method = method;
-        q->host = engine_host_name(e);
+        objtext_init(&q->text, engine_host_name(e), engine_query_parsed(cursor));
         q->max_objects = settings->max_result_objects;
         q->max_bytes = settings->max_result_bytes;
-        q->select_all = engine_query_parsed(cursor)->select_all;
         rpc_encode_result_begin(call->id, &q->line);
         strbuf_append(&q->line, "{\"objects\":[");
         if (strbuf_failed(&q->line)) {

@@ -219,6 +219,12 @@ void rpc_encode_result_begin(json_t *id, StrBuf *b) {
         strbuf_append(b, ",\"result\":");
 }
 
+void rpc_encode_notification_begin(const char *method, StrBuf *b) {
+        strbuf_append(b, "{\"jsonrpc\":\"2.0\",\"method\":\"");
+        strbuf_append(b, method);
+        strbuf_append(b, "\",\"params\":");
+}
+
 void rpc_encode_result_end(StrBuf *b) {
         strbuf_append(b, "}\n");
 }

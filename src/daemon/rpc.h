@@ -85,6 +85,12 @@ int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len);
  * Out-of-memory marks b failed (strbuf_failed). */
 void rpc_encode_result_begin(json_t *id, StrBuf *b);
 void rpc_encode_result_end(StrBuf *b);
+/* A notification written piece by piece, as a result above: _begin
+ * appends `{"jsonrpc":"2.0","method":"<method>","params":` (method is
+ * written as given: a name of ours, with nothing to escape), the caller
+ * appends the params object's text, and rpc_encode_result_end() closes the
+ * line. The same bytes rpc_encode_notification() makes of the params. */
+void rpc_encode_notification_begin(const char *method, StrBuf *b);
 /* The error object {code, message, data: {status[, line, column]}}; line
  * and column only when e->line is not 0. Messages are truncated to valid
  * UTF-8 if they were cut inside a character. */

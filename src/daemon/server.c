@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -14,9 +15,13 @@
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "async.h"
 #include "providers.h"
+#include "selfprov.h"
 #include "session.h"
 #include "timers.h"
+
+static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata);
 
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
         Server *s = userdata;
@@ -34,6 +39,11 @@ void server_session_closed(Server *s, Session *session) {
         TAILQ_REMOVE(&s->sessions, session, link);
         TAILQ_INSERT_TAIL(&s->doomed, session, link);
         s->n_sessions--;
+        if (s->shutting_down && !s->shutdown_done && TAILQ_EMPTY(&s->sessions)) {
+                /* the last one flushed: finish on the next turn */
+                static const struct timeval now = { 0, 0 };
+                evtimer_add(s->shutdown_event, &now);
+        }
         /* Freed on a later loop turn (a zero timer runs only after the loop
          * has polled again): the session may be deep inside one of its own
          * callbacks right now. */
@@ -78,6 +88,9 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
         s->repo_lock_fd = -1;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        s->start_usec = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
         TAILQ_INIT(&s->sessions);
         TAILQ_INIT(&s->doomed);
         settings_init(&s->cmdline);
@@ -98,7 +111,8 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 return error_set(err, WBEM_E_FAILED, "cannot create the event loop");
         }
         s->reap_event = evtimer_new(s->base, server_reap_cb, s);
-        if (!s->reap_event)
+        s->shutdown_event = evtimer_new(s->base, server_shutdown_cb, s);
+        if (!s->reap_event || !s->shutdown_event)
                 goto oom;
         *ret = s;
         return 0;
@@ -170,9 +184,10 @@ int server_open_repository(Server *s, Error *err) {
         if (r != 0)
                 return r;
         server_set_event_hooks(s);
-        for (size_t i = 0; i < ELEMENTSOF(provider_new); i++) {
+        for (size_t i = 0; i <= ELEMENTSOF(provider_new); i++) {
                 Provider *p;
-                r = provider_new[i](&p);
+                /* the built-in ones, then the daemon's self-description */
+                r = i < ELEMENTSOF(provider_new) ? provider_new[i](&p) : selfprov_new(s, &p);
                 if (r < 0)
                         return error_from_errno(err, r);
                 /* The engine takes p over, also when this fails. */
@@ -249,23 +264,63 @@ int server_run(Server *s) {
         return 0;
 }
 
-void server_shutdown(Server *s, const char *why) {
+/* The last step of a shutdown: every session is closed (those still
+ * flushing lose what they have not written), then the engine, the lock and
+ * the loop go. Runs from its own timer, never inside a session's or the
+ * engine's callback. */
+static void server_finish_shutdown(Server *s) {
         Session *session;
-        size_t n = s->n_sessions;
 
-        if (s->shutting_down)
+        if (!s->shutting_down || s->shutdown_done)
                 return;
-        s->shutting_down = true;
-        (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
-        log_info("shutting down (%s): closing %zu session%s", why, n, n == 1 ? "" : "s");
-
-        s->listener = listener_free(s->listener); /* also removes the socket */
+        s->shutdown_done = true;
+        event_del(s->shutdown_event);
         while ((session = TAILQ_FIRST(&s->sessions)))
-                session_close(session, "server shutting down");
+                session_close(session, "server shutting down; output not flushed within %d ms",
+                              SERVER_SHUTDOWN_FLUSH_MS);
         server_close_repository(s);
         lockfile_release(s->lock_path, s->lock_fd);
         s->lock_fd = -1;
         event_base_loopexit(s->base, NULL);
+}
+
+static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata) {
+        (void)fd;
+        (void)what;
+        server_finish_shutdown(userdata);
+}
+
+void server_shutdown(Server *s, const char *why) {
+        Session *session, *next;
+        size_t n = s->n_sessions, calls = 0;
+
+        if (s->shutting_down) {
+                /* asked again (main after the loop): finish now */
+                server_finish_shutdown(s);
+                return;
+        }
+        s->shutting_down = true;
+        (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+
+        s->listener = listener_free(s->listener); /* also removes the socket */
+        /* Every open call learns why it ends (SetStatus
+         * WBEM_E_SHUTTING_DOWN), then each session closes once its output
+         * is written, within SERVER_SHUTDOWN_FLUSH_MS in all. */
+        for (session = TAILQ_FIRST(&s->sessions); session; session = next) {
+                next = TAILQ_NEXT(session, link);
+                if (session->state != SESSION_OPEN)
+                        continue;
+                calls += async_shutdown(session->async);
+                session_close_after_flush(session, "server shutting down");
+        }
+        log_info("shutting down (%s): closing %zu session%s, ending %zu call%s", why, n,
+                 n == 1 ? "" : "s", calls, calls == 1 ? "" : "s");
+        struct timeval bound = { 0, 0 };
+        if (!TAILQ_EMPTY(&s->sessions))
+                bound = (struct timeval){ SERVER_SHUTDOWN_FLUSH_MS / 1000,
+                                          (SERVER_SHUTDOWN_FLUSH_MS % 1000) * 1000 };
+        if (!s->shutdown_event || evtimer_add(s->shutdown_event, &bound) < 0)
+                server_finish_shutdown(s);
 }
 
 int server_reload(Server *s) {
@@ -345,6 +400,8 @@ Server *server_free(Server *s) {
                 event_free(s->sighup_event);
         if (s->reap_event)
                 event_free(s->reap_event);
+        if (s->shutdown_event)
+                event_free(s->shutdown_event);
         if (s->base)
                 event_base_free(s->base);
         settings_done(&s->cmdline);

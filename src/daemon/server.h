@@ -21,6 +21,11 @@ typedef struct Listener Listener;
 typedef struct Session Session;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
 
+/* How long a shutdown waits for sessions to write what they have queued
+ * (each open call's SetStatus WBEM_E_SHUTTING_DOWN) before it closes them
+ * anyway. */
+#define SERVER_SHUTDOWN_FLUSH_MS 1000
+
 typedef struct Server {
         struct event_base *base;
         Settings cmdline;  /* as given on the command line: reloads start from it */
@@ -40,10 +45,19 @@ typedef struct Server {
 
         struct event *sigterm_event, *sigint_event, *sighup_event;
         bool shutting_down;
+        bool shutdown_done;
+        struct event *shutdown_event; /* finishes the shutdown */
 
         /* The repository, the providers and the data operations; NULL
          * until server_open_repository(). */
         Engine *engine;
+        /* Engine sink callbacks running (async.c): calls must not be
+         * released meanwhile. */
+        unsigned sink_callbacks;
+
+        /* for LWMI_Daemon (selfprov.h) */
+        uint64_t start_usec;     /* wall clock, since the epoch */
+        uint64_t events_dropped; /* Indicates of events not delivered */
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -62,7 +76,8 @@ Server *server_free(Server *s);
 int server_start(Server *s, Error *err);
 
 /* Lock the repository (see server_start), open it in an Engine and
- * register the built-in providers (src/providers/providers.h). server_start
+ * register the built-in providers (src/providers/providers.h) and the
+ * daemon's own (root/lwmi, selfprov.h). server_start
  * calls it; unit tests call it directly to serve data methods without a
  * socket. Errors: WBEM_E_ALREADY_EXISTS (the lock), the engine's and the
  * providers'. */
@@ -71,8 +86,11 @@ int server_open_repository(Server *s, Error *err);
 /* Run the loop until shutdown. 0, or a negative errno if the loop failed. */
 int server_run(Server *s);
 
-/* Stop accepting, close every session, remove the socket and the lock, and
- * leave the loop. Idempotent. */
+/* Stop accepting (the socket is removed at once), send every open call
+ * SetStatus WBEM_E_SHUTTING_DOWN, close each session once its output is
+ * written (within SERVER_SHUTDOWN_FLUSH_MS in all), then close the
+ * engine, release the lock and leave the loop. Calling it again finishes
+ * at once. */
 void server_shutdown(Server *s, const char *why);
 
 /* Re-read the configuration file (SIGHUP): the log level and the limits

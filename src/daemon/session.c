@@ -15,6 +15,7 @@
 
 #include <event2/buffer.h>
 
+#include "async.h"
 #include "cleanup.h"
 #include "log.h"
 #include "mem.h"
@@ -61,6 +62,14 @@ static void session_queue_line(Session *s, char *line, size_t len) {
         }
         if (r < 0)
                 session_close(s, "out of memory queueing output");
+}
+
+void session_send_line(Session *s, char *line, size_t len) {
+        if (s->state == SESSION_CLOSED) {
+                mem_free(line);
+                return;
+        }
+        session_queue_line(s, line, len);
 }
 
 void session_send_error(Session *s, json_t *id, int code, const Error *e) {
@@ -430,7 +439,9 @@ static void session_write_cb(struct bufferevent *bev, void *userdata) {
                         session_close(s, NULL);
                 return;
         }
-        if (s->output_paused && queued <= SESSION_OUTPUT_LOW_WATER) {
+        if (queued > SESSION_OUTPUT_LOW_WATER)
+                return;
+        if (s->output_paused) {
                 log_debug("session %llu: output drained, resuming input", session_idu(s));
                 s->output_paused = false;
                 if (!s->read_eof)
@@ -438,6 +449,8 @@ static void session_write_cb(struct bufferevent *bev, void *userdata) {
                 /* Complete lines may be waiting and no read will come. */
                 session_schedule(s);
         }
+        /* Dropped events to report, queries waiting to go on. */
+        async_output_drained(s->async);
 }
 
 /* Whether the peer closed its end entirely, not just shut down its
@@ -516,7 +529,7 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         }
         s->process_event = evtimer_new(server->base, session_process_cb, s);
         s->job_event = evtimer_new(server->base, session_job_cb, s);
-        if (!s->process_event || !s->job_event) {
+        if (!s->process_event || !s->job_event || async_new(s, &s->async) < 0) {
                 session_free(s);
                 return -ENOMEM;
         }
@@ -538,6 +551,7 @@ Session *session_free(Session *s) {
         if (!s)
                 return NULL;
         session_drop_job(s);
+        s->async = async_free(s->async);
         if (s->process_event)
                 event_free(s->process_event);
         if (s->job_event)
@@ -601,10 +615,17 @@ void session_close(Session *s, const char *fmt, ...) {
                 session_drop_job(s);
         }
 
+        /* Every sink and call of the session goes in one pass, before the
+         * log line: from then on nothing in the engine refers to it. */
+        uint64_t release_start = session_now_usec();
+        size_t calls = async_release(s->async);
+        uint64_t release_usec = session_now_usec() - release_start;
+
         uint64_t usec = session_now_usec() - s->connected_usec;
         log_info("session %llu closed (pid %ld, uid %ld, client %s): %s; %" PRIu64
-                 " requests in %" PRIu64 ".%03" PRIu64 " s",
+                 " requests in %" PRIu64 ".%03" PRIu64 " s; %zu call%s released in %" PRIu64 " us",
                  session_idu(s), (long)s->pid, (long)s->uid, s->client_name ? s->client_name : "-",
-                 s->close_reason, s->requests, usec / 1000000u, (usec / 1000u) % 1000u);
+                 s->close_reason, s->requests, usec / 1000000u, (usec / 1000u) % 1000u, calls,
+                 calls == 1 ? "" : "s", release_usec);
         server_session_closed(s->server, s);
 }

@@ -22,6 +22,9 @@
  * freed inside its own callback: session_close() hands it to the server,
  * which frees it on a later loop turn.
  *
+ * Asynchronous calls (sinks, Indicate, SetStatus) hang off the session in
+ * an Async (async.h); closing the session releases them all at once.
+ *
  * Liveness (keepalive pings, stall detection) comes later; the session
  * already records when it last heard from the peer, the keepalive agreed by
  * Hello, and the server Pings it has outstanding (session_send_ping). */
@@ -39,6 +42,7 @@
 
 typedef struct Server Server;
 typedef struct MethodJob MethodJob;
+typedef struct Async Async;
 
 #define SESSION_MAX_MESSAGES_PER_TURN 64
 #define SESSION_MAX_BYTES_PER_TURN (256u * 1024)
@@ -85,6 +89,9 @@ typedef struct Session {
         gid_t gid;
         char *client_name; /* from Hello; NULL until then */
 
+        /* sinks and asynchronous calls (async.h) */
+        Async *async;
+
         size_t max_line_bytes;
         size_t scanned; /* input bytes known to hold no '\n' */
         bool read_eof;  /* peer shut down its side */
@@ -123,6 +130,9 @@ void session_close_after_flush(Session *s, const char *fmt, ...)
  * closes the session: the client could not tell which answer was lost. */
 void session_send_result(Session *s, json_t *id, json_t *result);
 void session_send_error(Session *s, json_t *id, int code, const Error *e);
+/* Queue one encoded line, '\n' included (taken over, mem_free; dropped on
+ * a closed session). Failing to queue it closes the session. */
+void session_send_line(Session *s, char *line, size_t len);
 
 /* Send a Ping request ("s:<n>") and remember it until answered.
  * -EBUSY when SESSION_MAX_PINGS are outstanding, -ENOMEM, -ESHUTDOWN when

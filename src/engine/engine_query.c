@@ -15,6 +15,10 @@
  * selective WHERE over a large class never holds the daemon's loop for
  * long; the next call resumes where this one stopped.
  *
+ * A WHERE that pins every (integer or boolean) key of a repository class
+ * with top-level equalities (`WHERE Id = 5000`) reads that one instance by
+ * its path instead of the whole class; WHERE is still applied to it.
+ *
  * Each instance pulled is put in the cursor's namespace, tested against
  * WHERE (a prepared WqlFilter, unless its provider said it applied WHERE),
  * and projected: with a
@@ -22,12 +26,14 @@
  * instance nobody else holds (the normal case: just decoded, or just made by
  * a provider) is changed in place; a shared one is copied first. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "engine_internal.h"
 #include "mem.h"
 #include "names.h"
+#include "strbuf.h"
 #include "wql_eval.h"
 #include "wql_lex.h"
 
@@ -42,9 +48,9 @@ typedef enum CursorSource {
 
 struct QueryCursor {
         Engine *engine;
-        char *ns;        /* stored spelling */
-        WqlQuery *query; /* owned; synthesised for an enumeration */
-        bool is_query;   /* false: EnumInstances (no hint for providers) */
+        char *ns;          /* stored spelling */
+        WqlQuery *query;   /* owned; synthesised for an enumeration */
+        bool is_query;     /* false: EnumInstances (no hint for providers) */
         WqlFilter *filter; /* query->where prepared; NULL without WHERE */
         WqlEvalContext ctx;
 
@@ -122,6 +128,87 @@ static int page_read(QueryCursor *c, Error *err) {
         return 0;
 }
 
+/* The integer literal a top-level AND conjunct of e sets key property
+ * `name` equal to, if any. */
+static const WqlLiteral *key_equality(const WqlExpr *e, const char *name) {
+        if (!e)
+                return NULL;
+        if (e->kind == WQL_EXPR_AND) {
+                const WqlLiteral *l = key_equality(e->binary.left, name);
+                return l ? l : key_equality(e->binary.right, name);
+        }
+        if (e->kind != WQL_EXPR_COMPARE || e->compare.op != WQL_OP_EQ ||
+            e->compare.right.is_property || e->compare.left.prop.n_parts != 1 ||
+            !name_equal(e->compare.left.prop.parts[0], name))
+                return NULL;
+        const WqlLiteral *l = &e->compare.right.lit;
+        return l->kind == WQL_LIT_INTEGER || l->kind == WQL_LIT_UNSIGNED ||
+                               l->kind == WQL_LIT_BOOLEAN
+                       ? l
+                       : NULL;
+}
+
+/* When WHERE pins every key of cls to a literal with top-level equalities,
+ * the path of the one instance it can match ("Class.Id=5"), so the
+ * repository is asked for that instance instead of read in full. Only
+ * integer and boolean keys qualify: for those the repository's exact key
+ * comparison agrees with WQL's (strings compare case-insensitively in WQL,
+ * exactly as keys). 0 with *ret NULL when the lookup does not apply. */
+static int key_lookup_path(const QueryCursor *c, char **ret) {
+        *ret = NULL;
+        if (!c->is_query || !c->query->where || c->cls->n_keys == 0)
+                return 0;
+        StrBuf b = STRBUF_INIT;
+        strbuf_append(&b, c->cls->name);
+        char sep = '.';
+        for (size_t k = 0; k < c->cls->n_props; k++) {
+                const CimProperty *p = &c->cls->props[k];
+                if (!p->is_key)
+                        continue;
+                const WqlLiteral *l = cim_type_is_integer(p->type) || p->type == CIM_BOOLEAN
+                                              ? key_equality(c->query->where, p->name)
+                                              : NULL;
+                if (!l) {
+                        strbuf_done(&b);
+                        return 0;
+                }
+                strbuf_printf(&b, "%c%s=", sep, p->name);
+                sep = ',';
+                if (l->kind == WQL_LIT_INTEGER)
+                        strbuf_printf(&b, "%" PRId64, l->i);
+                else if (l->kind == WQL_LIT_UNSIGNED)
+                        strbuf_printf(&b, "%" PRIu64, l->u);
+                else
+                        strbuf_append(&b, l->b ? "TRUE" : "FALSE");
+        }
+        *ret = strbuf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The repository source for a WHERE that pins the keys: the one instance
+ * with those keys, if it is of exactly this class (subclasses share the key
+ * space and are visited as classes of their own). */
+static int key_lookup_read(QueryCursor *c, const char *path, Error *err) {
+        Instance *inst = NULL;
+        Error local = { 0 };
+        int r = repo_instance_get(c->engine->repo, c->ns, path, &inst, &local);
+        c->page_more = false;
+        c->pages_read++;
+        if (r == WBEM_E_NOT_FOUND || r == WBEM_E_INVALID_OBJECT_PATH || r == WBEM_E_INVALID_CLASS ||
+            r == WBEM_E_INVALID_NAMESPACE)
+                return 0; /* no such instance (or a key literal out of range) */
+        if (r != 0) {
+                if (err)
+                        *err = local;
+                return r;
+        }
+        if (name_equal(inst->cls->name, c->cls->name))
+                c->page[c->page_len++] = inst;
+        else
+                instance_unref(inst);
+        return 0;
+}
+
 /* Open the source of the next class. */
 static int source_open(QueryCursor *c, Error *err) {
         c->cls = c->classes[c->next_class++];
@@ -130,7 +217,11 @@ static int source_open(QueryCursor *c, Error *err) {
                 c->source = SOURCE_REPO;
                 c->page_next = 0;
                 c->page_more = true;
-                return 0;
+                _cleanup_free_ char *path = NULL;
+                int r = key_lookup_path(c, &path);
+                if (r == 0 && path)
+                        r = key_lookup_read(c, path, err);
+                return r;
         }
         bool filtered = false;
         ProviderCursor *pc = NULL;

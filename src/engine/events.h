@@ -34,6 +34,7 @@
 #include "engine.h"
 #include "error.h"
 #include "instance.h"
+#include "wql.h"
 
 typedef struct Sink Sink;
 typedef struct Call Call;
@@ -86,6 +87,11 @@ Sink *call_sink(const Call *c);
 /* The query as given, and its namespace (for introspection). */
 const char *call_query(const Call *c);
 const char *call_namespace(const Call *c);
+/* The call's parsed query when it has a select list (its events are
+ * projected: the other properties are NULL), so that a writer can leave
+ * them out as for a data query; NULL for SELECT *. Valid while the call
+ * is. */
+const WqlQuery *call_projection(const Call *c);
 
 /* Publish an extrinsic event (an instance of a class derived from
  * __ExtrinsicEvent, in ns) to every matching call; TIME_CREATED is set when

@@ -155,6 +155,13 @@ const char *call_query(const Call *c) {
         return (c->filter & CALL_OWN_TEXT) ? call_own_text(c) : call_filter(c)->text;
 }
 
+const WqlQuery *call_projection(const Call *c) {
+        const Filter *f = call_filter(c);
+        if ((f->flags & FILTER_CAPTURED) || !f->query->project)
+                return NULL;
+        return f->query->query;
+}
+
 const char *call_namespace(const Call *c) {
         return filter_namespace(call_filter(c));
 }

@@ -219,7 +219,7 @@ class TestMalformed(DaemonTestCase):
 
     def test_unknown_method(self):
         c = self.connect()
-        for name in ("Nope", "ping", "getobject", "ExecQueryAsync", "", "rpc.discover"):
+        for name in ("Nope", "ping", "getobject", "execQueryAsync", "", "rpc.discover"):
             r = c.call(name, id=name)
             self.assert_error(r, METHOD_NOT_FOUND, "WBEM_E_INVALID_METHOD", id=name,
                               message_has="method not found")

@@ -1263,6 +1263,71 @@ static Instance *next_waiting(QueryCursor *c, unsigned *again) {
         }
 }
 
+/* The pages a query reads (one per class for a key lookup) and its ids. */
+static size_t query_pages(Engine *e, const char *text, char **ret_ids) {
+        QueryCursor *c = NULL;
+        OK(engine_query_begin(e, NS, text, strlen(text), &c, err));
+        Results res = { 0 };
+        Instance *i;
+        while ((i = next_waiting(c, NULL))) {
+                res.items = realloc(res.items, (res.count + 1) * sizeof(Instance *));
+                assert_non_null(res.items);
+                res.items[res.count++] = i;
+        }
+        size_t pages = engine_query_pages_read(c);
+        engine_query_end(c);
+        *ret_ids = ids(&res);
+        results_done(&res);
+        return pages;
+}
+
+/* WHERE pinning every integer key reads one instance by path, not the
+ * class; subclasses sharing the key space give no duplicate; the rest of
+ * WHERE still applies; string keys and non-top-level equalities scan. */
+static void test_key_lookup(void **state) {
+        (void)state;
+        Engine *e = engine_mem();
+        put_items(e, 1000);
+        OK(put_class(e, "{\"__CLASS\": \"Big_Sub\", \"__SUPERCLASS\": \"Big_Item\"}", 0, err));
+        OK(put_instance(e, "{\"__CLASS\": \"Big_Sub\", \"Id\": 2000, \"Value\": 7}", err));
+        char *got;
+
+        assert_int_equal(query_pages(e, "SELECT * FROM Big_Item WHERE Id = 700", &got), 2);
+        assert_string_equal(got, "700");
+        /* the subclass's instance is found once, under its own class */
+        assert_int_equal(query_pages(e, "SELECT * FROM Big_Item WHERE Id = 2000", &got), 2);
+        assert_string_equal(got, "2000");
+        assert_int_equal(
+                query_pages(e, "SELECT * FROM Big_Item WHERE 700 = Id AND Value = 700", &got), 2);
+        assert_string_equal(got, "700");
+        assert_int_equal(
+                query_pages(e, "SELECT * FROM Big_Item WHERE Id = 700 AND Value = 1", &got), 2);
+        assert_string_equal(got, "");
+        assert_int_equal(query_pages(e, "SELECT * FROM Big_Item WHERE Id = -1", &got), 2);
+        assert_string_equal(got, "");
+        assert_int_equal(query_pages(e, "SELECT * FROM Big_Item WHERE Id = 99999", &got), 2);
+        assert_string_equal(got, "");
+        /* not a pinning equality: the class is read */
+        assert_true(query_pages(e, "SELECT * FROM Big_Item WHERE Id = 700 OR Id = 701", &got) > 2);
+        assert_string_equal(got, "700,701");
+        assert_true(query_pages(e, "SELECT * FROM Big_Item WHERE Id = '700'", &got) > 2);
+        assert_string_equal(got, "700");
+        assert_true(query_pages(e, "SELECT * FROM Big_Item WHERE Value = 700", &got) > 2);
+        assert_string_equal(got, "700");
+
+        /* a string key compares case-insensitively in WQL, so no lookup */
+        OK(put_class(e,
+                     "{\"__CLASS\": \"Str_Item\", \"properties\": {"
+                     "\"Name\": {\"type\": \"string\", \"key\": true}}}",
+                     0, err));
+        OK(put_instance(e, "{\"__CLASS\": \"Str_Item\", \"Name\": \"abc\"}", err));
+        Results res = { 0 };
+        OK(query(e, "SELECT * FROM Str_Item WHERE Name = 'ABC'", &res, err));
+        assert_int_equal(res.count, 1);
+        results_done(&res);
+        engine_free(e);
+}
+
 static void test_large_class(void **state) {
         (void)state;
         const unsigned n = 10000;
@@ -1584,6 +1649,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_provider_takes_over),
                 cmocka_unit_test(test_linux_providers),
                 cmocka_unit_test(test_large_class),
+                cmocka_unit_test(test_key_lookup),
                 cmocka_unit_test(test_query_budget),
                 cmocka_unit_test(test_alloc_engine_new),
                 cmocka_unit_test(test_alloc_put),

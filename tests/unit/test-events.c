@@ -489,7 +489,8 @@ static void test_subscribe_errors(void **state) {
 static void test_repository_events(void **state) {
         Fixture *f = *state;
         EngineEventStats before = stats(f);
-        sub(f, 1, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item'");
+        Call *c1 = sub(f, 1,
+                       "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Item'");
         sub(f, 2,
             "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'App_Item' AND "
             "TargetInstance.Size > PreviousInstance.Size");
@@ -499,9 +500,15 @@ static void test_repository_events(void **state) {
         sub(f, 4,
             "SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE TargetInstance ISA "
             "'App_BigItem'");
-        sub(f, 5,
-            "SELECT TargetInstance FROM __InstanceModificationEvent WHERE TargetInstance ISA "
-            "'App_Item'");
+        Call *c5 = sub(f, 5,
+                       "SELECT TargetInstance FROM __InstanceModificationEvent WHERE "
+                       "TargetInstance ISA 'App_Item'");
+        /* the select list, for writers that leave the other properties out */
+        assert_null(call_projection(c1));
+        const WqlQuery *projection = call_projection(c5);
+        assert_non_null(projection);
+        assert_int_equal(projection->n_select, 1);
+        assert_string_equal(projection->select[0], "TargetInstance");
         /* WITHIN on a repository class: accepted, ignored */
         assert_int_equal(stats(f).poll_tasks, 0);
         assert_int_equal(f->timers.started, 0);

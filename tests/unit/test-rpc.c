@@ -336,6 +336,18 @@ static void test_encode_result(void **state) {
         json_decref(ids[1]);
         json_decref(ids[2]);
 
+        /* a notification likewise */
+        StrBuf b = STRBUF_INIT;
+        rpc_encode_notification_begin("Indicate", &b);
+        strbuf_append(&b, "{\"text\":\"a\\nb\"}");
+        rpc_encode_result_end(&b);
+        assert_false(strbuf_failed(&b));
+        assert_int_equal(rpc_encode_notification("Indicate", result, &line, &len), 0);
+        assert_int_equal(b.len, len);
+        assert_string_equal(b.data, line);
+        mem_free(line);
+        strbuf_done(&b);
+
         json_decref(id);
         json_decref(result);
 }

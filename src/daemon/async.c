@@ -1,0 +1,875 @@
+/* A session's sinks and asynchronous calls; see async.h. */
+#include "async.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "mem.h"
+#include "objjson.h"
+#include "objtext.h"
+#include "rpc.h"
+#include "server.h"
+#include "session.h"
+#include "strbuf.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Instance *, instance_unref);
+
+typedef struct AsyncSink AsyncSink;
+typedef struct AsyncQuery AsyncQuery;
+
+struct AsyncSink {
+        Async *a;
+        Sink *sink; /* the engine's */
+        AsyncSink *hash_next;
+        uint64_t hash;
+        uint64_t seq; /* the last one used */
+        /* seqs used up but not delivered, not yet reported:
+         * drop_first .. drop_first + drop_count - 1 */
+        uint64_t drop_first, drop_count;
+        AsyncSink *drop_next; /* on a->dropped while drop_listed */
+        bool drop_listed;
+        size_t n_queries; /* running ExecQueryAsync calls */
+        char *id_json;    /* the id as JSON text, quotes included */
+        char *id;
+};
+
+struct AsyncQuery {
+        uint64_t id;
+        AsyncSink *sink;
+        QueryCursor *cursor;
+        ObjText text;
+        StrBuf batch; /* the objects of the Indicate being made */
+        char *ns;
+        char *query;
+        TAILQ_ENTRY(AsyncQuery) link;
+};
+
+/* An open call: its id and either the engine's Call or (low bit set) an
+ * AsyncQuery. Id 0: a free slot. */
+typedef struct CallSlot {
+        uint64_t id;
+        uintptr_t ref;
+} CallSlot;
+
+#define CALL_IS_QUERY ((uintptr_t)1)
+
+typedef TAILQ_HEAD(AsyncQueryList, AsyncQuery) AsyncQueryList;
+
+struct Async {
+        Session *session;
+        uint64_t last_call_id;
+
+        /* sinks by id: chained hash, buckets a power of two */
+        AsyncSink **sinks;
+        size_t sinks_mask;
+        size_t n_sinks;
+
+        /* open calls by id: linear probing, at most half full */
+        CallSlot *calls;
+        size_t calls_mask;
+        size_t n_calls;
+
+        /* running ExecQueryAsync calls, served round robin */
+        AsyncQueryList queries;
+        struct event *query_event;
+        bool queries_waiting; /* for the output to drain */
+
+        bool dropping;      /* over the backlog: events are dropped */
+        AsyncSink *dropped; /* sinks with drops to report */
+        /* Inside an operation of ours that walks calls or sinks: a
+         * session_close() meanwhile (out of memory queueing a line) must
+         * not release them under our feet; async_free does it then. */
+        unsigned busy;
+        bool released;
+};
+
+static const SinkOps async_sink_ops;
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static Server *async_server(const Async *a) {
+        return a->session->server;
+}
+
+static bool async_open(const Async *a) {
+        return !a->released && a->session->state == SESSION_OPEN;
+}
+
+static size_t async_output_bytes(const Async *a) {
+        return evbuffer_get_length(bufferevent_get_output(a->session->bev));
+}
+
+static uint64_t sink_id_hash(const char *id) {
+        uint64_t h = 0xcbf29ce484222325u;
+        for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+                h ^= *p;
+                h *= 0x100000001b3u;
+        }
+        return h ^ (h >> 31);
+}
+
+static size_t call_home(const Async *a, uint64_t id) {
+        return (size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & a->calls_mask;
+}
+
+/* ---- the call table --------------------------------------------------------- */
+
+/* Room for one more call, so that a registration made in the engine can
+ * always be recorded. */
+static int calls_reserve(Async *a) {
+        size_t slots = a->calls ? a->calls_mask + 1 : 0;
+        if ((a->n_calls + 1) * 2 <= slots)
+                return 0;
+        size_t size = slots ? slots * 2 : 16;
+        CallSlot *fresh = mem_calloc(size, sizeof(CallSlot));
+        if (!fresh)
+                return -ENOMEM;
+        CallSlot *old = a->calls;
+        a->calls = fresh;
+        a->calls_mask = size - 1;
+        for (size_t k = 0; k < slots; k++) {
+                if (old[k].id == 0)
+                        continue;
+                size_t at = call_home(a, old[k].id);
+                while (fresh[at].id != 0)
+                        at = (at + 1) & a->calls_mask;
+                fresh[at] = old[k];
+        }
+        mem_free(old);
+        return 0;
+}
+
+/* After calls_reserve(). */
+static void calls_put(Async *a, uint64_t id, uintptr_t ref) {
+        size_t at = call_home(a, id);
+        while (a->calls[at].id != 0)
+                at = (at + 1) & a->calls_mask;
+        a->calls[at] = (CallSlot){ .id = id, .ref = ref };
+        a->n_calls++;
+}
+
+static CallSlot *calls_find(const Async *a, uint64_t id) {
+        if (!a->calls || id == 0)
+                return NULL;
+        for (size_t at = call_home(a, id);; at = (at + 1) & a->calls_mask) {
+                if (a->calls[at].id == id)
+                        return &a->calls[at];
+                if (a->calls[at].id == 0)
+                        return NULL;
+        }
+}
+
+/* Remove a slot, moving later entries of its run back so that no search
+ * stops early (deletion without tombstones). */
+static void calls_remove(Async *a, CallSlot *slot) {
+        size_t hole = (size_t)(slot - a->calls);
+        size_t at = hole;
+        for (;;) {
+                at = (at + 1) & a->calls_mask;
+                if (a->calls[at].id == 0)
+                        break;
+                size_t home = call_home(a, a->calls[at].id);
+                /* can the entry at `at` move to `hole`? only if its home is
+                 * not in (hole, at], cyclically */
+                bool between =
+                        hole <= at ? (hole < home && home <= at) : (hole < home || home <= at);
+                if (!between) {
+                        a->calls[hole] = a->calls[at];
+                        hole = at;
+                }
+        }
+        a->calls[hole] = (CallSlot){ 0 };
+        a->n_calls--;
+}
+
+static void calls_remove_id(Async *a, uint64_t id) {
+        CallSlot *slot = calls_find(a, id);
+        if (slot)
+                calls_remove(a, slot);
+}
+
+/* ---- sinks ------------------------------------------------------------------ */
+
+int async_check_sink_id(const char *sink_id, Error *err) {
+        if (!sink_id || sink_id[0] == '\0')
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "param 'sink' must not be empty");
+        if (strlen(sink_id) > ASYNC_SINK_ID_MAX)
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "param 'sink' is longer than %d bytes", ASYNC_SINK_ID_MAX);
+        return 0;
+}
+
+static AsyncSink *sinks_find(const Async *a, const char *id, uint64_t hash) {
+        if (!a->sinks)
+                return NULL;
+        for (AsyncSink *s = a->sinks[hash & a->sinks_mask]; s; s = s->hash_next)
+                if (s->hash == hash && strcmp(s->id, id) == 0)
+                        return s;
+        return NULL;
+}
+
+static int sinks_grow(Async *a) {
+        size_t buckets = a->sinks ? a->sinks_mask + 1 : 0;
+        if (a->n_sinks < buckets)
+                return 0;
+        size_t size = buckets ? buckets * 2 : 8;
+        AsyncSink **fresh = mem_calloc(size, sizeof(AsyncSink *));
+        if (!fresh)
+                return -ENOMEM;
+        for (size_t k = 0; k < buckets; k++)
+                while (a->sinks[k]) {
+                        AsyncSink *s = a->sinks[k];
+                        a->sinks[k] = s->hash_next;
+                        s->hash_next = fresh[s->hash & (size - 1)];
+                        fresh[s->hash & (size - 1)] = s;
+                }
+        mem_free(a->sinks);
+        a->sinks = fresh;
+        a->sinks_mask = size - 1;
+        return 0;
+}
+
+static void sink_destroy(AsyncSink *s) {
+        sink_free(s->sink); /* cancels its calls, silently */
+        mem_free(s->id_json);
+        mem_free(s->id);
+        mem_free(s);
+}
+
+/* The sink named id, created on first use. */
+static int sinks_get(Async *a, const char *id, AsyncSink **ret, Error *err) {
+        Engine *e = async_server(a)->engine;
+        uint64_t hash = sink_id_hash(id);
+        AsyncSink *s = sinks_find(a, id, hash);
+        int r;
+
+        if (s) {
+                *ret = s;
+                return 0;
+        }
+        if (!e)
+                return error_set(err, WBEM_E_FAILED, "no repository is open");
+        if (sinks_grow(a) < 0)
+                return error_from_errno(err, -ENOMEM);
+        s = mem_calloc(1, sizeof(*s));
+        if (!s)
+                return error_from_errno(err, -ENOMEM);
+        s->a = a;
+        s->hash = hash;
+        s->id = mem_strdup(id);
+        json_t *j = json_string(id);
+        r = j && s->id ? objjson_dump(j, JSON_COMPACT | JSON_ENCODE_ANY, &s->id_json) : -ENOMEM;
+        json_decref(j);
+        if (r == 0)
+                r = sink_new(e, &async_sink_ops, s, &s->sink);
+        if (r < 0) {
+                mem_free(s->id_json);
+                mem_free(s->id);
+                mem_free(s);
+                return error_from_errno(err, r);
+        }
+        size_t at = hash & a->sinks_mask;
+        s->hash_next = a->sinks[at];
+        a->sinks[at] = s;
+        a->n_sinks++;
+        *ret = s;
+        return 0;
+}
+
+/* ---- notifications ---------------------------------------------------------- */
+
+static void async_send_params(Async *a, const char *method, json_t *params) {
+        char *line;
+        size_t len;
+
+        if (!params || rpc_encode_notification(method, params, &line, &len) < 0) {
+                json_decref(params);
+                /* never dropped: a consumer that misses one is lost */
+                session_close(a->session, "out of memory encoding %s", method);
+                return;
+        }
+        json_decref(params);
+        session_send_line(a->session, line, len);
+}
+
+static void async_send_status(Async *a, AsyncSink *s, uint64_t call, int status,
+                              const char *message) {
+        if (!async_open(a))
+                return;
+        async_send_params(a, "SetStatus",
+                          json_pack("{s:s, s:I, s:s, s:s}", "sink", s->id, "call", (json_int_t)call,
+                                    "status", wbem_status_name(status), "message",
+                                    message ? message : ""));
+}
+
+/* Report s's pending drops. */
+static void sink_report_drops(AsyncSink *s) {
+        Async *a = s->a;
+        if (s->drop_count == 0 || !async_open(a))
+                return;
+        uint64_t first = s->drop_first, count = s->drop_count;
+        s->drop_count = 0;
+        async_send_params(a, "EventsDropped",
+                          json_pack("{s:s, s:I, s:I, s:I}", "sink", s->id, "first_seq",
+                                    (json_int_t)first, "last_seq", (json_int_t)(first + count - 1),
+                                    "count", (json_int_t)count));
+}
+
+static void async_report_drops(Async *a) {
+        while (a->dropped) {
+                AsyncSink *s = a->dropped;
+                a->dropped = s->drop_next;
+                s->drop_next = NULL;
+                s->drop_listed = false;
+                sink_report_drops(s);
+        }
+}
+
+/* seq of s could not be delivered. Drops are reported in contiguous
+ * ranges: one that does not continue the pending range reports it first.
+ * Outside an overflow (out of memory) the report goes at once. */
+static void sink_drop(AsyncSink *s, uint64_t seq) {
+        Async *a = s->a;
+        if (s->drop_count > 0 && s->drop_first + s->drop_count != seq)
+                sink_report_drops(s);
+        if (s->drop_count == 0) {
+                s->drop_first = seq;
+                if (!s->drop_listed) {
+                        s->drop_next = a->dropped;
+                        a->dropped = s;
+                        s->drop_listed = true;
+                }
+        }
+        s->drop_count++;
+        async_server(a)->events_dropped++;
+        if (!a->dropping)
+                async_report_drops(a);
+}
+
+/* The Indicate line for seq on s with objects (JSON text, comma-separated)
+ * into a fresh line. */
+static int indicate_line(AsyncSink *s, uint64_t call, uint64_t seq, const char *objects,
+                         size_t objects_len, char **ret, size_t *ret_len) {
+        StrBuf b = STRBUF_INIT;
+        rpc_encode_notification_begin("Indicate", &b);
+        strbuf_printf(&b, "{\"sink\":%s,\"call\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"objects\":[",
+                      s->id_json, call, seq);
+        strbuf_append_len(&b, objects, objects_len);
+        strbuf_append(&b, "]}");
+        rpc_encode_result_end(&b);
+        if (strbuf_failed(&b)) {
+                strbuf_done(&b);
+                return -ENOMEM;
+        }
+        size_t len = b.len;
+        char *line = strbuf_steal(&b);
+        if (!line)
+                return -ENOMEM;
+        *ret = line;
+        *ret_len = len;
+        return 0;
+}
+
+/* ---- the engine's callbacks ----------------------------------------------- */
+
+static void async_indicate(Sink *sink, Call *call, Instance *event, void *userdata) {
+        AsyncSink *s = userdata;
+        Async *a = s->a;
+        Server *server = async_server(a);
+        (void)sink;
+
+        if (!async_open(a))
+                return;
+        uint64_t seq = ++s->seq;
+        if (!a->dropping && async_output_bytes(a) > ASYNC_MAX_BACKLOG) {
+                log_debug("session %llu: output over %u bytes, dropping events",
+                          (unsigned long long)a->session->id, ASYNC_MAX_BACKLOG);
+                a->dropping = true;
+        }
+        if (a->dropping) {
+                sink_drop(s, seq);
+                return;
+        }
+
+        /* Nothing below may free a call or a sink: a failure closes the
+         * session, whose calls are then released when it is freed. */
+        server->sink_callbacks++;
+        StrBuf objects = STRBUF_INIT;
+        ObjText text;
+        Error err = { 0 };
+        char *line = NULL;
+        size_t len = 0;
+        /* With a select list, only the selected properties are written,
+         * as for a data query. */
+        objtext_init(&text, engine_host_name(server->engine), call_projection(call));
+        int r = objtext_append(&text, event, &objects, &err);
+        objtext_done(&text);
+        if (r == 0)
+                r = indicate_line(s, call_id(call), seq, objects.data, objects.len, &line, &len);
+        strbuf_done(&objects);
+        if (r == 0)
+                session_send_line(a->session, line, len);
+        else {
+                /* an event we cannot write (out of memory, a string that is
+                 * not UTF-8): its seq is reported as dropped */
+                log_debug("session %llu: event for call %" PRIu64 " dropped: %s",
+                          (unsigned long long)a->session->id, call_id(call),
+                          r < 0 ? strerror(-r) : err.message);
+                sink_drop(s, seq);
+        }
+        server->sink_callbacks--;
+}
+
+static void async_call_ended(Sink *sink, Call *call, int status, const char *message,
+                             void *userdata) {
+        AsyncSink *s = userdata;
+        Async *a = s->a;
+        Server *server = async_server(a);
+        (void)sink;
+
+        server->sink_callbacks++;
+        calls_remove_id(a, call_id(call));
+        log_debug("session %llu: call %" PRIu64 " ended: %s", (unsigned long long)a->session->id,
+                  call_id(call), message);
+        async_send_status(a, s, call_id(call), status, message);
+        server->sink_callbacks--;
+}
+
+static const SinkOps async_sink_ops = {
+        .indicate = async_indicate,
+        .call_ended = async_call_ended,
+};
+
+/* ---- ExecQueryAsync ---------------------------------------------------------- */
+
+static void query_free(Async *a, AsyncQuery *q) {
+        TAILQ_REMOVE(&a->queries, q, link);
+        q->sink->n_queries--;
+        engine_query_end(q->cursor);
+        objtext_done(&q->text);
+        strbuf_done(&q->batch);
+        mem_free(q->ns);
+        mem_free(q->query);
+        mem_free(q);
+}
+
+/* End q: its SetStatus, then it is gone. */
+static void query_end(Async *a, AsyncQuery *q, int status, const char *message) {
+        calls_remove_id(a, q->id);
+        async_send_status(a, q->sink, q->id, status, message);
+        query_free(a, q);
+}
+
+static void query_schedule(Async *a) {
+        static const struct timeval now = { 0, 0 };
+        /* a zero timer: after the loop has polled for I/O again */
+        evtimer_add(a->query_event, &now);
+}
+
+/* Send the batch q holds, if any, as one Indicate. */
+static int query_flush(Async *a, AsyncQuery *q) {
+        char *line;
+        size_t len;
+
+        if (q->batch.len == 0)
+                return 0;
+        if (strbuf_failed(&q->batch))
+                return -ENOMEM;
+        int r = indicate_line(q->sink, q->id, q->sink->seq + 1, q->batch.data, q->batch.len, &line,
+                              &len);
+        strbuf_truncate(&q->batch, 0);
+        if (r < 0)
+                return r;
+        q->sink->seq++;
+        session_send_line(a->session, line, len);
+        return 0;
+}
+
+/* One batch of q: up to ASYNC_QUERY_BATCH objects. Returns the objects
+ * written; q may be gone (ended) after it. */
+static unsigned query_step(Async *a, AsyncQuery *q, bool *ret_gone) {
+        unsigned n = 0;
+        Error err = { 0 };
+        bool end = false;
+        int r = 0;
+
+        *ret_gone = false;
+        while (n < ASYNC_QUERY_BATCH) {
+                _cleanup_(instance_unrefp) Instance *inst = NULL;
+                r = engine_query_next(q->cursor, &inst, &err);
+                if (r == -EAGAIN) {
+                        r = 0;
+                        break; /* a selective query: on with the others */
+                }
+                if (r != 0)
+                        break;
+                if (!inst) {
+                        end = true;
+                        break;
+                }
+                size_t at = q->batch.len;
+                if (at > 0)
+                        strbuf_append_char(&q->batch, ',');
+                r = objtext_append(&q->text, inst, &q->batch, &err);
+                if (r != 0) {
+                        if (r > 0)
+                                strbuf_truncate(&q->batch, at);
+                        break;
+                }
+                n++;
+        }
+        /* What was made goes out first: SetStatus comes after the last
+         * Indicate. */
+        int flushed = query_flush(a, q);
+        if (r == 0 && flushed < 0)
+                r = flushed;
+        if (r == 0 && !end)
+                return n;
+        if (r == 0) {
+                query_end(a, q, WBEM_S_NO_ERROR, "");
+        } else {
+                if (r < 0)
+                        error_from_errno(&err, r);
+                query_end(a, q, r < 0 ? err.status : r, err.message);
+        }
+        *ret_gone = true;
+        return n;
+}
+
+static bool async_output_full(const Async *a) {
+        return a->dropping || async_output_bytes(a) > SESSION_OUTPUT_HIGH_WATER;
+}
+
+static void async_query_cb(evutil_socket_t fd, short what, void *userdata) {
+        Async *a = userdata;
+        uint64_t start = session_now_usec();
+        unsigned objects = 0;
+        (void)fd;
+        (void)what;
+
+        if (!async_open(a))
+                return;
+        a->busy++;
+        while (!TAILQ_EMPTY(&a->queries)) {
+                if (async_output_full(a)) {
+                        /* the session's write callback brings us back */
+                        a->queries_waiting = true;
+                        break;
+                }
+                if (objects >= ASYNC_QUERY_MAX_OBJECTS_PER_TURN ||
+                    (objects > 0 && session_now_usec() - start >= ASYNC_QUERY_MAX_USEC_PER_TURN))
+                        break;
+                AsyncQuery *q = TAILQ_FIRST(&a->queries);
+                /* round robin: the next one goes first next time */
+                TAILQ_REMOVE(&a->queries, q, link);
+                TAILQ_INSERT_TAIL(&a->queries, q, link);
+                bool gone;
+                unsigned n = query_step(a, q, &gone);
+                objects += n;
+                if (!async_open(a))
+                        break;
+                if (n == 0 && !gone) {
+                        /* used up its work budget without a match: count
+                         * the work as a batch's */
+                        objects += ASYNC_QUERY_BATCH;
+                }
+        }
+        a->busy--;
+        if (async_open(a) && !a->queries_waiting && !TAILQ_EMPTY(&a->queries))
+                query_schedule(a);
+}
+
+int async_query(Async *a, const char *sink_id, const char *ns, const char *query, size_t len,
+                uint64_t *ret_call, Error *err) {
+        Engine *e = async_server(a)->engine;
+        QueryCursor *cursor = NULL;
+        AsyncSink *s;
+        int r;
+
+        if (!e)
+                return error_set(err, WBEM_E_FAILED, "ExecQueryAsync: no repository is open");
+        r = async_check_sink_id(sink_id, err);
+        if (r != 0)
+                return r;
+        r = engine_query_begin(e, ns, query, len, &cursor, err);
+        if (r != 0)
+                return r;
+        AsyncQuery *q = mem_calloc(1, sizeof(*q));
+        if (!q || calls_reserve(a) < 0 || !(q->ns = mem_strdup(ns)) ||
+            !(q->query = mem_strndup(query, len))) {
+                r = error_from_errno(err, -ENOMEM);
+                goto fail;
+        }
+        r = sinks_get(a, sink_id, &s, err);
+        if (r != 0)
+                goto fail;
+        q->id = ++a->last_call_id;
+        q->sink = s;
+        q->cursor = cursor;
+        objtext_init(&q->text, engine_host_name(e), engine_query_parsed(cursor));
+        s->n_queries++;
+        TAILQ_INSERT_TAIL(&a->queries, q, link);
+        calls_put(a, q->id, (uintptr_t)q | CALL_IS_QUERY);
+        /* The first batch comes on a later turn, after the response. */
+        if (!a->queries_waiting)
+                query_schedule(a);
+        *ret_call = q->id;
+        return 0;
+fail:
+        if (q) {
+                mem_free(q->ns);
+                mem_free(q->query);
+                mem_free(q);
+        }
+        engine_query_end(cursor);
+        return r;
+}
+
+/* ---- ExecNotificationQueryAsync ---------------------------------------------- */
+
+int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *query, size_t len,
+                    uint64_t *ret_call, Error *err) {
+        Engine *e = async_server(a)->engine;
+        AsyncSink *s;
+        Call *call;
+        int r;
+
+        if (!e)
+                return error_set(err, WBEM_E_FAILED,
+                                 "ExecNotificationQueryAsync: no repository is open");
+        r = async_check_sink_id(sink_id, err);
+        if (r != 0)
+                return r;
+        r = sinks_get(a, sink_id, &s, err);
+        if (r != 0)
+                return r;
+        if (calls_reserve(a) < 0)
+                return error_from_errno(err, -ENOMEM);
+        uint64_t id = a->last_call_id + 1;
+        r = engine_subscribe(e, ns, query, len, s->sink, id, &call, err);
+        if (r != 0)
+                return r;
+        a->last_call_id = id;
+        calls_put(a, id, (uintptr_t)call);
+        *ret_call = id;
+        return 0;
+}
+
+/* ---- cancelling -------------------------------------------------------------- */
+
+static void cancel_one(Async *a, CallSlot *slot, int status, const char *message) {
+        uint64_t id = slot->id;
+        uintptr_t ref = slot->ref;
+
+        calls_remove(a, slot);
+        if (ref & CALL_IS_QUERY) {
+                AsyncQuery *q = (AsyncQuery *)(ref & ~CALL_IS_QUERY);
+                async_send_status(a, q->sink, id, status, message);
+                query_free(a, q);
+        } else {
+                Call *c = (Call *)ref;
+                AsyncSink *s = sink_userdata(call_sink(c));
+                async_send_status(a, s, id, status, message);
+                call_cancel(c);
+        }
+}
+
+size_t async_cancel_call(Async *a, uint64_t call_id) {
+        CallSlot *slot = a->released ? NULL : calls_find(a, call_id);
+        if (!slot)
+                return 0;
+        a->busy++;
+        cancel_one(a, slot, WBEM_E_CALL_CANCELLED, "the call was cancelled");
+        a->busy--;
+        return 1;
+}
+
+typedef struct CancelEach {
+        Async *a;
+        AsyncSink *s;
+} CancelEach;
+
+static void cancel_each(Call *c, void *userdata) {
+        CancelEach *ce = userdata;
+        calls_remove_id(ce->a, call_id(c));
+        async_send_status(ce->a, ce->s, call_id(c), WBEM_E_CALL_CANCELLED,
+                          "the call was cancelled");
+}
+
+size_t async_cancel_sink(Async *a, const char *sink_id) {
+        AsyncSink *s = a->released ? NULL : sinks_find(a, sink_id, sink_id_hash(sink_id));
+        size_t n = 0;
+
+        if (!s)
+                return 0;
+        a->busy++;
+        if (s->n_queries > 0) {
+                AsyncQuery *q, *next;
+                for (q = TAILQ_FIRST(&a->queries); q; q = next) {
+                        next = TAILQ_NEXT(q, link);
+                        if (q->sink != s)
+                                continue;
+                        calls_remove_id(a, q->id);
+                        async_send_status(a, s, q->id, WBEM_E_CALL_CANCELLED,
+                                          "the call was cancelled");
+                        query_free(a, q);
+                        n++;
+                }
+        }
+        CancelEach ce = { .a = a, .s = s };
+        n += sink_cancel_all(s->sink, cancel_each, &ce);
+        a->busy--;
+        return n;
+}
+
+/* ---- life cycle ----------------------------------------------------------------- */
+
+int async_new(Session *session, Async **ret) {
+        Async *a = mem_calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        a->session = session;
+        TAILQ_INIT(&a->queries);
+        a->query_event = evtimer_new(session->server->base, async_query_cb, a);
+        if (!a->query_event) {
+                mem_free(a);
+                return -ENOMEM;
+        }
+        *ret = a;
+        return 0;
+}
+
+static size_t async_release_now(Async *a) {
+        size_t n = a->n_calls;
+        AsyncQuery *q;
+
+        a->released = true;
+        event_del(a->query_event);
+        while ((q = TAILQ_FIRST(&a->queries)))
+                query_free(a, q);
+        /* every sink (and so every call) in one pass */
+        for (size_t k = 0; a->sinks && k <= a->sinks_mask; k++)
+                while (a->sinks[k]) {
+                        AsyncSink *s = a->sinks[k];
+                        a->sinks[k] = s->hash_next;
+                        sink_destroy(s);
+                }
+        mem_free(a->sinks);
+        a->sinks = NULL;
+        a->n_sinks = 0;
+        mem_free(a->calls);
+        a->calls = NULL;
+        a->n_calls = 0;
+        a->dropped = NULL;
+        return n;
+}
+
+size_t async_release(Async *a) {
+        if (!a || a->released)
+                return 0;
+        if (a->busy > 0 || async_server(a)->sink_callbacks > 0)
+                return a->n_calls; /* inside a walk of calls: async_free does it */
+        return async_release_now(a);
+}
+
+size_t async_shutdown(Async *a) {
+        if (!a || a->released)
+                return 0;
+        size_t n = a->n_calls;
+        a->busy++;
+        for (size_t k = 0; a->calls && k <= a->calls_mask; k++) {
+                if (a->calls[k].id == 0)
+                        continue;
+                uintptr_t ref = a->calls[k].ref;
+                AsyncSink *s = ref & CALL_IS_QUERY ? ((AsyncQuery *)(ref & ~CALL_IS_QUERY))->sink
+                                                   : sink_userdata(call_sink((Call *)ref));
+                async_send_status(a, s, a->calls[k].id, WBEM_E_SHUTTING_DOWN,
+                                  "the server is shutting down");
+        }
+        a->busy--;
+        async_release(a);
+        return n;
+}
+
+Async *async_free(Async *a) {
+        if (!a)
+                return NULL;
+        if (!a->released)
+                async_release_now(a);
+        event_free(a->query_event);
+        mem_free(a);
+        return NULL;
+}
+
+void async_output_drained(Async *a) {
+        if (!async_open(a))
+                return;
+        if (a->dropping) {
+                log_debug("session %llu: output drained, delivering events again",
+                          (unsigned long long)a->session->id);
+                a->dropping = false;
+                async_report_drops(a);
+        }
+        if (a->queries_waiting) {
+                a->queries_waiting = false;
+                if (!TAILQ_EMPTY(&a->queries))
+                        query_schedule(a);
+        }
+}
+
+/* ---- introspection ---------------------------------------------------------- */
+
+size_t async_sink_count(const Async *a) {
+        return a && !a->released ? a->n_sinks : 0;
+}
+
+size_t async_call_count(const Async *a) {
+        return a && !a->released ? a->n_calls : 0;
+}
+
+static void call_info(const CallSlot *slot, AsyncCallInfo *info) {
+        *info = (AsyncCallInfo){ .call = slot->id };
+        if (slot->ref & CALL_IS_QUERY) {
+                const AsyncQuery *q = (const AsyncQuery *)(slot->ref & ~CALL_IS_QUERY);
+                info->sink = q->sink->id;
+                info->ns = q->ns;
+                info->query = q->query;
+                info->is_query = true;
+        } else {
+                const Call *c = (const Call *)slot->ref;
+                const AsyncSink *s = sink_userdata(call_sink(c));
+                info->sink = s->id;
+                info->ns = call_namespace(c);
+                info->query = call_query(c);
+        }
+}
+
+int async_call_ids(const Async *a, uint64_t **ret, size_t *ret_n) {
+        size_t n = async_call_count(a), k = 0;
+        uint64_t *ids = mem_malloc((n ? n : 1) * sizeof(uint64_t));
+        if (!ids)
+                return -ENOMEM;
+        for (size_t at = 0; n > 0 && at <= a->calls_mask; at++)
+                if (a->calls[at].id != 0)
+                        ids[k++] = a->calls[at].id;
+        *ret = ids;
+        *ret_n = k;
+        return 0;
+}
+
+int async_call_info(const Async *a, uint64_t id, AsyncCallInfo *ret) {
+        const CallSlot *slot = a && !a->released ? calls_find(a, id) : NULL;
+        if (!slot)
+                return -ENOENT;
+        call_info(slot, ret);
+        return 0;
+}

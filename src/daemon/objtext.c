@@ -1,0 +1,79 @@
+/* Instances as JSON text; see objtext.h. */
+#include "objtext.h"
+
+#include <errno.h>
+#include <jansson.h>
+
+#include "cleanup.h"
+#include "mem.h"
+#include "objjson.h"
+
+void objtext_init(ObjText *w, const char *host, const WqlQuery *query) {
+        *w = (ObjText){ .host = host, .query = query && !query->select_all ? query : NULL };
+}
+
+void objtext_done(ObjText *w) {
+        mem_free(w->select);
+        mem_free(w->scratch);
+        *w = (ObjText){ 0 };
+}
+
+/* The names to write for an instance of cls: the query's and the keys. */
+static int objtext_select(ObjText *w, const CimClass *cls, ObjJsonOptions *opts) {
+        const WqlQuery *query = w->query;
+        size_t n = query->n_select + cls->n_keys, k = 0;
+
+        if (n > w->select_cap) {
+                const char **a = mem_reallocarray(w->select, n, sizeof(*a));
+                if (!a)
+                        return -ENOMEM;
+                w->select = a;
+                w->select_cap = n;
+        }
+        for (size_t i = 0; i < query->n_select; i++)
+                w->select[k++] = query->select[i];
+        for (size_t i = 0; i < cls->n_props; i++)
+                if (cls->props[i].is_key)
+                        w->select[k++] = cls->props[i].name;
+        /* objjson's list is of mutable pointers to names it only reads */
+        opts->select = (char *const *)w->select;
+        opts->n_select = k;
+        return 0;
+}
+
+/* Into a buffer of its own size jansson cannot fail but for its own
+ * allocations, which it reports (0): nothing is ever dropped silently, as
+ * json_dumps() may (objjson.h). */
+static int objtext_dump(ObjText *w, const json_t *j, StrBuf *b) {
+        for (;;) {
+                size_t n = json_dumpb(j, w->scratch, w->scratch_cap, JSON_COMPACT);
+                if (n == 0)
+                        return -ENOMEM;
+                if (n <= w->scratch_cap) {
+                        strbuf_append_len(b, w->scratch, n);
+                        return strbuf_failed(b) ? -ENOMEM : 0;
+                }
+                size_t cap = n > 2 * w->scratch_cap ? n : 2 * w->scratch_cap;
+                char *p = mem_realloc(w->scratch, cap);
+                if (!p)
+                        return -ENOMEM;
+                w->scratch = p;
+                w->scratch_cap = cap;
+        }
+}
+
+int objtext_append(ObjText *w, const Instance *inst, StrBuf *b, Error *err) {
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        ObjJsonOptions opts = { .host = w->host };
+        int r;
+
+        if (w->query) {
+                r = objtext_select(w, inst->cls, &opts);
+                if (r < 0)
+                        return r;
+        }
+        r = objjson_instance_to_json(inst, &opts, &j, err);
+        if (r != 0)
+                return r;
+        return objtext_dump(w, j, b);
+}

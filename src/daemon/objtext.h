@@ -1,0 +1,38 @@
+/* Instances as JSON text appended to a line being built: what ExecQuery's
+ * answer, ExecQueryAsync's Indicate batches and event Indicates are made
+ * of. An object is converted with objjson (so the wire form is the one
+ * DESIGN.md gives) and dumped in one piece into a scratch buffer before it
+ * is appended: jansson hands a dump callback every token on its own, and
+ * those appends cost more than the copy.
+ *
+ * With a query that has a select list, each object is written with the
+ * selected properties and the key properties of its class (the engine kept
+ * those so that __RELPATH and __PATH stay valid): the same objects for
+ * ExecQuery and ExecQueryAsync. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "instance.h"
+#include "strbuf.h"
+#include "wql.h"
+
+typedef struct ObjText {
+        const char *host;      /* for __SERVER and __PATH; borrowed */
+        const WqlQuery *query; /* its select list; NULL: every property; borrowed */
+        const char **select;   /* the names written for the last class */
+        size_t select_cap;
+        char *scratch; /* one object's text */
+        size_t scratch_cap;
+} ObjText;
+
+/* host and query are borrowed and must outlive the writer. */
+void objtext_init(ObjText *w, const char *host, const WqlQuery *query);
+void objtext_done(ObjText *w);
+
+/* Append inst's compact JSON text to b. 0, -ENOMEM (b may then hold part
+ * of it: the caller drops the line), or objjson's WBEM_E_INVALID_PARAMETER
+ * (a string that is not UTF-8, objects nested too deep) with err. */
+int objtext_append(ObjText *w, const Instance *inst, StrBuf *b, Error *err);

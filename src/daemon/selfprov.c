@@ -1,0 +1,380 @@
+/* The daemon's self-description in root/lwmi; see selfprov.h. */
+#include "selfprov.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "async.h"
+#include "cleanup.h"
+#include "config.h" /* generated: LWMI_VERSION */
+#include "engine.h"
+#include "events.h"
+#include "mem.h"
+#include "names.h"
+#include "props.h"
+#include "server.h"
+#include "session.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Instance *, instance_unref);
+
+#define DAEMON_CLASS "LWMI_Daemon"
+#define SESSION_CLASS "LWMI_Session"
+#define REGISTRATION_CLASS "LWMI_Registration"
+
+/* name, type, is_array, is_key */
+static const CimPropertySpec daemon_properties[] = {
+        { "Version", CIM_STRING, false, false },
+        { "ProcessId", CIM_UINT32, false, false },
+        { "StartTime", CIM_DATETIME, false, false },
+        { "Sessions", CIM_UINT32, false, false },
+        { "Sinks", CIM_UINT32, false, false },
+        { "Registrations", CIM_UINT32, false, false },
+        { "Filters", CIM_UINT32, false, false },
+        { "PollTasks", CIM_UINT32, false, false },
+        { "Sources", CIM_UINT32, false, false },
+        { "EventsRaised", CIM_UINT64, false, false },
+        { "EventsDelivered", CIM_UINT64, false, false },
+        { "EventsDropped", CIM_UINT64, false, false },
+        { "EventsFailed", CIM_UINT64, false, false },
+};
+
+static const CimPropertySpec session_properties[] = {
+        { "SessionId", CIM_UINT64, false, true },
+        { "UserId", CIM_UINT32, false, false },
+        { "ProcessId", CIM_UINT32, false, false },
+        { "ClientName", CIM_STRING, false, false },
+        { "ConnectedSince", CIM_DATETIME, false, false },
+        { "Sinks", CIM_UINT32, false, false },
+        { "Registrations", CIM_UINT32, false, false },
+};
+
+static const CimPropertySpec registration_properties[] = {
+        { "SessionId", CIM_UINT64, false, true }, { "Call", CIM_UINT64, false, true },
+        { "Sink", CIM_STRING, false, false },     { "Namespace", CIM_STRING, false, false },
+        { "Query", CIM_STRING, false, false },    { "Method", CIM_STRING, false, false },
+};
+
+typedef enum SelfClass {
+        SELF_DAEMON,
+        SELF_SESSION,
+        SELF_REGISTRATION,
+} SelfClass;
+
+static const struct {
+        const char *name;
+        bool is_singleton;
+        const CimPropertySpec *specs;
+        size_t n;
+} self_classes[] = {
+        [SELF_DAEMON] = { DAEMON_CLASS, true, daemon_properties, ELEMENTSOF(daemon_properties) },
+        [SELF_SESSION] = { SESSION_CLASS, false, session_properties,
+                           ELEMENTSOF(session_properties) },
+        [SELF_REGISTRATION] = { REGISTRATION_CLASS, false, registration_properties,
+                                ELEMENTSOF(registration_properties) },
+};
+
+typedef struct SelfCursor {
+        Server *server;
+        SelfClass which;
+        CimClass *cls;
+        char *ns;
+        bool done;
+        /* sessions and registrations: the session being read */
+        uint64_t session_id; /* 0 before the first */
+        uint64_t *calls;     /* its call ids when it was reached */
+        size_t n_calls, next_call;
+} SelfCursor;
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int self_class(const CimClass *cls, SelfClass *ret, Error *err) {
+        for (size_t k = 0; cls && k < ELEMENTSOF(self_classes); k++)
+                if (name_equal(cls->name, self_classes[k].name)) {
+                        *ret = (SelfClass)k;
+                        return 0;
+                }
+        return error_set(err, WBEM_E_INVALID_CLASS, "the lwmi provider does not serve %s",
+                         cls && cls->name ? cls->name : "(none)");
+}
+
+static int self_get_classes(Provider *p, CimClass ***ret, size_t *ret_count, Error *err) {
+        CimClass **classes = mem_calloc(ELEMENTSOF(self_classes), sizeof(CimClass *));
+        int r = 0;
+        (void)p;
+
+        if (!classes)
+                return -ENOMEM;
+        for (size_t k = 0; r == 0 && k < ELEMENTSOF(self_classes); k++)
+                r = class_new_from_specs(self_classes[k].name, NULL, self_classes[k].is_singleton,
+                                         self_classes[k].specs, self_classes[k].n, &classes[k],
+                                         err);
+        if (r != 0) {
+                for (size_t k = 0; k < ELEMENTSOF(self_classes); k++)
+                        if (classes[k])
+                                class_unref(classes[k]);
+                mem_free(classes);
+                return r;
+        }
+        *ret = classes;
+        *ret_count = ELEMENTSOF(self_classes);
+        return 0;
+}
+
+static int self_new_instance(CimClass *cls, const char *ns, Instance **ret) {
+        Instance *inst = NULL;
+        int r = instance_new(cls, &inst);
+        if (r == 0)
+                r = instance_set_namespace(inst, ns);
+        if (r != 0) {
+                instance_unref(inst);
+                return r;
+        }
+        *ret = inst;
+        return 0;
+}
+
+static int self_daemon(Server *server, CimClass *cls, const char *ns, Instance **ret, Error *err) {
+        _cleanup_(instance_unrefp) Instance *inst = NULL;
+        EngineEventStats st = { 0 };
+        int r;
+
+        if (server->engine)
+                engine_event_stats(server->engine, &st);
+        r = self_new_instance(cls, ns, &inst);
+        if (r == 0)
+                r = props_set_string(inst, "Version", LWMI_VERSION, err);
+        if (r == 0)
+                r = props_set_uint(inst, "ProcessId", CIM_UINT32, (uint64_t)getpid(), err);
+        if (r == 0)
+                r = props_set_local_datetime(inst, "StartTime", (int64_t)server->start_usec, err);
+        const struct {
+                const char *name;
+                CimType type;
+                uint64_t value;
+        } counts[] = {
+                { "Sessions", CIM_UINT32, server->n_sessions },
+                { "Sinks", CIM_UINT32, st.sinks },
+                { "Registrations", CIM_UINT32, st.registrations },
+                { "Filters", CIM_UINT32, st.filters },
+                { "PollTasks", CIM_UINT32, st.poll_tasks },
+                { "Sources", CIM_UINT32, st.sources },
+                { "EventsRaised", CIM_UINT64, st.events_raised },
+                { "EventsDelivered", CIM_UINT64, st.events_delivered },
+                { "EventsDropped", CIM_UINT64, server->events_dropped },
+                { "EventsFailed", CIM_UINT64, st.events_failed },
+        };
+        for (size_t k = 0; r == 0 && k < ELEMENTSOF(counts); k++) {
+                uint64_t v = counts[k].value;
+                if (counts[k].type == CIM_UINT32 && v > UINT32_MAX)
+                        v = UINT32_MAX;
+                r = props_set_uint(inst, counts[k].name, counts[k].type, v, err);
+        }
+        if (r != 0)
+                return r;
+        *ret = TAKE_PTR(inst);
+        return 0;
+}
+
+/* The first open session with an id above after, or NULL: sessions are
+ * listed in the order they came, so in increasing id order. */
+static Session *self_session_after(Server *server, uint64_t after) {
+        Session *s;
+        TAILQ_FOREACH(s, &server->sessions, link)
+        if (s->id > after && s->state == SESSION_OPEN)
+                return s;
+        return NULL;
+}
+
+static Session *self_session_find(Server *server, uint64_t id) {
+        Session *s;
+        TAILQ_FOREACH(s, &server->sessions, link)
+        if (s->id == id)
+                return s->state == SESSION_OPEN ? s : NULL;
+        return NULL;
+}
+
+static int self_session(Session *s, CimClass *cls, const char *ns, Instance **ret, Error *err) {
+        _cleanup_(instance_unrefp) Instance *inst = NULL;
+        int r = self_new_instance(cls, ns, &inst);
+        /* connected_usec is on the monotonic clock */
+        uint64_t age = session_now_usec() - s->connected_usec;
+        uint64_t since = now_realtime_usec() - age;
+
+        if (r == 0)
+                r = props_set_uint(inst, "SessionId", CIM_UINT64, s->id, err);
+        if (r == 0 && s->uid != (uid_t)-1)
+                r = props_set_uint(inst, "UserId", CIM_UINT32, s->uid, err);
+        if (r == 0 && s->pid > 0)
+                r = props_set_uint(inst, "ProcessId", CIM_UINT32, (uint64_t)s->pid, err);
+        if (r == 0 && s->client_name)
+                r = props_set_string(inst, "ClientName", s->client_name, err);
+        if (r == 0)
+                r = props_set_local_datetime(inst, "ConnectedSince", (int64_t)since, err);
+        if (r == 0)
+                r = props_set_uint(inst, "Sinks", CIM_UINT32, async_sink_count(s->async), err);
+        if (r == 0)
+                r = props_set_uint(inst, "Registrations", CIM_UINT32, async_call_count(s->async),
+                                   err);
+        if (r != 0)
+                return r;
+        *ret = TAKE_PTR(inst);
+        return 0;
+}
+
+static int self_registration(Session *s, const AsyncCallInfo *info, CimClass *cls, const char *ns,
+                             Instance **ret, Error *err) {
+        _cleanup_(instance_unrefp) Instance *inst = NULL;
+        int r = self_new_instance(cls, ns, &inst);
+
+        if (r == 0)
+                r = props_set_uint(inst, "SessionId", CIM_UINT64, s->id, err);
+        if (r == 0)
+                r = props_set_uint(inst, "Call", CIM_UINT64, info->call, err);
+        if (r == 0)
+                r = props_set_string(inst, "Sink", info->sink, err);
+        if (r == 0)
+                r = props_set_string(inst, "Namespace", info->ns, err);
+        if (r == 0)
+                r = props_set_string(inst, "Query", info->query, err);
+        if (r == 0)
+                r = props_set_string(
+                        inst, "Method",
+                        info->is_query ? "ExecQueryAsync" : "ExecNotificationQueryAsync", err);
+        if (r != 0)
+                return r;
+        *ret = TAKE_PTR(inst);
+        return 0;
+}
+
+/* The next registration: the remaining calls of the current session, then
+ * those of the sessions after it. */
+static int self_next_registration(SelfCursor *c, Instance **ret, Error *err) {
+        for (;;) {
+                Session *s = c->session_id ? self_session_find(c->server, c->session_id) : NULL;
+                while (s && c->next_call < c->n_calls) {
+                        AsyncCallInfo info;
+                        if (async_call_info(s->async, c->calls[c->next_call++], &info) < 0)
+                                continue; /* ended meanwhile */
+                        return self_registration(s, &info, c->cls, c->ns, ret, err);
+                }
+                s = self_session_after(c->server, c->session_id);
+                mem_free(c->calls);
+                c->calls = NULL;
+                c->n_calls = c->next_call = 0;
+                if (!s) {
+                        *ret = NULL;
+                        return 0;
+                }
+                c->session_id = s->id;
+                int r = async_call_ids(s->async, &c->calls, &c->n_calls);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static void self_cursor_free(SelfCursor *c) {
+        if (!c)
+                return;
+        if (c->cls)
+                class_unref(c->cls);
+        mem_free(c->calls);
+        mem_free(c->ns);
+        mem_free(c);
+}
+
+static int self_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
+                           ProviderCursor **ret, bool *ret_filtered, Error *err) {
+        SelfClass which = SELF_DAEMON;
+        int r = self_class(cls, &which, err);
+        (void)query;
+
+        if (r != 0)
+                return r;
+        SelfCursor *c = mem_calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->server = p->userdata;
+        c->which = which;
+        c->ns = mem_strdup(ns ? ns : p->ns);
+        if (!c->ns) {
+                self_cursor_free(c);
+                return -ENOMEM;
+        }
+        c->cls = class_ref(cls);
+        *ret = (ProviderCursor *)c;
+        *ret_filtered = false; /* the engine applies WHERE */
+        return 0;
+}
+
+static int self_enum_next(ProviderCursor *pc, Instance **ret, Error *err) {
+        SelfCursor *c = (SelfCursor *)pc;
+        Instance *inst = NULL;
+        int r;
+
+        if (c->done)
+                return 0;
+        switch (c->which) {
+        case SELF_DAEMON:
+                c->done = true;
+                r = self_daemon(c->server, c->cls, c->ns, &inst, err);
+                break;
+        case SELF_SESSION: {
+                Session *s = self_session_after(c->server, c->session_id);
+                if (!s) {
+                        c->done = true;
+                        return 0;
+                }
+                c->session_id = s->id;
+                r = self_session(s, c->cls, c->ns, &inst, err);
+                break;
+        }
+        case SELF_REGISTRATION:
+        default:
+                r = self_next_registration(c, &inst, err);
+                if (r == 0 && !inst) {
+                        c->done = true;
+                        return 0;
+                }
+                break;
+        }
+        if (r != 0)
+                return r;
+        *ret = inst;
+        return 1;
+}
+
+static void self_enum_end(ProviderCursor *pc) {
+        self_cursor_free((SelfCursor *)pc);
+}
+
+static void self_free(Provider *p) {
+        mem_free(p);
+}
+
+static const ProviderOps self_ops = {
+        .get_classes = self_get_classes,
+        .enum_begin = self_enum_begin,
+        .enum_next = self_enum_next,
+        .enum_end = self_enum_end,
+        .free = self_free,
+};
+
+int selfprov_new(Server *server, Provider **ret) {
+        Provider *p = mem_calloc(1, sizeof(Provider));
+        if (!p)
+                return -ENOMEM;
+        *p = (Provider){
+                .name = "lwmi",
+                .ns = SELFPROV_NAMESPACE,
+                .ops = &self_ops,
+                .userdata = server,
+        };
+        *ret = p;
+        return 0;
+}

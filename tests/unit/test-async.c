@@ -1,0 +1,820 @@
+/* Unit tests for a session's asynchronous calls (src/daemon/async.c and
+ * methods_events.c), driven over socketpairs as test-session.c does, with
+ * an in-memory repository: seq per sink, the order of responses, Indicate
+ * and SetStatus, ExecQueryAsync batches over loop turns, cancelling by
+ * call and by sink, calls ended by the engine, the backlog (events dropped
+ * and reported exactly), the shutdown's SetStatus, and release of every
+ * call when a session closes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "async.h"
+#include "engine.h"
+#include "error.h"
+#include "events.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+#include "session.h"
+#include "settings.h"
+
+#define NS "root/cimv2"
+
+typedef struct Peer {
+        int fd;
+        Session *session;
+        char buf[1 << 16];
+        size_t have;
+} Peer;
+
+typedef struct Fixture {
+        Server *server;
+        Peer a, b; /* two sessions */
+} Fixture;
+
+static Session *accept_peer(Fixture *f, Peer *p) {
+        int fds[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+                return NULL;
+        server_accept(fds[0], f->server);
+        p->fd = fds[1];
+        p->session = TAILQ_LAST(&f->server->sessions, SessionList);
+        return p->session;
+}
+
+static int setup(void **state) {
+        Settings o;
+        Error e;
+        Fixture *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return -1;
+        log_set_max_level(LOG_LEVEL_ERROR);
+        settings_init(&o);
+        o.socket_path = mem_strdup("/nonexistent/test.sock");
+        o.repository = mem_strdup(":memory:");
+        if (server_new(&o, &o, &f->server, &e) != 0)
+                return -1;
+        settings_done(&o);
+        if (server_open_repository(f->server, &e) != 0)
+                return -1;
+        if (!accept_peer(f, &f->a) || !accept_peer(f, &f->b))
+                return -1;
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+        server_free(f->server);
+        if (f->a.fd >= 0)
+                close(f->a.fd);
+        if (f->b.fd >= 0)
+                close(f->b.fd);
+        free(f);
+        return 0;
+}
+
+static void turn(Fixture *f) {
+        /* EVLOOP_NONBLOCK alone would go on while callbacks are active */
+        event_base_loop(f->server->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+static void pump(Fixture *f, int turns) {
+        for (int i = 0; i < turns; i++)
+                turn(f);
+}
+
+static void send_text(Peer *p, const char *text) {
+        size_t len = strlen(text), done = 0;
+        while (done < len) {
+                ssize_t n = write(p->fd, text + done, len - done);
+                assert_true(n > 0);
+                done += (size_t)n;
+        }
+}
+
+static void sendf(Peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sendf(Peer *p, const char *fmt, ...) {
+        char text[8192];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        assert_true(n > 0 && (size_t)n < sizeof(text) - 1);
+        strcat(text, "\n");
+        send_text(p, text);
+}
+
+/* The next message from the session, parsed; NULL if none comes while the
+ * loop turns a while. */
+static json_t *next_msg(Fixture *f, Peer *p) {
+        for (int tries = 0; tries < 400; tries++) {
+                char *nl = memchr(p->buf, '\n', p->have);
+                if (nl) {
+                        size_t len = (size_t)(nl - p->buf);
+                        json_error_t je;
+                        json_t *m = json_loadb(p->buf, len, 0, &je);
+                        if (!m)
+                                fail_msg("bad line: %.*s", (int)len, p->buf);
+                        memmove(p->buf, nl + 1, p->have - len - 1);
+                        p->have -= len + 1;
+                        return m;
+                }
+                if (p->have == sizeof(p->buf)) {
+                        /* a line longer than our buffer: grow it */
+                        fail_msg("line too long for the test buffer");
+                }
+                pump(f, 1);
+                ssize_t n = read(p->fd, p->buf + p->have, sizeof(p->buf) - p->have);
+                if (n > 0)
+                        p->have += (size_t)n;
+        }
+        return NULL;
+}
+
+static const char *msg_method(json_t *m) {
+        return json_string_value(json_object_get(m, "method"));
+}
+
+static json_t *msg_param(json_t *m, const char *name) {
+        return json_object_get(json_object_get(m, "params"), name);
+}
+
+static json_int_t msg_int(json_t *m, const char *name) {
+        json_t *v = msg_param(m, name);
+        assert_true(json_is_integer(v));
+        return json_integer_value(v);
+}
+
+/* The result of the response with id, which must be the next message. */
+static json_t *expect_result(Fixture *f, Peer *p, json_int_t id) {
+        json_t *m = next_msg(f, p);
+        assert_non_null(m);
+        if (json_integer_value(json_object_get(m, "id")) != id || !json_object_get(m, "result")) {
+                char *text = json_dumps(m, 0);
+                fail_msg("expected the result of %lld, got %s", (long long)id, text);
+        }
+        json_t *r = json_incref(json_object_get(m, "result"));
+        json_decref(m);
+        return r;
+}
+
+static json_int_t expect_result_int(Fixture *f, Peer *p, json_int_t id, const char *member) {
+        json_t *r = expect_result(f, p, id);
+        json_t *v = json_object_get(r, member);
+        assert_true(json_is_integer(v));
+        json_int_t n = json_integer_value(v);
+        json_decref(r);
+        return n;
+}
+
+/* The error of the response with id: its data.status, checked. */
+static void expect_error(Fixture *f, Peer *p, json_int_t id, const char *status,
+                         const char *message_has) {
+        json_t *m = next_msg(f, p);
+        assert_non_null(m);
+        assert_int_equal(json_integer_value(json_object_get(m, "id")), id);
+        json_t *e = json_object_get(m, "error");
+        assert_non_null(e);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(e, "data"), "status")), status);
+        const char *message = json_string_value(json_object_get(e, "message"));
+        if (message_has && !strstr(message, message_has))
+                fail_msg("message '%s' lacks '%s'", message, message_has);
+        json_decref(m);
+}
+
+/* An Indicate on sink for call with seq; returns its objects (a new
+ * reference). */
+static json_t *expect_indicate(Fixture *f, Peer *p, const char *sink, json_int_t call,
+                               json_int_t seq) {
+        json_t *m = next_msg(f, p);
+        assert_non_null(m);
+        if (!msg_method(m) || strcmp(msg_method(m), "Indicate") != 0) {
+                char *text = json_dumps(m, 0);
+                fail_msg("expected an Indicate, got %s", text);
+        }
+        assert_null(json_object_get(m, "id"));
+        assert_string_equal(json_string_value(msg_param(m, "sink")), sink);
+        assert_int_equal(msg_int(m, "call"), call);
+        assert_int_equal(msg_int(m, "seq"), seq);
+        json_t *objects = json_incref(msg_param(m, "objects"));
+        assert_true(json_array_size(objects) >= 1);
+        json_decref(m);
+        return objects;
+}
+
+static void expect_status(Fixture *f, Peer *p, const char *sink, json_int_t call,
+                          const char *status) {
+        json_t *m = next_msg(f, p);
+        assert_non_null(m);
+        if (!msg_method(m) || strcmp(msg_method(m), "SetStatus") != 0) {
+                char *text = json_dumps(m, 0);
+                fail_msg("expected a SetStatus, got %s", text);
+        }
+        assert_string_equal(json_string_value(msg_param(m, "sink")), sink);
+        assert_int_equal(msg_int(m, "call"), call);
+        assert_string_equal(json_string_value(msg_param(m, "status")), status);
+        assert_true(json_is_string(msg_param(m, "message")));
+        json_decref(m);
+}
+
+static void expect_nothing(Fixture *f, Peer *p) {
+        pump(f, 5);
+        char c;
+        assert_true(recv(p->fd, &c, 1, MSG_PEEK) < 0 && errno == EAGAIN);
+        assert_int_equal(p->have, 0);
+}
+
+static void put_event_class(Fixture *f, Peer *p) {
+        sendf(p, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"PutClass\",\"params\":{"
+                 "\"namespace\":\"" NS "\",\"class\":{\"__CLASS\":\"T_Ev\",\"__SUPERCLASS\":"
+                 "\"__ExtrinsicEvent\",\"properties\":{\"Sev\":{\"type\":\"uint32\"},"
+                 "\"Text\":{\"type\":\"string\"}}}}}");
+        json_decref(expect_result(f, p, 100));
+}
+
+static void subscribe(Peer *p, json_int_t id, const char *sink, const char *query) {
+        sendf(p,
+              "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"ExecNotificationQueryAsync\","
+              "\"params\":{\"namespace\":\"" NS "\",\"query\":\"%s\",\"sink\":\"%s\"}}",
+              (long long)id, query, sink);
+}
+
+static void publish(Peer *p, json_int_t id, unsigned sev) {
+        sendf(p,
+              "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"PublishEvent\",\"params\":{"
+              "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":%u}}}",
+              (long long)id, sev);
+}
+
+static EngineEventStats stats(Fixture *f) {
+        EngineEventStats st;
+        engine_event_stats(f->server->engine, &st);
+        return st;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_seq_per_sink(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s1", "SELECT * FROM T_Ev WHERE Sev = 1");
+        assert_int_equal(expect_result_int(f, a, 1, "call"), 1);
+        subscribe(a, 2, "s1", "SELECT * FROM T_Ev WHERE Sev = 2");
+        assert_int_equal(expect_result_int(f, a, 2, "call"), 2);
+        subscribe(a, 3, "s2", "SELECT * FROM T_Ev");
+        assert_int_equal(expect_result_int(f, a, 3, "call"), 3);
+        assert_int_equal(async_sink_count(a->session->async), 2);
+        assert_int_equal(async_call_count(a->session->async), 3);
+
+        /* published by the other session: Indicates only here */
+        publish(&f->b, 10, 1);
+        assert_int_equal(expect_result_int(f, &f->b, 10, "delivered"), 2);
+        publish(&f->b, 11, 2);
+        assert_int_equal(expect_result_int(f, &f->b, 11, "delivered"), 2);
+        publish(&f->b, 12, 7);
+        assert_int_equal(expect_result_int(f, &f->b, 12, "delivered"), 1);
+
+        /* s1's seq counts its own Indicates, s2's its own; the order of the
+         * two calls of one event is the engine's */
+        json_t *objs[6];
+        json_t *m;
+        json_int_t s1 = 0, s2 = 0;
+        for (int k = 0; k < 5; k++) {
+                m = next_msg(f, a);
+                assert_non_null(m);
+                assert_string_equal(msg_method(m), "Indicate");
+                const char *sink = json_string_value(msg_param(m, "sink"));
+                json_int_t seq = msg_int(m, "seq");
+                if (strcmp(sink, "s1") == 0)
+                        assert_int_equal(seq, ++s1);
+                else
+                        assert_int_equal(seq, ++s2);
+                objs[k] = json_incref(msg_param(m, "objects"));
+                json_t *ev = json_array_get(objs[k], 0);
+                assert_string_equal(json_string_value(json_object_get(ev, "__CLASS")), "T_Ev");
+                json_decref(m);
+        }
+        assert_int_equal(s1, 2);
+        assert_int_equal(s2, 3);
+        for (int k = 0; k < 5; k++)
+                json_decref(objs[k]);
+        expect_nothing(f, a);
+}
+
+static void test_cancel_call_and_sink(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        EngineEventStats before = stats(f);
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev WHERE Sev = 1");
+        json_int_t c1 = expect_result_int(f, a, 1, "call");
+        subscribe(a, 2, "s", "SELECT * FROM T_Ev WHERE Sev = 2");
+        json_int_t c2 = expect_result_int(f, a, 2, "call");
+        subscribe(a, 3, "s", "SELECT * FROM T_Ev WHERE Sev = 3");
+        json_int_t c3 = expect_result_int(f, a, 3, "call");
+        assert_int_equal(stats(f).registrations, before.registrations + 3);
+
+        /* one call: its SetStatus, then the response */
+        sendf(a,
+              "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"CancelAsyncCall\",\"params\":{"
+              "\"call\":%lld}}",
+              (long long)c2);
+        expect_status(f, a, "s", c2, "WBEM_E_CALL_CANCELLED");
+        assert_int_equal(expect_result_int(f, a, 4, "cancelled"), 1);
+        assert_int_equal(stats(f).registrations, before.registrations + 2);
+        /* again: no longer open */
+        sendf(a,
+              "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"CancelAsyncCall\",\"params\":{"
+              "\"call\":%lld}}",
+              (long long)c2);
+        assert_int_equal(expect_result_int(f, a, 5, "cancelled"), 0);
+        /* an unknown sink */
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"CancelAsyncCall\",\"params\":{"
+                 "\"sink\":\"nope\"}}");
+        assert_int_equal(expect_result_int(f, a, 6, "cancelled"), 0);
+
+        /* the sink: each call's SetStatus, then the count */
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"CancelAsyncCall\",\"params\":{"
+                 "\"sink\":\"s\"}}");
+        bool seen1 = false, seen3 = false;
+        for (int k = 0; k < 2; k++) {
+                json_t *m = next_msg(f, a);
+                assert_string_equal(msg_method(m), "SetStatus");
+                assert_string_equal(json_string_value(msg_param(m, "status")),
+                                    "WBEM_E_CALL_CANCELLED");
+                json_int_t call = msg_int(m, "call");
+                seen1 |= call == c1;
+                seen3 |= call == c3;
+                json_decref(m);
+        }
+        assert_true(seen1 && seen3);
+        assert_int_equal(expect_result_int(f, a, 7, "cancelled"), 2);
+        EngineEventStats after = stats(f);
+        assert_int_equal(after.registrations, before.registrations);
+        assert_int_equal(after.filters, before.filters);
+
+        /* the sink lives on, and so does its seq */
+        subscribe(a, 8, "s", "SELECT * FROM T_Ev");
+        json_int_t c4 = expect_result_int(f, a, 8, "call");
+        assert_true(c4 > c3);
+        publish(a, 9, 5);
+        json_decref(expect_indicate(f, a, "s", c4, 1));
+        assert_int_equal(expect_result_int(f, a, 9, "delivered"), 1);
+        publish(a, 10, 5);
+        json_decref(expect_indicate(f, a, "s", c4, 2));
+        assert_int_equal(expect_result_int(f, a, 10, "delivered"), 1);
+}
+
+static void test_param_errors(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        char long_sink[ASYNC_SINK_ID_MAX + 2];
+
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"CancelAsyncCall\",\"params\":{}}");
+        expect_error(f, a, 1, "WBEM_E_INVALID_PARAMETER", "not neither");
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"CancelAsyncCall\",\"params\":{"
+                 "\"sink\":\"s\",\"call\":1}}");
+        expect_error(f, a, 2, "WBEM_E_INVALID_PARAMETER", "not both");
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"CancelAsyncCall\",\"params\":{"
+                 "\"call\":0}}");
+        expect_error(f, a, 3, "WBEM_E_INVALID_PARAMETER", "call");
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"CancelAsyncCall\",\"params\":{"
+                 "\"sink\":\"\"}}");
+        expect_error(f, a, 4, "WBEM_E_INVALID_PARAMETER", "must not be empty");
+        subscribe(a, 5, "",
+                  "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                  "'__Namespace'");
+        expect_error(f, a, 5, "WBEM_E_INVALID_PARAMETER", "must not be empty");
+        memset(long_sink, 'x', sizeof(long_sink) - 1);
+        long_sink[sizeof(long_sink) - 1] = '\0';
+        subscribe(a, 6, long_sink, "SELECT * FROM T_Ev");
+        expect_error(f, a, 6, "WBEM_E_INVALID_PARAMETER", "sink");
+        /* a data class in an event query, an event class in a data query */
+        subscribe(a, 7, "s", "SELECT * FROM Linux_Process");
+        expect_error(f, a, 7, "WBEM_E_INVALID_QUERY_TYPE", "ExecQuery");
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ExecQueryAsync\",\"params\":{"
+                 "\"namespace\":\"" NS "\",\"query\":\"SELECT * FROM __InstanceCreationEvent\","
+                 "\"sink\":\"s\"}}");
+        expect_error(f, a, 8, "WBEM_E_INVALID_QUERY_TYPE", NULL);
+        /* no call was made, and no call id used up */
+        assert_int_equal(async_call_count(a->session->async), 0);
+        put_event_class(f, a);
+        subscribe(a, 9, "s", "SELECT * FROM T_Ev");
+        assert_int_equal(expect_result_int(f, a, 9, "call"), 1);
+        /* PublishEvent of something that is no extrinsic event */
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"PublishEvent\",\"params\":{"
+                 "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":"
+                 "\"Linux_OperatingSystem\"}}}");
+        expect_error(f, a, 10, "WBEM_E_INVALID_CLASS", "not an extrinsic event class");
+        expect_nothing(f, a);
+}
+
+/* T_Item with instances Id 0..count-1. */
+static void fill_items(Fixture *f, Peer *p, int count) {
+        sendf(p, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"PutClass\",\"params\":"
+                 "{\"namespace\":\"" NS "\",\"class\":{\"__CLASS\":\"T_Item\","
+                 "\"properties\":{\"Id\":{\"type\":\"uint32\",\"key\":true},"
+                 "\"Name\":{\"type\":\"string\"}}}}}");
+        json_decref(expect_result(f, p, 0));
+        for (int i = 0; i < count; i++) {
+                sendf(p,
+                      "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PutInstance\",\"params\":"
+                      "{\"namespace\":\"" NS "\",\"instance\":{\"__CLASS\":\"T_Item\","
+                      "\"Id\":%d,\"Name\":\"n%d\"}}}",
+                      i + 1, i, i);
+                json_decref(expect_result(f, p, i + 1));
+        }
+}
+
+static void exec_query_async(Peer *p, json_int_t id, const char *sink, const char *query) {
+        sendf(p,
+              "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"ExecQueryAsync\",\"params\":{"
+              "\"namespace\":\"" NS "\",\"query\":\"%s\",\"sink\":\"%s\"}}",
+              (long long)id, query, sink);
+}
+
+static void test_query_async(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        const int count = 300;
+
+        fill_items(f, a, count);
+        /* the response comes first, even though the first batch could be
+         * made at once; other requests are answered while it runs */
+        exec_query_async(a, 1000, "q", "SELECT Name FROM T_Item");
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":1001,\"method\":\"Ping\"}");
+        json_int_t call = expect_result_int(f, a, 1000, "call");
+        json_decref(expect_result(f, a, 1001));
+        int seen = 0;
+        json_int_t seq = 0;
+        while (seen < count) {
+                json_t *objects = expect_indicate(f, a, "q", call, ++seq);
+                size_t n = json_array_size(objects);
+                assert_true(n <= ASYNC_QUERY_BATCH);
+                for (size_t k = 0; k < n; k++) {
+                        json_t *o = json_array_get(objects, k);
+                        /* the select list as ExecQuery: Name and the key */
+                        assert_non_null(json_object_get(o, "Name"));
+                        assert_non_null(json_object_get(o, "Id"));
+                        assert_string_equal(json_string_value(json_object_get(o, "__RELPATH")),
+                                            json_string_value(json_object_get(o, "__RELPATH")));
+                }
+                seen += (int)n;
+                json_decref(objects);
+        }
+        assert_int_equal(seen, count);
+        assert_int_equal(seq, (count + ASYNC_QUERY_BATCH - 1) / ASYNC_QUERY_BATCH);
+        expect_status(f, a, "q", call, "WBEM_S_NO_ERROR");
+        assert_int_equal(async_call_count(a->session->async), 0);
+
+        /* a query with no match: just the SetStatus */
+        exec_query_async(a, 1002, "q", "SELECT * FROM T_Item WHERE Id > 100000");
+        call = expect_result_int(f, a, 1002, "call");
+        expect_status(f, a, "q", call, "WBEM_S_NO_ERROR");
+
+        /* cancelled before it is done: the SetStatus follows whatever
+         * Indicates were made, then the response */
+        exec_query_async(a, 1003, "q", "SELECT * FROM T_Item");
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":1004,\"method\":\"CancelAsyncCall\",\"params\":{"
+                 "\"sink\":\"q\"}}");
+        call = expect_result_int(f, a, 1003, "call");
+        expect_status(f, a, "q", call, "WBEM_E_CALL_CANCELLED");
+        assert_int_equal(expect_result_int(f, a, 1004, "cancelled"), 1);
+        expect_nothing(f, a);
+
+        /* the seq goes on: the next batch on q */
+        exec_query_async(a, 1005, "q", "SELECT * FROM T_Item WHERE Id = 7");
+        call = expect_result_int(f, a, 1005, "call");
+        json_t *objects = expect_indicate(f, a, "q", call, seq + 1);
+        assert_int_equal(json_array_size(objects), 1);
+        json_decref(objects);
+        expect_status(f, a, "q", call, "WBEM_S_NO_ERROR");
+}
+
+static void test_query_async_spans_turns(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        const int count = 2000;
+
+        fill_items(f, a, count);
+        exec_query_async(a, 5000, "q", "SELECT * FROM T_Item");
+        json_int_t call = expect_result_int(f, a, 5000, "call");
+        /* one turn makes at most ASYNC_QUERY_MAX_OBJECTS_PER_TURN objects:
+         * the other session is served meanwhile */
+        sendf(&f->b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}");
+        json_decref(expect_result(f, &f->b, 1));
+        assert_int_equal(async_call_count(a->session->async), 1);
+        int seen = 0;
+        json_int_t seq = 0;
+        while (seen < count) {
+                json_t *objects = expect_indicate(f, a, "q", call, ++seq);
+                seen += (int)json_array_size(objects);
+                json_decref(objects);
+        }
+        expect_status(f, a, "q", call, "WBEM_S_NO_ERROR");
+}
+
+static void test_engine_ends_call(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev");
+        json_int_t call = expect_result_int(f, a, 1, "call");
+        sendf(&f->b, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"DeleteClass\",\"params\":{"
+                     "\"namespace\":\"" NS "\",\"class\":\"T_Ev\"}}");
+        json_decref(expect_result(f, &f->b, 2));
+        expect_status(f, a, "s", call, "WBEM_E_INVALID_CLASS");
+        assert_int_equal(async_call_count(a->session->async), 0);
+        /* cancelling it now finds nothing */
+        sendf(a,
+              "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"CancelAsyncCall\",\"params\":{"
+              "\"call\":%lld}}",
+              (long long)call);
+        assert_int_equal(expect_result_int(f, a, 3, "cancelled"), 0);
+}
+
+static void test_intrinsic_events(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+
+        fill_items(f, a, 1);
+        subscribe(a, 10, "s",
+                  "SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'T_Item'");
+        json_int_t call = expect_result_int(f, a, 10, "call");
+        sendf(&f->b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"PutInstance\",\"params\":"
+                     "{\"namespace\":\"" NS "\",\"instance\":{\"__CLASS\":\"T_Item\","
+                     "\"Id\":0,\"Name\":\"changed\"}}}");
+        json_decref(expect_result(f, &f->b, 1));
+        json_t *objects = expect_indicate(f, a, "s", call, 1);
+        json_t *ev = json_array_get(objects, 0);
+        assert_string_equal(json_string_value(json_object_get(ev, "__CLASS")),
+                            "__InstanceModificationEvent");
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(ev, "TargetInstance"), "Name")),
+                "changed");
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(ev, "PreviousInstance"), "Name")),
+                "n0");
+        json_decref(objects);
+}
+
+/* A consumer that does not read: events over the backlog are dropped,
+ * their seq used up, and one EventsDropped per sink reports exactly the
+ * gap once the output has drained; events flow again after it. */
+static void test_backlog_drops(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        /* about 16 KiB per event */
+        char text[16000];
+        memset(text, 'x', sizeof(text) - 1);
+        text[sizeof(text) - 1] = '\0';
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev");
+        json_int_t call = expect_result_int(f, a, 1, "call");
+
+        const int events = (int)(2 * ASYNC_MAX_BACKLOG / sizeof(text));
+        char *msg = malloc(sizeof(text) + 256);
+        for (int k = 0; k < events; k++) {
+                snprintf(msg, sizeof(text) + 256,
+                         "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PublishEvent\",\"params\":{"
+                         "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":%d,"
+                         "\"Text\":\"%s\"}}}\n",
+                         k, k, text);
+                send_text(&f->b, msg);
+                json_decref(expect_result(f, &f->b, k));
+        }
+        free(msg);
+
+        /* now read it all: seq 1.. without gaps up to the first drop, then
+         * EventsDropped for the rest of the range, once */
+        json_int_t next_seq = 1, dropped = 0;
+        bool reported = false;
+        for (;;) {
+                json_t *m = next_msg(f, a);
+                if (!m)
+                        break;
+                const char *method = msg_method(m);
+                if (strcmp(method, "Indicate") == 0) {
+                        assert_int_equal(msg_int(m, "seq"), next_seq);
+                        next_seq++;
+                } else {
+                        assert_string_equal(method, "EventsDropped");
+                        assert_false(reported);
+                        reported = true;
+                        assert_string_equal(json_string_value(msg_param(m, "sink")), "s");
+                        assert_int_equal(msg_int(m, "first_seq"), next_seq);
+                        dropped = msg_int(m, "count");
+                        assert_int_equal(msg_int(m, "last_seq"), next_seq + dropped - 1);
+                        next_seq += dropped;
+                }
+                json_decref(m);
+        }
+        assert_true(reported);
+        assert_true(dropped > 0);
+        assert_int_equal(next_seq - 1, events);
+
+        /* delivered again */
+        publish(&f->b, 99999, 1);
+        json_decref(expect_result(f, &f->b, 99999));
+        json_decref(expect_indicate(f, a, "s", call, next_seq));
+}
+
+static void test_close_releases_everything(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        EngineEventStats before = stats(f);
+
+        put_event_class(f, a);
+        fill_items(f, a, 300);
+        /* many calls on a few sinks, some cancelled, so the call table grows
+         * and loses entries in the middle */
+        char query[128];
+        for (int k = 0; k < 500; k++) {
+                snprintf(query, sizeof(query), "SELECT * FROM T_Ev WHERE Sev = %d", k);
+                subscribe(a, k + 1000, k % 3 ? "odd" : "even", query);
+                assert_int_equal(expect_result_int(f, a, k + 1000, "call"), k + 1);
+        }
+        for (int k = 1; k <= 500; k += 7) {
+                sendf(a,
+                      "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"CancelAsyncCall\","
+                      "\"params\":{\"call\":%d}}",
+                      k + 2000, k);
+                expect_status(f, a, k % 3 == 1 ? "even" : "odd", k, "WBEM_E_CALL_CANCELLED");
+                assert_int_equal(expect_result_int(f, a, k + 2000, "cancelled"), 1);
+        }
+        size_t open = 500 - (500 + 6) / 7;
+        assert_int_equal(async_call_count(a->session->async), open);
+        /* each remaining call is still found by its id: publish to one */
+        publish(a, 3000, 2); /* call 3 */
+        json_decref(expect_indicate(f, a, "odd", 3, 1));
+        assert_int_equal(expect_result_int(f, a, 3000, "delivered"), 1);
+        exec_query_async(a, 3001, "even", "SELECT * FROM T_Item");
+        json_decref(expect_result(f, a, 3001));
+        assert_int_equal(stats(f).registrations, before.registrations + open);
+
+        /* the peer goes: all calls go at once */
+        close(a->fd);
+        a->fd = -1;
+        pump(f, 5);
+        EngineEventStats after = stats(f);
+        assert_int_equal(after.registrations, before.registrations);
+        assert_int_equal(after.filters, before.filters);
+        assert_int_equal(after.sinks, before.sinks);
+        assert_int_equal(f->server->n_sessions, 1);
+}
+
+static void test_shutdown_status(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev");
+        json_int_t c1 = expect_result_int(f, a, 1, "call");
+        subscribe(a, 2, "t", "SELECT * FROM T_Ev WHERE Sev = 4");
+        json_int_t c2 = expect_result_int(f, a, 2, "call");
+        server_shutdown(f->server, "test");
+        bool s = false, t = false;
+        for (int k = 0; k < 2; k++) {
+                json_t *m = next_msg(f, a);
+                assert_non_null(m);
+                assert_string_equal(msg_method(m), "SetStatus");
+                assert_string_equal(json_string_value(msg_param(m, "status")),
+                                    "WBEM_E_SHUTTING_DOWN");
+                json_int_t call = msg_int(m, "call");
+                s |= call == c1;
+                t |= call == c2;
+                json_decref(m);
+        }
+        assert_true(s && t);
+        /* then the session closes */
+        char c;
+        for (int k = 0; k < 100 && recv(a->fd, &c, 1, 0) < 0; k++)
+                pump(f, 1);
+        assert_int_equal(recv(a->fd, &c, 1, 0), 0);
+        assert_null(f->server->engine);
+}
+
+/* The objects of an ExecQuery in root/lwmi. */
+static json_t *self_query(Fixture *f, Peer *p, json_int_t id, const char *query) {
+        sendf(p,
+              "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"ExecQuery\",\"params\":{"
+              "\"namespace\":\"root/lwmi\",\"query\":\"%s\"}}",
+              (long long)id, query);
+        json_t *r = expect_result(f, p, id);
+        json_t *objects = json_incref(json_object_get(r, "objects"));
+        json_decref(r);
+        assert_non_null(objects);
+        return objects;
+}
+
+static json_int_t self_count(json_t *obj, const char *name) {
+        json_t *v = json_object_get(obj, name);
+        assert_true(json_is_integer(v));
+        return json_integer_value(v);
+}
+
+static void test_self_description(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+
+        put_event_class(f, a);
+        fill_items(f, a, 200);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev WHERE Sev = 1");
+        json_int_t c1 = expect_result_int(f, a, 1, "call");
+        subscribe(a, 2, "t", "SELECT * FROM T_Ev WHERE Sev = 1");
+        json_int_t c2 = expect_result_int(f, a, 2, "call");
+        exec_query_async(a, 3, "t", "SELECT * FROM T_Item");
+        json_int_t c3 = expect_result_int(f, a, 3, "call");
+
+        /* the registrations, from the other session while a's query runs */
+        json_t *regs = self_query(f, &f->b, 10, "SELECT * FROM LWMI_Registration");
+        assert_true(json_array_size(regs) == 3 || json_array_size(regs) == 2);
+        for (size_t k = 0; k < json_array_size(regs); k++) {
+                json_t *o = json_array_get(regs, k);
+                json_int_t call = atoll(json_string_value(json_object_get(o, "Call")));
+                assert_true(call == c1 || call == c2 || call == c3);
+                assert_int_equal(atoll(json_string_value(json_object_get(o, "SessionId"))),
+                                 (long long)a->session->id);
+                const char *method = json_string_value(json_object_get(o, "Method"));
+                assert_string_equal(method,
+                                    call == c3 ? "ExecQueryAsync" : "ExecNotificationQueryAsync");
+                assert_string_equal(json_string_value(json_object_get(o, "Sink")),
+                                    call == c1 ? "s" : "t");
+                assert_string_equal(json_string_value(json_object_get(o, "Namespace")), NS);
+        }
+        json_decref(regs);
+
+        /* the query ends, its registration with it */
+        for (json_int_t seq = 1; seq <= 4; seq++)
+                json_decref(expect_indicate(f, a, "t", c3, seq));
+        expect_status(f, a, "t", c3, "WBEM_S_NO_ERROR");
+        regs = self_query(f, &f->b, 11, "SELECT Query FROM LWMI_Registration WHERE Sink = 't'");
+        assert_int_equal(json_array_size(regs), 1);
+        json_decref(regs);
+
+        json_t *d = self_query(f, &f->b, 12, "SELECT * FROM LWMI_Daemon");
+        assert_int_equal(json_array_size(d), 1);
+        json_t *o = json_array_get(d, 0);
+        assert_int_equal(self_count(o, "Sessions"), 2);
+        assert_int_equal(self_count(o, "Sinks"), 2);
+        assert_int_equal(self_count(o, "Registrations"), 2);
+        /* one filter: the same query twice */
+        assert_int_equal(self_count(o, "Filters"), 1);
+        assert_int_equal(self_count(o, "PollTasks"), 0);
+        assert_int_equal(self_count(o, "ProcessId"), getpid());
+        json_decref(d);
+
+        json_t *sessions = self_query(f, &f->b, 13, "SELECT * FROM LWMI_Session");
+        assert_int_equal(json_array_size(sessions), 2);
+        for (size_t k = 0; k < 2; k++) {
+                o = json_array_get(sessions, k);
+                bool is_a = atoll(json_string_value(json_object_get(o, "SessionId"))) ==
+                            (long long)a->session->id;
+                assert_int_equal(self_count(o, "Registrations"), is_a ? 2 : 0);
+                assert_int_equal(self_count(o, "Sinks"), is_a ? 2 : 0);
+                assert_int_equal(self_count(o, "UserId"), getuid());
+                assert_int_equal(self_count(o, "ProcessId"), getpid());
+        }
+        json_decref(sessions);
+}
+
+int main(void) {
+        /* as lwmid does: a peer that is gone gives EPIPE */
+        signal(SIGPIPE, SIG_IGN);
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_seq_per_sink, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cancel_call_and_sink, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_param_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_query_async, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_query_async_spans_turns, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_engine_ends_call, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_intrinsic_events, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_backlog_drops, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_close_releases_everything, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_shutdown_status, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_self_description, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
