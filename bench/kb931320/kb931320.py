@@ -95,17 +95,8 @@ def run_fault(server, healthy, n, fault, opts, children):
             tf_ns = time.monotonic_ns()
             released = None
             if base_count is not None:
-                # A coarse count (mosquitto's $SYS) confirms later than the
-                # release it reports: wait that much longer, then take the
-                # precise time the server logged when it has one.
-                slack = server.resolution_s if server.resolution_s > 0.5 else 0
-                _, when = peers.wait_for(lambda: (c := server.count()) is not None and c <= base_count,
-                                         opts.wait + slack)
-                r["release_source"] = "count"
-                precise = server.disconnect_time("kb-consumer-%d" % consumer.pid, tf)
-                if when is not None and precise is not None and precise < when:
-                    when = precise
-                    r["release_source"] = "log"
+                when, r["release_source"] = server.wait_release("kb-consumer-%d" % consumer.pid, base_count,
+                                                                tf, opts.wait)
                 if when is not None and when - tf <= opts.wait:
                     released = when - tf
             r["release_s"] = released
@@ -356,9 +347,10 @@ def main():
     mode = "smoke" if opts.smoke else "quick" if opts.quick else "full"
     print("## kb931320 (%s run), %s" % (mode, started.strftime("%Y-%m-%d %H:%M UTC")))
     print()
-    print("Machine: %s. Wait bound %g s; keepalive %g s (MQTT, lwmi); healthy stream %g events/s; "
-          "flood %g events/s. Latency cells: p50 / p99 / max during the fault (and before it)."
-          % (peers.machine(), opts.wait, opts.keepalive, opts.rate, opts.flood_rate))
+    print("Machine: %s. Wait bound %g s; keepalive %g s (MQTT, lwmi); the consumer under test is stopped "
+          "about %g s after its last packet; healthy stream %g events/s; flood %g events/s. Latency cells: "
+          "p50 / p99 / max during the fault (and before it)."
+          % (peers.machine(), opts.wait, opts.keepalive, opts.warmup + opts.baseline, opts.rate, opts.flood_rate))
     print()
     print(report(results, opts))
     if opts.json:

@@ -282,13 +282,15 @@ class Server:
     def close_monitor(self):
         pass
 
-    # Release is measured against count(): a fine-grained reading unless the
-    # server publishes it only now and then (mosquitto's $SYS, where
-    # disconnect_time() gives the precise time).
+    # How late count() may lag behind the server's state, in seconds.
     resolution_s = 0.005
 
-    def disconnect_time(self, client_id, since):
-        return None
+    def wait_release(self, client_id, base_count, since, timeout):
+        """Wait until the registrations are back to base_count; returns
+        (the time they were, how it was seen) or (None, None) after
+        timeout seconds. Here: count() polled every 5 ms."""
+        _, when = wait_for(lambda: (c := self.count()) is not None and c <= base_count, timeout)
+        return when, "count"
 
 
 class Mosquitto(Server):
@@ -327,6 +329,7 @@ class Mosquitto(Server):
         self.monitor = agent.Mqtt(self.addr, "kb-monitor", keepalive=60)
         self.monitor.sock.settimeout(None)
         self.value = None
+        self.probe = None
         # The SUBACK and the retained count are read by the watcher.
         self.monitor.send(self.monitor.subscribe_packets([b"$SYS/broker/subscriptions/count"]))
         self.thread = threading.Thread(target=self._watch, daemon=True)
@@ -384,19 +387,48 @@ class Mosquitto(Server):
                 else:
                     time.sleep(0.002)
 
-    def disconnect_time(self, client_id, since):
-        """When the broker logged that it dropped client_id (after since):
-        its subscriptions are freed in the same turn of its loop. $SYS
-        counts come every 2 s (mosquitto publishes when more than
-        sys_interval has passed), too coarse for a release time."""
-        pattern = re.compile(r"Client %s( closed its connection| has exceeded timeout| disconnected"
-                             r"|, disconnecting)|Socket error on client %s," % (re.escape(client_id),
-                                                                               re.escape(client_id)))
+    def _logged_disconnect(self, pattern, since):
         with self.cond:
             for when, line in self.log_lines:
                 if when >= since and pattern.search(line):
                     return when
         return None
+
+    def _probe(self):
+        """A PINGREQ's round trip on a connection of its own; returns when
+        the PINGRESP came."""
+        if self.probe is None:
+            self.probe = agent.Mqtt(self.addr, "kb-probe", keepalive=0)
+            self.probe.sock.settimeout(30)
+        self.probe.send(b"\xc0\x00")
+        got = b""
+        while not got.endswith(b"\xd0\x00"):
+            chunk = self.probe.recv(64)
+            if not chunk:
+                raise BenchError("mosquitto closed the probe connection")
+            got += chunk
+        return time.monotonic()
+
+    def wait_release(self, client_id, base_count, since, timeout):
+        """mosquitto's $SYS count comes every 2 s (it publishes when more
+        than sys_interval has passed): too coarse. Instead: the broker's
+        log line that it dropped the client, then at once a PINGREQ on
+        another connection; the broker's loop is single-threaded and frees
+        the dropped session's subscriptions before it reads that PINGREQ,
+        so its PINGRESP marks the release. The $SYS count must confirm it
+        within 2 sys_intervals, else the release does not count."""
+        pattern = re.compile(r"Client %s( closed its connection| has exceeded timeout| disconnected"
+                             r"|, disconnecting)|Socket error on client %s," % (re.escape(client_id),
+                                                                               re.escape(client_id)))
+        logged, _ = wait_for(lambda: self._logged_disconnect(pattern, since), timeout, 0.002)
+        if logged is None:
+            return None, None
+        released = self._probe()
+        confirmed, _ = wait_for(lambda: (c := self.count()) is not None and c <= base_count,
+                                self.resolution_s + 1, 0.02)
+        if not confirmed:
+            return None, None
+        return released, "log + probe"
 
     @staticmethod
     def _next_packet(buf):
@@ -424,8 +456,9 @@ class Mosquitto(Server):
             return self.value
 
     def close_monitor(self):
-        if getattr(self, "monitor", None):
-            self.monitor.close()
+        for conn in (getattr(self, "monitor", None), getattr(self, "probe", None)):
+            if conn:
+                conn.close()
 
 
 class NatsServer(Server):
