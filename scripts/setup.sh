@@ -2,6 +2,11 @@
 # Installs the Debian 12 packages lwmi needs to build, test and fuzz. It is
 # idempotent and fast when nothing is missing: apt-get runs only if some
 # package is not installed yet. Runs as root (or through sudo).
+#
+# Usage: scripts/setup.sh [EXTRA_PACKAGE...]
+# Extra packages are installed along with lwmi's own: the peer benchmarks
+# (bench/kb931320, bench/fanout) ask for mosquitto and nats-server this way;
+# the build and the test suite do not need them.
 set -euo pipefail
 
 packages=(
@@ -22,6 +27,7 @@ packages=(
     python3             # end-to-end tests, build introspection
     iproute2            # ss, for the end-to-end tests
     procps              # ps, pkill -P, for the end-to-end tests
+    "$@"
 )
 
 missing=()
