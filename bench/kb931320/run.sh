@@ -6,8 +6,8 @@
 #
 # Usage: bench/kb931320/run.sh [--build DIR] [--quick | --smoke] [OPTIONS...]
 #   --build DIR  where lwmid is built (default build/gcc, else build)
-#   --quick      N = 1,000 and 10,000 (about 8 minutes)
-#   --smoke      N = 100, each fault once, short windows (about 30 s)
+#   --quick      N = 1,000 and 10,000 (about 12 minutes; the full run about 20)
+#   --smoke      N = 100, each fault once, short windows (about 45 s)
 #   other options go to kb931320.py (--help lists them)
 # Installs mosquitto and nats-server (Debian packages) when missing.
 set -euo pipefail
