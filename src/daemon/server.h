@@ -58,6 +58,9 @@ typedef struct Server {
         /* for LWMI_Daemon (selfprov.h) */
         uint64_t start_usec;     /* wall clock, since the epoch */
         uint64_t events_dropped; /* Indicates of events not delivered */
+        uint64_t events_delivered; /* Indicates of events queued to a session */
+        uint64_t sessions_lost[4]; /* by SessionLoss (session.h; checked there) */
+        uint64_t registrations_reclaimed; /* calls released by sessions that ended */
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;

@@ -33,6 +33,19 @@ static unsigned long long session_idu(const Session *s) {
         return (unsigned long long)s->id;
 }
 
+const char *session_loss_name(SessionLoss loss) {
+        static const char *const names[SESSION_LOSS_N] = {
+                [SESSION_LOSS_CLOSED] = "closed",
+                [SESSION_LOSS_RESET] = "reset",
+                [SESSION_LOSS_STALL] = "stall",
+                [SESSION_LOSS_KEEPALIVE] = "keepalive",
+        };
+        return (unsigned)loss < SESSION_LOSS_N ? names[loss] : "unknown";
+}
+
+_Static_assert(sizeof(((Server *)0)->sessions_lost) / sizeof(uint64_t) == SESSION_LOSS_N,
+               "Server.sessions_lost has one counter per SessionLoss");
+
 static void session_schedule(Session *s) {
         static const struct timeval now = { 0, 0 };
         /* A zero timer, not event_active(): it runs after the loop has
@@ -525,6 +538,7 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 s->pid = cred.pid;
                 s->uid = cred.uid;
                 s->gid = cred.gid;
+                snprintf(s->peer, sizeof(s->peer), "unix pid %ld", (long)cred.pid);
         } else {
                 s->uid = (uid_t)-1;
                 s->gid = (gid_t)-1;

@@ -63,6 +63,22 @@ typedef enum SessionState {
         SESSION_CLOSED,   /* on the server's doomed list */
 } SessionState;
 
+/* Why a session ended: the log line's reason and LWMI_Daemon's
+ * SessionsLost counters (Server.sessions_lost). */
+typedef enum SessionLoss {
+        SESSION_LOSS_CLOSED,    /* the peer closed, or the server closed it (errors, shutdown) */
+        SESSION_LOSS_RESET,     /* a read or write error: ECONNRESET, EPIPE, ETIMEDOUT */
+        SESSION_LOSS_STALL,     /* the oldest unread output byte outlived the stall bound */
+        SESSION_LOSS_KEEPALIVE, /* silent for 1.5 x keepalive, the server Ping unanswered */
+        SESSION_LOSS_N
+} SessionLoss;
+
+/* "closed", "reset", "stall", "keepalive". */
+const char *session_loss_name(SessionLoss loss);
+
+/* Room for the peer's text: "unix pid 123" or "tcp [addr]:port". */
+#define SESSION_PEER_MAX 80
+
 typedef struct SessionPing {
         uint64_t number; /* id "s:<number>"; 0: slot free */
         uint64_t sent_usec;
@@ -105,6 +121,8 @@ typedef struct Session {
         uint64_t next_ping_number;
         SessionPing pings[SESSION_MAX_PINGS];
 
+        char peer[SESSION_PEER_MAX];
+        SessionLoss loss; /* set when the session closes */
         char close_reason[256];
         /* counters for the closing log line */
         uint64_t requests;
