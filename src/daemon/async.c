@@ -412,6 +412,7 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
         strbuf_done(&objects);
         if (r == 0) {
                 session_send_line(a->session, line, len);
+                server->events_delivered++;
                 return;
         }
         /* an event we cannot write (out of memory, a string that is not

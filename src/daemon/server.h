@@ -26,6 +26,13 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
  * anyway. */
 #define SERVER_SHUTDOWN_FLUSH_MS 1000
 
+/* Freed memory goes back to the system (malloc_trim) this long after
+ * sessions released at least SERVER_TRIM_MIN_CALLS calls or
+ * SERVER_TRIM_MIN_BYTES of queued output; a burst of closes trims once. */
+#define SERVER_TRIM_DELAY_MS 150
+#define SERVER_TRIM_MIN_CALLS 1000
+#define SERVER_TRIM_MIN_BYTES (1024u * 1024)
+
 typedef struct Server {
         struct event_base *base;
         Settings cmdline;  /* as given on the command line: reloads start from it */
@@ -61,6 +68,14 @@ typedef struct Server {
         uint64_t events_delivered; /* Indicates of events queued to a session */
         uint64_t sessions_lost[4]; /* by SessionLoss (session.h; checked there) */
         uint64_t registrations_reclaimed; /* calls released by sessions that ended */
+
+        /* Heap trimming: after sessions that released much (calls, queued
+         * output) are freed, malloc_trim(0) runs once the loop has been
+         * free of them for SERVER_TRIM_DELAY_MS. */
+        struct event *trim_event;
+        size_t trim_calls;  /* released since the last trim */
+        size_t trim_bytes;
+        uint64_t trims;     /* malloc_trim calls made */
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
