@@ -613,7 +613,6 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
         if (r == 0) {
                 async_count_event(a, call, true);
                 session_send_line(a->session, line, len);
-                server->events_delivered++;
                 return;
         }
         /* an event we cannot write (out of memory, a string that is not
