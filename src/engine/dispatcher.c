@@ -660,11 +660,29 @@ static bool eq_slot_string_equal(const EqSlot *slot, const char *s) {
         return like_text_compare(eq_slot_filter(slot)->key.s, s) == 0;
 }
 
+/* Robin Hood: an entry is never further from its home slot than the
+ * entries it passed, so entries of one home are adjacent and a probe stops
+ * at the first entry nearer its own home than the probe is to its (most
+ * misses stop at once, however full the table). */
+static size_t eq_dist(const EqSlot *s, size_t at, size_t mask) {
+        return (at - eq_home(s->tag, s->key)) & mask;
+}
+
 static void eq_place(EqSlot *slots, size_t mask, const EqSlot *e) {
-        size_t at = eq_home(e->tag, e->key) & mask;
-        while (slots[at].tag)
+        EqSlot cur = *e;
+        size_t at = eq_home(cur.tag, cur.key) & mask, dist = 0;
+        while (slots[at].tag) {
+                size_t d = eq_dist(&slots[at], at, mask);
+                if (d < dist) {
+                        EqSlot t = slots[at];
+                        slots[at] = cur;
+                        cur = t;
+                        dist = d;
+                }
                 at = (at + 1) & mask;
-        slots[at] = *e;
+                dist++;
+        }
+        slots[at] = cur;
 }
 
 static int eq_resize(Dispatcher *d, size_t new_size) {
@@ -732,25 +750,18 @@ void dispatcher_eq_refresh(Dispatcher *d, Filter *f) {
                 eq_slot_set_ref(eq_find(d, f), f);
 }
 
-/* Remove a slot, moving later entries of its run back so that no probe
- * stops early. */
+/* Remove a slot, moving the entries after it back by one until one is at
+ * home (Robin Hood's deletion: no tombstones). */
 static void eq_remove(Dispatcher *d, EqSlot *slot) {
-        size_t hole = (size_t)(slot - d->eq), at = hole, mask = d->eq_mask;
+        size_t mask = d->eq_mask, at = (size_t)(slot - d->eq);
         for (;;) {
-                at = (at + 1) & mask;
-                if (!d->eq[at].tag)
+                size_t next = (at + 1) & mask;
+                if (!d->eq[next].tag || eq_dist(&d->eq[next], next, mask) == 0)
                         break;
-                size_t home = eq_home(d->eq[at].tag, d->eq[at].key) & mask;
-                /* the entry at `at` may move to `hole` only if its home is
-                 * not in (hole, at], cyclically */
-                bool between =
-                        hole <= at ? (hole < home && home <= at) : (hole < home || home <= at);
-                if (!between) {
-                        d->eq[hole] = d->eq[at];
-                        hole = at;
-                }
+                d->eq[at] = d->eq[next];
+                at = next;
         }
-        d->eq[hole] = (EqSlot){ 0 };
+        d->eq[at] = (EqSlot){ 0 };
         d->n_eq--;
 }
 
@@ -794,11 +805,13 @@ void dispatcher_eq_probe_init(Dispatcher *d, const Bucket *b, uint16_t path_id, 
 Filter *dispatcher_eq_probe_next(Dispatcher *d, EqProbe *p) {
         while (!p->done) {
                 const EqSlot *s = &d->eq[p->at];
+                size_t at = p->at;
                 p->at = (p->at + 1) & d->eq_mask;
-                if (!s->tag) {
+                if (!s->tag || eq_dist(s, at, d->eq_mask) < p->dist) {
                         p->done = true;
                         break;
                 }
+                p->dist++;
                 if (s->tag == p->tag && s->key == p->bits &&
                     (!p->s || eq_slot_string_equal(s, p->s)))
                         return eq_slot_filter(s);
@@ -886,9 +899,10 @@ static void bucket_deliver(Dispatcher *d, Bucket *b, Instance *event, size_t *de
                         continue;
                 uint32_t tag = b->paths[p].uid << 3 | (uint32_t)k.domain;
                 uint64_t bits = eq_slot_bits(&k);
-                for (size_t at = eq_home(tag, bits) & d->eq_mask;; at = (at + 1) & d->eq_mask) {
+                size_t mask = d->eq_mask;
+                for (size_t at = eq_home(tag, bits) & mask, dist = 0;; at = (at + 1) & mask, dist++) {
                         const EqSlot *s = &d->eq[at];
-                        if (!s->tag)
+                        if (!s->tag || eq_dist(s, at, mask) < dist)
                                 break;
                         if (s->tag != tag || s->key != bits ||
                             (k.domain == EQ_STRING && !eq_slot_string_equal(s, k.v.s)))

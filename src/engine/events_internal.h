@@ -223,7 +223,7 @@ struct Filter {
 };
 
 /* One entry of the equality table: open addressing, linear probing, at
- * most 80% full, no tombstones (deletion shifts the run back). An entry
+ * most 80% full, Robin Hood order, no tombstones. An entry
  * is found by (tag, key) alone; the home slot is a hash of them, so the
  * table is resized and entries are moved without reading any filter. With
  * EQ_REF_CALL, ref is the filter's only call and sink its Sink.idx: a
@@ -392,7 +392,7 @@ typedef struct EqProbe {
         uint32_t tag;
         uint64_t bits;
         const char *s; /* a string key */
-        size_t at;
+        size_t at, dist;
         bool done;
 } EqProbe;
 void dispatcher_eq_probe_init(Dispatcher *d, const Bucket *b, uint16_t path_id, const EqKey *key,
