@@ -1084,9 +1084,9 @@ static int stats_print_objects(const json_t *objects, char **names, size_t n) {
 
 static int cmd_stats(const Options *o, int argc, char **argv) {
         static char *session_columns[] = {
-                "SessionId",     "UserId",          "ProcessId",     "ClientName",
-                "Peer",          "ConnectedSince",  "LastHeardFrom", "Sinks",
-                "Registrations", "BacklogBytes",    "EventsDelivered", "EventsDropped",
+                "SessionId",     "UserId",         "ProcessId",       "ClientName",
+                "Peer",          "ConnectedSince", "LastHeardFrom",   "Sinks",
+                "Registrations", "BacklogBytes",   "EventsDelivered", "EventsDropped",
         };
         static char *registration_columns[] = {
                 "SessionId",       "Call",          "Sink",      "Namespace", "Method",
