@@ -3,15 +3,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/sockios.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "async.h"
 #include "cleanup.h"
@@ -149,19 +144,17 @@ static uint64_t self_memory_rss(void) {
         return page > 0 ? resident * (uint64_t)page : 0;
 }
 
-/* Bytes queued for the peer and not yet read by it: the session's output
- * buffer, plus the kernel's send queue (SIOCOUTQ) when it tells. */
+/* Bytes queued for the peer and not yet taken by it: the session's
+ * output buffer plus the kernel's send queue, as the stall rule counts
+ * them (session_output_taken). */
 static uint64_t self_backlog_bytes(const Session *s) {
-        uint64_t n = 0;
-        int queued = 0;
+        uint64_t queued, taken;
 
         if (!s->bev)
                 return 0;
-        n = evbuffer_get_length(bufferevent_get_output(s->bev));
-        evutil_socket_t fd = bufferevent_getfd(s->bev);
-        if (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
-                n += (uint64_t)queued;
-        return n;
+        queued = session_output_queued(s);
+        taken = session_output_taken(s);
+        return queued > taken ? queued - taken : 0;
 }
 
 static int self_class(const CimClass *cls, SelfClass *ret, Error *err) {

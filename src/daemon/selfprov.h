@@ -15,9 +15,9 @@
  *   LWMI_Session       one per open connection (key SessionId): the peer's
  *                      UserId, ProcessId and Peer text, ClientName,
  *                      ConnectedSince, LastHeardFrom (monotonic times made
- *                      wall-clock), Sinks, Registrations, BacklogBytes (its
- *                      output buffer plus SIOCOUTQ), EventsDelivered and
- *                      EventsDropped (async.h);
+ *                      wall-clock), Sinks, Registrations, BacklogBytes
+ *                      (output not yet taken, as the stall rule counts
+ *                      it), EventsDelivered and EventsDropped (async.h);
  *   LWMI_Registration  one per open asynchronous call (keys SessionId,
  *                      Call): Sink, Namespace, Query, Method
  *                      (ExecNotificationQueryAsync or ExecQueryAsync),
