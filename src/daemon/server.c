@@ -21,6 +21,7 @@
 #include "providers.h"
 #include "selfprov.h"
 #include "session.h"
+#include "sockdiag.h"
 #include "timers.h"
 
 static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata);
@@ -79,6 +80,18 @@ void server_session_closed(Server *s, Session *session) {
         evtimer_add(s->reap_event, &next_turn);
 }
 
+int server_sockdiag(Server *s) {
+        if (s->sockdiag_fd == -1) {
+                int fd = sockdiag_open();
+                if (fd < 0)
+                        log_info("no sock_diag (%s): Unix sessions' unread output is measured "
+                                 "with SIOCOUTQ",
+                                 strerror(-fd));
+                s->sockdiag_fd = fd < 0 ? -2 : fd;
+        }
+        return s->sockdiag_fd >= 0 ? s->sockdiag_fd : -ENOTSUP;
+}
+
 void server_accept(int fd, void *userdata) {
         Server *s = userdata;
         Session *session;
@@ -116,6 +129,7 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
         s->repo_lock_fd = -1;
+        s->sockdiag_fd = -1;
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         s->start_usec = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
@@ -449,6 +463,8 @@ Server *server_free(Server *s) {
                 event_free(s->shutdown_event);
         if (s->trim_event)
                 event_free(s->trim_event);
+        if (s->sockdiag_fd >= 0)
+                close(s->sockdiag_fd);
         if (s->base)
                 event_base_free(s->base);
         settings_done(&s->cmdline);

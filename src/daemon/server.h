@@ -76,6 +76,11 @@ typedef struct Server {
         size_t trim_calls;  /* released since the last trim */
         size_t trim_bytes;
         uint64_t trims;     /* malloc_trim calls made */
+
+        /* sock_diag, for the unread bytes of Unix sessions (sockdiag.h):
+         * opened on first use; -1: not yet, -2: unavailable */
+        int sockdiag_fd;
+        uint32_t sockdiag_seq;
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -119,6 +124,10 @@ int server_reload(Server *s);
 
 /* Called by the listener for each connection. */
 void server_accept(int fd, void *userdata);
+
+/* The sock_diag socket, opened on first use; a negative errno when the
+ * kernel offers none (then never tried again). */
+int server_sockdiag(Server *s);
 
 /* Called by a session that closed: move it to the doomed list. */
 void server_session_closed(Server *s, Session *session);
