@@ -34,6 +34,17 @@ static void server_trim_cb(evutil_socket_t fd, short what, void *userdata) {
         (void)fd;
         (void)what;
 
+        /* It takes a while (the kernel frees every page: some 20-50 ms
+         * after 100,000 registrations), so it waits for a turn with
+         * nothing else to do, up to SERVER_TRIM_MAX_WAITS times. */
+        if (event_base_get_num_events(s->base, EVENT_BASE_COUNT_ACTIVE) > 0 &&
+            s->trim_waits < SERVER_TRIM_MAX_WAITS) {
+                static const struct timeval retry = { 0, SERVER_TRIM_RETRY_MS * 1000 };
+                s->trim_waits++;
+                evtimer_add(s->trim_event, &retry);
+                return;
+        }
+        s->trim_waits = 0;
         uint64_t start = session_now_usec();
         int released = malloc_trim(0);
         s->trims++;

@@ -32,6 +32,10 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 #define SERVER_TRIM_DELAY_MS 150
 #define SERVER_TRIM_MIN_CALLS 1000
 #define SERVER_TRIM_MIN_BYTES (1024u * 1024)
+/* While other events are active it waits SERVER_TRIM_RETRY_MS more, at
+ * most SERVER_TRIM_MAX_WAITS times. */
+#define SERVER_TRIM_RETRY_MS 20
+#define SERVER_TRIM_MAX_WAITS 50
 
 typedef struct Server {
         struct event_base *base;
@@ -76,6 +80,7 @@ typedef struct Server {
         size_t trim_calls;  /* released since the last trim */
         size_t trim_bytes;
         uint64_t trims;     /* malloc_trim calls made */
+        unsigned trim_waits; /* turns it waited for the loop to be idle */
 
         /* sock_diag, for the unread bytes of Unix sessions (sockdiag.h):
          * opened on first use; -1: not yet, -2: unavailable */

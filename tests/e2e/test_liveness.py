@@ -61,12 +61,12 @@ class TestKeepalive(LivenessTestCase):
         t_ping = time.monotonic() - t0
         self.assertEqual(ping, {"jsonrpc": "2.0", "id": "s:1", "method": "Ping"})
         self.assertGreaterEqual(t_ping, 0.6 - 0.01)
-        self.assertLess(t_ping, 0.6 + 0.15)
+        self.assertLess(t_ping, 0.6 + 0.3)
         # ... not answered: lost within 1.5 x keepalive
         self.assertTrue(c.at_eof())
         t_lost = time.monotonic() - t0
         self.assertGreaterEqual(t_lost, 0.9 - 0.01)
-        self.assertLess(t_lost, 0.9 + 0.15)
+        self.assertLess(t_lost, 0.9 + 0.3)
         m, _ = self.wait_log(d, r["session"], 5)
         self.assertEqual(m["verb"], "lost")
         self.assertEqual(m["reason"], "keepalive")
@@ -85,7 +85,7 @@ class TestKeepalive(LivenessTestCase):
         self.assertEqual(self.hello(c, keepalive_ms=500)["keepalive_ms"], 500)
         self.assertEqual(c.recv()["method"], "Ping")
         self.assertTrue(c.at_eof())
-        self.assertLess(time.monotonic() - t0, 0.75 + 0.15)
+        self.assertLess(time.monotonic() - t0, 0.75 + 0.3)
         for bad in (499, 60001, 0, -1):
             c2 = self.connect(d)
             reply = c2.call("Hello", {"keepalive_ms": bad})
