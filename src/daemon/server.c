@@ -17,6 +17,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "async.h"
 #include "providers.h"
 #include "selfprov.h"
@@ -126,6 +127,10 @@ static void server_signal_cb(evutil_socket_t sig, short what, void *userdata) {
                 return;
         }
         server_shutdown(s, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static bool streq_ptr(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 static bool server_repository_in_memory(const Server *s) {
@@ -262,6 +267,34 @@ static void server_close_repository(Server *s) {
         s->repo_lock_fd = -1;
 }
 
+/* The TCP listener, if the settings ask for one. Sessions on it start
+ * exactly like those on the Unix socket (server_accept), without peer
+ * credentials: there is no SO_PEERCRED over TCP. */
+static int server_listen_tcp(Server *s, Error *err) {
+        NetAddr addr;
+        int r;
+
+        if (!s->settings.listen)
+                return 0;
+        /* settings_resolve checked this already; server_start does not rely
+         * on its callers for a security rule. */
+        r = settings_check_listen(&s->settings, err);
+        if (r != 0)
+                return r;
+        r = netaddr_parse(s->settings.listen, "listen", &addr, err);
+        if (r != 0)
+                return r;
+        r = listener_new_tcp(s->base, &addr, server_accept, s, &s->tcp_listener, err);
+        if (r != 0)
+                return r;
+        if (!netaddr_is_loopback(&addr))
+                log_warning("--insecure-tcp: listening on %s, which is not loopback, without "
+                            "authentication; anyone who can reach it can use lwmid as any "
+                            "local user could (meant for tests in private network namespaces)",
+                            listener_name(s->tcp_listener));
+        return 0;
+}
+
 int server_start(Server *s, Error *err) {
         pid_t holder = 0;
         int r;
@@ -294,6 +327,9 @@ int server_start(Server *s, Error *err) {
         r = listener_new(s->base, s->settings.socket_path, server_accept, s, &s->listener, err);
         if (r != 0)
                 return r;
+        r = server_listen_tcp(s, err);
+        if (r != 0)
+                return r;
 
         s->sigterm_event = evsignal_new(s->base, SIGTERM, server_signal_cb, s);
         s->sigint_event = evsignal_new(s->base, SIGINT, server_signal_cb, s);
@@ -308,9 +344,12 @@ int server_start(Server *s, Error *err) {
                  s->settings.socket_path, (long)getpid(), s->settings.repository,
                  s->settings.max_line_bytes, s->settings.keepalive_ms,
                  s->settings.stall_timeout_ms);
+        if (s->tcp_listener)
+                log_info("listening on %s", listener_name(s->tcp_listener));
         /* Not running under systemd is fine: sd_notify() then does nothing. */
-        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld", s->settings.socket_path,
-                         (long)getpid());
+        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s%s%s\nMAINPID=%ld",
+                         s->settings.socket_path, s->tcp_listener ? " and " : "",
+                         s->tcp_listener ? listener_name(s->tcp_listener) : "", (long)getpid());
         return 0;
 }
 
@@ -362,6 +401,7 @@ void server_shutdown(Server *s, const char *why) {
         (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
 
         s->listener = listener_free(s->listener); /* also removes the socket */
+        s->tcp_listener = listener_free(s->tcp_listener);
         /* Every open call learns why it ends (SetStatus
          * WBEM_E_SHUTTING_DOWN), then each session closes once its output
          * is written, within SERVER_SHUTDOWN_FLUSH_MS in all. */
@@ -408,6 +448,12 @@ int server_reload(Server *s) {
                 log_warning("SIGHUP: repository changed to %s in %s; still using %s until a "
                             "restart",
                             fresh.repository, s->cmdline.config_path, s->settings.repository);
+        if (!streq_ptr(fresh.listen, s->settings.listen) ||
+            fresh.insecure_tcp != s->settings.insecure_tcp)
+                log_warning("SIGHUP: listen or insecure_tcp changed in %s; still listening on %s "
+                            "until a restart",
+                            s->cmdline.config_path,
+                            s->tcp_listener ? listener_name(s->tcp_listener) : "no TCP address");
         if (fresh.log_level != s->settings.log_level) {
                 s->settings.log_level = fresh.log_level;
                 log_set_max_level(fresh.log_level);
@@ -459,6 +505,7 @@ Server *server_free(Server *s) {
                 session_free(session);
         }
         listener_free(s->listener);
+        listener_free(s->tcp_listener);
         server_close_repository(s);
         if (s->lock_fd >= 0)
                 lockfile_release(s->lock_path, s->lock_fd);

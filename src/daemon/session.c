@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mem.h"
 #include "methods.h"
+#include "netaddr.h"
 #include "rpc.h"
 #include "server.h"
 #include "sockdiag.h"
@@ -788,7 +789,12 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         s->id = id;
         s->keepalive_ms = (unsigned)server->settings.keepalive_ms;
         s->connected_usec = s->last_heard_usec = session_now_usec();
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
+        if (netaddr_describe_tcp_peer(fd, s->peer, sizeof(s->peer))) {
+                /* TCP: no credentials (SO_PEERCRED would report pid 0 and
+                 * uid -1 anyway); TLS identities come later. */
+                s->uid = (uid_t)-1;
+                s->gid = (gid_t)-1;
+        } else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
                 s->pid = cred.pid;
                 s->uid = cred.uid;
                 s->gid = cred.gid;
@@ -837,8 +843,8 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 return -ENOMEM;
         }
         session_liveness_arm(s, s->last_heard_usec + session_keepalive_usec(s));
-        log_debug("session %llu connected: pid %ld, uid %ld, gid %ld", session_idu(s), (long)s->pid,
-                  (long)s->uid, (long)s->gid);
+        log_debug("session %llu connected: %s, uid %ld, gid %ld", session_idu(s),
+                  s->peer[0] ? s->peer : "unknown peer", (long)s->uid, (long)s->gid);
         *ret = s;
         return 0;
 }

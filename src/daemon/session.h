@@ -115,7 +115,8 @@ typedef struct Session {
         const char *job_method;  /* static: the method table's name */
         uint64_t job_started_usec;
 
-        /* the peer, from SO_PEERCRED */
+        /* the peer, from SO_PEERCRED (Unix); over TCP unknown: pid 0,
+         * uid and gid -1 */
         pid_t pid;
         uid_t uid;
         gid_t gid;

@@ -54,6 +54,8 @@ enum {
         SETTINGS_SET_MIN_WITHIN_MS = 1u << 6,
         SETTINGS_SET_KEEPALIVE_MS = 1u << 7,
         SETTINGS_SET_STALL_TIMEOUT_MS = 1u << 8,
+        SETTINGS_SET_LISTEN = 1u << 9,
+        SETTINGS_SET_INSECURE_TCP = 1u << 10,
 };
 
 typedef struct Settings {
@@ -67,12 +69,15 @@ typedef struct Settings {
         size_t min_within_ms;      /* shortest WITHIN accepted in an event query */
         size_t keepalive_ms;       /* a session's keepalive unless its Hello chooses */
         size_t stall_timeout_ms;   /* the oldest output byte not taken may be this old */
+        char *listen;      /* TCP address "ADDR:PORT" (netaddr.h); NULL: no TCP listener */
+        bool insecure_tcp; /* allow a listen address that is not loopback */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
 
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
- * and 64 MiB, WITHIN at least 500 ms, keepalive and stall bound 10 s. */
+ * and 64 MiB, WITHIN at least 500 ms, keepalive and stall bound 10 s, no
+ * TCP listener. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */
@@ -89,6 +94,14 @@ int settings_parse_size_in(const char *text, const char *what, size_t min, size_
 /* A count: decimal digits only, within [min, max]; errors as above. */
 int settings_parse_count(const char *text, const char *what, size_t min, size_t max, size_t *ret,
                          Error *err);
+/* A boolean: exactly "true" or "false"; errors as above. */
+int settings_parse_bool(const char *text, const char *what, bool *ret, Error *err);
+
+/* The TCP listening policy: o->listen (if set) must parse (netaddr_parse)
+ * and, unless o->insecure_tcp, be a loopback address, as plain TCP has no
+ * authentication. WBEM_E_INVALID_PARAMETER with a message saying so.
+ * settings_resolve() checks it; lwmid relies on it. */
+int settings_check_listen(const Settings *o, Error *err);
 
 /* Read o->config_path (which must be set) into o, skipping settings in
  * o->from_cmdline. Unknown sections or keys, repeated keys, bad values and
@@ -111,6 +124,6 @@ int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **re
  * file if it names one, then with the defaults for whatever is still unset
  * (socket and repository depend on the effective uid and the environment;
  * the repository's is repo_default_path(), WBEM_E_NOT_FOUND with a message
- * when it has no home directory to use).
- * Used at startup and again on SIGHUP. */
+ * when it has no home directory to use), and the listen address checked
+ * (settings_check_listen). Used at startup and again on SIGHUP. */
 int settings_resolve(const Settings *cmdline, Settings *ret, Error *err);
