@@ -24,9 +24,12 @@
  *       delivered D" and exits 0.
  *
  *   fault-client sessions [--socket PATH] --count N [--register]
+ *                         [--keepalive-ms N]
  *       Raises its RLIMIT_NOFILE, opens N connections (each with one sink
- *       and one registration "... WHERE Id = i" with --register), prints
- *       "ready N", and when standard input becomes readable exits at once
+ *       and one registration "... WHERE Id = i" with --register), printing
+ *       "session S" for each, then "ready N"; it does not dispatch (ask for
+ *       a keepalive longer than the test, or lwmid will rightly find these
+ *       sessions hung). When standard input becomes readable exits at once
  *       without closing anything: the kernel drops every connection
  *       together, as when a client with many sessions dies.
  *
@@ -243,8 +246,10 @@ static int sessions(const Options *o) {
         /* Never freed: the point is to leave it all to the kernel. */
         for (unsigned long i = 0; i < o->count; i++) {
                 lwmi_conn *conn = NULL;
-                if (lwmi_connect_ex(o->socket, "fault-sessions", 0, 60000, &conn, &err) < 0)
+                if (lwmi_connect_ex(o->socket, "fault-sessions", o->keepalive_ms, 60000, &conn,
+                                    &err) < 0)
                         return fail("connect", &err);
+                printf("session %s\n", lwmi_session_id(conn) ? lwmi_session_id(conn) : "?");
                 if (!o->reg)
                         continue;
                 static const lwmi_sink_ops ops = { NULL, NULL, NULL };

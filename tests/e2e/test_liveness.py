@@ -364,8 +364,10 @@ class TestLost(FaultTestCase):
         self.lwmid()
         before_levels = self.levels()
         reclaimed_before = self.counter("RegistrationsReclaimed")
-        many = self.client("sessions", "--count", n, "--register")
+        many = self.client("sessions", "--count", n, "--register", "--keepalive-ms", 60000)
         many.wait_line("ready", 100)
+        ids = {line.split()[1] for line in many.lines() if line.startswith("session ")}
+        self.assertEqual(len(ids), n)
         during = self.levels()
         self.assertEqual(during["Sessions"], before_levels["Sessions"] + n)
         self.assertEqual(during["Registrations"], before_levels["Registrations"] + n)
@@ -384,8 +386,12 @@ class TestLost(FaultTestCase):
         self.wait_levels(before_levels)
         if reclaimed_before is not None:
             self.assertEqual(self.counter("RegistrationsReclaimed"), reclaimed_before + n)
-        closed = sum(1 for line in self.daemon.log_text().split("\n")
-                     if "fault-sessions" in line and re.search(r"\b(closed|lost)\b", line))
+        closed = set()
+        for line in self.daemon.log_text().split("\n"):
+            m = re.search(r"\bsession (\d+) .*\b(closed|lost)\b", line)
+            if m and m.group(1) in ids:
+                closed.add(m.group(1))
+        closed = len(closed)
         self.assertEqual(closed, n, "closing log lines of the %d sessions" % n)
         self.assertGreater(len(rtts), 0)
         measured("1,000 sessions (one registration each) dropped by process exit: all released "
