@@ -261,6 +261,18 @@ class FaultTestCase(DaemonTestCase):
                 self.assertEqual(got, want, "LWMI_Daemon's levels not back after %s s" % timeout)
             time.sleep(0.02)
 
+    def assert_gone(self, session):
+        """No LWMI_Session or LWMI_Registration of the session is left
+        (when lwmid has these classes)."""
+        for cls in ("LWMI_Session", "LWMI_Registration"):
+            reply = self.monitor.call("ExecQuery", {
+                "namespace": "root/lwmi",
+                "query": "SELECT * FROM %s WHERE SessionId = %s" % (cls, session)})
+            if "error" in reply:
+                continue  # not there yet (the introspection work)
+            self.assertEqual(reply["result"]["objects"], [], "%s of session %s left"
+                             % (cls, session))
+
     def assert_reason(self, line, *reasons):
         """The closing line names one of the reasons, once lwmid gives
         reasons ("reason=stall"; before the liveness work it gave none)."""
@@ -342,18 +354,30 @@ class TestLost(FaultTestCase):
         self.assertEqual(during["Registrations"], before_levels["Registrations"] + n)
         rss_during = rss_kib(self.daemon.pid)
 
-        t0 = time.monotonic()
-        consumer.kill()
-        line, elapsed = self.wait_release(info["session"], t0, 5 if slow() else 1)
-        back = self.wait_levels(before_levels)
-        # a consumer killed with data unread may look reset rather than closed
-        self.assert_reason(line, "closed", "reset")
-        self.assert_lost_counter(lost_before, "closed", "reset")
+        pinger = Pinger(self.daemon.socket_path)
+        try:
+            time.sleep(0.1)
+            t0 = time.monotonic()
+            consumer.kill()
+            line, elapsed = self.wait_release(info["session"], t0, 5 if slow() else 1)
+            # (the pinger's session still open: one session more)
+            back = self.wait_levels(dict(before_levels, Sessions=before_levels["Sessions"] + 1))
+            # a consumer killed with data unread may look reset rather than closed
+            self.assert_reason(line, "closed", "reset")
+            self.assert_lost_counter(lost_before, "closed", "reset")
+            time.sleep(0.1)
+        finally:
+            rtts = pinger.stop()
+        self.wait_levels(before_levels)
+        self.assert_gone(info["session"])
         if reclaimed_before is not None:
             self.assertEqual(self.counter("RegistrationsReclaimed"), reclaimed_before + n)
         measured("SIGKILL, %d registrations on one sink (registered in %s ms): closing line "
-                 "after %.0f ms (release itself %s us), LWMI_Daemon levels back %.0f ms later"
-                 % (n, info["ms"], elapsed * 1000, self.released_us(line), back * 1000))
+                 "after %.0f ms (release itself %s us), LWMI_Daemon levels back %.0f ms later; "
+                 "another client's Ping round trips meanwhile: %d, max %.1f ms"
+                 % (n, info["ms"], elapsed * 1000, self.released_us(line), back * 1000,
+                    len(rtts), max(rtts) * 1000))
+        self.assertLess(max(rtts), 1.0 if slow() else 0.5, "a Ping waited that long")
 
         if slow():
             measured("RSS not checked under sanitizers")
@@ -372,6 +396,10 @@ class TestLost(FaultTestCase):
                  % (rss_before, rss_during, n, rss_after, time.monotonic() - t0))
         self.assertLessEqual(rss_after, limit, "RSS %d KiB after release, %d KiB before"
                              % (rss_after, rss_before))
+        reported = self.counter("MemoryRss")
+        if reported is not None:
+            # what lwmid says of itself (bytes) agrees, give or take the query
+            self.assertLessEqual(reported / 1024, limit + 256, "LWMI_Daemon.MemoryRss")
 
     def test_1000_sessions_dropped_at_once(self):
         n = 1000
@@ -442,6 +470,7 @@ class TestHung(FaultTestCase):
         self.assert_reason(line, "stall")
         self.assert_lost_counter(lost_before, "stall")
         self.wait_levels(before_levels)
+        self.assert_gone(info["session"])
         measured("SIGSTOP with 200 events/s flowing, --stall-timeout-ms %d: released after "
                  "%.0f ms" % (stall_ms, elapsed * 1000))
 
@@ -477,6 +506,7 @@ class TestHung(FaultTestCase):
         self.assert_reason(line, "keepalive")
         self.assert_lost_counter(lost_before, "keepalive")
         self.wait_levels(before_levels)
+        self.assert_gone(info["session"])
         measured("SIGSTOP %s, keepalive %d ms (Hello): released after %.0f ms"
                  % ("with an event a second" if trickle else "idle", keepalive_ms,
                     elapsed * 1000))
