@@ -16,7 +16,7 @@
  *       Exits 3 with "lost <message>" when the connection is lost.
  *
  *   fault-client publish  [--socket PATH] --rate R [--count N]
- *                         [--payload BYTES] [--id N]
+ *                         [--payload BYTES] [--id N] [--keepalive-ms N]
  *       Publishes Fault_Event {Id, Serial = 0, 1, ..., Payload} with
  *       PublishEvent at R per second (absolute deadlines, so the rate holds
  *       on average) until N are published (0: no limit) or standard input
@@ -188,7 +188,7 @@ static int publish(const Options *o) {
                 fprintf(stderr, "fault-client: publish needs --rate\n");
                 return 2;
         }
-        if (lwmi_connect_ex(o->socket, "fault-publisher", 0, 60000, &conn, &err) < 0)
+        if (lwmi_connect_ex(o->socket, "fault-publisher", o->keepalive_ms, 60000, &conn, &err) < 0)
                 return fail("connect", &err);
         char *payload = malloc(o->payload + 1);
         json_t *event = json_object();

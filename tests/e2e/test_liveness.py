@@ -483,16 +483,24 @@ class TestHung(FaultTestCase):
         self.assertIsNone(healthy.proc.poll())
 
     def keepalive_case(self, trickle):
+        """The consumer's keepalive comes from its Hello when idle, from
+        lwmid's --keepalive-ms with the trickle (the monitor and the
+        publisher ask for a long one)."""
         need_option("--keepalive-ms", "liveness")
         keepalive_ms = 1000
-        self.lwmid()
         publisher = None
         if trickle:
-            publisher = self.client("publish", "--rate", 1, "--id", OTHER_ID)
+            self.lwmid("--keepalive-ms", keepalive_ms)
+            publisher = self.client("publish", "--rate", 1, "--id", OTHER_ID,
+                                    "--keepalive-ms", 60000)
             publisher.wait_line("ready", 20)
+            hello = ()
+        else:
+            self.lwmid()
+            hello = ("--keepalive-ms", keepalive_ms)
         before_levels = self.levels()
         lost_before = self.lost_counters()
-        victim = self.client("consume", "--keepalive-ms", keepalive_ms, "--all", "--equality", 10)
+        victim = self.client("consume", "--all", "--equality", 10, *hello)
         info = victim.ready()
         self.assertEqual(int(info["keepalive"]), keepalive_ms, "the keepalive in force")
         # alive while it dispatches: lwmid's Pings are answered
@@ -507,9 +515,9 @@ class TestHung(FaultTestCase):
         self.assert_lost_counter(lost_before, "keepalive")
         self.wait_levels(before_levels)
         self.assert_gone(info["session"])
-        measured("SIGSTOP %s, keepalive %d ms (Hello): released after %.0f ms"
+        measured("SIGSTOP %s, keepalive %d ms (%s): released after %.0f ms"
                  % ("with an event a second" if trickle else "idle", keepalive_ms,
-                    elapsed * 1000))
+                    "--keepalive-ms" if trickle else "Hello", elapsed * 1000))
         if publisher:
             self.assertEqual(publisher.finish(), 0)
 
