@@ -60,10 +60,10 @@ static void usage(FILE *f) {
                    "  --config FILE          read settings from the INI file FILE (section\n"
                    "                         [daemon], keys socket, repository, log_level,\n"
                    "                         max_line_bytes, max_result_objects,\n"
-                   "                         max_result_bytes, min_within_ms, listen,\n"
-                   "                         insecure_tcp = true|false); options given on\n"
-                   "                         the command line win. Unknown keys and bad values\n"
-                   "                         are errors.\n"
+                   "                         max_result_bytes, min_within_ms, keepalive_ms,\n"
+                   "                         stall_timeout_ms, listen, insecure_tcp =\n"
+                   "                         true|false); options given on the command line\n"
+                   "                         win. Unknown keys and bad values are errors.\n"
                    "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
@@ -82,6 +82,17 @@ static void usage(FILE *f) {
                    "                         polls a provider's class: for Linux_Process a\n"
                    "                         scan of /proc). A shorter one is refused with\n"
                    "                         WBEM_E_INVALID_QUERY. Default: 500\n"
+                   "  --keepalive-ms N       a session's keepalive, in milliseconds, from 500 to\n"
+                   "                         60000, unless its Hello asks for another: when\n"
+                   "                         nothing is heard from the client for N ms it is\n"
+                   "                         sent a Ping; when nothing is heard within N/2 ms\n"
+                   "                         more it is lost and its session closed.\n"
+                   "                         Default: 10000\n"
+                   "  --stall-timeout-ms N   the oldest byte of a session's output not yet taken\n"
+                   "                         by the client (lwmid's queue and the kernel's send\n"
+                   "                         queue) may be N ms old, from 100 to 3600000; older,\n"
+                   "                         the client is lost (stalled) and its session\n"
+                   "                         closed. Default: 10000\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -90,7 +101,9 @@ static void usage(FILE *f) {
                    "                         remove the socket and the lock file, exit 0\n"
                    "  SIGHUP                 re-read the configuration file: log_level, the\n"
                    "                         max_* limits and min_within_ms take effect at once\n"
-                   "                         (for new requests); a changed socket, repository,\n"
+                   "                         (for new requests), keepalive_ms (for sessions\n"
+                   "                         whose Hello chose none) and stall_timeout_ms also\n"
+                   "                         for open sessions; a changed socket, repository,\n"
                    "                         listen or insecure_tcp is logged and needs a\n"
                    "                         restart\n"
                    "\n"
@@ -113,6 +126,8 @@ enum {
         OPT_MAX_RESULT_OBJECTS,
         OPT_MAX_RESULT_BYTES,
         OPT_MIN_WITHIN_MS,
+        OPT_KEEPALIVE_MS,
+        OPT_STALL_TIMEOUT_MS,
         OPT_LISTEN,
         OPT_INSECURE_TCP,
 };
@@ -143,6 +158,8 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "max-result-objects", required_argument, NULL, OPT_MAX_RESULT_OBJECTS },
                 { "max-result-bytes", required_argument, NULL, OPT_MAX_RESULT_BYTES },
                 { "min-within-ms", required_argument, NULL, OPT_MIN_WITHIN_MS },
+                { "keepalive-ms", required_argument, NULL, OPT_KEEPALIVE_MS },
+                { "stall-timeout-ms", required_argument, NULL, OPT_STALL_TIMEOUT_MS },
                 { "listen", required_argument, NULL, OPT_LISTEN },
                 { "insecure-tcp", no_argument, NULL, OPT_INSECURE_TCP },
                 { "help", no_argument, NULL, 'h' },
@@ -229,6 +246,30 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MIN_WITHIN_MS;
+                        break;
+                }
+                case OPT_KEEPALIVE_MS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--keepalive-ms",
+                                                 SETTINGS_MIN_KEEPALIVE_MS,
+                                                 SETTINGS_MAX_KEEPALIVE_MS, &o->keepalive_ms,
+                                                 &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_KEEPALIVE_MS;
+                        break;
+                }
+                case OPT_STALL_TIMEOUT_MS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--stall-timeout-ms",
+                                                 SETTINGS_MIN_STALL_TIMEOUT_MS,
+                                                 SETTINGS_MAX_STALL_TIMEOUT_MS,
+                                                 &o->stall_timeout_ms, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_STALL_TIMEOUT_MS;
                         break;
                 }
                 case OPT_LISTEN: {

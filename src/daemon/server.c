@@ -2,6 +2,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,9 +22,40 @@
 #include "providers.h"
 #include "selfprov.h"
 #include "session.h"
+#include "sockdiag.h"
 #include "timers.h"
 
 static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata);
+
+/* Give freed memory back to the system: free() only returns the top of
+ * the heap, and a released session leaves its registrations' memory
+ * spread through it. */
+static void server_trim_cb(evutil_socket_t fd, short what, void *userdata) {
+        Server *s = userdata;
+        (void)fd;
+        (void)what;
+
+        /* It takes a while (the kernel frees every page: some 20-50 ms
+         * after 100,000 registrations), so it waits for a turn with
+         * nothing else to do, up to SERVER_TRIM_MAX_WAITS times. */
+        if (event_base_get_num_events(s->base, EVENT_BASE_COUNT_ACTIVE) > 0 &&
+            s->trim_waits < SERVER_TRIM_MAX_WAITS) {
+                static const struct timeval retry = { 0, SERVER_TRIM_RETRY_MS * 1000 };
+                s->trim_waits++;
+                evtimer_add(s->trim_event, &retry);
+                return;
+        }
+        s->trim_waits = 0;
+        uint64_t start = session_now_usec();
+        int released = malloc_trim(0);
+        s->trims++;
+        log_debug("malloc_trim after releasing %zu calls and %zu bytes of output: %s in %" PRIu64
+                  " us",
+                  s->trim_calls, s->trim_bytes, released ? "memory returned" : "nothing returned",
+                  session_now_usec() - start);
+        s->trim_calls = 0;
+        s->trim_bytes = 0;
+}
 
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
         Server *s = userdata;
@@ -32,7 +65,14 @@ static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
 
         while ((session = TAILQ_FIRST(&s->doomed))) {
                 TAILQ_REMOVE(&s->doomed, session, link);
+                s->trim_calls += session->released_calls;
+                s->trim_bytes += session->discarded_bytes;
                 session_free(session);
+        }
+        if ((s->trim_calls >= SERVER_TRIM_MIN_CALLS || s->trim_bytes >= SERVER_TRIM_MIN_BYTES) &&
+            s->trim_event && !evtimer_pending(s->trim_event, NULL)) {
+                static const struct timeval delay = { 0, SERVER_TRIM_DELAY_MS * 1000 };
+                evtimer_add(s->trim_event, &delay);
         }
 }
 
@@ -50,6 +90,18 @@ void server_session_closed(Server *s, Session *session) {
          * callbacks right now. */
         static const struct timeval next_turn = { 0, 0 };
         evtimer_add(s->reap_event, &next_turn);
+}
+
+int server_sockdiag(Server *s) {
+        if (s->sockdiag_fd == -1) {
+                int fd = sockdiag_open();
+                if (fd < 0)
+                        log_info("no sock_diag (%s): Unix sessions' unread output is measured "
+                                 "with SIOCOUTQ",
+                                 strerror(-fd));
+                s->sockdiag_fd = fd < 0 ? -2 : fd;
+        }
+        return s->sockdiag_fd >= 0 ? s->sockdiag_fd : -ENOTSUP;
 }
 
 void server_accept(int fd, void *userdata) {
@@ -93,6 +145,7 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
         s->repo_lock_fd = -1;
+        s->sockdiag_fd = -1;
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         s->start_usec = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
@@ -117,7 +170,8 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         }
         s->reap_event = evtimer_new(s->base, server_reap_cb, s);
         s->shutdown_event = evtimer_new(s->base, server_shutdown_cb, s);
-        if (!s->reap_event || !s->shutdown_event)
+        s->trim_event = evtimer_new(s->base, server_trim_cb, s);
+        if (!s->reap_event || !s->shutdown_event || !s->trim_event)
                 goto oom;
         *ret = s;
         return 0;
@@ -285,9 +339,11 @@ int server_start(Server *s, Error *err) {
             event_add(s->sighup_event, NULL) < 0)
                 return error_set(err, WBEM_E_FAILED, "cannot install signal handlers");
 
-        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes)",
+        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes, keepalive %zu ms, "
+                 "stall bound %zu ms)",
                  s->settings.socket_path, (long)getpid(), s->settings.repository,
-                 s->settings.max_line_bytes);
+                 s->settings.max_line_bytes, s->settings.keepalive_ms,
+                 s->settings.stall_timeout_ms);
         if (s->tcp_listener)
                 log_info("listening on %s", listener_name(s->tcp_listener));
         /* Not running under systemd is fine: sd_notify() then does nothing. */
@@ -414,13 +470,24 @@ int server_reload(Server *s) {
         s->settings.max_result_bytes = fresh.max_result_bytes;
         /* For new subscriptions; registered ones keep their interval. */
         s->settings.min_within_ms = fresh.min_within_ms;
+        /* Liveness: open sessions too (a keepalive chosen by Hello stays). */
+        if (fresh.keepalive_ms != s->settings.keepalive_ms ||
+            fresh.stall_timeout_ms != s->settings.stall_timeout_ms) {
+                Session *session;
+                s->settings.keepalive_ms = fresh.keepalive_ms;
+                s->settings.stall_timeout_ms = fresh.stall_timeout_ms;
+                TAILQ_FOREACH(session, &s->sessions, link)
+                session_settings_changed(session);
+        }
         if (s->engine)
                 server_set_event_hooks(s);
         log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
-                 "objects and %zu bytes, WITHIN at least %zu ms)",
+                 "objects and %zu bytes, WITHIN at least %zu ms, keepalive %zu ms, stall "
+                 "bound %zu ms)",
                  s->cmdline.config_path, log_level_name(s->settings.log_level),
                  s->settings.max_line_bytes, s->settings.max_result_objects,
-                 s->settings.max_result_bytes, s->settings.min_within_ms);
+                 s->settings.max_result_bytes, s->settings.min_within_ms,
+                 s->settings.keepalive_ms, s->settings.stall_timeout_ms);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;
@@ -452,6 +519,10 @@ Server *server_free(Server *s) {
                 event_free(s->reap_event);
         if (s->shutdown_event)
                 event_free(s->shutdown_event);
+        if (s->trim_event)
+                event_free(s->trim_event);
+        if (s->sockdiag_fd >= 0)
+                close(s->sockdiag_fd);
         if (s->base)
                 event_base_free(s->base);
         settings_done(&s->cmdline);

@@ -26,6 +26,17 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
  * anyway. */
 #define SERVER_SHUTDOWN_FLUSH_MS 1000
 
+/* Freed memory goes back to the system (malloc_trim) this long after
+ * sessions released at least SERVER_TRIM_MIN_CALLS calls or
+ * SERVER_TRIM_MIN_BYTES of queued output; a burst of closes trims once. */
+#define SERVER_TRIM_DELAY_MS 150
+#define SERVER_TRIM_MIN_CALLS 1000
+#define SERVER_TRIM_MIN_BYTES (1024u * 1024)
+/* While other events are active it waits SERVER_TRIM_RETRY_MS more, at
+ * most SERVER_TRIM_MAX_WAITS times. */
+#define SERVER_TRIM_RETRY_MS 20
+#define SERVER_TRIM_MAX_WAITS 50
+
 typedef struct Server {
         struct event_base *base;
         Settings cmdline;  /* as given on the command line: reloads start from it */
@@ -62,6 +73,20 @@ typedef struct Server {
         uint64_t events_delivered; /* Indicates of events queued to a session */
         uint64_t sessions_lost[4]; /* by SessionLoss (session.h; checked there) */
         uint64_t registrations_reclaimed; /* calls released by sessions that ended */
+
+        /* Heap trimming: after sessions that released much (calls, queued
+         * output) are freed, malloc_trim(0) runs once the loop has been
+         * free of them for SERVER_TRIM_DELAY_MS. */
+        struct event *trim_event;
+        size_t trim_calls;  /* released since the last trim */
+        size_t trim_bytes;
+        uint64_t trims;     /* malloc_trim calls made */
+        unsigned trim_waits; /* turns it waited for the loop to be idle */
+
+        /* sock_diag, for the unread bytes of Unix sessions (sockdiag.h):
+         * opened on first use; -1: not yet, -2: unavailable */
+        int sockdiag_fd;
+        uint32_t sockdiag_seq;
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -110,6 +135,10 @@ int server_reload(Server *s);
 
 /* Called by the listener for each connection. */
 void server_accept(int fd, void *userdata);
+
+/* The sock_diag socket, opened on first use; a negative errno when the
+ * kernel offers none (then never tried again). */
+int server_sockdiag(Server *s);
 
 /* Called by a session that closed: move it to the doomed list. */
 void server_session_closed(Server *s, Session *session);

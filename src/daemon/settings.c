@@ -27,6 +27,8 @@ void settings_init(Settings *o) {
                 .max_result_objects = SETTINGS_DEFAULT_MAX_RESULT_OBJECTS,
                 .max_result_bytes = SETTINGS_DEFAULT_MAX_RESULT_BYTES,
                 .min_within_ms = SETTINGS_DEFAULT_MIN_WITHIN_MS,
+                .keepalive_ms = SETTINGS_DEFAULT_KEEPALIVE_MS,
+                .stall_timeout_ms = SETTINGS_DEFAULT_STALL_TIMEOUT_MS,
         };
 }
 
@@ -246,6 +248,8 @@ static const struct {
         { "max_result_objects", SETTINGS_SET_MAX_RESULT_OBJECTS },
         { "max_result_bytes", SETTINGS_SET_MAX_RESULT_BYTES },
         { "min_within_ms", SETTINGS_SET_MIN_WITHIN_MS },
+        { "keepalive_ms", SETTINGS_SET_KEEPALIVE_MS },
+        { "stall_timeout_ms", SETTINGS_SET_STALL_TIMEOUT_MS },
         { "listen", SETTINGS_SET_LISTEN },
         { "insecure_tcp", SETTINGS_SET_INSECURE_TCP },
 };
@@ -274,7 +278,7 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 parse_fail(p, p->line,
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
                            "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
-                           "min_within_ms, listen, insecure_tcp)",
+                           "min_within_ms, keepalive_ms, stall_timeout_ms, listen, insecure_tcp)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -318,6 +322,20 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 size_t n;
                 if (settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
                                          SETTINGS_MAX_MIN_WITHIN_MS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_KEEPALIVE_MS) {
+                size_t n;
+                if (settings_parse_count(value, "keepalive_ms", SETTINGS_MIN_KEEPALIVE_MS,
+                                         SETTINGS_MAX_KEEPALIVE_MS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_STALL_TIMEOUT_MS) {
+                size_t n;
+                if (settings_parse_count(value, "stall_timeout_ms", SETTINGS_MIN_STALL_TIMEOUT_MS,
+                                         SETTINGS_MAX_STALL_TIMEOUT_MS, &n, &e) != 0) {
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
@@ -381,6 +399,16 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         case SETTINGS_SET_MIN_WITHIN_MS:
                 (void)settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
                                            SETTINGS_MAX_MIN_WITHIN_MS, &o->min_within_ms, NULL);
+                break;
+        case SETTINGS_SET_KEEPALIVE_MS:
+                (void)settings_parse_count(value, "keepalive_ms", SETTINGS_MIN_KEEPALIVE_MS,
+                                           SETTINGS_MAX_KEEPALIVE_MS, &o->keepalive_ms, NULL);
+                break;
+        case SETTINGS_SET_STALL_TIMEOUT_MS:
+                (void)settings_parse_count(value, "stall_timeout_ms",
+                                           SETTINGS_MIN_STALL_TIMEOUT_MS,
+                                           SETTINGS_MAX_STALL_TIMEOUT_MS, &o->stall_timeout_ms,
+                                           NULL);
                 break;
         case SETTINGS_SET_INSECURE_TCP:
                 (void)settings_parse_bool(value, "insecure_tcp", &o->insecure_tcp, NULL);

@@ -32,6 +32,17 @@
 #define SETTINGS_MIN_MIN_WITHIN_MS ((size_t)10)
 #define SETTINGS_MAX_MIN_WITHIN_MS ((size_t)3600000)
 
+/* Liveness (DESIGN.md "Liveness"): the keepalive a session gets unless
+ * its Hello asks for another (nothing heard for that long → Ping; nothing
+ * within half of it more → lost), and the stall bound (the oldest output
+ * byte not yet taken by the consumer may be this old). In ms. */
+#define SETTINGS_DEFAULT_KEEPALIVE_MS ((size_t)10000)
+#define SETTINGS_MIN_KEEPALIVE_MS ((size_t)500)
+#define SETTINGS_MAX_KEEPALIVE_MS ((size_t)60000)
+#define SETTINGS_DEFAULT_STALL_TIMEOUT_MS ((size_t)10000)
+#define SETTINGS_MIN_STALL_TIMEOUT_MS ((size_t)100)
+#define SETTINGS_MAX_STALL_TIMEOUT_MS ((size_t)3600000)
+
 /* Which settings were given on the command line (Settings.from_cmdline). */
 enum {
         SETTINGS_SET_SOCKET = 1u << 0,
@@ -41,8 +52,10 @@ enum {
         SETTINGS_SET_MAX_RESULT_OBJECTS = 1u << 4,
         SETTINGS_SET_MAX_RESULT_BYTES = 1u << 5,
         SETTINGS_SET_MIN_WITHIN_MS = 1u << 6,
-        SETTINGS_SET_LISTEN = 1u << 7,
-        SETTINGS_SET_INSECURE_TCP = 1u << 8,
+        SETTINGS_SET_KEEPALIVE_MS = 1u << 7,
+        SETTINGS_SET_STALL_TIMEOUT_MS = 1u << 8,
+        SETTINGS_SET_LISTEN = 1u << 9,
+        SETTINGS_SET_INSECURE_TCP = 1u << 10,
 };
 
 typedef struct Settings {
@@ -54,6 +67,8 @@ typedef struct Settings {
         size_t max_result_objects; /* most objects in one ExecQuery/EnumInstances answer */
         size_t max_result_bytes;   /* most bytes of objects' JSON in one such answer */
         size_t min_within_ms;      /* shortest WITHIN accepted in an event query */
+        size_t keepalive_ms;       /* a session's keepalive unless its Hello chooses */
+        size_t stall_timeout_ms;   /* the oldest output byte not taken may be this old */
         char *listen;      /* TCP address "ADDR:PORT" (netaddr.h); NULL: no TCP listener */
         bool insecure_tcp; /* allow a listen address that is not loopback */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
@@ -61,7 +76,8 @@ typedef struct Settings {
 } Settings;
 
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
- * and 64 MiB, WITHIN at least 500 ms, no TCP listener. */
+ * and 64 MiB, WITHIN at least 500 ms, keepalive and stall bound 10 s, no
+ * TCP listener. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */
