@@ -46,7 +46,7 @@ enum {
 #define DEFAULT_NAMESPACE "root/cimv2"
 
 typedef struct Options {
-        const char *socket;
+        const char *socket; /* --socket or --connect: any address liblwmi takes */
         const char *ns;
         bool json;
         unsigned timeout_ms;
@@ -93,6 +93,10 @@ static const char main_usage[] =
         "      --socket PATH    lwmid's socket: a path or unix:PATH (default:\n"
         "                       $LWMI_SOCKET, else /run/lwmi/lwmid.sock as root and\n"
         "                       $XDG_RUNTIME_DIR/lwmi/lwmid.sock otherwise)\n"
+        "      --connect ADDR   where lwmid is: unix:PATH, or tcp:HOST:PORT for an\n"
+        "                       lwmid started with --listen (tcp:127.0.0.1:7000,\n"
+        "                       tcp:[::1]:7000); instead of --socket. $LWMI_SOCKET\n"
+        "                       may hold either form too\n"
         "      --json           print one compact JSON object per line instead of\n"
         "                       a table (64-bit integers are decimal strings)\n"
         "      --timeout SEC    give up on a call after SEC seconds (default: wait);\n"
@@ -104,7 +108,8 @@ static const char main_usage[] =
         "  0  success\n"
         "  1  the server reported an error, or the connection broke during a call\n"
         "  2  wrong usage: unknown command or option, missing argument, bad input file\n"
-        "  3  cannot connect to lwmid (not running, wrong socket, no permission)\n"
+        "  3  cannot connect to lwmid (not running, wrong socket or address, no\n"
+        "     permission)\n"
         "  4  watch --timeout ended without any event\n"
         "\n"
         "Errors go to standard error as \"lwmi: MESSAGE (WBEM_STATUS)\"; a query error\n"
@@ -1208,6 +1213,7 @@ static int parse_timeout(const char *text, unsigned *ret) {
 int main(int argc, char **argv) {
         enum {
                 OPT_SOCKET = 0x100,
+                OPT_CONNECT,
                 OPT_JSON,
                 OPT_TIMEOUT,
                 OPT_DEEP,
@@ -1218,6 +1224,7 @@ int main(int argc, char **argv) {
         static const struct option long_options[] = {
                 { "namespace", required_argument, NULL, 'n' },
                 { "socket", required_argument, NULL, OPT_SOCKET },
+                { "connect", required_argument, NULL, OPT_CONNECT },
                 { "json", no_argument, NULL, OPT_JSON },
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
                 { "deep", no_argument, NULL, OPT_DEEP },
@@ -1229,6 +1236,7 @@ int main(int argc, char **argv) {
                 { 0 },
         };
         Options o = { .ns = DEFAULT_NAMESPACE };
+        const char *address_option = NULL; /* which of --socket, --connect gave o.socket */
         bool version = false;
         int opt;
         opterr = 0;
@@ -1242,8 +1250,17 @@ int main(int argc, char **argv) {
                         o.ns = optarg;
                         break;
                 case OPT_SOCKET:
+                case OPT_CONNECT: {
+                        const char *name = opt == OPT_SOCKET ? "--socket" : "--connect";
+                        if (address_option && strcmp(address_option, name) != 0)
+                                return usage_error("give --socket or --connect, not both");
+                        if (!*optarg)
+                                return usage_error("%s needs an address, not an empty string",
+                                                   name);
+                        address_option = name;
                         o.socket = optarg;
                         break;
+                }
                 case OPT_JSON:
                         o.json = true;
                         break;
