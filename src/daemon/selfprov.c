@@ -147,7 +147,7 @@ static uint64_t self_memory_rss(void) {
 /* Bytes queued for the peer and not yet taken by it: the session's
  * output buffer plus the kernel's send queue, as the stall rule counts
  * them (session_output_taken). */
-static uint64_t self_backlog_bytes(const Session *s) {
+static uint64_t self_backlog_bytes(Session *s) {
         uint64_t queued, taken;
 
         if (!s->bev)
