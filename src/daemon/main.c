@@ -50,7 +50,8 @@ static void usage(FILE *f) {
                    "  --config FILE          read settings from the INI file FILE (section\n"
                    "                         [daemon], keys socket, repository, log_level,\n"
                    "                         max_line_bytes, max_result_objects,\n"
-                   "                         max_result_bytes, min_within_ms); options given on\n"
+                   "                         max_result_bytes, min_within_ms, proc_connector,\n"
+                   "                         fork_grace_ms); options given on\n"
                    "                         the command line win. Unknown keys and bad values\n"
                    "                         are errors.\n"
                    "                         Default: no configuration file\n"
@@ -71,6 +72,16 @@ static void usage(FILE *f) {
                    "                         polls a provider's class: for Linux_Process a\n"
                    "                         scan of /proc). A shorter one is refused with\n"
                    "                         WBEM_E_INVALID_QUERY. Default: 500\n"
+                   "  --no-proc-connector    do not use the kernel's proc connector for\n"
+                   "                         Linux_Process events (it needs CAP_NET_ADMIN in\n"
+                   "                         the initial user and pid namespaces; without it\n"
+                   "                         they are off anyway): event queries on processes\n"
+                   "                         then need WITHIN and poll. The log says at start\n"
+                   "                         which mode is in force. Default: on\n"
+                   "  --fork-grace-ms N      a forked process that has not called exec within N\n"
+                   "                         ms is announced as it is (an exec within it\n"
+                   "                         announces the new program instead), 0 to 10000.\n"
+                   "                         Default: 10\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -79,8 +90,9 @@ static void usage(FILE *f) {
                    "                         remove the socket and the lock file, exit 0\n"
                    "  SIGHUP                 re-read the configuration file: log_level, the\n"
                    "                         max_* limits and min_within_ms take effect at once\n"
-                   "                         (for new requests); a changed socket or repository\n"
-                   "                         is logged and needs a restart\n"
+                   "                         (for new requests); a changed socket, repository,\n"
+                   "                         proc_connector or fork_grace_ms is logged and\n"
+                   "                         needs a restart\n"
                    "\n"
                    "Exit status:\n"
                    "  0  clean shutdown, or --help / --version\n"
@@ -100,6 +112,8 @@ enum {
         OPT_MAX_RESULT_OBJECTS,
         OPT_MAX_RESULT_BYTES,
         OPT_MIN_WITHIN_MS,
+        OPT_NO_PROC_CONNECTOR,
+        OPT_FORK_GRACE_MS,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -128,6 +142,8 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "max-result-objects", required_argument, NULL, OPT_MAX_RESULT_OBJECTS },
                 { "max-result-bytes", required_argument, NULL, OPT_MAX_RESULT_BYTES },
                 { "min-within-ms", required_argument, NULL, OPT_MIN_WITHIN_MS },
+                { "no-proc-connector", no_argument, NULL, OPT_NO_PROC_CONNECTOR },
+                { "fork-grace-ms", required_argument, NULL, OPT_FORK_GRACE_MS },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -212,6 +228,21 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MIN_WITHIN_MS;
+                        break;
+                }
+                case OPT_NO_PROC_CONNECTOR:
+                        o->proc_connector = false;
+                        o->from_cmdline |= SETTINGS_SET_PROC_CONNECTOR;
+                        break;
+                case OPT_FORK_GRACE_MS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--fork-grace-ms", 0,
+                                                 SETTINGS_MAX_FORK_GRACE_MS, &o->fork_grace_ms,
+                                                 &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_FORK_GRACE_MS;
                         break;
                 }
                 case ':':

@@ -38,6 +38,7 @@ static const CimPropertySpec daemon_properties[] = {
         { "EventsDelivered", CIM_UINT64, false, false },
         { "EventsDropped", CIM_UINT64, false, false },
         { "EventsFailed", CIM_UINT64, false, false },
+        { "SourceOverflows", CIM_UINT64, false, false },
 };
 
 static const CimPropertySpec session_properties[] = {
@@ -168,6 +169,7 @@ static int self_daemon(Server *server, CimClass *cls, const char *ns, Instance *
                 { "EventsDelivered", CIM_UINT64, st.events_delivered },
                 { "EventsDropped", CIM_UINT64, server->events_dropped },
                 { "EventsFailed", CIM_UINT64, st.events_failed },
+                { "SourceOverflows", CIM_UINT64, st.source_overflows },
         };
         for (size_t k = 0; r == 0 && k < ELEMENTSOF(counts); k++) {
                 uint64_t v = counts[k].value;

@@ -4,7 +4,8 @@
  *
  *   LWMI_Daemon        the singleton (LWMI_Daemon=@): counts of sessions,
  *                      sinks, registrations, filters, poll tasks, sources,
- *                      events raised, delivered, dropped and failed (from
+ *                      events raised, delivered, dropped and failed, native
+ *                      sources' overflows (from
  *                      engine_event_stats and the server), Version,
  *                      StartTime, ProcessId;
  *   LWMI_Session       one per open connection (key SessionId): the peer's

@@ -26,6 +26,8 @@ void settings_init(Settings *o) {
                 .max_result_objects = SETTINGS_DEFAULT_MAX_RESULT_OBJECTS,
                 .max_result_bytes = SETTINGS_DEFAULT_MAX_RESULT_BYTES,
                 .min_within_ms = SETTINGS_DEFAULT_MIN_WITHIN_MS,
+                .proc_connector = true,
+                .fork_grace_ms = SETTINGS_DEFAULT_FORK_GRACE_MS,
         };
 }
 
@@ -212,7 +214,26 @@ static const struct {
         { "max_result_objects", SETTINGS_SET_MAX_RESULT_OBJECTS },
         { "max_result_bytes", SETTINGS_SET_MAX_RESULT_BYTES },
         { "min_within_ms", SETTINGS_SET_MIN_WITHIN_MS },
+        { "proc_connector", SETTINGS_SET_PROC_CONNECTOR },
+        { "fork_grace_ms", SETTINGS_SET_FORK_GRACE_MS },
 };
+
+/* true/false, yes/no, on/off, 1/0: 0 with *ret, or -EINVAL. */
+static int settings_parse_bool(const char *text, bool *ret) {
+        static const char *const yes[] = { "true", "yes", "on", "1" };
+        static const char *const no[] = { "false", "no", "off", "0" };
+        for (size_t k = 0; k < ELEMENTSOF(yes); k++) {
+                if (strcasecmp(text, yes[k]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(text, no[k]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
         Parse *p = userdata;
@@ -238,7 +259,7 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 parse_fail(p, p->line,
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
                            "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
-                           "min_within_ms)",
+                           "min_within_ms, proc_connector, fork_grace_ms)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -282,6 +303,21 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 size_t n;
                 if (settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
                                          SETTINGS_MAX_MIN_WITHIN_MS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_PROC_CONNECTOR) {
+                bool b;
+                if (settings_parse_bool(value, &b) < 0) {
+                        parse_fail(p, p->line,
+                                   "%s:%u: key proc_connector: '%s' is not true or false",
+                                   p->name, p->line, value);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_FORK_GRACE_MS) {
+                size_t n;
+                if (settings_parse_count(value, "fork_grace_ms", 0, SETTINGS_MAX_FORK_GRACE_MS,
+                                         &n, &e) != 0) {
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
@@ -330,6 +366,13 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         case SETTINGS_SET_MIN_WITHIN_MS:
                 (void)settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
                                            SETTINGS_MAX_MIN_WITHIN_MS, &o->min_within_ms, NULL);
+                break;
+        case SETTINGS_SET_PROC_CONNECTOR:
+                (void)settings_parse_bool(value, &o->proc_connector);
+                break;
+        case SETTINGS_SET_FORK_GRACE_MS:
+                (void)settings_parse_count(value, "fork_grace_ms", 0, SETTINGS_MAX_FORK_GRACE_MS,
+                                           &o->fork_grace_ms, NULL);
                 break;
         }
         return 1;

@@ -32,6 +32,11 @@
 #define SETTINGS_MIN_MIN_WITHIN_MS ((size_t)10)
 #define SETTINGS_MAX_MIN_WITHIN_MS ((size_t)3600000)
 
+/* How long a forked process that has not exec'd waits before it is
+ * announced (Linux_Process events from the proc connector), in ms. */
+#define SETTINGS_DEFAULT_FORK_GRACE_MS ((size_t)10)
+#define SETTINGS_MAX_FORK_GRACE_MS ((size_t)10000)
+
 /* Which settings were given on the command line (Settings.from_cmdline). */
 enum {
         SETTINGS_SET_SOCKET = 1u << 0,
@@ -41,6 +46,8 @@ enum {
         SETTINGS_SET_MAX_RESULT_OBJECTS = 1u << 4,
         SETTINGS_SET_MAX_RESULT_BYTES = 1u << 5,
         SETTINGS_SET_MIN_WITHIN_MS = 1u << 6,
+        SETTINGS_SET_PROC_CONNECTOR = 1u << 7,
+        SETTINGS_SET_FORK_GRACE_MS = 1u << 8,
 };
 
 typedef struct Settings {
@@ -52,12 +59,15 @@ typedef struct Settings {
         size_t max_result_objects; /* most objects in one ExecQuery/EnumInstances answer */
         size_t max_result_bytes;   /* most bytes of objects' JSON in one such answer */
         size_t min_within_ms;      /* shortest WITHIN accepted in an event query */
+        bool proc_connector;       /* native process events when privileged */
+        size_t fork_grace_ms;      /* a fork without exec is announced after it */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
 
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
- * and 64 MiB, WITHIN at least 500 ms. */
+ * and 64 MiB, WITHIN at least 500 ms, the proc connector on with a fork
+ * grace of 10 ms. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */

@@ -1164,5 +1164,6 @@ void dispatcher_stats(const Dispatcher *d, EngineEventStats *ret) {
                 .events_raised = d->events_raised,
                 .events_delivered = d->events_delivered,
                 .events_failed = d->events_failed,
+                .source_overflows = d->source_overflows,
         };
 }

@@ -138,6 +138,7 @@ typedef struct EngineEventStats {
         uint64_t events_raised;
         uint64_t events_delivered; /* indicate callbacks */
         uint64_t events_failed;    /* events not (fully) delivered for lack of memory */
+        uint64_t source_overflows; /* native sources that lost notifications and rescanned */
 } EngineEventStats;
 
 void engine_event_stats(const Engine *e, EngineEventStats *ret);

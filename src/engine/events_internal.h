@@ -321,6 +321,7 @@ struct Dispatcher {
 
         size_t n_sinks, n_calls, n_filters, n_tasks, n_sources;
         uint64_t events_raised, events_delivered, events_failed;
+        uint64_t source_overflows; /* event_source_overflowed() */
         unsigned no_shrink; /* tables keep their size while > 0 (walks under way) */
 };
 

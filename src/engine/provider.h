@@ -147,6 +147,12 @@ void *event_source_timer_start(EventSource *src, uint64_t interval_usec, void (*
                                void *arg);
 void event_source_timer_stop(EventSource *src, void *timer);
 
+/* The source lost notifications (a kernel queue overflowed: ENOBUFS on a
+ * netlink socket, IN_Q_OVERFLOW) and resynchronises (a scan): counted in
+ * EngineEventStats.source_overflows (LWMI_Daemon.SourceOverflows), so that
+ * a loss is never silent. */
+void event_source_overflowed(EventSource *src);
+
 /* The source failed for good: end every registration of src with status
  * and message (call_ended). The last one going stops the source, from
  * inside this call: the provider must not touch its state after it

@@ -97,6 +97,10 @@ void event_source_timer_stop(EventSource *src, void *timer) {
                 d->timers.stop(d->timers.userdata, timer);
 }
 
+void event_source_overflowed(EventSource *src) {
+        src->task->d->source_overflows++;
+}
+
 void event_source_fail(EventSource *src, int status, const char *message) {
         PollTask *t = src->task;
         /* Ending the calls releases the buckets, and with the last the task
