@@ -75,12 +75,10 @@ class Client:
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self.s.settimeout(remaining)
+            self.s.settimeout(max(remaining, 0.0))
             try:
                 data = self.s.recv(1 << 16)
-            except (TimeoutError, socket.timeout):
+            except (TimeoutError, socket.timeout, BlockingIOError):
                 return None
             if not data:
                 raise SystemExit("lwmid closed the connection")
