@@ -143,14 +143,19 @@ static void session_liveness_recheck(Session *s) {
         session_liveness_arm(s, session_now_usec());
 }
 
-/* Whether the client sent bytes that lwmid left in the kernel because it
- * stopped reading them itself (output over the high-water mark, a query
- * in progress, a full line buffer): that silence is ours, not the
- * client's. */
+/* Whether lwmid itself holds requests of the client's that it has not
+ * handled yet: complete lines in its input buffer (a slow turn, a busy
+ * loop, a sanitizer build working through a pipelined burst), or bytes it
+ * left in the kernel because it stopped reading (output over the
+ * high-water mark, a query in progress, a full line buffer). That silence
+ * is lwmid's, not the client's: no Ping, no loss. */
 static bool session_input_held_back(Session *s) {
-        size_t have = evbuffer_get_length(bufferevent_get_input(s->bev));
+        struct evbuffer *in = bufferevent_get_input(s->bev);
+        size_t have = evbuffer_get_length(in);
         int waiting = 0;
 
+        if (have > s->scanned && evbuffer_search(in, "\n", 1, NULL).pos >= 0)
+                return true;
         if (!s->output_paused && !s->job && have <= s->max_line_bytes)
                 return false;
         return ioctl(bufferevent_getfd(s->bev), FIONREAD, &waiting) == 0 && waiting > 0;
@@ -199,8 +204,15 @@ static void session_liveness_check(Session *s) {
          * it waits for its queries, and the stall rule still holds. */
         if (!s->read_eof) {
                 uint64_t keepalive = session_keepalive_usec(s), ka_due = 0;
-                switch (liveness_keepalive_check(now, s->last_heard_usec, keepalive,
-                                                 &s->keepalive_ping_usec, &ka_due)) {
+                LivenessKeepalive step = liveness_keepalive_check(
+                        now, s->last_heard_usec, keepalive, &s->keepalive_ping_usec, &ka_due);
+                if (step != LIVENESS_WAIT && session_input_held_back(s)) {
+                        s->last_heard_usec = now;
+                        s->keepalive_ping_usec = 0;
+                        ka_due = now + keepalive;
+                        step = LIVENESS_WAIT;
+                }
+                switch (step) {
                 case LIVENESS_WAIT:
                         break;
                 case LIVENESS_PING:
@@ -218,12 +230,6 @@ static void session_liveness_check(Session *s) {
                                   s->next_ping_number);
                         break;
                 case LIVENESS_LOST:
-                        if (session_input_held_back(s)) {
-                                s->last_heard_usec = now;
-                                s->keepalive_ping_usec = 0;
-                                ka_due = now + keepalive;
-                                break;
-                        }
                         session_lose(s, SESSION_LOSS_KEEPALIVE,
                                      "nothing heard for %" PRIu64 " ms; Ping s:%" PRIu64
                                      " unanswered for %" PRIu64 " ms (keepalive %u ms)",
