@@ -50,7 +50,8 @@ static void usage(FILE *f) {
                    "  --config FILE          read settings from the INI file FILE (section\n"
                    "                         [daemon], keys socket, repository, log_level,\n"
                    "                         max_line_bytes, max_result_objects,\n"
-                   "                         max_result_bytes, min_within_ms); options given on\n"
+                   "                         max_result_bytes, min_within_ms,\n"
+                   "                         max_backlog_bytes); options given on\n"
                    "                         the command line win. Unknown keys and bad values\n"
                    "                         are errors.\n"
                    "                         Default: no configuration file\n"
@@ -71,6 +72,14 @@ static void usage(FILE *f) {
                    "                         polls a provider's class: for Linux_Process a\n"
                    "                         scan of /proc). A shorter one is refused with\n"
                    "                         WBEM_E_INVALID_QUERY. Default: 500\n"
+                   "  --max-backlog-bytes N  the budget of each session's Indicate backlog:\n"
+                   "                         bytes of Indicate messages made for it and not\n"
+                   "                         yet written to its socket (responses and\n"
+                   "                         SetStatus do not count). Over it, new events for\n"
+                   "                         the session are dropped, and each sink is told\n"
+                   "                         which (EventsDropped) once the backlog has\n"
+                   "                         drained. N as for --max-line-bytes, from 4K to\n"
+                   "                         1G. Default: 4M\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -98,6 +107,7 @@ enum {
         OPT_LOG_LEVEL,
         OPT_MAX_LINE_BYTES,
         OPT_MAX_RESULT_OBJECTS,
+        OPT_MAX_BACKLOG_BYTES,
         OPT_MAX_RESULT_BYTES,
         OPT_MIN_WITHIN_MS,
 };
@@ -128,6 +138,7 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "max-result-objects", required_argument, NULL, OPT_MAX_RESULT_OBJECTS },
                 { "max-result-bytes", required_argument, NULL, OPT_MAX_RESULT_BYTES },
                 { "min-within-ms", required_argument, NULL, OPT_MIN_WITHIN_MS },
+                { "max-backlog-bytes", required_argument, NULL, OPT_MAX_BACKLOG_BYTES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -212,6 +223,18 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MIN_WITHIN_MS;
+                        break;
+                }
+                case OPT_MAX_BACKLOG_BYTES: {
+                        Error e;
+                        if (settings_parse_size_in(optarg, "--max-backlog-bytes",
+                                                   SETTINGS_MIN_MAX_BACKLOG_BYTES,
+                                                   SETTINGS_MAX_MAX_BACKLOG_BYTES,
+                                                   &o->max_backlog_bytes, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_BACKLOG_BYTES;
                         break;
                 }
                 case ':':

@@ -12,6 +12,10 @@ void objtext_init(ObjText *w, const char *host, const WqlQuery *query) {
         *w = (ObjText){ .host = host, .query = query && !query->select_all ? query : NULL };
 }
 
+void objtext_set_query(ObjText *w, const WqlQuery *query) {
+        w->query = query && !query->select_all ? query : NULL;
+}
+
 void objtext_done(ObjText *w) {
         mem_free(w->select);
         mem_free(w->scratch);

@@ -31,6 +31,8 @@ typedef struct ObjText {
 /* host and query are borrowed and must outlive the writer. */
 void objtext_init(ObjText *w, const char *host, const WqlQuery *query);
 void objtext_done(ObjText *w);
+/* Write for another query from now on (its buffers are kept). */
+void objtext_set_query(ObjText *w, const WqlQuery *query);
 
 /* Append inst's compact JSON text to b. 0, -ENOMEM (b may then hold part
  * of it: the caller drops the line), or objjson's WBEM_E_INVALID_PARAMETER

@@ -59,12 +59,18 @@ static void session_free_line(const void *data, size_t len, void *extra) {
         mem_free((void *)data);
 }
 
-/* Queue one encoded line (taken over). Small lines are copied into the
- * buffer's current chunk; large ones are handed over without a copy. */
+/* Queue one encoded line (taken over), after any open Indicate batch.
+ * Small lines are copied into the buffer's current chunk; large ones are
+ * handed over without a copy. */
 static void session_queue_line(Session *s, char *line, size_t len) {
         struct evbuffer *out = bufferevent_get_output(s->bev);
         int r;
 
+        async_flush(s->async);
+        if (s->state == SESSION_CLOSED) {
+                mem_free(line);
+                return;
+        }
         if (len < 4096) {
                 r = evbuffer_add(out, line, len);
                 mem_free(line);
@@ -75,6 +81,8 @@ static void session_queue_line(Session *s, char *line, size_t len) {
         }
         if (r < 0)
                 session_close(s, "out of memory queueing output");
+        else
+                s->out_queued += len;
 }
 
 void session_send_line(Session *s, char *line, size_t len) {
@@ -83,6 +91,17 @@ void session_send_line(Session *s, char *line, size_t len) {
                 return;
         }
         session_queue_line(s, line, len);
+}
+
+bool session_send_indicate(Session *s, const char *line, size_t len) {
+        if (s->state == SESSION_CLOSED)
+                return false;
+        if (evbuffer_add(bufferevent_get_output(s->bev), line, len) < 0) {
+                session_close(s, "out of memory queueing output");
+                return false;
+        }
+        s->out_queued += len;
+        return true;
 }
 
 void session_send_error(Session *s, json_t *id, int code, const Error *e) {

@@ -26,6 +26,7 @@ void settings_init(Settings *o) {
                 .max_result_objects = SETTINGS_DEFAULT_MAX_RESULT_OBJECTS,
                 .max_result_bytes = SETTINGS_DEFAULT_MAX_RESULT_BYTES,
                 .min_within_ms = SETTINGS_DEFAULT_MIN_WITHIN_MS,
+                .max_backlog_bytes = SETTINGS_DEFAULT_MAX_BACKLOG_BYTES,
         };
 }
 
@@ -212,6 +213,7 @@ static const struct {
         { "max_result_objects", SETTINGS_SET_MAX_RESULT_OBJECTS },
         { "max_result_bytes", SETTINGS_SET_MAX_RESULT_BYTES },
         { "min_within_ms", SETTINGS_SET_MIN_WITHIN_MS },
+        { "max_backlog_bytes", SETTINGS_SET_MAX_BACKLOG_BYTES },
 };
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -238,7 +240,7 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 parse_fail(p, p->line,
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
                            "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
-                           "min_within_ms)",
+                           "min_within_ms, max_backlog_bytes)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -282,6 +284,14 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 size_t n;
                 if (settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
                                          SETTINGS_MAX_MIN_WITHIN_MS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_MAX_BACKLOG_BYTES) {
+                size_t size;
+                if (settings_parse_size_in(value, "max_backlog_bytes",
+                                           SETTINGS_MIN_MAX_BACKLOG_BYTES,
+                                           SETTINGS_MAX_MAX_BACKLOG_BYTES, &size, &e) != 0) {
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
@@ -330,6 +340,12 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         case SETTINGS_SET_MIN_WITHIN_MS:
                 (void)settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
                                            SETTINGS_MAX_MIN_WITHIN_MS, &o->min_within_ms, NULL);
+                break;
+        case SETTINGS_SET_MAX_BACKLOG_BYTES:
+                (void)settings_parse_size_in(value, "max_backlog_bytes",
+                                             SETTINGS_MIN_MAX_BACKLOG_BYTES,
+                                             SETTINGS_MAX_MAX_BACKLOG_BYTES,
+                                             &o->max_backlog_bytes, NULL);
                 break;
         }
         return 1;

@@ -32,6 +32,13 @@
 #define SETTINGS_MIN_MIN_WITHIN_MS ((size_t)10)
 #define SETTINGS_MAX_MIN_WITHIN_MS ((size_t)3600000)
 
+/* The budget of a session's Indicate backlog (DESIGN.md "Liveness"): the
+ * bytes of Indicate messages made for it and not yet written to its
+ * socket. Over it, new events for the session are dropped and reported. */
+#define SETTINGS_DEFAULT_MAX_BACKLOG_BYTES ((size_t)4 << 20)
+#define SETTINGS_MIN_MAX_BACKLOG_BYTES ((size_t)4 << 10)
+#define SETTINGS_MAX_MAX_BACKLOG_BYTES ((size_t)1 << 30)
+
 /* Which settings were given on the command line (Settings.from_cmdline). */
 enum {
         SETTINGS_SET_SOCKET = 1u << 0,
@@ -41,6 +48,7 @@ enum {
         SETTINGS_SET_MAX_RESULT_OBJECTS = 1u << 4,
         SETTINGS_SET_MAX_RESULT_BYTES = 1u << 5,
         SETTINGS_SET_MIN_WITHIN_MS = 1u << 6,
+        SETTINGS_SET_MAX_BACKLOG_BYTES = 1u << 7,
 };
 
 typedef struct Settings {
@@ -52,12 +60,13 @@ typedef struct Settings {
         size_t max_result_objects; /* most objects in one ExecQuery/EnumInstances answer */
         size_t max_result_bytes;   /* most bytes of objects' JSON in one such answer */
         size_t min_within_ms;      /* shortest WITHIN accepted in an event query */
+        size_t max_backlog_bytes;  /* a session's Indicate backlog budget */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
 
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
- * and 64 MiB, WITHIN at least 500 ms. */
+ * and 64 MiB, WITHIN at least 500 ms, a backlog of 4 MiB per session. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */

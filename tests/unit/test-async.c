@@ -594,7 +594,7 @@ static void test_backlog_drops(void **state) {
         subscribe(a, 1, "s", "SELECT * FROM T_Ev");
         json_int_t call = expect_result_int(f, a, 1, "call");
 
-        const int events = (int)(2 * ASYNC_MAX_BACKLOG / sizeof(text));
+        const int events = (int)(2 * f->server->settings.max_backlog_bytes / sizeof(text));
         char *msg = malloc(sizeof(text) + 256);
         for (int k = 0; k < events; k++) {
                 snprintf(msg, sizeof(text) + 256,
