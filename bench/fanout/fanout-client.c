@@ -22,8 +22,11 @@
  * 256 events and the server's answer (it handles a connection's packets in
  * order) tells those events were handed to the subscribers; lwmi answers
  * each PublishEvent. Events a server drops (a slow consumer) show up as
- * counts below M, not as errors. Every byte the servers send is parsed
- * only as far as counting needs; server Pings are answered. */
+ * counts below M, not as errors. MQTT and NATS frames are parsed as far
+ * as their framing (the 16-byte payload is opaque to a subscriber); an
+ * lwmi Indicate is parsed as a real consumer parses it (liblwmi does the
+ * same): the whole line through jansson, seq checked against the last one
+ * and EventsDropped, every object's T read. Server Pings are answered. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,6 +44,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "mem.h"
 #include "strbuf.h"
@@ -61,6 +66,10 @@ typedef struct Conn {
         StrBuf out; /* bytes to send from out_off */
         size_t out_off;
         uint64_t events;  /* events received (consumer) */
+        uint64_t lines;   /* Indicate lines (lwmi) */
+        uint64_t seq;     /* the last seq seen on the sink (lwmi) */
+        uint64_t dropped; /* events reported dropped (lwmi EventsDropped) */
+        uint64_t checksum; /* of the events' T values: each one is read */
         uint64_t answers; /* SUBACK/PONG/PINGRESP/responses received */
         uint64_t errors;
         bool unsupported; /* lwmid answered -32601: a method it does not offer yet */
@@ -279,19 +288,52 @@ static bool contains(const char *s, size_t len, const char *needle) {
         return memmem(s, len, needle, strlen(needle)) != NULL;
 }
 
-static size_t count_in(const char *s, size_t len, const char *needle) {
-        size_t n = 0, nlen = strlen(needle);
-        const char *p = s, *end = s + len;
-
-        while ((p = memmem(p, (size_t)(end - p), needle, nlen))) {
-                n++;
-                p += nlen;
+/* An Indicate or EventsDropped, parsed as a consumer would (liblwmi does
+ * the same: the whole line through jansson): every object is read, and
+ * seq is checked, so that a gap not reported is an error. Returns false
+ * for another notification. */
+static bool lwmi_notification(Conn *c, const char *line, size_t len) {
+        json_error_t je;
+        json_t *m = json_loadb(line, len, 0, &je);
+        if (!m)
+                die("lwmid sent a line that does not parse: %s", je.text);
+        const char *method = json_string_value(json_object_get(m, "method"));
+        json_t *params = json_object_get(m, "params");
+        bool handled = true;
+        if (method && strcmp(method, "Indicate") == 0) {
+                uint64_t seq = (uint64_t)json_integer_value(json_object_get(params, "seq"));
+                json_t *objects = json_object_get(params, "objects");
+                if (seq != c->seq + 1 || !json_is_array(objects))
+                        die("Indicate with seq %" PRIu64 " after %" PRIu64, seq, c->seq);
+                c->seq = seq;
+                c->lines++;
+                size_t k;
+                json_t *o;
+                json_array_foreach(objects, k, o) {
+                        /* the event's own property (a sint64: a string) */
+                        const char *t = json_string_value(json_object_get(o, "T"));
+                        if (!t)
+                                die("an event without T");
+                        c->checksum += strtoull(t, NULL, 10);
+                        c->events++;
+                }
+        } else if (method && strcmp(method, "EventsDropped") == 0) {
+                uint64_t first = (uint64_t)json_integer_value(json_object_get(params, "first_seq"));
+                uint64_t last = (uint64_t)json_integer_value(json_object_get(params, "last_seq"));
+                if (first != c->seq + 1 || last < first)
+                        die("EventsDropped %" PRIu64 "-%" PRIu64 " after seq %" PRIu64, first, last,
+                            c->seq);
+                c->seq = last;
+                c->dropped += (uint64_t)json_integer_value(json_object_get(params, "count"));
+        } else {
+                handled = false;
         }
-        return n;
+        json_decref(m);
+        return handled;
 }
 
 static void lwmi_parse(Conn *c) {
-        static const char indicate[] = "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\"";
+        static const char notification[] = "{\"jsonrpc\":\"2.0\",\"method\":\"";
 
         for (;;) {
                 char *start = c->in + c->in_start;
@@ -302,12 +344,10 @@ static void lwmi_parse(Conn *c) {
                         return;
                 size_t len = (size_t)(eol - start);
                 c->in_start += len + 1;
-                if (len >= sizeof(indicate) - 1 && memcmp(start, indicate, sizeof(indicate) - 1) == 0) {
-                        /* Bench_Event has no embedded objects: one __CLASS
-                         * per event in the batch. */
-                        c->events += count_in(start, len, "\"__CLASS\":");
+                if (len >= sizeof(notification) - 1 &&
+                    memcmp(start, notification, sizeof(notification) - 1) == 0 &&
+                    lwmi_notification(c, start, len))
                         continue;
-                }
                 if (contains(start, len, "\"method\":")) {
                         /* A server request: answer a Ping with its id
                          * ("s:<n>", no escapes), ignore notifications. */
@@ -493,19 +533,22 @@ static int run_consume(const Options *o) {
                 }
         }
 
-        uint64_t total = 0, min = UINT64_MAX, max = 0, errors = 0;
+        uint64_t total = 0, min = UINT64_MAX, max = 0, errors = 0, lines = 0, dropped = 0;
         unsigned closed = 0;
         for (unsigned i = 0; i < o->connections; i++) {
                 total += conns[i].events;
                 min = conns[i].events < min ? conns[i].events : min;
                 max = conns[i].events > max ? conns[i].events : max;
                 errors += conns[i].errors;
+                lines += conns[i].lines;
+                dropped += conns[i].dropped;
                 closed += conns[i].closed;
                 conn_close(&conns[i]);
         }
         printf("{\"received\":%" PRIu64 ",\"min_per_connection\":%" PRIu64 ",\"max_per_connection\":%" PRIu64
-               ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"closed\":%u,\"errors\":%" PRIu64 "}\n",
-               total, min, max, first, last, closed, errors);
+               ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"closed\":%u,\"errors\":%" PRIu64
+               ",\"lines\":%" PRIu64 ",\"dropped\":%" PRIu64 "}\n",
+               total, min, max, first, last, closed, errors, lines, dropped);
         mem_free(conns);
         mem_free(pfds);
         return 0;
