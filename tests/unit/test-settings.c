@@ -122,7 +122,8 @@ static void test_load_string(void **state) {
                                               "max_line_bytes = 2M\n"
                                               "max_result_objects = 500\n"
                                               "max_result_bytes = 8M\n"
-                                              "min_within_ms = 250\n",
+                                              "min_within_ms = 250\n"
+                                              "max_backlog_bytes = 64K\n",
                                               &e),
                          0);
         assert_string_equal(o.socket_path, "/run/x.sock");
@@ -132,10 +133,12 @@ static void test_load_string(void **state) {
         assert_int_equal(o.max_result_objects, 500);
         assert_int_equal(o.max_result_bytes, 8 * 1048576);
         assert_int_equal(o.min_within_ms, 250);
+        assert_int_equal(o.max_backlog_bytes, 65536);
         assert_int_equal(o.from_file,
                          SETTINGS_SET_SOCKET | SETTINGS_SET_REPOSITORY | SETTINGS_SET_LOG_LEVEL |
                                  SETTINGS_SET_MAX_LINE_BYTES | SETTINGS_SET_MAX_RESULT_OBJECTS |
-                                 SETTINGS_SET_MAX_RESULT_BYTES | SETTINGS_SET_MIN_WITHIN_MS);
+                                 SETTINGS_SET_MAX_RESULT_BYTES | SETTINGS_SET_MIN_WITHIN_MS |
+                                 SETTINGS_SET_MAX_BACKLOG_BYTES);
         settings_done(&o);
         assert_null(o.socket_path);
 
@@ -146,6 +149,7 @@ static void test_load_string(void **state) {
         assert_int_equal(o.max_result_objects, 100000);
         assert_int_equal(o.max_result_bytes, 64 * 1048576);
         assert_int_equal(o.min_within_ms, 500);
+        assert_int_equal(o.max_backlog_bytes, 4 * 1048576);
         assert_int_equal(o.log_level, LOG_LEVEL_INFO);
         assert_null(o.socket_path);
         settings_done(&o);
@@ -220,6 +224,10 @@ static void test_load_errors(void **state) {
                           "f.conf:2: key min_within_ms: '5' is out of range (10 to 3600000)");
         expect_load_error("[daemon]\nmin_within_ms = 0.5\n",
                           "f.conf:2: key min_within_ms: '0.5' is not a number");
+        expect_load_error("[daemon]\nmax_backlog_bytes = 1K\n",
+                          "f.conf:2: key max_backlog_bytes: '1K' is out of range");
+        expect_load_error("[daemon]\nmax_backlog_bytes = 2G\n",
+                          "f.conf:2: key max_backlog_bytes: '2G' is out of range");
         expect_load_error("[daemon]\nmax_result_bytes = 2G\n",
                           "f.conf:2: key max_result_bytes: '2G' is out of range");
         expect_load_error("[daemon]\nsocket =\n", "f.conf:2: key 'socket': empty path");
