@@ -6,8 +6,8 @@ consume) opens K connections, each subscribed to the one stream, and once
 every subscription is confirmed a publisher process (fanout-client publish,
 a connection of its own) sends M small events (a 16-byte payload; for lwmi
 a Bench_Event with Id and T, each Indicate parsed by the consumer as
-liblwmi would: jansson, seq checked, every object read) as fast as its flow control allows. The
-figure is deliveries per second: events received over all K connections
+liblwmi would: jansson, seq checked, every object read) as fast as its
+flow control allows. The figure is deliveries per second: events received over all K connections
 divided by the time from the publisher's first byte to the last event
 received; "per consumer" divides that by K. Each case runs --repeat times;
 the table gives the best and the median, and how many deliveries were
