@@ -504,7 +504,8 @@ void async_flush(Async *a) {
         a->batch_sink = NULL;
         size_t len = a->batch_len + BATCH_TAIL_LEN;
         a->batch_len = 0;
-        if (async_open(a)) {
+        /* a session flushing its last output (draining) still sends it */
+        if (!a->released && a->session->state != SESSION_CLOSED) {
                 memcpy(a->batch + len - BATCH_TAIL_LEN, BATCH_TAIL, BATCH_TAIL_LEN);
                 /* its span was reserved when it was opened */
                 if (session_send_indicate(a->session, a->batch, len))

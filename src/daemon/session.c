@@ -621,6 +621,10 @@ void session_close_after_flush(Session *s, const char *fmt, ...) {
         va_start(ap, fmt);
         session_vset_reason(s, fmt, ap);
         va_end(ap);
+        /* an Indicate still open is part of what must be flushed */
+        async_flush(s->async);
+        if (s->state != SESSION_OPEN)
+                return; /* out of memory queueing it: closed */
         s->state = SESSION_DRAINING;
         bufferevent_disable(s->bev, EV_READ);
         event_del(s->process_event);
