@@ -50,13 +50,14 @@ struct AsyncQuery {
         StrBuf batch; /* the objects of the Indicate being made */
         char *ns;
         char *query;
+        uint64_t delivered; /* objects written */
         TAILQ_ENTRY(AsyncQuery) link;
 };
 
-/* An open call: its id and either the engine's Call or (low bit set) an
- * AsyncQuery. Id 0: a free slot. */
+/* An open call: the engine's Call or (low bit set) an AsyncQuery, whose id
+ * is read through it (8 bytes a slot: the table costs about 10 bytes a
+ * registration). 0: a free slot. */
 typedef struct CallSlot {
-        uint64_t id;
         uintptr_t ref;
 } CallSlot;
 
@@ -82,6 +83,24 @@ struct AsyncEventText {
         StrBuf projected;   /* its text */
 };
 
+/* An event call's delivered and dropped events (LWMI_Registration), made
+ * on its first event: a registration that sees none costs nothing more. */
+typedef struct CallCounts CallCounts;
+struct CallCounts {
+        CallCounts *next;
+        uint64_t id;
+        uint64_t delivered, dropped;
+};
+
+/* Calls made from first_call on (up to the next epoch's) were made at
+ * usec, to within ASYNC_EPOCH_USEC: CreatedAt without a time per call. */
+typedef struct CallEpoch {
+        uint64_t first_call;
+        uint64_t usec; /* monotonic */
+} CallEpoch;
+
+#define ASYNC_EPOCH_USEC 1000
+
 struct Async {
         Session *session;
         uint64_t last_call_id;
@@ -91,10 +110,20 @@ struct Async {
         size_t sinks_mask;
         size_t n_sinks;
 
-        /* open calls by id: linear probing, at most half full */
+        /* open calls by id: linear probing, at most 80% full */
         CallSlot *calls;
         size_t calls_mask;
         size_t n_calls;
+
+        /* per-call figures: counts by call id (chained hash, buckets a
+         * power of two) and creation times */
+        CallCounts **counts;
+        size_t counts_mask, n_counts;
+        CallEpoch *epochs;
+        size_t n_epochs, epochs_size;
+
+        /* the session's events (LWMI_Session) */
+        uint64_t events_delivered, events_dropped;
 
         /* running ExecQueryAsync calls, served round robin */
         AsyncQueryList queries;
@@ -155,13 +184,192 @@ static size_t call_home(const Async *a, uint64_t id) {
         return (size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & a->calls_mask;
 }
 
+static uint64_t slot_id(const CallSlot *slot) {
+        if (slot->ref & CALL_IS_QUERY)
+                return ((const AsyncQuery *)(slot->ref & ~CALL_IS_QUERY))->id;
+        return call_id((const Call *)slot->ref);
+}
+
+/* ---- per-call figures ------------------------------------------------------- */
+
+static CallCounts **counts_bucket(const Async *a, uint64_t id) {
+        return &a->counts[(size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & a->counts_mask];
+}
+
+static CallCounts *counts_find(const Async *a, uint64_t id) {
+        if (!a->counts)
+                return NULL;
+        for (CallCounts *c = *counts_bucket(a, id); c; c = c->next)
+                if (c->id == id)
+                        return c;
+        return NULL;
+}
+
+/* More buckets when the table is full; kept as it is if that fails (the
+ * chains only grow longer). */
+static void counts_grow(Async *a) {
+        size_t buckets = a->counts ? a->counts_mask + 1 : 0;
+        if (a->n_counts < buckets)
+                return;
+        size_t size = buckets ? buckets * 2 : 8;
+        CallCounts **fresh = mem_calloc(size, sizeof(CallCounts *));
+        if (!fresh)
+                return;
+        CallCounts **old = a->counts;
+        a->counts = fresh;
+        a->counts_mask = size - 1;
+        for (size_t k = 0; k < buckets; k++)
+                while (old[k]) {
+                        CallCounts *c = old[k];
+                        CallCounts **b = counts_bucket(a, c->id);
+                        old[k] = c->next;
+                        c->next = *b;
+                        *b = c;
+                }
+        mem_free(old);
+}
+
+/* The counts of call id, made on first use; NULL when out of memory (the
+ * event is then counted for the session and the server only). */
+static CallCounts *counts_get(Async *a, uint64_t id) {
+        CallCounts *c = counts_find(a, id);
+        if (c)
+                return c;
+        counts_grow(a);
+        if (!a->counts)
+                return NULL;
+        c = mem_calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        CallCounts **b = counts_bucket(a, id);
+        c->id = id;
+        c->next = *b;
+        *b = c;
+        a->n_counts++;
+        return c;
+}
+
+/* Call id ended. */
+static void counts_forget(Async *a, uint64_t id) {
+        if (a->n_counts == 0)
+                return;
+        for (CallCounts **pp = counts_bucket(a, id); *pp; pp = &(*pp)->next)
+                if ((*pp)->id == id) {
+                        CallCounts *c = *pp;
+                        *pp = c->next;
+                        mem_free(c);
+                        a->n_counts--;
+                        return;
+                }
+}
+
+static void counts_free_all(Async *a) {
+        for (size_t k = 0; a->counts && k <= a->counts_mask; k++)
+                while (a->counts[k]) {
+                        CallCounts *c = a->counts[k];
+                        a->counts[k] = c->next;
+                        mem_free(c);
+                }
+        mem_free(a->counts);
+        a->counts = NULL;
+        a->counts_mask = a->n_counts = 0;
+}
+
+/* One event of call (on its way to the session, or dropped): counted for
+ * the call, the session and the server (LWMI_Registration, LWMI_Session,
+ * LWMI_Daemon). Drops are counted for the server in sink_drop. */
+static void async_count_event(Async *a, const Call *call, bool delivered) {
+        CallCounts *c = counts_get(a, call_id(call));
+        if (delivered) {
+                a->events_delivered++;
+                async_server(a)->events_delivered++;
+                if (c)
+                        c->delivered++;
+        } else {
+                a->events_dropped++;
+                if (c)
+                        c->dropped++;
+        }
+}
+
+/* The epoch call id was made in: the last one from which it is; SIZE_MAX
+ * when there is none (never for an open call). */
+static size_t epochs_find(const Async *a, uint64_t id) {
+        size_t lo = 0, hi = a->n_epochs;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (a->epochs[mid].first_call <= id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo == 0 ? SIZE_MAX : lo - 1;
+}
+
+/* Drop the epochs in which no open call was made; the last stays, as the
+ * next call may join it. An open call's epoch then still starts at or
+ * before it, and the next one after it. */
+static void epochs_compact(Async *a) {
+        bool *keep = mem_calloc(a->n_epochs, sizeof(bool));
+        size_t n = 0;
+
+        if (!keep)
+                return;
+        keep[a->n_epochs - 1] = true;
+        for (size_t k = 0; a->calls && k <= a->calls_mask; k++) {
+                size_t at = a->calls[k].ref ? epochs_find(a, slot_id(&a->calls[k])) : SIZE_MAX;
+                if (at != SIZE_MAX)
+                        keep[at] = true;
+        }
+        for (size_t k = 0; k < a->n_epochs; k++)
+                if (keep[k])
+                        a->epochs[n++] = a->epochs[k];
+        a->n_epochs = n;
+        mem_free(keep);
+}
+
+/* Room for one more epoch, so that a call made can always be dated.
+ * Compacting scans the call table, so the array is kept at least an
+ * eighth of the calls long: that scan comes once per many calls. */
+static int epochs_reserve(Async *a) {
+        if (a->n_epochs < a->epochs_size)
+                return 0;
+        if (a->n_epochs > 1)
+                epochs_compact(a);
+        if (a->epochs_size > 0 && a->n_epochs * 2 <= a->epochs_size &&
+            a->epochs_size >= a->n_calls / 8)
+                return 0;
+        size_t size = a->epochs_size ? a->epochs_size * 2 : 16;
+        while (size < a->n_calls / 8)
+                size *= 2;
+        CallEpoch *fresh = mem_reallocarray(a->epochs, size, sizeof(CallEpoch));
+        if (!fresh)
+                return a->n_epochs < a->epochs_size ? 0 : -ENOMEM;
+        a->epochs = fresh;
+        a->epochs_size = size;
+        return 0;
+}
+
+/* Call id is made now (after epochs_reserve()). */
+static void epochs_note(Async *a, uint64_t id) {
+        uint64_t now = session_now_usec();
+        if (a->n_epochs > 0 && now - a->epochs[a->n_epochs - 1].usec < ASYNC_EPOCH_USEC)
+                return;
+        a->epochs[a->n_epochs++] = (CallEpoch){ .first_call = id, .usec = now };
+}
+
 /* ---- the call table --------------------------------------------------------- */
+
+/* At most 80% full: 100,000 calls fit 131,072 slots. */
+static bool calls_fit(size_t n, size_t slots) {
+        return n * 5 <= slots * 4;
+}
 
 /* Room for one more call, so that a registration made in the engine can
  * always be recorded. */
 static int calls_reserve(Async *a) {
         size_t slots = a->calls ? a->calls_mask + 1 : 0;
-        if ((a->n_calls + 1) * 2 <= slots)
+        if (slots && calls_fit(a->n_calls + 1, slots))
                 return 0;
         size_t size = slots ? slots * 2 : 16;
         CallSlot *fresh = mem_calloc(size, sizeof(CallSlot));
@@ -171,10 +379,10 @@ static int calls_reserve(Async *a) {
         a->calls = fresh;
         a->calls_mask = size - 1;
         for (size_t k = 0; k < slots; k++) {
-                if (old[k].id == 0)
+                if (old[k].ref == 0)
                         continue;
-                size_t at = call_home(a, old[k].id);
-                while (fresh[at].id != 0)
+                size_t at = call_home(a, slot_id(&old[k]));
+                while (fresh[at].ref != 0)
                         at = (at + 1) & a->calls_mask;
                 fresh[at] = old[k];
         }
@@ -185,9 +393,9 @@ static int calls_reserve(Async *a) {
 /* After calls_reserve(). */
 static void calls_put(Async *a, uint64_t id, uintptr_t ref) {
         size_t at = call_home(a, id);
-        while (a->calls[at].id != 0)
+        while (a->calls[at].ref != 0)
                 at = (at + 1) & a->calls_mask;
-        a->calls[at] = (CallSlot){ .id = id, .ref = ref };
+        a->calls[at] = (CallSlot){ .ref = ref };
         a->n_calls++;
 }
 
@@ -195,10 +403,10 @@ static CallSlot *calls_find(const Async *a, uint64_t id) {
         if (!a->calls || id == 0)
                 return NULL;
         for (size_t at = call_home(a, id);; at = (at + 1) & a->calls_mask) {
-                if (a->calls[at].id == id)
-                        return &a->calls[at];
-                if (a->calls[at].id == 0)
+                if (a->calls[at].ref == 0)
                         return NULL;
+                if (slot_id(&a->calls[at]) == id)
+                        return &a->calls[at];
         }
 }
 
@@ -207,11 +415,13 @@ static CallSlot *calls_find(const Async *a, uint64_t id) {
 static void calls_remove(Async *a, CallSlot *slot) {
         size_t hole = (size_t)(slot - a->calls);
         size_t at = hole;
+
+        counts_forget(a, slot_id(slot));
         for (;;) {
                 at = (at + 1) & a->calls_mask;
-                if (a->calls[at].id == 0)
+                if (a->calls[at].ref == 0)
                         break;
-                size_t home = call_home(a, a->calls[at].id);
+                size_t home = call_home(a, slot_id(&a->calls[at]));
                 /* can the entry at `at` move to `hole`? only if its home is
                  * not in (hole, at], cyclically */
                 bool between =
@@ -656,6 +866,7 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
                 a->dropping = true;
         }
         if (a->dropping) {
+                async_count_event(a, call, false);
                 sink_drop(s, ++s->seq);
                 return;
         }
@@ -666,13 +877,16 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
         int r = event_text(server, call, event, &text, &len, &err);
         if (r == 0)
                 r = batch_add(a, s, call_id(call), text, len);
-        if (r == 0)
+        if (r == 0) {
+                async_count_event(a, call, true);
                 return;
+        }
         /* an event we cannot write (out of memory, a string that is not
          * UTF-8): a seq of its own, reported as dropped */
         log_debug("session %llu: event for call %" PRIu64 " dropped: %s",
                   (unsigned long long)a->session->id, call_id(call),
                   r < 0 ? strerror(-r) : err.message);
+        async_count_event(a, call, false);
         sink_drop(s, ++s->seq);
 }
 
@@ -802,6 +1016,8 @@ static unsigned query_step(Async *a, AsyncQuery *q, uint64_t deadline, bool *ret
         /* What was made goes out first: SetStatus comes after the last
          * Indicate. */
         int flushed = query_flush(a, q);
+        if (flushed == 0)
+                q->delivered += n;
         if (r == 0 && flushed < 0)
                 r = flushed;
         if (r == 0 && !end)
@@ -878,7 +1094,7 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
         if (r != 0)
                 return r;
         AsyncQuery *q = mem_calloc(1, sizeof(*q));
-        if (!q || calls_reserve(a) < 0 || !(q->ns = mem_strdup(ns)) ||
+        if (!q || calls_reserve(a) < 0 || epochs_reserve(a) < 0 || !(q->ns = mem_strdup(ns)) ||
             !(q->query = mem_strndup(query, len))) {
                 r = error_from_errno(err, -ENOMEM);
                 goto fail;
@@ -887,6 +1103,7 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
         if (r != 0)
                 goto fail;
         q->id = ++a->last_call_id;
+        epochs_note(a, q->id);
         q->sink = s;
         q->cursor = cursor;
         objtext_init(&q->text, engine_host_name(e), engine_query_parsed(cursor));
@@ -926,13 +1143,14 @@ int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *q
         r = sinks_get(a, sink_id, &s, err);
         if (r != 0)
                 return r;
-        if (calls_reserve(a) < 0)
+        if (calls_reserve(a) < 0 || epochs_reserve(a) < 0)
                 return error_from_errno(err, -ENOMEM);
         uint64_t id = a->last_call_id + 1;
         r = engine_subscribe(e, ns, query, len, s->sink, id, &call, err);
         if (r != 0)
                 return r;
         a->last_call_id = id;
+        epochs_note(a, id);
         calls_put(a, id, (uintptr_t)call);
         *ret_call = id;
         return 0;
@@ -941,7 +1159,7 @@ int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *q
 /* ---- cancelling -------------------------------------------------------------- */
 
 static void cancel_one(Async *a, CallSlot *slot, int status, const char *message) {
-        uint64_t id = slot->id;
+        uint64_t id = slot_id(slot);
         uintptr_t ref = slot->ref;
 
         calls_remove(a, slot);
@@ -1059,6 +1277,10 @@ static size_t async_release_now(Async *a) {
         mem_free(a->calls);
         a->calls = NULL;
         a->n_calls = 0;
+        counts_free_all(a);
+        mem_free(a->epochs);
+        a->epochs = NULL;
+        a->n_epochs = a->epochs_size = 0;
         a->dropped = NULL;
         return n;
 }
@@ -1077,12 +1299,12 @@ size_t async_shutdown(Async *a) {
         size_t n = a->n_calls;
         a->busy++;
         for (size_t k = 0; a->calls && k <= a->calls_mask; k++) {
-                if (a->calls[k].id == 0)
+                if (a->calls[k].ref == 0)
                         continue;
                 uintptr_t ref = a->calls[k].ref;
                 AsyncSink *s = ref & CALL_IS_QUERY ? ((AsyncQuery *)(ref & ~CALL_IS_QUERY))->sink
                                                    : sink_userdata(call_sink((Call *)ref));
-                async_send_status(a, s, a->calls[k].id, WBEM_E_SHUTTING_DOWN,
+                async_send_status(a, s, slot_id(&a->calls[k]), WBEM_E_SHUTTING_DOWN,
                                   "the server is shutting down");
         }
         a->busy--;
@@ -1138,20 +1360,39 @@ size_t async_call_count(const Async *a) {
         return a && !a->released ? a->n_calls : 0;
 }
 
-static void call_info(const CallSlot *slot, AsyncCallInfo *info) {
-        *info = (AsyncCallInfo){ .call = slot->id };
+uint64_t async_events_delivered(const Async *a) {
+        return a ? a->events_delivered : 0;
+}
+
+uint64_t async_events_dropped(const Async *a) {
+        return a ? a->events_dropped : 0;
+}
+
+static void call_info(const Async *a, const CallSlot *slot, AsyncCallInfo *info) {
+        uint64_t id = slot_id(slot);
+        size_t epoch = epochs_find(a, id);
+
+        *info = (AsyncCallInfo){ .call = id };
+        if (epoch != SIZE_MAX)
+                info->created_usec = a->epochs[epoch].usec;
         if (slot->ref & CALL_IS_QUERY) {
                 const AsyncQuery *q = (const AsyncQuery *)(slot->ref & ~CALL_IS_QUERY);
                 info->sink = q->sink->id;
                 info->ns = q->ns;
                 info->query = q->query;
                 info->is_query = true;
+                info->events_delivered = q->delivered;
         } else {
                 const Call *c = (const Call *)slot->ref;
                 const AsyncSink *s = sink_userdata(call_sink(c));
+                const CallCounts *counts = counts_find(a, info->call);
                 info->sink = s->id;
                 info->ns = call_namespace(c);
                 info->query = call_query(c);
+                if (counts) {
+                        info->events_delivered = counts->delivered;
+                        info->events_dropped = counts->dropped;
+                }
         }
 }
 
@@ -1161,8 +1402,8 @@ int async_call_ids(const Async *a, uint64_t **ret, size_t *ret_n) {
         if (!ids)
                 return -ENOMEM;
         for (size_t at = 0; n > 0 && at <= a->calls_mask; at++)
-                if (a->calls[at].id != 0)
-                        ids[k++] = a->calls[at].id;
+                if (a->calls[at].ref != 0)
+                        ids[k++] = slot_id(&a->calls[at]);
         *ret = ids;
         *ret_n = k;
         return 0;
@@ -1172,6 +1413,6 @@ int async_call_info(const Async *a, uint64_t id, AsyncCallInfo *ret) {
         const CallSlot *slot = a && !a->released ? calls_find(a, id) : NULL;
         if (!slot)
                 return -ENOENT;
-        call_info(slot, ret);
+        call_info(a, slot, ret);
         return 0;
 }
