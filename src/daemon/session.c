@@ -323,12 +323,18 @@ static void session_free_line(const void *data, size_t len, void *extra) {
         mem_free((void *)data);
 }
 
-/* Queue one encoded line (taken over). Small lines are copied into the
- * buffer's current chunk; large ones are handed over without a copy. */
+/* Queue one encoded line (taken over), after any open Indicate batch.
+ * Small lines are copied into the buffer's current chunk; large ones are
+ * handed over without a copy. */
 static void session_queue_line(Session *s, char *line, size_t len) {
         struct evbuffer *out = bufferevent_get_output(s->bev);
         int r;
 
+        async_flush(s->async);
+        if (s->state == SESSION_CLOSED) {
+                mem_free(line);
+                return;
+        }
         if (len < 4096) {
                 r = evbuffer_add(out, line, len);
                 mem_free(line);
@@ -339,6 +345,8 @@ static void session_queue_line(Session *s, char *line, size_t len) {
         }
         if (r < 0)
                 session_close(s, "out of memory queueing output");
+        else
+                s->out_queued += len;
 }
 
 void session_send_line(Session *s, char *line, size_t len) {
@@ -347,6 +355,17 @@ void session_send_line(Session *s, char *line, size_t len) {
                 return;
         }
         session_queue_line(s, line, len);
+}
+
+bool session_send_indicate(Session *s, const char *line, size_t len) {
+        if (s->state == SESSION_CLOSED)
+                return false;
+        if (evbuffer_add(bufferevent_get_output(s->bev), line, len) < 0) {
+                session_close(s, "out of memory queueing output");
+                return false;
+        }
+        s->out_queued += len;
+        return true;
 }
 
 void session_send_error(Session *s, json_t *id, int code, const Error *e) {
@@ -904,6 +923,10 @@ void session_close_after_flush(Session *s, const char *fmt, ...) {
         va_start(ap, fmt);
         session_vset_reason(s, fmt, ap);
         va_end(ap);
+        /* an Indicate still open is part of what must be flushed */
+        async_flush(s->async);
+        if (s->state != SESSION_OPEN)
+                return; /* out of memory queueing it: closed */
         s->state = SESSION_DRAINING;
         bufferevent_disable(s->bev, EV_READ);
         event_del(s->process_event);
@@ -981,7 +1004,9 @@ static void session_vclose(Session *s, const char *fmt, va_list ap) {
                  "registrations=%zu released_in_us=%" PRIu64 " requests=%" PRIu64
                  " connected_ms=%" PRIu64 " detail=\"%s\"",
                  session_idu(s), s->loss == SESSION_LOSS_CLOSED ? "closed" : "lost",
-                 session_loss_name(s->loss), (long)s->uid, (long)s->pid,
+                 session_loss_name(s->loss),
+                 /* -1: unknown (a TCP peer has no credentials) */
+                 s->uid == (uid_t)-1 ? -1L : (long)s->uid, (long)s->pid,
                  session_quote(s->peer[0] ? s->peer : "-", peer, sizeof(peer)),
                  session_quote(s->client_name ? s->client_name : "-", client, sizeof(client)),
                  calls, release_usec, s->requests, usec / 1000u,
