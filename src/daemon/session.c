@@ -143,15 +143,23 @@ static void session_liveness_recheck(Session *s) {
         session_liveness_arm(s, session_now_usec());
 }
 
-/* Whether the client sent bytes that lwmid left in the kernel because it
- * stopped reading them itself (output over the high-water mark, a query
- * in progress, a full line buffer): that silence is ours, not the
- * client's. */
-static bool session_input_held_back(Session *s) {
-        size_t have = evbuffer_get_length(bufferevent_get_input(s->bev));
+/* Whether lwmid owes the client work: a request in progress, complete
+ * requests it has not handled yet (a pipelined batch takes a while), or
+ * bytes it left in the kernel because it stopped reading them itself
+ * (output over the high-water mark, a full line buffer). A client waiting
+ * for that is not silent: the silence is lwmid's. */
+static bool session_owes_work(Session *s) {
+        struct evbuffer *in = bufferevent_get_input(s->bev);
+        size_t have = evbuffer_get_length(in);
+        struct evbuffer_ptr start;
         int waiting = 0;
 
-        if (!s->output_paused && !s->job && have <= s->max_line_bytes)
+        if (s->job)
+                return true;
+        if (have > s->scanned && evbuffer_ptr_set(in, &start, s->scanned, EVBUFFER_PTR_SET) == 0 &&
+            evbuffer_search(in, "\n", 1, &start).pos >= 0)
+                return true;
+        if (!s->output_paused && have <= s->max_line_bytes)
                 return false;
         return ioctl(bufferevent_getfd(s->bev), FIONREAD, &waiting) == 0 && waiting > 0;
 }
@@ -199,8 +207,16 @@ static void session_liveness_check(Session *s) {
          * it waits for its queries, and the stall rule still holds. */
         if (!s->read_eof) {
                 uint64_t keepalive = session_keepalive_usec(s), ka_due = 0;
-                switch (liveness_keepalive_check(now, s->last_heard_usec, keepalive,
-                                                 &s->keepalive_ping_usec, &ka_due)) {
+                LivenessKeepalive want = liveness_keepalive_check(
+                        now, s->last_heard_usec, keepalive, &s->keepalive_ping_usec, &ka_due);
+                if (want != LIVENESS_WAIT && session_owes_work(s)) {
+                        /* it waits for us: count from now */
+                        s->last_heard_usec = now;
+                        s->keepalive_ping_usec = 0;
+                        ka_due = now + keepalive;
+                        want = LIVENESS_WAIT;
+                }
+                switch (want) {
                 case LIVENESS_WAIT:
                         break;
                 case LIVENESS_PING:
@@ -218,12 +234,6 @@ static void session_liveness_check(Session *s) {
                                   s->next_ping_number);
                         break;
                 case LIVENESS_LOST:
-                        if (session_input_held_back(s)) {
-                                s->last_heard_usec = now;
-                                s->keepalive_ping_usec = 0;
-                                ka_due = now + keepalive;
-                                break;
-                        }
                         session_lose(s, SESSION_LOSS_KEEPALIVE,
                                      "nothing heard for %" PRIu64 " ms; Ping s:%" PRIu64
                                      " unanswered for %" PRIu64 " ms (keepalive %u ms)",
