@@ -356,3 +356,92 @@ class DaemonTestCase(unittest.TestCase):
         self.assertIsInstance(reply["error"]["message"], str)
         if message_has:
             self.assertIn(message_has, reply["error"]["message"], reply)
+
+
+# ---- for the fault tests (test_liveness.py) ----------------------------
+
+_help_cache = {}
+
+
+def lwmid_help():
+    """lwmid --help, asked once per binary: tests that need an option
+    (--keepalive-ms, --stall-timeout-ms, ...) skip when it is absent."""
+    path = lwmid_path()
+    if path not in _help_cache:
+        out = subprocess.run([path, "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=10)
+        _help_cache[path] = out.stdout.decode(errors="replace")
+    return _help_cache[path]
+
+
+def lwmid_has_option(option):
+    return option in lwmid_help()
+
+
+def lwmid_binary_has(symbol):
+    """Whether the lwmid binary mentions symbol (bytes): an imported
+    function such as malloc_trim, or a sanitizer's runtime."""
+    with open(lwmid_path(), "rb") as f:
+        return symbol in f.read()
+
+
+def sanitized():
+    """True when lwmid runs under a sanitizer (meson passes b_sanitize as
+    LWMI_SANITIZE; a binary built by hand shows the runtime's symbols)."""
+    option = os.environ.get("LWMI_SANITIZE")
+    if option is not None:
+        return option not in ("", "none")
+    return lwmid_binary_has(b"__asan_init") or lwmid_binary_has(b"__ubsan_handle")
+
+
+def rss_kib(pid):
+    """Resident set size of a process, in KiB (VmRSS)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+class Monitor(Client):
+    """A raw client that asks for the longest keepalive and answers the
+    server's Pings while it waits for a response, so it can sit idle
+    between calls for as long as a test takes (it skips notifications)."""
+
+    def __init__(self, path, timeout=20):
+        super().__init__(path, timeout)
+        self.next_id = 1
+        self.call_ok("Hello", {"client": "monitor", "keepalive_ms": 60000})
+
+    def call(self, method, params=None, id=None):
+        if id is None:
+            id = self.next_id
+            self.next_id += 1
+        self.request(method, params, id)
+        while True:
+            m = self.recv()
+            if "method" in m:
+                if "id" in m:
+                    self.send({"jsonrpc": "2.0", "id": m["id"], "result": {}})
+                continue
+            if m.get("id") != id:
+                raise AssertionError("answer with id %r to request %r: %r" % (m.get("id"), id, m))
+            return m
+
+    def call_ok(self, method, params=None, id=None):
+        reply = self.call(method, params, id)
+        if "error" in reply:
+            raise AssertionError("%s failed: %r" % (method, reply["error"]))
+        return reply["result"]
+
+    def query(self, ns, wql):
+        return self.call_ok("ExecQuery", {"namespace": ns, "query": wql})["objects"]
+
+    def daemon(self):
+        """The LWMI_Daemon instance (root/lwmi), or None when lwmid does
+        not describe itself."""
+        reply = self.call("ExecQuery", {"namespace": "root/lwmi",
+                                        "query": "SELECT * FROM LWMI_Daemon"})
+        if "error" in reply or not reply["result"]["objects"]:
+            return None
+        return reply["result"]["objects"][0]
