@@ -143,20 +143,23 @@ static void session_liveness_recheck(Session *s) {
         session_liveness_arm(s, session_now_usec());
 }
 
-/* Whether lwmid itself holds requests of the client's that it has not
- * handled yet: complete lines in its input buffer (a slow turn, a busy
- * loop, a sanitizer build working through a pipelined burst), or bytes it
- * left in the kernel because it stopped reading (output over the
- * high-water mark, a query in progress, a full line buffer). That silence
- * is lwmid's, not the client's: no Ping, no loss. */
-static bool session_input_held_back(Session *s) {
+/* Whether lwmid owes the client work: a request in progress, complete
+ * requests it has not handled yet (a pipelined batch takes a while), or
+ * bytes it left in the kernel because it stopped reading them itself
+ * (output over the high-water mark, a full line buffer). A client waiting
+ * for that is not silent: the silence is lwmid's. */
+static bool session_owes_work(Session *s) {
         struct evbuffer *in = bufferevent_get_input(s->bev);
         size_t have = evbuffer_get_length(in);
+        struct evbuffer_ptr start;
         int waiting = 0;
 
-        if (have > s->scanned && evbuffer_search(in, "\n", 1, NULL).pos >= 0)
+        if (s->job)
                 return true;
-        if (!s->output_paused && !s->job && have <= s->max_line_bytes)
+        if (have > s->scanned && evbuffer_ptr_set(in, &start, s->scanned, EVBUFFER_PTR_SET) == 0 &&
+            evbuffer_search(in, "\n", 1, &start).pos >= 0)
+                return true;
+        if (!s->output_paused && have <= s->max_line_bytes)
                 return false;
         return ioctl(bufferevent_getfd(s->bev), FIONREAD, &waiting) == 0 && waiting > 0;
 }
@@ -204,15 +207,16 @@ static void session_liveness_check(Session *s) {
          * it waits for its queries, and the stall rule still holds. */
         if (!s->read_eof) {
                 uint64_t keepalive = session_keepalive_usec(s), ka_due = 0;
-                LivenessKeepalive step = liveness_keepalive_check(
+                LivenessKeepalive want = liveness_keepalive_check(
                         now, s->last_heard_usec, keepalive, &s->keepalive_ping_usec, &ka_due);
-                if (step != LIVENESS_WAIT && session_input_held_back(s)) {
+                if (want != LIVENESS_WAIT && session_owes_work(s)) {
+                        /* it waits for us: count from now */
                         s->last_heard_usec = now;
                         s->keepalive_ping_usec = 0;
                         ka_due = now + keepalive;
-                        step = LIVENESS_WAIT;
+                        want = LIVENESS_WAIT;
                 }
-                switch (step) {
+                switch (want) {
                 case LIVENESS_WAIT:
                         break;
                 case LIVENESS_PING:

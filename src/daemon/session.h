@@ -32,9 +32,10 @@
  *    for keepalive_ms → a Ping; nothing heard within keepalive_ms / 2 of
  *    it → the session is lost (reason keepalive). Outbound traffic does
  *    not count. A session whose client shut down its sending side (it can
- *    answer nothing) is exempt while it waits for its queries; so is
- *    silence while lwmid itself stopped reading the client's input (back-
- *    pressure, a query in progress) with bytes waiting in the kernel;
+ *    answer nothing) is exempt while it waits for its queries; and while
+ *    lwmid owes the client work (a request in progress, complete requests
+ *    not handled yet, bytes it stopped reading itself) the silence is
+ *    lwmid's: the keepalive counts from when that work is done;
  *  - stall: the output bytes are dated as they are queued; the consumer
  *    has taken those handed to the kernel minus the kernel's send queue
  *    (SIOCOUTQ). When the oldest byte not yet taken is older than the
