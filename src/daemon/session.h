@@ -44,8 +44,9 @@ typedef struct Server Server;
 typedef struct MethodJob MethodJob;
 typedef struct Async Async;
 
-#define SESSION_MAX_MESSAGES_PER_TURN 64
+#define SESSION_MAX_MESSAGES_PER_TURN 256
 #define SESSION_MAX_BYTES_PER_TURN (256u * 1024)
+#define SESSION_MAX_SINGLE_READ (64 * 1024)
 #define SESSION_MAX_USEC_PER_TURN 2000
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
 #define SESSION_OUTPUT_LOW_WATER (256u * 1024)
