@@ -602,6 +602,9 @@ void bucket_path_unref(Dispatcher *d, Bucket *b, uint16_t id) {
                 return;
         uid_put(d, p->uid);
         p->uid = 0;
+        mem_free(p->tmpl);
+        p->tmpl = NULL;
+        p->tmpl_len = 0;
         for (uint32_t j = 0; j < p->n_parts; j++) {
                 mem_free(p->parts[j]);
                 p->parts[j] = NULL;
@@ -1339,6 +1342,7 @@ Dispatcher *dispatcher_free(Dispatcher *d) {
         mem_free(d->buckets);
         mem_free(d->eq);
         mem_free(d->free_uids);
+        mem_free(d->text_buf);
         mem_free(d->sink_at);
         mem_free(d->shared);
         for (int k = 0; k < _SYS_EVENT_MAX; k++)

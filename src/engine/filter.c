@@ -401,20 +401,106 @@ void filter_offer(Dispatcher *d, Filter *f, Instance *event, size_t *delivered, 
 /* A new filter in bucket b (whose reference it takes) at placement p, with
  * one reference (the caller's call). q is taken when the filter is not
  * captured (then canonical and share_hash too). */
+/* The split of text against the path's template: its first pre and last
+ * suf bytes are the template's. False when splitting saves nothing. */
+static bool text_split(const EqPath *path, const char *text, size_t len, size_t *ret_pre,
+                       size_t *ret_suf) {
+        if (!path || !path->tmpl)
+                return false;
+        size_t most = len < path->tmpl_len ? len : path->tmpl_len;
+        size_t pre = 0, suf = 0;
+        while (pre < most && text[pre] == path->tmpl[pre])
+                pre++;
+        while (suf < most - pre && text[len - 1 - suf] == path->tmpl[path->tmpl_len - 1 - suf])
+                suf++;
+        if (pre > UINT16_MAX || suf > UINT16_MAX || pre + suf <= 2 * sizeof(uint16_t))
+                return false;
+        *ret_pre = pre;
+        *ret_suf = suf;
+        return true;
+}
+
+static const EqPath *split_path(const Filter *f) {
+        return &f->bucket->paths[f->path_id];
+}
+
+static void split_lengths(const Filter *f, size_t *pre, size_t *suf) {
+        uint16_t v[2];
+        memcpy(v, f->text, sizeof(v));
+        *pre = v[0];
+        *suf = v[1];
+}
+
+bool filter_text_is(const Filter *f, const char *text, size_t len) {
+        /* f's text holds no NUL and neither does text (the parser refuses
+         * it), so strncmp stops within both */
+        if (!(f->flags & FILTER_TEXT_SPLIT))
+                return strncmp(f->text, text, len) == 0 && f->text[len] == '\0';
+        size_t pre, suf;
+        split_lengths(f, &pre, &suf);
+        const EqPath *path = split_path(f);
+        const char *mid = f->text + 2 * sizeof(uint16_t);
+        size_t mid_len = strlen(mid);
+        return len == pre + mid_len + suf && memcmp(text, path->tmpl, pre) == 0 &&
+               memcmp(text + pre, mid, mid_len) == 0 &&
+               memcmp(text + pre + mid_len, path->tmpl + path->tmpl_len - suf, suf) == 0;
+}
+
+const char *filter_text(Dispatcher *d, const Filter *f) {
+        if (!(f->flags & FILTER_TEXT_SPLIT))
+                return f->text;
+        size_t pre, suf;
+        split_lengths(f, &pre, &suf);
+        const EqPath *path = split_path(f);
+        const char *mid = f->text + 2 * sizeof(uint16_t);
+        size_t mid_len = strlen(mid);
+        /* text_cap was made large enough when f was made */
+        memcpy(d->text_buf, path->tmpl, pre);
+        memcpy(d->text_buf + pre, mid, mid_len);
+        memcpy(d->text_buf + pre + mid_len, path->tmpl + path->tmpl_len - suf, suf);
+        d->text_buf[pre + mid_len + suf] = '\0';
+        return d->text_buf;
+}
+
+/* Room in d->text_buf for a text of len bytes. */
+static int text_buf_reserve(Dispatcher *d, size_t len) {
+        if (len + 1 <= d->text_cap)
+                return 0;
+        char *grown = mem_realloc(d->text_buf, len + 1);
+        if (!grown)
+                return -ENOMEM;
+        d->text_buf = grown;
+        d->text_cap = len + 1;
+        return 0;
+}
+
 static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q, char **canonical,
                       uint64_t share_hash, const char *text, size_t len, Filter **ret) {
-        size_t lit_len = 0;
+        size_t lit_len = 0, pre = 0, suf = 0;
+        bool split = false;
         if (p->eq && p->captured && p->key.domain == EQ_STRING)
                 lit_len = strlen(p->key.v.s) + 1;
-        Filter *f = mem_malloc(offsetof(Filter, text) + len + 1 + lit_len);
+        else if (p->eq && p->captured) {
+                long id = bucket_path_find(b, &p->eq->compare.left.prop, p->category);
+                split = id >= 0 && text_split(&b->paths[id], text, len, &pre, &suf) &&
+                        text_buf_reserve(d, len) == 0;
+        }
+        size_t stored = split ? 2 * sizeof(uint16_t) + (len - pre - suf) : len;
+        Filter *f = mem_malloc(offsetof(Filter, text) + stored + 1 + lit_len);
         if (!f)
                 return -ENOMEM;
         *f = (Filter){ .bucket = b,
                        .n_calls = 1,
                        .path_id = EQ_PATH_NONE,
                        .flags = p->captured ? FILTER_CAPTURED : 0 };
-        memcpy(f->text, text, len);
-        f->text[len] = '\0';
+        if (split) {
+                uint16_t v[2] = { (uint16_t)pre, (uint16_t)suf };
+                memcpy(f->text, v, sizeof(v));
+                memcpy(f->text + sizeof(v), text + pre, len - pre - suf);
+                f->flags |= FILTER_TEXT_SPLIT;
+        } else
+                memcpy(f->text, text, len);
+        f->text[stored] = '\0';
 
         FilterQuery *fq = NULL;
         int r;
@@ -432,6 +518,16 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
                 r = bucket_path_get(d, b, &p->eq->compare.left.prop, p->category, &id);
                 if (r < 0)
                         goto nomem;
+                EqPath *path = &b->paths[id];
+                if (p->captured && p->key.domain != EQ_STRING && !path->tmpl) {
+                        /* the template of the path's later texts */
+                        path->tmpl = mem_strndup(text, len);
+                        if (!path->tmpl) {
+                                bucket_path_unref(d, b, id);
+                                goto nomem;
+                        }
+                        path->tmpl_len = len;
+                }
                 if (dispatcher_eq_reserve(d) < 0) {
                         bucket_path_unref(d, b, id);
                         goto nomem;
@@ -440,7 +536,7 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
                 f->domain = (uint8_t)p->key.domain;
                 f->key = p->key.v;
                 if (lit_len) {
-                        char *lit = f->text + len + 1;
+                        char *lit = f->text + stored + 1;
                         memcpy(lit, p->key.v.s, lit_len);
                         f->key.s = lit;
                 }

@@ -129,15 +129,8 @@ void *sink_userdata(const Sink *s) {
         return s->userdata;
 }
 
-/* Whether the text of f's first registration is [text, text+len): f->text
- * is NUL-terminated and text holds no NUL (the parser refuses it), so
- * strncmp stops within both. */
-static bool same_text(const Filter *f, const char *text, size_t len) {
-        return strncmp(f->text, text, len) == 0 && f->text[len] == '\0';
-}
-
 int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, Call **ret) {
-        bool own = !same_text(f, text, len);
+        bool own = !filter_text_is(f, text, len);
         bool inline_call = !own && !(f->flags & FILTER_FIRST_USED);
         Call *c = inline_call ? &f->first : mem_malloc(sizeof(Call) + (own ? len + 1 : 0));
         if (!c)
@@ -189,7 +182,8 @@ Sink *call_sink(const Call *c) {
 }
 
 const char *call_query(const Call *c) {
-        return (c->filter & CALL_OWN_TEXT) ? call_own_text(c) : call_filter(c)->text;
+        return (c->filter & CALL_OWN_TEXT) ? call_own_text(c)
+                                           : filter_text(c->sink->d, call_filter(c));
 }
 
 const WqlQuery *call_projection(const Call *c) {
