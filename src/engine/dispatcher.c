@@ -1360,6 +1360,7 @@ void dispatcher_set_hooks(Dispatcher *d, const EngineTimerOps *timers,
         else
                 d->timers = (EngineTimerOps){ 0 };
         d->min_within_usec = opts ? opts->min_within_usec : 500000;
+        d->memo_epoch++;
 }
 
 void dispatcher_set_poll_ops(Dispatcher *d, const PollOps *ops) {

@@ -320,6 +320,27 @@ typedef struct Route {
         Bucket *buckets[ROUTE_MAX];
 } Route;
 
+/* The shape of the last subscriptions of one kind, so that the next of a
+ * long run needs no parsing (filter.c, subscribe_memo_*): an extrinsic
+ * query whose WHERE is one `Prop = <integer>` (captured), as in a consumer
+ * registering one filter per id. Two such texts that differ only in a run
+ * of digits after `=` (and whose keys are those digits) set the fixed text
+ * around the digits; a later text with the same fixed parts, in the same
+ * namespace, while nothing changed (epoch), is that query with another
+ * integer. */
+typedef struct SubscribeMemo {
+        /* ns, class name, property and the last such text, each NUL-
+         * terminated, in buf (no allocation: a cache that cannot fail);
+         * longer ones are not remembered */
+        char buf[512];
+        const char *ns, *class_name, *prop, *text; /* NULL: nothing remembered */
+        size_t len;
+        CimType type; /* of prop */
+        size_t pre, suf; /* ready: text[0, pre) and the last suf bytes are fixed */
+        bool ready;
+        uint64_t epoch;
+} SubscribeMemo;
+
 struct Dispatcher {
         EventNs *namespaces;
         Sink *sinks;
@@ -341,6 +362,9 @@ struct Dispatcher {
         size_t prop_time, prop_target, prop_previous;
 
         char *host;
+        SubscribeMemo memo;
+        uint64_t memo_epoch; /* classes and options changed */
+        uint64_t memo_hits;  /* subscriptions made by the memo (for tests) */
         char *text_buf; /* call_query() of a split text; text_cap bytes */
         size_t text_cap;
         WqlEvalContext ctx;
@@ -475,6 +499,7 @@ bool filter_text_is(const Filter *f, const char *text, size_t len);
 /* That text, NUL-terminated: f->text, or for a split text a copy in the
  * dispatcher's buffer, valid until the next call. */
 const char *filter_text(Dispatcher *d, const Filter *f);
+void subscribe_memo_clear(SubscribeMemo *m);
 /* Drop one reference (a call); frees the filter at zero. */
 void filter_unref(Dispatcher *d, Filter *f);
 /* Deliver event to f's calls if f matches it (evaluated unless captured). */
