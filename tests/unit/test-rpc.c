@@ -604,8 +604,7 @@ static void test_decode_flat(void **state) {
                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{},\"x\":\"y\"}",
                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{}} x",
                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{}",
-                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"1\",\"b\":\"2\","
-                "\"c\":\"3\",\"d\":\"4\",\"e\":\"5\"}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\"}}",
         };
         for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
                 m.id = 77;
