@@ -7,7 +7,10 @@ as kb931320.py measures them; plus the CPU time lwmid spent meanwhile
 (from /proc/PID/stat), which a loaded machine disturbs less than the wall
 time.
 
-Usage: python3 bench/kb931320/subscribe.py [--n N] [--reps R] LWMID...
+With --shared every registration is the same query (`Id = 1`: one
+filter, shared).
+
+Usage: python3 bench/kb931320/subscribe.py [--n N] [--reps R] [--shared] LWMID...
 Each repetition starts each lwmid afresh (--repository :memory:), in
 turn."""
 import argparse
@@ -27,7 +30,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(lwmid, n):
+def run(lwmid, n, shared):
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "lwmid.sock")
         proc = subprocess.Popen([lwmid, "--socket", sock, "--repository", ":memory:",
@@ -51,7 +54,10 @@ def run(lwmid, n):
             rss0 = peers.rss_kib(proc.pid)
             consumer = agent.Lwmi(addr, "consumer")
             cpu0 = cpu_seconds(proc.pid)
-            elapsed = consumer.subscribe(range(1, n + 1))
+            if shared:
+                elapsed = consumer.subscribe_queries([agent.Lwmi.query(1)] * n)
+            else:
+                elapsed = consumer.subscribe(range(1, n + 1))
             cpu = cpu_seconds(proc.pid) - cpu0
             time.sleep(0.3)
             rss1 = peers.rss_kib(proc.pid)
@@ -65,13 +71,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100000)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--shared", action="store_true", help="one query N times")
     parser.add_argument("lwmid", nargs="+")
     args = parser.parse_args()
     for rep in range(args.reps):
         for lwmid in args.lwmid:
-            elapsed, cpu, per_reg = run(lwmid, args.n)
-            print("%-40s N = %d: subscribe %.3f s, lwmid CPU %.2f s, RSS growth %.1f B per registration"
-                  % (lwmid, args.n, elapsed, cpu, per_reg), flush=True)
+            elapsed, cpu, per_reg = run(lwmid, args.n, args.shared)
+            print("%-40s N = %d%s: subscribe %.3f s, lwmid CPU %.2f s, RSS growth %.1f B per registration"
+                  % (lwmid, args.n, " (shared)" if args.shared else "", elapsed, cpu, per_reg), flush=True)
 
 
 if __name__ == "__main__":
