@@ -2,7 +2,9 @@
 #include "selfprov.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +40,14 @@ static const CimPropertySpec daemon_properties[] = {
         { "EventsDelivered", CIM_UINT64, false, false },
         { "EventsDropped", CIM_UINT64, false, false },
         { "EventsFailed", CIM_UINT64, false, false },
+        { "SourceOverflows", CIM_UINT64, false, false },
+        { "SessionsLostClosed", CIM_UINT64, false, false },
+        { "SessionsLostReset", CIM_UINT64, false, false },
+        { "SessionsLostStall", CIM_UINT64, false, false },
+        { "SessionsLostKeepalive", CIM_UINT64, false, false },
+        { "RegistrationsReclaimed", CIM_UINT64, false, false },
+        { "Watches", CIM_UINT32, false, false },
+        { "MemoryRss", CIM_UINT64, false, false },
 };
 
 static const CimPropertySpec session_properties[] = {
@@ -45,15 +55,26 @@ static const CimPropertySpec session_properties[] = {
         { "UserId", CIM_UINT32, false, false },
         { "ProcessId", CIM_UINT32, false, false },
         { "ClientName", CIM_STRING, false, false },
+        { "Peer", CIM_STRING, false, false },
         { "ConnectedSince", CIM_DATETIME, false, false },
+        { "LastHeardFrom", CIM_DATETIME, false, false },
         { "Sinks", CIM_UINT32, false, false },
         { "Registrations", CIM_UINT32, false, false },
+        { "BacklogBytes", CIM_UINT64, false, false },
+        { "EventsDelivered", CIM_UINT64, false, false },
+        { "EventsDropped", CIM_UINT64, false, false },
 };
 
 static const CimPropertySpec registration_properties[] = {
-        { "SessionId", CIM_UINT64, false, true }, { "Call", CIM_UINT64, false, true },
-        { "Sink", CIM_STRING, false, false },     { "Namespace", CIM_STRING, false, false },
-        { "Query", CIM_STRING, false, false },    { "Method", CIM_STRING, false, false },
+        { "SessionId", CIM_UINT64, false, true },
+        { "Call", CIM_UINT64, false, true },
+        { "Sink", CIM_STRING, false, false },
+        { "Namespace", CIM_STRING, false, false },
+        { "Query", CIM_STRING, false, false },
+        { "Method", CIM_STRING, false, false },
+        { "EventsDelivered", CIM_UINT64, false, false },
+        { "EventsDropped", CIM_UINT64, false, false },
+        { "CreatedAt", CIM_DATETIME, false, false },
 };
 
 typedef enum SelfClass {
@@ -75,8 +96,15 @@ static const struct {
                                 ELEMENTSOF(registration_properties) },
 };
 
+/* The provider and what it keeps (Provider first: freed as one). */
+typedef struct SelfProvider {
+        Provider p;
+        int64_t mono_to_wall; /* wall-clock minus monotonic usec */
+} SelfProvider;
+
 typedef struct SelfCursor {
         Server *server;
+        int64_t mono_to_wall;
         SelfClass which;
         CimClass *cls;
         char *ns;
@@ -91,6 +119,43 @@ static uint64_t now_realtime_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A time on the monotonic clock (session_now_usec) as wall-clock time,
+ * for datetime properties. The clocks' difference is taken once, when the
+ * provider is made: taken afresh at each read it would wobble by a
+ * microsecond or so, and every WITHIN poll would see each instance
+ * modified. (A wall clock set later shifts these times by as much.) */
+static int64_t self_wall_usec(int64_t mono_to_wall, uint64_t mono_usec) {
+        return (int64_t)mono_usec + mono_to_wall;
+}
+
+/* lwmid's resident memory in bytes, from /proc/self/statm (its second
+ * field, in pages); 0 when it cannot be read. */
+static uint64_t self_memory_rss(void) {
+        FILE *f = fopen("/proc/self/statm", "re");
+        uint64_t size = 0, resident = 0;
+        long page = sysconf(_SC_PAGESIZE);
+
+        if (!f)
+                return 0;
+        if (fscanf(f, "%" SCNu64 " %" SCNu64, &size, &resident) != 2)
+                resident = 0;
+        fclose(f);
+        return page > 0 ? resident * (uint64_t)page : 0;
+}
+
+/* Bytes queued for the peer and not yet taken by it: the session's
+ * output buffer plus the kernel's send queue, as the stall rule counts
+ * them (session_output_taken, which caches what it looks up: not const). */
+static uint64_t self_backlog_bytes(Session *s) {
+        uint64_t queued, taken;
+
+        if (!s->bev)
+                return 0;
+        queued = session_output_queued(s);
+        taken = session_output_taken(s);
+        return queued > taken ? queued - taken : 0;
 }
 
 static int self_class(const CimClass *cls, SelfClass *ret, Error *err) {
@@ -165,9 +230,18 @@ static int self_daemon(Server *server, CimClass *cls, const char *ns, Instance *
                 { "PollTasks", CIM_UINT32, st.poll_tasks },
                 { "Sources", CIM_UINT32, st.sources },
                 { "EventsRaised", CIM_UINT64, st.events_raised },
-                { "EventsDelivered", CIM_UINT64, st.events_delivered },
+                { "EventsDelivered", CIM_UINT64, server->events_delivered },
                 { "EventsDropped", CIM_UINT64, server->events_dropped },
                 { "EventsFailed", CIM_UINT64, st.events_failed },
+                { "SourceOverflows", CIM_UINT64, st.source_overflows },
+                { "SessionsLostClosed", CIM_UINT64, server->sessions_lost[SESSION_LOSS_CLOSED] },
+                { "SessionsLostReset", CIM_UINT64, server->sessions_lost[SESSION_LOSS_RESET] },
+                { "SessionsLostStall", CIM_UINT64, server->sessions_lost[SESSION_LOSS_STALL] },
+                { "SessionsLostKeepalive", CIM_UINT64,
+                  server->sessions_lost[SESSION_LOSS_KEEPALIVE] },
+                { "RegistrationsReclaimed", CIM_UINT64, server->registrations_reclaimed },
+                { "Watches", CIM_UINT32, st.watches },
+                { "MemoryRss", CIM_UINT64, self_memory_rss() },
         };
         for (size_t k = 0; r == 0 && k < ELEMENTSOF(counts); k++) {
                 uint64_t v = counts[k].value;
@@ -199,12 +273,10 @@ static Session *self_session_find(Server *server, uint64_t id) {
         return NULL;
 }
 
-static int self_session(Session *s, CimClass *cls, const char *ns, Instance **ret, Error *err) {
+static int self_session(Session *s, int64_t mono_to_wall, CimClass *cls, const char *ns,
+                        Instance **ret, Error *err) {
         _cleanup_(instance_unrefp) Instance *inst = NULL;
         int r = self_new_instance(cls, ns, &inst);
-        /* connected_usec is on the monotonic clock */
-        uint64_t age = session_now_usec() - s->connected_usec;
-        uint64_t since = now_realtime_usec() - age;
 
         if (r == 0)
                 r = props_set_uint(inst, "SessionId", CIM_UINT64, s->id, err);
@@ -214,21 +286,36 @@ static int self_session(Session *s, CimClass *cls, const char *ns, Instance **re
                 r = props_set_uint(inst, "ProcessId", CIM_UINT32, (uint64_t)s->pid, err);
         if (r == 0 && s->client_name)
                 r = props_set_string(inst, "ClientName", s->client_name, err);
+        if (r == 0 && s->peer[0])
+                r = props_set_string(inst, "Peer", s->peer, err);
+        /* connected_usec and last_heard_usec are on the monotonic clock */
         if (r == 0)
-                r = props_set_local_datetime(inst, "ConnectedSince", (int64_t)since, err);
+                r = props_set_local_datetime(inst, "ConnectedSince",
+                                             self_wall_usec(mono_to_wall, s->connected_usec), err);
+        if (r == 0)
+                r = props_set_local_datetime(inst, "LastHeardFrom",
+                                             self_wall_usec(mono_to_wall, s->last_heard_usec), err);
         if (r == 0)
                 r = props_set_uint(inst, "Sinks", CIM_UINT32, async_sink_count(s->async), err);
         if (r == 0)
                 r = props_set_uint(inst, "Registrations", CIM_UINT32, async_call_count(s->async),
                                    err);
+        if (r == 0)
+                r = props_set_uint(inst, "BacklogBytes", CIM_UINT64, self_backlog_bytes(s), err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDelivered", CIM_UINT64,
+                                   async_events_delivered(s->async), err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDropped", CIM_UINT64,
+                                   async_events_dropped(s->async), err);
         if (r != 0)
                 return r;
         *ret = TAKE_PTR(inst);
         return 0;
 }
 
-static int self_registration(Session *s, const AsyncCallInfo *info, CimClass *cls, const char *ns,
-                             Instance **ret, Error *err) {
+static int self_registration(Session *s, const AsyncCallInfo *info, int64_t mono_to_wall,
+                             CimClass *cls, const char *ns, Instance **ret, Error *err) {
         _cleanup_(instance_unrefp) Instance *inst = NULL;
         int r = self_new_instance(cls, ns, &inst);
 
@@ -246,6 +333,15 @@ static int self_registration(Session *s, const AsyncCallInfo *info, CimClass *cl
                 r = props_set_string(
                         inst, "Method",
                         info->is_query ? "ExecQueryAsync" : "ExecNotificationQueryAsync", err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDelivered", CIM_UINT64, info->events_delivered,
+                                   err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDropped", CIM_UINT64, info->events_dropped, err);
+        if (r == 0 && info->created_usec)
+                r = props_set_local_datetime(inst, "CreatedAt",
+                                             self_wall_usec(mono_to_wall, info->created_usec),
+                                             err);
         if (r != 0)
                 return r;
         *ret = TAKE_PTR(inst);
@@ -261,7 +357,8 @@ static int self_next_registration(SelfCursor *c, Instance **ret, Error *err) {
                         AsyncCallInfo info;
                         if (async_call_info(s->async, c->calls[c->next_call++], &info) < 0)
                                 continue; /* ended meanwhile */
-                        return self_registration(s, &info, c->cls, c->ns, ret, err);
+                        return self_registration(s, &info, c->mono_to_wall, c->cls, c->ns, ret,
+                                                 err);
                 }
                 s = self_session_after(c->server, c->session_id);
                 mem_free(c->calls);
@@ -300,6 +397,7 @@ static int self_enum_begin(Provider *p, const char *ns, CimClass *cls, const Wql
         if (!c)
                 return -ENOMEM;
         c->server = p->userdata;
+        c->mono_to_wall = ((SelfProvider *)p)->mono_to_wall;
         c->which = which;
         c->ns = mem_strdup(ns ? ns : p->ns);
         if (!c->ns) {
@@ -331,7 +429,7 @@ static int self_enum_next(ProviderCursor *pc, Instance **ret, Error *err) {
                         return 0;
                 }
                 c->session_id = s->id;
-                r = self_session(s, c->cls, c->ns, &inst, err);
+                r = self_session(s, c->mono_to_wall, c->cls, c->ns, &inst, err);
                 break;
         }
         case SELF_REGISTRATION:
@@ -354,7 +452,7 @@ static void self_enum_end(ProviderCursor *pc) {
 }
 
 static void self_free(Provider *p) {
-        mem_free(p);
+        mem_free((SelfProvider *)p);
 }
 
 static const ProviderOps self_ops = {
@@ -366,15 +464,16 @@ static const ProviderOps self_ops = {
 };
 
 int selfprov_new(Server *server, Provider **ret) {
-        Provider *p = mem_calloc(1, sizeof(Provider));
-        if (!p)
+        SelfProvider *sp = mem_calloc(1, sizeof(SelfProvider));
+        if (!sp)
                 return -ENOMEM;
-        *p = (Provider){
+        sp->p = (Provider){
                 .name = "lwmi",
                 .ns = SELFPROV_NAMESPACE,
                 .ops = &self_ops,
                 .userdata = server,
         };
-        *ret = p;
+        sp->mono_to_wall = (int64_t)now_realtime_usec() - (int64_t)session_now_usec();
+        *ret = &sp->p;
         return 0;
 }

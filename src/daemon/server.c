@@ -2,6 +2,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,13 +17,45 @@
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "async.h"
 #include "providers.h"
 #include "selfprov.h"
 #include "session.h"
+#include "sockdiag.h"
 #include "timers.h"
 
 static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata);
+
+/* Give freed memory back to the system: free() only returns the top of
+ * the heap, and a released session leaves its registrations' memory
+ * spread through it. */
+static void server_trim_cb(evutil_socket_t fd, short what, void *userdata) {
+        Server *s = userdata;
+        (void)fd;
+        (void)what;
+
+        /* It takes a while (the kernel frees every page: some 20-50 ms
+         * after 100,000 registrations), so it waits for a turn with
+         * nothing else to do, up to SERVER_TRIM_MAX_WAITS times. */
+        if (event_base_get_num_events(s->base, EVENT_BASE_COUNT_ACTIVE) > 0 &&
+            s->trim_waits < SERVER_TRIM_MAX_WAITS) {
+                static const struct timeval retry = { 0, SERVER_TRIM_RETRY_MS * 1000 };
+                s->trim_waits++;
+                evtimer_add(s->trim_event, &retry);
+                return;
+        }
+        s->trim_waits = 0;
+        uint64_t start = session_now_usec();
+        int released = malloc_trim(0);
+        s->trims++;
+        log_debug("malloc_trim after releasing %zu calls and %zu bytes of output: %s in %" PRIu64
+                  " us",
+                  s->trim_calls, s->trim_bytes, released ? "memory returned" : "nothing returned",
+                  session_now_usec() - start);
+        s->trim_calls = 0;
+        s->trim_bytes = 0;
+}
 
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
         Server *s = userdata;
@@ -31,7 +65,14 @@ static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
 
         while ((session = TAILQ_FIRST(&s->doomed))) {
                 TAILQ_REMOVE(&s->doomed, session, link);
+                s->trim_calls += session->released_calls;
+                s->trim_bytes += session->discarded_bytes;
                 session_free(session);
+        }
+        if ((s->trim_calls >= SERVER_TRIM_MIN_CALLS || s->trim_bytes >= SERVER_TRIM_MIN_BYTES) &&
+            s->trim_event && !evtimer_pending(s->trim_event, NULL)) {
+                static const struct timeval delay = { 0, SERVER_TRIM_DELAY_MS * 1000 };
+                evtimer_add(s->trim_event, &delay);
         }
 }
 
@@ -49,6 +90,18 @@ void server_session_closed(Server *s, Session *session) {
          * callbacks right now. */
         static const struct timeval next_turn = { 0, 0 };
         evtimer_add(s->reap_event, &next_turn);
+}
+
+int server_sockdiag(Server *s) {
+        if (s->sockdiag_fd == -1) {
+                int fd = sockdiag_open();
+                if (fd < 0)
+                        log_info("no sock_diag (%s): Unix sessions' unread output is measured "
+                                 "with SIOCOUTQ",
+                                 strerror(-fd));
+                s->sockdiag_fd = fd < 0 ? -2 : fd;
+        }
+        return s->sockdiag_fd >= 0 ? s->sockdiag_fd : -ENOTSUP;
 }
 
 void server_accept(int fd, void *userdata) {
@@ -76,6 +129,10 @@ static void server_signal_cb(evutil_socket_t sig, short what, void *userdata) {
         server_shutdown(s, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+static bool streq_ptr(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static bool server_repository_in_memory(const Server *s) {
         return strcmp(s->settings.repository, ":memory:") == 0;
 }
@@ -88,6 +145,7 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
         s->repo_lock_fd = -1;
+        s->sockdiag_fd = -1;
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         s->start_usec = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
@@ -112,7 +170,8 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         }
         s->reap_event = evtimer_new(s->base, server_reap_cb, s);
         s->shutdown_event = evtimer_new(s->base, server_shutdown_cb, s);
-        if (!s->reap_event || !s->shutdown_event)
+        s->trim_event = evtimer_new(s->base, server_trim_cb, s);
+        if (!s->reap_event || !s->shutdown_event || !s->trim_event)
                 goto oom;
         *ret = s;
         return 0;
@@ -171,10 +230,14 @@ static void server_set_event_hooks(Server *s) {
  * clients never see a half-started daemon. */
 int server_open_repository(Server *s, Error *err) {
         static int (*const provider_new[])(Provider **) = {
-                process_provider_new,
                 os_provider_new,
         };
         EngineOptions opts = { .repository_path = s->settings.repository };
+        ProcessOptions process_opts = {
+                .proc_connector = s->settings.proc_connector,
+                .fork_grace_ms = (unsigned)s->settings.fork_grace_ms,
+        };
+        Provider *process = NULL;
         int r;
 
         r = server_lock_repository(s, err);
@@ -184,17 +247,26 @@ int server_open_repository(Server *s, Error *err) {
         if (r != 0)
                 return r;
         server_set_event_hooks(s);
-        for (size_t i = 0; i <= ELEMENTSOF(provider_new); i++) {
+        for (size_t i = 0; i <= ELEMENTSOF(provider_new) + 1; i++) {
                 Provider *p;
-                /* the built-in ones, then the daemon's self-description */
-                r = i < ELEMENTSOF(provider_new) ? provider_new[i](&p) : selfprov_new(s, &p);
+                /* the process provider, the other built-in ones, then the
+                 * daemon's self-description */
+                if (i == 0)
+                        r = process_provider_new_with("/proc", &process_opts, &p);
+                else if (i <= ELEMENTSOF(provider_new))
+                        r = provider_new[i - 1](&p);
+                else
+                        r = selfprov_new(s, &p);
                 if (r < 0)
                         return error_from_errno(err, r);
+                if (i == 0)
+                        process = p;
                 /* The engine takes p over, also when this fails. */
                 r = engine_register_provider(s->engine, p, err);
                 if (r != 0)
                         return r;
         }
+        s->process = process;
         log_debug("repository %s open (host name %s)", s->settings.repository,
                   engine_host_name(s->engine));
         return 0;
@@ -206,6 +278,34 @@ static void server_close_repository(Server *s) {
         s->engine = engine_free(s->engine);
         lockfile_release(s->repo_lock_path, s->repo_lock_fd);
         s->repo_lock_fd = -1;
+}
+
+/* The TCP listener, if the settings ask for one. Sessions on it start
+ * exactly like those on the Unix socket (server_accept), without peer
+ * credentials: there is no SO_PEERCRED over TCP. */
+static int server_listen_tcp(Server *s, Error *err) {
+        NetAddr addr;
+        int r;
+
+        if (!s->settings.listen)
+                return 0;
+        /* settings_resolve checked this already; server_start does not rely
+         * on its callers for a security rule. */
+        r = settings_check_listen(&s->settings, err);
+        if (r != 0)
+                return r;
+        r = netaddr_parse(s->settings.listen, "listen", &addr, err);
+        if (r != 0)
+                return r;
+        r = listener_new_tcp(s->base, &addr, server_accept, s, &s->tcp_listener, err);
+        if (r != 0)
+                return r;
+        if (!netaddr_is_loopback(&addr))
+                log_warning("--insecure-tcp: listening on %s, which is not loopback, without "
+                            "authentication; anyone who can reach it can use lwmid as any "
+                            "local user could (meant for tests in private network namespaces)",
+                            listener_name(s->tcp_listener));
+        return 0;
 }
 
 int server_start(Server *s, Error *err) {
@@ -240,6 +340,9 @@ int server_start(Server *s, Error *err) {
         r = listener_new(s->base, s->settings.socket_path, server_accept, s, &s->listener, err);
         if (r != 0)
                 return r;
+        r = server_listen_tcp(s, err);
+        if (r != 0)
+                return r;
 
         s->sigterm_event = evsignal_new(s->base, SIGTERM, server_signal_cb, s);
         s->sigint_event = evsignal_new(s->base, SIGINT, server_signal_cb, s);
@@ -249,12 +352,27 @@ int server_start(Server *s, Error *err) {
             event_add(s->sighup_event, NULL) < 0)
                 return error_set(err, WBEM_E_FAILED, "cannot install signal handlers");
 
-        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes)",
+        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes, keepalive %zu ms, "
+                 "stall bound %zu ms)",
                  s->settings.socket_path, (long)getpid(), s->settings.repository,
-                 s->settings.max_line_bytes);
+                 s->settings.max_line_bytes, s->settings.keepalive_ms,
+                 s->settings.stall_timeout_ms);
+        if (s->tcp_listener)
+                log_info("listening on %s", listener_name(s->tcp_listener));
+        /* Which way process events come, once: the first event query would
+         * find out anyway, but an operator wants to know at start. */
+        char why[256];
+        if (process_provider_native_events(s->process, why, sizeof(why)))
+                log_info("Linux_Process events are native, from the kernel's proc connector "
+                         "(fork grace %zu ms)",
+                         s->settings.fork_grace_ms);
+        else
+                log_info("Linux_Process events are polled only (event queries need WITHIN): %s",
+                         why);
         /* Not running under systemd is fine: sd_notify() then does nothing. */
-        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld", s->settings.socket_path,
-                         (long)getpid());
+        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s%s%s\nMAINPID=%ld",
+                         s->settings.socket_path, s->tcp_listener ? " and " : "",
+                         s->tcp_listener ? listener_name(s->tcp_listener) : "", (long)getpid());
         return 0;
 }
 
@@ -306,6 +424,7 @@ void server_shutdown(Server *s, const char *why) {
         (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
 
         s->listener = listener_free(s->listener); /* also removes the socket */
+        s->tcp_listener = listener_free(s->tcp_listener);
         /* Every open call learns why it ends (SetStatus
          * WBEM_E_SHUTTING_DOWN), then each session closes once its output
          * is written, within SERVER_SHUTDOWN_FLUSH_MS in all. */
@@ -352,6 +471,17 @@ int server_reload(Server *s) {
                 log_warning("SIGHUP: repository changed to %s in %s; still using %s until a "
                             "restart",
                             fresh.repository, s->cmdline.config_path, s->settings.repository);
+        if (fresh.proc_connector != s->settings.proc_connector ||
+            fresh.fork_grace_ms != s->settings.fork_grace_ms)
+                log_warning("SIGHUP: proc_connector or fork_grace_ms changed in %s; the process "
+                            "events keep the current setting until a restart",
+                            s->cmdline.config_path);
+        if (!streq_ptr(fresh.listen, s->settings.listen) ||
+            fresh.insecure_tcp != s->settings.insecure_tcp)
+                log_warning("SIGHUP: listen or insecure_tcp changed in %s; still listening on %s "
+                            "until a restart",
+                            s->cmdline.config_path,
+                            s->tcp_listener ? listener_name(s->tcp_listener) : "no TCP address");
         if (fresh.log_level != s->settings.log_level) {
                 s->settings.log_level = fresh.log_level;
                 log_set_max_level(fresh.log_level);
@@ -368,13 +498,24 @@ int server_reload(Server *s) {
         s->settings.max_result_bytes = fresh.max_result_bytes;
         /* For new subscriptions; registered ones keep their interval. */
         s->settings.min_within_ms = fresh.min_within_ms;
+        /* Liveness: open sessions too (a keepalive chosen by Hello stays). */
+        if (fresh.keepalive_ms != s->settings.keepalive_ms ||
+            fresh.stall_timeout_ms != s->settings.stall_timeout_ms) {
+                Session *session;
+                s->settings.keepalive_ms = fresh.keepalive_ms;
+                s->settings.stall_timeout_ms = fresh.stall_timeout_ms;
+                TAILQ_FOREACH(session, &s->sessions, link)
+                session_settings_changed(session);
+        }
         if (s->engine)
                 server_set_event_hooks(s);
         log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
-                 "objects and %zu bytes, WITHIN at least %zu ms)",
+                 "objects and %zu bytes, WITHIN at least %zu ms, keepalive %zu ms, stall "
+                 "bound %zu ms)",
                  s->cmdline.config_path, log_level_name(s->settings.log_level),
                  s->settings.max_line_bytes, s->settings.max_result_objects,
-                 s->settings.max_result_bytes, s->settings.min_within_ms);
+                 s->settings.max_result_bytes, s->settings.min_within_ms,
+                 s->settings.keepalive_ms, s->settings.stall_timeout_ms);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;
@@ -392,6 +533,7 @@ Server *server_free(Server *s) {
                 session_free(session);
         }
         listener_free(s->listener);
+        listener_free(s->tcp_listener);
         server_close_repository(s);
         if (s->lock_fd >= 0)
                 lockfile_release(s->lock_path, s->lock_fd);
@@ -405,6 +547,10 @@ Server *server_free(Server *s) {
                 event_free(s->reap_event);
         if (s->shutdown_event)
                 event_free(s->shutdown_event);
+        if (s->trim_event)
+                event_free(s->trim_event);
+        if (s->sockdiag_fd >= 0)
+                close(s->sockdiag_fd);
         if (s->base)
                 event_base_free(s->base);
         settings_done(&s->cmdline);

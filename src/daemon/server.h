@@ -17,6 +17,7 @@
 #include "error.h"
 
 typedef struct Engine Engine;
+typedef struct Provider Provider;
 typedef struct Listener Listener;
 typedef struct Session Session;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
@@ -25,6 +26,17 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
  * (each open call's SetStatus WBEM_E_SHUTTING_DOWN) before it closes them
  * anyway. */
 #define SERVER_SHUTDOWN_FLUSH_MS 1000
+
+/* Freed memory goes back to the system (malloc_trim) this long after
+ * sessions released at least SERVER_TRIM_MIN_CALLS calls or
+ * SERVER_TRIM_MIN_BYTES of queued output; a burst of closes trims once. */
+#define SERVER_TRIM_DELAY_MS 150
+#define SERVER_TRIM_MIN_CALLS 1000
+#define SERVER_TRIM_MIN_BYTES (1024u * 1024)
+/* While other events are active it waits SERVER_TRIM_RETRY_MS more, at
+ * most SERVER_TRIM_MAX_WAITS times. */
+#define SERVER_TRIM_RETRY_MS 20
+#define SERVER_TRIM_MAX_WAITS 50
 
 typedef struct Server {
         struct event_base *base;
@@ -36,6 +48,7 @@ typedef struct Server {
         int repo_lock_fd;
         char *repo_lock_path; /* "<repository>.lock"; NULL for :memory: */
         Listener *listener;
+        Listener *tcp_listener; /* --listen; NULL without */
 
         SessionList sessions; /* open (including those flushing a last error) */
         SessionList doomed;   /* closed, freed by reap_event */
@@ -51,6 +64,7 @@ typedef struct Server {
         /* The repository, the providers and the data operations; NULL
          * until server_open_repository(). */
         Engine *engine;
+        Provider *process; /* the engine's process provider (for the events log line) */
         /* Engine sink callbacks running (async.c): calls must not be
          * released meanwhile. */
         unsigned sink_callbacks;
@@ -61,6 +75,20 @@ typedef struct Server {
         uint64_t events_delivered; /* Indicates of events queued to a session */
         uint64_t sessions_lost[4]; /* by SessionLoss (session.h; checked there) */
         uint64_t registrations_reclaimed; /* calls released by sessions that ended */
+
+        /* Heap trimming: after sessions that released much (calls, queued
+         * output) are freed, malloc_trim(0) runs once the loop has been
+         * free of them for SERVER_TRIM_DELAY_MS. */
+        struct event *trim_event;
+        size_t trim_calls;  /* released since the last trim */
+        size_t trim_bytes;
+        uint64_t trims;     /* malloc_trim calls made */
+        unsigned trim_waits; /* turns it waited for the loop to be idle */
+
+        /* sock_diag, for the unread bytes of Unix sessions (sockdiag.h):
+         * opened on first use; -1: not yet, -2: unavailable */
+        int sockdiag_fd;
+        uint32_t sockdiag_seq;
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -71,8 +99,12 @@ Server *server_free(Server *s);
 /* Take the socket's lock, then the repository's (a file repository is
  * locked by "<repository>.lock" next to it, so a second lwmid on the same
  * repository refuses to start even on another socket; :memory: needs
- * none), open the repository, create the socket, install the signal
- * handlers and tell systemd we are ready. WBEM_E_ALREADY_EXISTS when
+ * none), open the repository, create the socket and the TCP listener (if
+ * settings.listen; refused unless loopback or settings.insecure_tcp, as
+ * settings_check_listen says; its address as bound, with the port chosen
+ * for port 0, is logged as "listening on tcp ADDR:PORT" and given in the
+ * sd_notify STATUS), install the signal handlers and tell systemd we are
+ * ready. WBEM_E_ALREADY_EXISTS when
  * another lwmid holds either lock (the message names its pid and what it
  * holds); other failures a WbemStatus or a negative errno, with a
  * message. */
@@ -89,7 +121,8 @@ int server_open_repository(Server *s, Error *err);
 /* Run the loop until shutdown. 0, or a negative errno if the loop failed. */
 int server_run(Server *s);
 
-/* Stop accepting (the socket is removed at once), send every open call
+/* Stop accepting (the socket is removed at once, the TCP listener
+ * closed), send every open call
  * SetStatus WBEM_E_SHUTTING_DOWN, close each session once its output is
  * written (within SERVER_SHUTDOWN_FLUSH_MS in all), then close the
  * engine, release the lock and leave the loop. Calling it again finishes
@@ -104,6 +137,10 @@ int server_reload(Server *s);
 
 /* Called by the listener for each connection. */
 void server_accept(int fd, void *userdata);
+
+/* The sock_diag socket, opened on first use; a negative errno when the
+ * kernel offers none (then never tried again). */
+int server_sockdiag(Server *s);
 
 /* Called by a session that closed: move it to the doomed list. */
 void server_session_closed(Server *s, Session *session);

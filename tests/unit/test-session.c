@@ -3,7 +3,8 @@
  * server Pings, the per-turn work bound, closing after a final error,
  * freeing only on a later loop turn, and query jobs (an in-memory
  * repository) answered over several turns while other sessions are
- * served, and freed when their session closes. */
+ * served, and freed when their session closes. (Liveness:
+ * test-session-liveness.c.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
