@@ -895,9 +895,6 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         s->max_line_bytes = server->settings.max_line_bytes;
         bufferevent_setwatermark(s->bev, EV_READ, 0, s->max_line_bytes + 1);
         bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUTPUT_LOW_WATER, 0);
-        /* libevent reads 4 KiB at a time by default: a turn of pipelined
-         * requests would be a read each few dozen */
-        bufferevent_set_max_single_read(s->bev, SESSION_MAX_SINGLE_READ);
         if (bufferevent_enable(s->bev, EV_READ | EV_WRITE) < 0) {
                 session_free(s);
                 return -ENOMEM;
