@@ -44,6 +44,131 @@ bool rpc_line_is_blank(const char *line, size_t len) {
         return true;
 }
 
+/* ---- the flat form (rpc_decode_flat) ----------------------------------------- */
+
+typedef struct FlatScan {
+        const char *p, *end;
+} FlatScan;
+
+static void flat_ws(FlatScan *sc) {
+        while (sc->p < sc->end &&
+               (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\r' || *sc->p == '\n'))
+                sc->p++;
+}
+
+static bool flat_char(FlatScan *sc, char c) {
+        flat_ws(sc);
+        if (sc->p >= sc->end || *sc->p != c)
+                return false;
+        sc->p++;
+        return true;
+}
+
+/* A string of printable ASCII without escapes. */
+static bool flat_string(FlatScan *sc, RpcFlatString *ret) {
+        if (!flat_char(sc, '"'))
+                return false;
+        const char *start = sc->p;
+        for (; sc->p < sc->end; sc->p++) {
+                unsigned char c = (unsigned char)*sc->p;
+                if (c == '"') {
+                        *ret = (RpcFlatString){ start, (size_t)(sc->p - start) };
+                        sc->p++;
+                        return true;
+                }
+                if (c == '\\' || c < 0x20 || c >= 0x7f)
+                        return false;
+        }
+        return false;
+}
+
+static bool flat_is(const RpcFlatString *s, const char *word) {
+        return s->len == strlen(word) && memcmp(s->s, word, s->len) == 0;
+}
+
+/* 0 to 2^53, as JSON writes an integer (no sign, no leading zero, no
+ * fraction or exponent). */
+static bool flat_id(FlatScan *sc, uint64_t *ret) {
+        uint64_t v = 0;
+        size_t digits = 0;
+        flat_ws(sc);
+        while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9') {
+                if (++digits > 16)
+                        return false;
+                v = v * 10 + (uint64_t)(*sc->p - '0');
+                sc->p++;
+        }
+        if (digits == 0 || (digits > 1 && sc->p[-(long)digits] == '0') || v > (UINT64_C(1) << 53))
+                return false;
+        if (sc->p < sc->end && (*sc->p == '.' || *sc->p == 'e' || *sc->p == 'E'))
+                return false;
+        *ret = v;
+        return true;
+}
+
+bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret) {
+        FlatScan sc = { line, line + len };
+        RpcFlat m = { .n_params = 0 };
+        bool have_version = false, have_id = false, have_method = false, have_params = false;
+
+        if (!flat_char(&sc, '{'))
+                return false;
+        do {
+                RpcFlatString key, v;
+                if (!flat_string(&sc, &key) || !flat_char(&sc, ':'))
+                        return false;
+                if (flat_is(&key, "jsonrpc")) {
+                        if (have_version || !flat_string(&sc, &v) || !flat_is(&v, "2.0"))
+                                return false;
+                        have_version = true;
+                } else if (flat_is(&key, "id")) {
+                        if (have_id || !flat_id(&sc, &m.id))
+                                return false;
+                        have_id = true;
+                } else if (flat_is(&key, "method")) {
+                        if (have_method || !flat_string(&sc, &m.method))
+                                return false;
+                        have_method = true;
+                } else if (flat_is(&key, "params")) {
+                        if (have_params || !flat_char(&sc, '{'))
+                                return false;
+                        have_params = true;
+                        if (flat_char(&sc, '}'))
+                                continue;
+                        do {
+                                if (m.n_params == RPC_FLAT_MAX ||
+                                    !flat_string(&sc, &m.names[m.n_params]) ||
+                                    !flat_char(&sc, ':') ||
+                                    !flat_string(&sc, &m.values[m.n_params]))
+                                        return false;
+                                for (size_t k = 0; k < m.n_params; k++)
+                                        if (m.names[k].len == m.names[m.n_params].len &&
+                                            memcmp(m.names[k].s, m.names[m.n_params].s,
+                                                   m.names[k].len) == 0)
+                                                return false;
+                                m.n_params++;
+                        } while (flat_char(&sc, ','));
+                        if (!flat_char(&sc, '}'))
+                                return false;
+                } else
+                        return false;
+        } while (flat_char(&sc, ','));
+        if (!flat_char(&sc, '}'))
+                return false;
+        flat_ws(&sc);
+        if (sc.p != sc.end || !have_version || !have_id || !have_method || !have_params)
+                return false;
+        *ret = m;
+        return true;
+}
+
+const RpcFlatString *rpc_flat_param(const RpcFlat *m, const char *name) {
+        for (size_t k = 0; k < m->n_params; k++)
+                if (flat_is(&m->names[k], name))
+                        return &m->values[k];
+        return NULL;
+}
+
 static bool id_is_valid(const json_t *id) {
         return json_is_string(id) || json_is_integer(id) || json_is_null(id);
 }
