@@ -147,7 +147,7 @@ static uint64_t self_memory_rss(void) {
 
 /* Bytes queued for the peer and not yet taken by it: the session's
  * output buffer plus the kernel's send queue, as the stall rule counts
- * them (session_output_taken). */
+ * them (session_output_taken, which caches what it looks up: not const). */
 static uint64_t self_backlog_bytes(Session *s) {
         uint64_t queued, taken;
 
