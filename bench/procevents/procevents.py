@@ -62,8 +62,17 @@ class Daemon:
 
 class Client:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
+        deadline = time.monotonic() + 10
+        while True:
+            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self.s.connect(path)  # the file may exist a moment before listen()
+                break
+            except (ConnectionRefusedError, FileNotFoundError):
+                self.s.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         self.buf = b""
         self.next_id = 1
 

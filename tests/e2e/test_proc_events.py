@@ -232,6 +232,13 @@ class TestNativeDefaults(ProcTestCase):
             forker.stdout.close()
 
     def test_burst(self):
+        try:
+            self.burst()
+        except AssertionError as e:
+            tail = "\n".join(self.daemon.log_text().splitlines()[-15:])
+            raise AssertionError("%s\nlwmid's log ends:\n%s" % (e, tail))
+
+    def burst(self):
         """2,000 short processes, at most 64 at a time: 2,000 creations and
         2,000 deletions, or LWMI_Daemon.SourceOverflows says that some were
         lost (then the counts are reported, never silently short)."""
@@ -251,11 +258,11 @@ class TestNativeDefaults(ProcTestCase):
         for _ in range(total):
             if len(running) >= 64:
                 reap(running.pop(0))
+                self.drain()
             pid = spawn(["/bin/true"])
             pids.add(pid)
             running.append(pid)
-            if len(pids) % 16 == 0:
-                self.drain()
+            self.drain()
             self.assertLess(time.monotonic(), deadline, "spawning took too long")
         for pid in running:
             reap(pid)

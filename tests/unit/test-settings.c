@@ -501,6 +501,46 @@ static void test_listen(void **state) {
         settings_done(&o);
 }
 
+/* The process events' keys: proc_connector (a boolean) and fork_grace_ms
+ * (0 to 10000), with their defaults, errors, and the command line
+ * winning. */
+static void test_process_events(void **state) {
+        Settings o;
+        Error e;
+        (void)state;
+
+        settings_init(&o);
+        assert_true(o.proc_connector);
+        assert_int_equal(o.fork_grace_ms, SETTINGS_DEFAULT_FORK_GRACE_MS);
+        assert_int_equal(settings_load_string(&o, "f.conf",
+                                              "[daemon]\nproc_connector = false\n"
+                                              "fork_grace_ms = 0\n",
+                                              &e),
+                         0);
+        assert_false(o.proc_connector);
+        assert_int_equal(o.fork_grace_ms, 0);
+        settings_done(&o);
+
+        settings_init(&o);
+        o.fork_grace_ms = 250;
+        o.from_cmdline = SETTINGS_SET_FORK_GRACE_MS;
+        assert_int_equal(settings_load_string(&o, "f.conf",
+                                              "[daemon]\nfork_grace_ms = 10000\n"
+                                              "proc_connector = true\n",
+                                              &e),
+                         0);
+        assert_int_equal(o.fork_grace_ms, 250);
+        assert_true(o.proc_connector);
+        settings_done(&o);
+
+        expect_load_error("[daemon]\nfork_grace_ms = 10001\n",
+                          "f.conf:2: key fork_grace_ms: '10001' is out of range (0 to 10000)");
+        expect_load_error("[daemon]\nfork_grace_ms = -1\n", "f.conf:2: key fork_grace_ms");
+        expect_load_error("[daemon]\nproc_connector = maybe\n",
+                          "f.conf:2: key proc_connector: 'maybe' is not true or false");
+        expect_load_error("[daemon]\nproc_conector = false\n", "proc_connector, fork_grace_ms");
+}
+
 static void test_lockfile(void **state) {
         char dir[] = "/tmp/lwmi-test-lock-XXXXXX";
         char path[128];
@@ -578,7 +618,7 @@ int main(void) {
                 cmocka_unit_test(test_load_errors), cmocka_unit_test(test_load_file),
                 cmocka_unit_test(test_defaults),    cmocka_unit_test(test_copy_and_resolve),
                 cmocka_unit_test(test_lockfile),    cmocka_unit_test(test_log_levels),
-                cmocka_unit_test(test_listen),
+                cmocka_unit_test(test_listen),      cmocka_unit_test(test_process_events),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
