@@ -615,7 +615,8 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
         r = async_check_sink_id(sink_id, err);
         if (r != 0)
                 return r;
-        r = engine_query_begin(e, ns, query, len, &cursor, err);
+        ProviderCaller caller = session_caller(a->session);
+        r = engine_query_begin_as(e, &caller, ns, query, len, &cursor, err);
         if (r != 0)
                 return r;
         AsyncQuery *q = mem_calloc(1, sizeof(*q));

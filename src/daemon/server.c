@@ -173,6 +173,7 @@ int server_open_repository(Server *s, Error *err) {
         static int (*const provider_new[])(Provider **) = {
                 process_provider_new,
                 os_provider_new,
+                file_provider_new,
         };
         EngineOptions opts = { .repository_path = s->settings.repository };
         int r;

@@ -39,6 +39,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "provider.h"
 
 typedef struct Server Server;
 typedef struct MethodJob MethodJob;
@@ -99,10 +100,13 @@ typedef struct Session {
         const char *job_method;  /* static: the method table's name */
         uint64_t job_started_usec;
 
-        /* the peer, from SO_PEERCRED */
+        /* the peer, from SO_PEERCRED; its supplementary groups from
+         * SO_PEERGROUPS (none when the kernel cannot tell) */
         pid_t pid;
         uid_t uid;
         gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
         char *client_name; /* from Hello; NULL until then */
 
         /* sinks and asynchronous calls (async.h) */
@@ -168,3 +172,7 @@ void session_set_max_line(Session *s, size_t max_line_bytes);
 
 /* Monotonic clock in microseconds. */
 uint64_t session_now_usec(void);
+
+/* The peer as providers see it (ProviderCaller: whom a request is for),
+ * valid while s lives. */
+ProviderCaller session_caller(const Session *s);

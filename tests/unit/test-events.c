@@ -77,9 +77,11 @@ static int proc_get_classes(Provider *p, CimClass ***ret, size_t *ret_count, Err
 }
 
 static int proc_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
-                           ProviderCursor **ret, bool *ret_filtered, Error *err) {
+                           const ProviderCaller *caller, ProviderCursor **ret, bool *ret_filtered,
+                           Error *err) {
         Procs *procs = p->userdata;
         (void)ns;
+        (void)caller;
         (void)query;
         procs->enumerations++;
         if (procs->fail_status)

@@ -1,0 +1,574 @@
+/* Unit tests for Linux_File (src/providers/file.c) and the peer's view of
+ * the filesystem it relies on (fsaccess.c): path rules, mode-bit checks,
+ * the checked walk (links, denials), and the provider's queries, driven
+ * through its ops in a temporary tree. The tests run as any user: the
+ * denied peers are made-up ids passed as ProviderCaller. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "file.h"
+#include "fsaccess.h"
+#include "mem.h"
+#include "providers.h"
+
+/* A peer that owns nothing in the test tree (unless chowned to it). */
+#define OTHER_UID 54321
+#define OTHER_GID 54321
+
+static char tree[PATH_MAX];
+
+static void make_file(const char *rel, const char *content, mode_t mode) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof(path), "%s/%s", tree, rel);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+        close(fd);
+        assert_int_equal(chmod(path, mode), 0);
+}
+
+static void make_dir(const char *rel, mode_t mode) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof(path), "%s/%s", tree, rel);
+        assert_int_equal(mkdir(path, mode), 0);
+        assert_int_equal(chmod(path, mode), 0);
+}
+
+static void make_link(const char *rel, const char *target) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof(path), "%s/%s", tree, rel);
+        assert_int_equal(symlink(target, path), 0);
+}
+
+static void sub(char *buf, size_t size, const char *rel) {
+        snprintf(buf, size, "%s%s%s", tree, rel[0] ? "/" : "", rel);
+}
+
+/* tree/
+ *   a.txt (0644, "hello"), .hidden, noext., archive.tar.gz
+ *   open/      0755   with f
+ *   closed/    0700   with inner/ (0755) with g
+ *   group/     0750, group OTHER_GID+1
+ *   link-open  -> open
+ *   link-closed-inner -> closed/inner
+ *   loop -> loop
+ *   many/      300 files */
+static int setup(void **state) {
+        (void)state;
+        snprintf(tree, sizeof(tree), "/tmp/lwmi-test-file-XXXXXX");
+        assert_non_null(mkdtemp(tree));
+        assert_int_equal(chmod(tree, 0755), 0);
+        make_file("a.txt", "hello", 0644);
+        make_file(".hidden", "", 0600);
+        make_file("noext.", "", 0600);
+        make_file("archive.tar.gz", "", 0600);
+        make_dir("open", 0755);
+        make_file("open/f", "x", 0644);
+        make_dir("closed", 0700);
+        make_dir("closed/inner", 0755);
+        make_file("closed/inner/g", "y", 0644);
+        make_dir("group", 0750);
+        char path[PATH_MAX + 64];
+        sub(path, sizeof(path), "group");
+        if (geteuid() == 0)
+                assert_int_equal(chown(path, 0, OTHER_GID + 1), 0);
+        make_link("link-open", "open");
+        make_link("link-closed-inner", "closed/inner");
+        make_link("loop", "loop");
+        make_dir("many", 0755);
+        for (int k = 0; k < 300; k++) {
+                char rel[64];
+                snprintf(rel, sizeof(rel), "many/f%03d", k);
+                make_file(rel, "", 0644);
+        }
+        return 0;
+}
+
+static int teardown(void **state) {
+        (void)state;
+        char cmd[PATH_MAX + 32];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
+        assert_int_equal(system(cmd), 0);
+        return 0;
+}
+
+static CimClass *file_class(Provider *p) {
+        CimClass **defs = NULL;
+        size_t n = 0;
+        Error err = { 0 };
+        assert_int_equal(p->ops->get_classes(p, &defs, &n, &err), 0);
+        assert_int_equal(n, 1);
+        CimClass *cls = NULL;
+        assert_int_equal(class_derive(defs[0], NULL, &cls, &err), 0);
+        class_unref(defs[0]);
+        mem_free(defs);
+        return cls;
+}
+
+typedef struct Run {
+        int status; /* of enum_begin, or of the first failing enum_next */
+        Error err;
+        bool filtered;
+        size_t count;
+        Instance *items[512];
+} Run;
+
+static void run_done(Run *r) {
+        for (size_t k = 0; k < r->count; k++)
+                instance_unref(r->items[k]);
+        r->count = 0;
+}
+
+static void run_query(Provider *p, CimClass *cls, const char *text, const ProviderCaller *caller,
+                      Run *res) {
+        *res = (Run){ 0 };
+        WqlQuery *q = NULL;
+        Error err = { 0 };
+        if (text)
+                assert_int_equal(wql_parse(text, strlen(text), NULL, &q, &err), 0);
+        ProviderCursor *c = NULL;
+        res->status =
+                p->ops->enum_begin(p, "root/cimv2", cls, q, caller, &c, &res->filtered, &res->err);
+        if (res->status == 0) {
+                for (;;) {
+                        Instance *inst = NULL;
+                        int r = p->ops->enum_next(c, &inst, &res->err);
+                        if (r == 0)
+                                break;
+                        if (r != 1) {
+                                res->status = r;
+                                break;
+                        }
+                        assert_true(res->count < ELEMENTSOF(res->items));
+                        res->items[res->count++] = inst;
+                }
+                p->ops->enum_end(c);
+        }
+        wql_query_free(q);
+}
+
+static const Instance *find_name(const Run *res, const char *name) {
+        for (size_t k = 0; k < res->count; k++)
+                if (strcmp(instance_get(res->items[k], "Name")->s, name) == 0)
+                        return res->items[k];
+        return NULL;
+}
+
+static const ProviderCaller other = { .uid = OTHER_UID, .gid = OTHER_GID };
+
+/* ---- fsaccess -------------------------------------------------------------- */
+
+static void test_path_is_normal(void **state) {
+        (void)state;
+        assert_true(fsaccess_path_is_normal("/"));
+        assert_true(fsaccess_path_is_normal("/var/log"));
+        assert_true(fsaccess_path_is_normal("/a/.b/c..d/..."));
+        assert_false(fsaccess_path_is_normal(NULL));
+        assert_false(fsaccess_path_is_normal(""));
+        assert_false(fsaccess_path_is_normal("var/log"));
+        assert_false(fsaccess_path_is_normal("/var/log/"));
+        assert_false(fsaccess_path_is_normal("//var"));
+        assert_false(fsaccess_path_is_normal("/var//log"));
+        assert_false(fsaccess_path_is_normal("/var/./log"));
+        assert_false(fsaccess_path_is_normal("/var/.."));
+        assert_false(fsaccess_path_is_normal("/."));
+        char longp[PATH_MAX + 2];
+        memset(longp, 'a', sizeof(longp) - 1);
+        longp[0] = '/';
+        longp[sizeof(longp) - 1] = '\0';
+        assert_false(fsaccess_path_is_normal(longp));
+}
+
+static void test_may(void **state) {
+        (void)state;
+        struct stat st = { .st_uid = 100, .st_gid = 200, .st_mode = S_IFDIR | 0750 };
+        gid_t groups[] = { 7, 200 };
+        ProviderCaller owner = { .uid = 100, .gid = 1 };
+        ProviderCaller member = { .uid = 101, .gid = 200 };
+        ProviderCaller supp = { .uid = 102, .gid = 1, .groups = groups, .n_groups = 2 };
+        ProviderCaller stranger = { .uid = 103, .gid = 1 };
+        ProviderCaller root = { .uid = 0, .gid = 0 };
+        ProviderCaller unknown = { .uid = (uid_t)-1, .gid = (gid_t)-1 };
+
+        assert_true(fsaccess_may(&st, -1, NULL, FSACCESS_READ | FSACCESS_SEARCH));
+        assert_true(fsaccess_may(&st, -1, &root, FSACCESS_READ | FSACCESS_SEARCH));
+        assert_false(fsaccess_may(&st, -1, &unknown, FSACCESS_SEARCH));
+        assert_true(fsaccess_may(&st, -1, &owner, FSACCESS_READ | FSACCESS_SEARCH));
+        assert_true(fsaccess_may(&st, -1, &member, FSACCESS_READ | FSACCESS_SEARCH));
+        assert_true(fsaccess_may(&st, -1, &supp, FSACCESS_READ | FSACCESS_SEARCH));
+        assert_false(fsaccess_may(&st, -1, &stranger, FSACCESS_SEARCH));
+
+        /* The owner's bits decide for the owner, even when others may more. */
+        st.st_mode = S_IFDIR | 0077;
+        assert_false(fsaccess_may(&st, -1, &owner, FSACCESS_SEARCH));
+        assert_true(fsaccess_may(&st, -1, &stranger, FSACCESS_SEARCH));
+        /* Search without read: may walk through, may not list. */
+        st.st_mode = S_IFDIR | 0711;
+        assert_true(fsaccess_may(&st, -1, &member, FSACCESS_SEARCH));
+        assert_false(fsaccess_may(&st, -1, &member, FSACCESS_READ | FSACCESS_SEARCH));
+        assert_false(fsaccess_may(&st, -1, &stranger, FSACCESS_READ));
+}
+
+static void test_open_dir(void **state) {
+        (void)state;
+        char path[PATH_MAX + 64];
+        int fd = -1;
+        Error err = { 0 };
+
+        sub(path, sizeof(path), "open");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), 0);
+        close(fd);
+        /* through a link, which is followed */
+        sub(path, sizeof(path), "link-open");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), 0);
+        close(fd);
+        /* a 0700 directory: not listed, not walked through (not even by a
+         * link that points inside it) */
+        sub(path, sizeof(path), "closed");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), WBEM_E_ACCESS_DENIED);
+        assert_non_null(strstr(err.message, "uid 54321 may not list directory"));
+        assert_non_null(strstr(err.message, path));
+        sub(path, sizeof(path), "closed/inner");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), WBEM_E_ACCESS_DENIED);
+        assert_non_null(strstr(err.message, "may not search the path to"));
+        sub(path, sizeof(path), "link-closed-inner");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), WBEM_E_ACCESS_DENIED);
+        /* the message names the path as asked, never the link's target */
+        assert_null(strstr(err.message, "closed/inner"));
+        /* ... which the daemon itself may open */
+        assert_int_equal(fsaccess_open_dir(path, NULL, true, &fd, &err), 0);
+        close(fd);
+        /* a supplementary group lets the peer in */
+        if (geteuid() == 0) {
+                gid_t g = OTHER_GID + 1;
+                ProviderCaller member = {
+                        .uid = OTHER_UID, .gid = OTHER_GID, .groups = &g, .n_groups = 1
+                };
+                sub(path, sizeof(path), "group");
+                assert_int_equal(fsaccess_open_dir(path, &member, true, &fd, &err), 0);
+                close(fd);
+                assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err),
+                                 WBEM_E_ACCESS_DENIED);
+        }
+        /* nothing there, not a directory, a loop, not normal */
+        sub(path, sizeof(path), "nope");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), -ENOENT);
+        sub(path, sizeof(path), "a.txt");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), -ENOTDIR);
+        sub(path, sizeof(path), "loop");
+        assert_int_equal(fsaccess_open_dir(path, &other, true, &fd, &err), -ELOOP);
+        assert_int_equal(fsaccess_open_dir("relative", &other, true, &fd, &err), -EINVAL);
+        /* "/" itself, searching only */
+        assert_int_equal(fsaccess_open_dir("/", &other, false, &fd, &err), 0);
+        close(fd);
+}
+
+/* ---- the provider ---------------------------------------------------------- */
+
+static void test_list_directory(void **state) {
+        (void)state;
+        Provider *p = NULL;
+        assert_int_equal(file_provider_new(&p), 0);
+        CimClass *cls = file_class(p);
+        char q[PATH_MAX + 128];
+        Run res;
+
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_true(res.filtered);
+        /* a.txt .hidden noext. archive.tar.gz open closed group 3 links many */
+        assert_int_equal(res.count, 11);
+        const Instance *a = find_name(&res, "a.txt");
+        assert_non_null(a);
+        char path[PATH_MAX + 64];
+        sub(path, sizeof(path), "a.txt");
+        assert_string_equal(instance_get(a, "Path")->s, path);
+        assert_string_equal(instance_get(a, "Directory")->s, tree);
+        assert_string_equal(instance_get(a, "Extension")->s, "txt");
+        assert_int_equal(instance_get(a, "Size")->u, 5);
+        assert_int_equal(instance_get(a, "Mode")->u, 0644);
+        assert_int_equal(instance_get(a, "UserId")->u, geteuid());
+        assert_string_equal(instance_get(a, "Type")->s, "File");
+        assert_false(instance_get(a, "ModifiedTime")->is_null);
+        assert_false(instance_get(a, "ChangedTime")->is_null);
+        assert_string_equal(instance_get(find_name(&res, ".hidden"), "Extension")->s, "");
+        assert_string_equal(instance_get(find_name(&res, "noext."), "Extension")->s, "");
+        assert_string_equal(instance_get(find_name(&res, "archive.tar.gz"), "Extension")->s, "gz");
+        assert_string_equal(instance_get(find_name(&res, "open"), "Type")->s, "Directory");
+        assert_int_equal(instance_get(find_name(&res, "closed"), "Mode")->u, 0700);
+        const Instance *l = find_name(&res, "link-open");
+        assert_string_equal(instance_get(l, "Type")->s, "SymbolicLink");
+        assert_int_equal(instance_get(l, "Size")->u, strlen("open"));
+        run_done(&res);
+
+        /* another AND term: the engine filters */
+        snprintf(q, sizeof(q),
+                 "SELECT * FROM Linux_File WHERE Type = 'File' AND Directory = '%s/open'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_false(res.filtered);
+        assert_int_equal(res.count, 1);
+        snprintf(path, sizeof(path), "%s/open/f", tree);
+        assert_string_equal(instance_get(res.items[0], "Path")->s, path);
+        run_done(&res);
+
+        /* a directory through a link keeps the name as written */
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s/link-open'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 1);
+        snprintf(path, sizeof(path), "%s/link-open/f", tree);
+        assert_string_equal(instance_get(res.items[0], "Path")->s, path);
+        run_done(&res);
+
+        /* nothing there: no instances */
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s/nope'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 0);
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s/a.txt'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 0);
+
+        class_unref(cls);
+        p->ops->free(p);
+}
+
+static void test_refused(void **state) {
+        (void)state;
+        Provider *p = NULL;
+        assert_int_equal(file_provider_new(&p), 0);
+        CimClass *cls = file_class(p);
+        char q[PATH_MAX + 128];
+        Run res;
+
+        /* no directory named: the whole filesystem, refused */
+        run_query(p, cls, NULL, NULL, &res);
+        assert_int_equal(res.status, WBEM_E_NOT_SUPPORTED);
+        assert_non_null(strstr(res.err.message, "must name a directory"));
+        run_query(p, cls, "SELECT * FROM Linux_File", NULL, &res);
+        assert_int_equal(res.status, WBEM_E_NOT_SUPPORTED);
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Name = 'passwd'", NULL, &res);
+        assert_int_equal(res.status, WBEM_E_NOT_SUPPORTED);
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Directory = '/etc' OR Directory = '/var'",
+                  NULL, &res);
+        assert_int_equal(res.status, WBEM_E_NOT_SUPPORTED);
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Directory <> '/etc'", NULL, &res);
+        assert_int_equal(res.status, WBEM_E_NOT_SUPPORTED);
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Directory LIKE '/etc%'", NULL, &res);
+        assert_int_equal(res.status, WBEM_E_NOT_SUPPORTED);
+        /* not a normal path */
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Directory = '/etc/'", NULL, &res);
+        assert_int_equal(res.status, WBEM_E_INVALID_QUERY);
+        assert_non_null(strstr(res.err.message, "'/etc/'"));
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Path = 'etc/passwd'", NULL, &res);
+        assert_int_equal(res.status, WBEM_E_INVALID_QUERY);
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Directory = '/etc/../root'", NULL, &res);
+        assert_int_equal(res.status, WBEM_E_INVALID_QUERY);
+        /* the peer may not list */
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s/closed'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, WBEM_E_ACCESS_DENIED);
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Path = '%s/closed/inner/g'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, WBEM_E_ACCESS_DENIED);
+        /* ... but may look at the directory's own entry in its parent */
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Path = '%s/closed'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 1);
+        run_done(&res);
+        /* a loop is the provider's failure */
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s/loop'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, WBEM_E_PROVIDER_FAILURE);
+        /* another class */
+        CimClass *wrong = NULL;
+        Error err = { 0 };
+        assert_int_equal(class_new_from_specs("Other", NULL, false, NULL, 0, &wrong, &err), 0);
+        ProviderCursor *c = NULL;
+        bool filtered;
+        assert_int_equal(
+                p->ops->enum_begin(p, "root/cimv2", wrong, NULL, NULL, &c, &filtered, &err),
+                WBEM_E_INVALID_CLASS);
+        class_unref(wrong);
+
+        class_unref(cls);
+        p->ops->free(p);
+}
+
+static void test_one_path(void **state) {
+        (void)state;
+        Provider *p = NULL;
+        assert_int_equal(file_provider_new(&p), 0);
+        CimClass *cls = file_class(p);
+        char q[PATH_MAX + 128];
+        Run res;
+
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Path = '%s/open/f'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_true(res.filtered);
+        assert_int_equal(res.count, 1);
+        assert_string_equal(instance_get(res.items[0], "Name")->s, "f");
+        run_done(&res);
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Path = '%s/open/none'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 0);
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Path = '/'", &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 0);
+        run_query(p, cls, "SELECT * FROM Linux_File WHERE Path = '/etc'", &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 1);
+        assert_string_equal(instance_get(res.items[0], "Directory")->s, "/");
+        assert_string_equal(instance_get(res.items[0], "Path")->s, "/etc");
+        run_done(&res);
+
+        /* GetObject */
+        ObjectPath path = { .class_name = (char *)"Linux_File", .n_keys = 1 };
+        ObjectPathKey key = { .name = (char *)"Path" };
+        path.keys = &key;
+        char file[PATH_MAX + 64];
+        Instance *got = NULL;
+        Error err = { 0 };
+        snprintf(file, sizeof(file), "%s/a.txt", tree);
+        key.value = (Value){ .type = CIM_STRING, .s = file };
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, &other, &got, &err), 0);
+        assert_int_equal(instance_get(got, "Size")->u, 5);
+        instance_unref(got);
+        snprintf(file, sizeof(file), "%s/nope", tree);
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, &other, &got, &err),
+                         WBEM_E_NOT_FOUND);
+        snprintf(file, sizeof(file), "%s/closed/inner/g", tree);
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, &other, &got, &err),
+                         WBEM_E_ACCESS_DENIED);
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, NULL, &got, &err), 0);
+        instance_unref(got);
+        snprintf(file, sizeof(file), "%s/", tree);
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, &other, &got, &err),
+                         WBEM_E_INVALID_OBJECT_PATH);
+        key.value = (Value){ .type = CIM_STRING, .s = (char *)"/" };
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, &other, &got, &err),
+                         WBEM_E_NOT_FOUND);
+        key.value = (Value){ .type = CIM_UINT32, .u = 5 };
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, &other, &got, &err),
+                         WBEM_E_INVALID_OBJECT_PATH);
+        key.name = (char *)"Name";
+        assert_int_equal(p->ops->get_instance(p, NULL, cls, &path, &other, &got, &err),
+                         WBEM_E_INVALID_OBJECT_PATH);
+
+        class_unref(cls);
+        p->ops->free(p);
+}
+
+/* A large directory comes one instance per enum_next(), not in one go. */
+static void test_piecewise(void **state) {
+        (void)state;
+        Provider *p = NULL;
+        assert_int_equal(file_provider_new(&p), 0);
+        CimClass *cls = file_class(p);
+        char q[PATH_MAX + 128];
+        Run res;
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s/many'", tree);
+        run_query(p, cls, q, &other, &res);
+        assert_int_equal(res.status, 0);
+        assert_int_equal(res.count, 300);
+        for (int k = 0; k < 300; k++) {
+                char name[16];
+                snprintf(name, sizeof(name), "f%03d", k);
+                assert_non_null(find_name(&res, name));
+        }
+        run_done(&res);
+
+        /* entries deleted between two pulls are skipped */
+        WqlQuery *wq = NULL;
+        Error err = { 0 };
+        assert_int_equal(wql_parse(q, strlen(q), NULL, &wq, &err), 0);
+        ProviderCursor *c = NULL;
+        bool filtered;
+        assert_int_equal(p->ops->enum_begin(p, NULL, cls, wq, &other, &c, &filtered, &err), 0);
+        Instance *inst = NULL;
+        assert_int_equal(p->ops->enum_next(c, &inst, &err), 1);
+        instance_unref(inst);
+        size_t n = 1;
+        for (int k = 0; k < 300; k++) {
+                char rel[64], path[PATH_MAX + 64];
+                snprintf(rel, sizeof(rel), "many/f%03d", k);
+                sub(path, sizeof(path), rel);
+                if (k % 2 == 0)
+                        (void)unlink(path);
+        }
+        while (p->ops->enum_next(c, &inst, &err) == 1) {
+                instance_unref(inst);
+                n++;
+        }
+        assert_true(n <= 300);
+        p->ops->enum_end(c);
+        wql_query_free(wq);
+        class_unref(cls);
+        p->ops->free(p);
+}
+
+static void test_alloc_failure(void **state) {
+        (void)state;
+        Provider *p = NULL;
+        assert_int_equal(file_provider_new(&p), 0);
+        CimClass *cls = file_class(p);
+        char q[PATH_MAX + 128];
+        snprintf(q, sizeof(q), "SELECT * FROM Linux_File WHERE Directory = '%s/link-open'", tree);
+        WqlQuery *wq = NULL;
+        Error err = { 0 };
+        assert_int_equal(wql_parse(q, strlen(q), NULL, &wq, &err), 0);
+        unsigned long n;
+        for (n = 1; n < 1000; n++) {
+                ProviderCursor *c = NULL;
+                bool filtered;
+                Instance *got = NULL;
+                mem_fail_at(n);
+                int r = p->ops->enum_begin(p, NULL, cls, wq, &other, &c, &filtered, &err);
+                if (r == 0) {
+                        r = p->ops->enum_next(c, &got, &err);
+                        p->ops->enum_end(c);
+                }
+                bool triggered = mem_fail_triggered();
+                mem_fail_at(0);
+                if (!triggered) {
+                        assert_int_equal(r, 1);
+                        instance_unref(got);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+                assert_null(got);
+        }
+        assert_true(n > 3 && n < 1000);
+        wql_query_free(wq);
+        class_unref(cls);
+        p->ops->free(p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_path_is_normal), cmocka_unit_test(test_may),
+                cmocka_unit_test(test_open_dir),       cmocka_unit_test(test_list_directory),
+                cmocka_unit_test(test_refused),        cmocka_unit_test(test_one_path),
+                cmocka_unit_test(test_alloc_failure),  cmocka_unit_test(test_piecewise),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
