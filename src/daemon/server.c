@@ -174,6 +174,7 @@ int server_open_repository(Server *s, Error *err) {
                 process_provider_new,
                 os_provider_new,
                 file_provider_new,
+                netif_provider_new,
         };
         EngineOptions opts = { .repository_path = s->settings.repository };
         int r;

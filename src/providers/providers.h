@@ -4,6 +4,7 @@
  *   process_provider_new()  Linux_Process in root/cimv2, from /proc
  *   os_provider_new()       Linux_OperatingSystem in root/cimv2 (singleton)
  *   file_provider_new()     Linux_File in root/cimv2, one directory at a time
+ *   netif_provider_new()    Linux_NetworkInterface in root/cimv2, from rtnetlink
  *
  * A new provider is handed to engine_register_provider(), which takes it
  * over; p->ops->free(p) releases it (and the Provider itself). */
@@ -17,6 +18,7 @@
 int process_provider_new(Provider **ret);
 int os_provider_new(Provider **ret);
 int file_provider_new(Provider **ret);
+int netif_provider_new(Provider **ret);
 
 /* For tests: a process provider reading a /proc-like tree at proc_root
  * (a directory of PID directories and a "stat" file with a btime line). */
