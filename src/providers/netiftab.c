@@ -162,6 +162,42 @@ int netiftab_addr(NetifTable *t, const RtnlAddr *a, NetifChange *ret_change,
         return 0;
 }
 
+static bool netiftab_has_addr(const NetifEntry *e, const RtnlAddr *a) {
+        for (size_t k = 0; k < e->n_addrs; k++)
+                if (netiftab_same_addr(&e->addrs[k], a))
+                        return true;
+        return false;
+}
+
+static bool netiftab_entry_differs(const NetifEntry *a, const NetifEntry *b) {
+        if (strcmp(a->name, b->name) != 0 || a->hwaddr_len != b->hwaddr_len ||
+            memcmp(a->hwaddr, b->hwaddr, a->hwaddr_len) != 0 || a->mtu != b->mtu ||
+            a->flags != b->flags || a->operstate != b->operstate || a->n_addrs != b->n_addrs)
+                return true;
+        for (size_t k = 0; k < a->n_addrs; k++)
+                if (!netiftab_has_addr(b, &a->addrs[k]))
+                        return true;
+        return false;
+}
+
+int netiftab_diff(const NetifTable *old, const NetifTable *now,
+                  int (*fn)(void *userdata, NetifChange change, const NetifEntry *before,
+                            const NetifEntry *after),
+                  void *userdata) {
+        int r = 0;
+        for (size_t k = 0; r == 0 && k < old->n_entries; k++) {
+                const NetifEntry *after = netiftab_find(now, old->entries[k].index);
+                if (!after)
+                        r = fn(userdata, NETIF_DELETED, &old->entries[k], NULL);
+                else if (netiftab_entry_differs(&old->entries[k], after))
+                        r = fn(userdata, NETIF_MODIFIED, &old->entries[k], after);
+        }
+        for (size_t k = 0; r == 0 && k < now->n_entries; k++)
+                if (!netiftab_find(old, now->entries[k].index))
+                        r = fn(userdata, NETIF_CREATED, NULL, &now->entries[k]);
+        return r;
+}
+
 static int netiftab_ops_link(void *userdata, const RtnlLink *l) {
         NetifChange change;
         return netiftab_link(userdata, l, &change, NULL);

@@ -67,6 +67,15 @@ void netiftab_done(NetifTable *t);
 int netif_entry_copy(const NetifEntry *e, NetifEntry *ret);
 void netif_entry_done(NetifEntry *e);
 
+/* Call fn for every difference from old to now (after lost messages: a
+ * fresh dump compared with what was known): deleted (after NULL), created
+ * (before NULL), modified (a change as above, addresses compared as
+ * sets). fn's error stops the walk and is returned. */
+int netiftab_diff(const NetifTable *old, const NetifTable *now,
+                  int (*fn)(void *userdata, NetifChange change, const NetifEntry *before,
+                            const NetifEntry *after),
+                  void *userdata);
+
 /* RtnlOps that apply every message to a NetifTable (userdata), for a dump. */
 extern const RtnlOps netiftab_rtnl_ops;
 

@@ -18,8 +18,12 @@
 
 #include <cmocka.h>
 
+#include <sys/inotify.h>
+
 #include "cleanup.h"
+#include "dirsnap.h"
 #include "file.h"
+#include "inotifyev.h"
 #include "fsaccess.h"
 #include "mem.h"
 #include "providers.h"
@@ -563,12 +567,215 @@ static void test_alloc_failure(void **state) {
         p->ops->free(p);
 }
 
+/* ---- the inotify read buffer ------------------------------------------------- */
+
+typedef struct Events {
+        InotifyEvent ev[8];
+        char names[8][32];
+        size_t n;
+        int fail;
+} Events;
+
+static int events_add(void *userdata, const InotifyEvent *ev) {
+        Events *e = userdata;
+        if (e->fail)
+                return e->fail;
+        e->ev[e->n] = *ev;
+        if (ev->name) {
+                memcpy(e->names[e->n], ev->name, ev->name_len);
+                e->names[e->n][ev->name_len] = '\0';
+        }
+        e->n++;
+        return 0;
+}
+
+/* Append a record with a name padded to pad bytes (0: no name). */
+static size_t put_event(uint8_t *buf, size_t at, int wd, uint32_t mask, uint32_t cookie,
+                        const char *name, uint32_t pad) {
+        struct inotify_event h = { .wd = wd, .mask = mask, .cookie = cookie, .len = pad };
+        memcpy(buf + at, &h, sizeof(h));
+        memset(buf + at + sizeof(h), 0, pad);
+        if (name)
+                memcpy(buf + at + sizeof(h), name, strlen(name));
+        return at + sizeof(h) + pad;
+}
+
+static void test_inotify_parse(void **state) {
+        (void)state;
+        uint8_t buf[512];
+        size_t len = 0;
+        len = put_event(buf, len, 1, IN_CREATE, 0, "new.txt", 16);
+        len = put_event(buf, len, 1, IN_MOVED_FROM, 42, "a", 16);
+        len = put_event(buf, len, 1, IN_MOVED_TO, 42, "b", 4);
+        len = put_event(buf, len, 1, IN_DELETE_SELF, 0, NULL, 0);
+        len = put_event(buf, len, -1, IN_Q_OVERFLOW, 0, NULL, 0);
+        Events e = { 0 };
+        assert_int_equal(inotifyev_parse(buf, len, events_add, &e), 0);
+        assert_int_equal(e.n, 5);
+        assert_string_equal(e.names[0], "new.txt");
+        assert_int_equal(e.ev[0].name_len, 7);
+        assert_int_equal(e.ev[1].cookie, 42);
+        assert_string_equal(e.names[2], "b");
+        assert_null(e.ev[3].name);
+        assert_int_equal(e.ev[4].wd, -1);
+        assert_true(e.ev[4].mask & IN_Q_OVERFLOW);
+
+        /* every truncation is refused, and nothing past it is reported */
+        for (size_t cut = 1; cut < len; cut++) {
+                Events t = { 0 };
+                int r = inotifyev_parse(buf, cut, events_add, &t);
+                assert_true(r == 0 || r == -EBADMSG);
+                assert_true(t.n <= 5);
+        }
+        Events t = { 0 };
+        assert_int_equal(inotifyev_parse(buf, 10, events_add, &t), -EBADMSG);
+        assert_int_equal(inotifyev_parse(buf, sizeof(struct inotify_event) + 3, events_add, &t),
+                         -EBADMSG);
+        /* a name without a NUL in its len */
+        uint8_t bad[64];
+        size_t blen = put_event(bad, 0, 1, IN_CREATE, 0, NULL, 4);
+        memcpy(bad + sizeof(struct inotify_event), "abcd", 4);
+        assert_int_equal(inotifyev_parse(bad, blen, events_add, &t), -EBADMSG);
+        /* an all-NUL name is the object itself */
+        blen = put_event(bad, 0, 1, IN_ATTRIB, 0, NULL, 8);
+        t = (Events){ 0 };
+        assert_int_equal(inotifyev_parse(bad, blen, events_add, &t), 0);
+        assert_null(t.ev[0].name);
+        /* the callback's error stops the walk */
+        t = (Events){ .fail = -ENOMEM };
+        assert_int_equal(inotifyev_parse(buf, len, events_add, &t), -ENOMEM);
+        assert_int_equal(inotifyev_parse(buf, 0, events_add, &t), 0);
+}
+
+/* ---- directory snapshots ------------------------------------------------------- */
+
+typedef struct Diffs {
+        char text[1024];
+} Diffs;
+
+static int diffs_add(void *userdata, const char *name, DirChange change, const struct stat *before,
+                     const struct stat *after) {
+        Diffs *d = userdata;
+        static const char *const kinds[] = { "=", "+", "~", "-" };
+        assert_true((change == DIR_CREATED) == (before == NULL));
+        assert_true((change == DIR_DELETED) == (after == NULL));
+        size_t len = strlen(d->text);
+        snprintf(d->text + len, sizeof(d->text) - len, "%s%s ", kinds[change], name);
+        return 0;
+}
+
+static int diffs_fail(void *userdata, const char *name, DirChange change, const struct stat *before,
+                      const struct stat *after) {
+        (void)userdata, (void)name, (void)change, (void)before, (void)after;
+        return -EIO;
+}
+
+static void test_dirsnap(void **state) {
+        (void)state;
+        char path[PATH_MAX + 64];
+        sub(path, sizeof(path), "open");
+        int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        DirSnap s = { 0 };
+        assert_int_equal(dirsnap_scan(fd, &s), 0);
+        assert_int_equal(s.n_entries, 1);
+        assert_non_null(dirsnap_find(&s, "f"));
+        assert_null(dirsnap_find(&s, "g"));
+
+        struct stat st = s.entries[0].st, prev;
+        DirChange ch;
+        /* the same stat: unchanged; another size: modified with the old one */
+        assert_int_equal(dirsnap_update(&s, "f", &st, &ch, &prev), 0);
+        assert_int_equal(ch, DIR_UNCHANGED);
+        struct stat bigger = st;
+        bigger.st_size = 100;
+        assert_int_equal(dirsnap_update(&s, "f", &bigger, &ch, &prev), 0);
+        assert_int_equal(ch, DIR_MODIFIED);
+        assert_int_equal(prev.st_size, st.st_size);
+        /* a time that differs below the microsecond is no change */
+        struct stat ns = bigger;
+        ns.st_mtim.tv_nsec = (ns.st_mtim.tv_nsec / 1000) * 1000 + (ns.st_mtim.tv_nsec % 1000 == 0);
+        assert_false(dirsnap_stat_differs(&bigger, &ns));
+        ns.st_ctim.tv_sec++;
+        assert_true(dirsnap_stat_differs(&bigger, &ns));
+        /* new names keep the order */
+        assert_int_equal(dirsnap_update(&s, "c", &st, &ch, NULL), 0);
+        assert_int_equal(ch, DIR_CREATED);
+        assert_int_equal(dirsnap_update(&s, "a", &st, &ch, NULL), 0);
+        assert_int_equal(dirsnap_update(&s, "z", &st, &ch, NULL), 0);
+        assert_string_equal(s.entries[0].name, "a");
+        assert_string_equal(s.entries[1].name, "c");
+        assert_string_equal(s.entries[2].name, "f");
+        assert_string_equal(s.entries[3].name, "z");
+        /* gone: deleted with the last stat; gone again: unchanged */
+        assert_int_equal(dirsnap_update(&s, "f", NULL, &ch, &prev), 0);
+        assert_int_equal(ch, DIR_DELETED);
+        assert_int_equal(prev.st_size, 100);
+        assert_int_equal(dirsnap_update(&s, "f", NULL, &ch, &prev), 0);
+        assert_int_equal(ch, DIR_UNCHANGED);
+        /* a failed insertion leaves the snapshot as it was */
+        mem_fail_at(1);
+        assert_int_equal(dirsnap_update(&s, "b", &st, &ch, NULL), -ENOMEM);
+        mem_fail_at(0);
+        assert_int_equal(s.n_entries, 3);
+
+        /* the scan after an overflow, compared with what was known */
+        DirSnap now = { 0 };
+        assert_int_equal(dirsnap_scan(fd, &now), 0);
+        Diffs d = { { 0 } };
+        assert_int_equal(dirsnap_diff(&s, &now, diffs_add, &d), 0);
+        assert_string_equal(d.text, "-a -c +f -z ");
+        d = (Diffs){ { 0 } };
+        assert_int_equal(dirsnap_diff(&now, &now, diffs_add, &d), 0);
+        assert_string_equal(d.text, "");
+        now.entries[0].st.st_uid++;
+        assert_int_equal(dirsnap_diff(&s, &now, diffs_fail, NULL), -EIO);
+        d = (Diffs){ { 0 } };
+        DirSnap one = { 0 };
+        assert_int_equal(dirsnap_update(&one, "f", &st, &ch, NULL), 0);
+        assert_int_equal(dirsnap_diff(&one, &now, diffs_add, &d), 0);
+        assert_string_equal(d.text, "~f ");
+        dirsnap_done(&one);
+        dirsnap_done(&now);
+        dirsnap_done(&s);
+
+        /* a scan's failures */
+        sub(path, sizeof(path), "many");
+        int many = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        unsigned long n;
+        for (n = 1; n < 1000; n++) {
+                DirSnap m = { 0 };
+                mem_fail_at(n);
+                int r = dirsnap_scan(many, &m);
+                bool triggered = mem_fail_triggered();
+                mem_fail_at(0);
+                if (!triggered) {
+                        assert_int_equal(r, 0);
+                        dirsnap_done(&m);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+        }
+        assert_true(n < 1000);
+        close(many);
+        assert_int_equal(dirsnap_scan(-1, &s), -EBADF);
+        close(fd);
+}
+
 int main(void) {
+        /* clang-format off */
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_path_is_normal), cmocka_unit_test(test_may),
-                cmocka_unit_test(test_open_dir),       cmocka_unit_test(test_list_directory),
-                cmocka_unit_test(test_refused),        cmocka_unit_test(test_one_path),
-                cmocka_unit_test(test_alloc_failure),  cmocka_unit_test(test_piecewise),
+                cmocka_unit_test(test_path_is_normal),
+                cmocka_unit_test(test_may),
+                cmocka_unit_test(test_open_dir),
+                cmocka_unit_test(test_list_directory),
+                cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_one_path),
+                cmocka_unit_test(test_alloc_failure),
+                cmocka_unit_test(test_inotify_parse),
+                cmocka_unit_test(test_dirsnap),
+                cmocka_unit_test(test_piecewise),
         };
+        /* clang-format on */
         return cmocka_run_group_tests(tests, setup, teardown);
 }

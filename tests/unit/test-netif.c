@@ -444,6 +444,63 @@ static void test_table_changes(void **state) {
         netiftab_done(&t);
 }
 
+typedef struct NetDiffs {
+        char text[256];
+} NetDiffs;
+
+static int netdiffs_add(void *userdata, NetifChange change, const NetifEntry *before,
+                        const NetifEntry *after) {
+        NetDiffs *d = userdata;
+        static const char *const kinds[] = { "=", "+", "~", "-" };
+        assert_true((change == NETIF_CREATED) == (before == NULL));
+        assert_true((change == NETIF_DELETED) == (after == NULL));
+        size_t len = strlen(d->text);
+        snprintf(d->text + len, sizeof(d->text) - len, "%s%s ", kinds[change],
+                 (after ? after : before)->name);
+        return 0;
+}
+
+static int netdiffs_fail(void *userdata, NetifChange change, const NetifEntry *before,
+                         const NetifEntry *after) {
+        (void)userdata, (void)change, (void)before, (void)after;
+        return -EIO;
+}
+
+/* After lost messages: a fresh dump compared with what was known. */
+static void test_table_diff(void **state) {
+        (void)state;
+        NetifTable old = { 0 }, now = { 0 };
+        NetifChange ch;
+        RtnlLink l;
+        l = link_of(1, "lo", IFF_UP, 0);
+        assert_int_equal(netiftab_link(&old, &l, &ch, NULL), 0);
+        assert_int_equal(netiftab_link(&now, &l, &ch, NULL), 0);
+        l = link_of(2, "gone0", 0, 2);
+        assert_int_equal(netiftab_link(&old, &l, &ch, NULL), 0);
+        l = link_of(3, "eth0", 0, 2);
+        assert_int_equal(netiftab_link(&old, &l, &ch, NULL), 0);
+        l = link_of(3, "eth0", IFF_UP, 6);
+        assert_int_equal(netiftab_link(&now, &l, &ch, NULL), 0);
+        l = link_of(4, "new0", 0, 2);
+        assert_int_equal(netiftab_link(&now, &l, &ch, NULL), 0);
+        /* an address only on one side is a modification */
+        l = link_of(5, "addr0", 0, 2);
+        assert_int_equal(netiftab_link(&old, &l, &ch, NULL), 0);
+        assert_int_equal(netiftab_link(&now, &l, &ch, NULL), 0);
+        RtnlAddr a = addr_of(false, AF_INET, 5, 8, "10.1.2.3");
+        assert_int_equal(netiftab_addr(&now, &a, &ch, NULL), 0);
+
+        NetDiffs d = { { 0 } };
+        assert_int_equal(netiftab_diff(&old, &now, netdiffs_add, &d), 0);
+        assert_string_equal(d.text, "-gone0 ~eth0 ~addr0 +new0 ");
+        d = (NetDiffs){ { 0 } };
+        assert_int_equal(netiftab_diff(&now, &now, netdiffs_add, &d), 0);
+        assert_string_equal(d.text, "");
+        assert_int_equal(netiftab_diff(&old, &now, netdiffs_fail, NULL), -EIO);
+        netiftab_done(&old);
+        netiftab_done(&now);
+}
+
 /* ---- the provider on the real kernel ---------------------------------------- */
 
 static void test_provider_lo(void **state) {
@@ -501,11 +558,14 @@ static void test_provider_lo(void **state) {
 }
 
 int main(void) {
+        /* clang-format off */
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_link_and_addr),
                 cmocka_unit_test(test_parse_malformed),
                 cmocka_unit_test(test_table_changes),
+                cmocka_unit_test(test_table_diff),
                 cmocka_unit_test(test_provider_lo),
         };
+        /* clang-format on */
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
