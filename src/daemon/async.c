@@ -50,6 +50,7 @@ struct AsyncQuery {
         StrBuf batch; /* the objects of the Indicate being made */
         char *ns;
         char *query;
+        uint64_t delivered; /* objects written */
         TAILQ_ENTRY(AsyncQuery) link;
 };
 
@@ -64,6 +65,24 @@ typedef struct CallSlot {
 
 typedef TAILQ_HEAD(AsyncQueryList, AsyncQuery) AsyncQueryList;
 
+/* An event call's delivered and dropped events (LWMI_Registration), made
+ * on its first event: a registration that sees none costs nothing more. */
+typedef struct CallCounts CallCounts;
+struct CallCounts {
+        CallCounts *next;
+        uint64_t id;
+        uint64_t delivered, dropped;
+};
+
+/* Calls made from first_call on (up to the next epoch's) were made at
+ * usec, to within ASYNC_EPOCH_USEC: CreatedAt without a time per call. */
+typedef struct CallEpoch {
+        uint64_t first_call;
+        uint64_t usec; /* monotonic */
+} CallEpoch;
+
+#define ASYNC_EPOCH_USEC 1000
+
 struct Async {
         Session *session;
         uint64_t last_call_id;
@@ -77,6 +96,16 @@ struct Async {
         CallSlot *calls;
         size_t calls_mask;
         size_t n_calls;
+
+        /* per-call figures: counts by call id (chained hash, buckets a
+         * power of two) and creation times */
+        CallCounts **counts;
+        size_t counts_mask, n_counts;
+        CallEpoch *epochs;
+        size_t n_epochs, epochs_size;
+
+        /* the session's events (LWMI_Session) */
+        uint64_t events_delivered, events_dropped;
 
         /* running ExecQueryAsync calls, served round robin */
         AsyncQueryList queries;
@@ -119,6 +148,174 @@ static uint64_t sink_id_hash(const char *id) {
 
 static size_t call_home(const Async *a, uint64_t id) {
         return (size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & a->calls_mask;
+}
+
+/* ---- per-call figures ------------------------------------------------------- */
+
+static CallCounts **counts_bucket(const Async *a, uint64_t id) {
+        return &a->counts[(size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & a->counts_mask];
+}
+
+static CallCounts *counts_find(const Async *a, uint64_t id) {
+        if (!a->counts)
+                return NULL;
+        for (CallCounts *c = *counts_bucket(a, id); c; c = c->next)
+                if (c->id == id)
+                        return c;
+        return NULL;
+}
+
+/* More buckets when the table is full; kept as it is if that fails (the
+ * chains only grow longer). */
+static void counts_grow(Async *a) {
+        size_t buckets = a->counts ? a->counts_mask + 1 : 0;
+        if (a->n_counts < buckets)
+                return;
+        size_t size = buckets ? buckets * 2 : 8;
+        CallCounts **fresh = mem_calloc(size, sizeof(CallCounts *));
+        if (!fresh)
+                return;
+        CallCounts **old = a->counts;
+        a->counts = fresh;
+        a->counts_mask = size - 1;
+        for (size_t k = 0; k < buckets; k++)
+                while (old[k]) {
+                        CallCounts *c = old[k];
+                        CallCounts **b = counts_bucket(a, c->id);
+                        old[k] = c->next;
+                        c->next = *b;
+                        *b = c;
+                }
+        mem_free(old);
+}
+
+/* The counts of call id, made on first use; NULL when out of memory (the
+ * event is then counted for the session and the server only). */
+static CallCounts *counts_get(Async *a, uint64_t id) {
+        CallCounts *c = counts_find(a, id);
+        if (c)
+                return c;
+        counts_grow(a);
+        if (!a->counts)
+                return NULL;
+        c = mem_calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        CallCounts **b = counts_bucket(a, id);
+        c->id = id;
+        c->next = *b;
+        *b = c;
+        a->n_counts++;
+        return c;
+}
+
+/* Call id ended. */
+static void counts_forget(Async *a, uint64_t id) {
+        if (a->n_counts == 0)
+                return;
+        for (CallCounts **pp = counts_bucket(a, id); *pp; pp = &(*pp)->next)
+                if ((*pp)->id == id) {
+                        CallCounts *c = *pp;
+                        *pp = c->next;
+                        mem_free(c);
+                        a->n_counts--;
+                        return;
+                }
+}
+
+static void counts_free_all(Async *a) {
+        for (size_t k = 0; a->counts && k <= a->counts_mask; k++)
+                while (a->counts[k]) {
+                        CallCounts *c = a->counts[k];
+                        a->counts[k] = c->next;
+                        mem_free(c);
+                }
+        mem_free(a->counts);
+        a->counts = NULL;
+        a->counts_mask = a->n_counts = 0;
+}
+
+/* One event of call (on its way to the session, or dropped): counted for
+ * the call, the session and the server (LWMI_Registration, LWMI_Session,
+ * LWMI_Daemon). Drops are counted for the server in sink_drop. */
+static void async_count_event(Async *a, const Call *call, bool delivered) {
+        CallCounts *c = counts_get(a, call_id(call));
+        if (delivered) {
+                a->events_delivered++;
+                async_server(a)->events_delivered++;
+                if (c)
+                        c->delivered++;
+        } else {
+                a->events_dropped++;
+                if (c)
+                        c->dropped++;
+        }
+}
+
+/* The epoch call id was made in: the last one from which it is; SIZE_MAX
+ * when there is none (never for an open call). */
+static size_t epochs_find(const Async *a, uint64_t id) {
+        size_t lo = 0, hi = a->n_epochs;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (a->epochs[mid].first_call <= id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo == 0 ? SIZE_MAX : lo - 1;
+}
+
+/* Drop the epochs in which no open call was made; the last stays, as the
+ * next call may join it. An open call's epoch then still starts at or
+ * before it, and the next one after it. */
+static void epochs_compact(Async *a) {
+        bool *keep = mem_calloc(a->n_epochs, sizeof(bool));
+        size_t n = 0;
+
+        if (!keep)
+                return;
+        keep[a->n_epochs - 1] = true;
+        for (size_t k = 0; a->calls && k <= a->calls_mask; k++) {
+                size_t at = a->calls[k].id ? epochs_find(a, a->calls[k].id) : SIZE_MAX;
+                if (at != SIZE_MAX)
+                        keep[at] = true;
+        }
+        for (size_t k = 0; k < a->n_epochs; k++)
+                if (keep[k])
+                        a->epochs[n++] = a->epochs[k];
+        a->n_epochs = n;
+        mem_free(keep);
+}
+
+/* Room for one more epoch, so that a call made can always be dated.
+ * Compacting scans the call table, so the array is kept at least an
+ * eighth of the calls long: that scan comes once per many calls. */
+static int epochs_reserve(Async *a) {
+        if (a->n_epochs < a->epochs_size)
+                return 0;
+        if (a->n_epochs > 1)
+                epochs_compact(a);
+        if (a->epochs_size > 0 && a->n_epochs * 2 <= a->epochs_size &&
+            a->epochs_size >= a->n_calls / 8)
+                return 0;
+        size_t size = a->epochs_size ? a->epochs_size * 2 : 16;
+        while (size < a->n_calls / 8)
+                size *= 2;
+        CallEpoch *fresh = mem_reallocarray(a->epochs, size, sizeof(CallEpoch));
+        if (!fresh)
+                return a->n_epochs < a->epochs_size ? 0 : -ENOMEM;
+        a->epochs = fresh;
+        a->epochs_size = size;
+        return 0;
+}
+
+/* Call id is made now (after epochs_reserve()). */
+static void epochs_note(Async *a, uint64_t id) {
+        uint64_t now = session_now_usec();
+        if (a->n_epochs > 0 && now - a->epochs[a->n_epochs - 1].usec < ASYNC_EPOCH_USEC)
+                return;
+        a->epochs[a->n_epochs++] = (CallEpoch){ .first_call = id, .usec = now };
 }
 
 /* ---- the call table --------------------------------------------------------- */
@@ -173,6 +370,8 @@ static CallSlot *calls_find(const Async *a, uint64_t id) {
 static void calls_remove(Async *a, CallSlot *slot) {
         size_t hole = (size_t)(slot - a->calls);
         size_t at = hole;
+
+        counts_forget(a, slot->id);
         for (;;) {
                 at = (at + 1) & a->calls_mask;
                 if (a->calls[at].id == 0)
@@ -393,6 +592,7 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
                 a->dropping = true;
         }
         if (a->dropping) {
+                async_count_event(a, call, false);
                 sink_drop(s, seq);
                 return;
         }
@@ -411,6 +611,7 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
                 r = indicate_line(s, call_id(call), seq, objects.data, objects.len, &line, &len);
         strbuf_done(&objects);
         if (r == 0) {
+                async_count_event(a, call, true);
                 session_send_line(a->session, line, len);
                 return;
         }
@@ -419,6 +620,7 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
         log_debug("session %llu: event for call %" PRIu64 " dropped: %s",
                   (unsigned long long)a->session->id, call_id(call),
                   r < 0 ? strerror(-r) : err.message);
+        async_count_event(a, call, false);
         sink_drop(s, seq);
 }
 
@@ -543,6 +745,8 @@ static unsigned query_step(Async *a, AsyncQuery *q, uint64_t deadline, bool *ret
         /* What was made goes out first: SetStatus comes after the last
          * Indicate. */
         int flushed = query_flush(a, q);
+        if (flushed == 0)
+                q->delivered += n;
         if (r == 0 && flushed < 0)
                 r = flushed;
         if (r == 0 && !end)
@@ -620,7 +824,7 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
         if (r != 0)
                 return r;
         AsyncQuery *q = mem_calloc(1, sizeof(*q));
-        if (!q || calls_reserve(a) < 0 || !(q->ns = mem_strdup(ns)) ||
+        if (!q || calls_reserve(a) < 0 || epochs_reserve(a) < 0 || !(q->ns = mem_strdup(ns)) ||
             !(q->query = mem_strndup(query, len))) {
                 r = error_from_errno(err, -ENOMEM);
                 goto fail;
@@ -629,6 +833,7 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
         if (r != 0)
                 goto fail;
         q->id = ++a->last_call_id;
+        epochs_note(a, q->id);
         q->sink = s;
         q->cursor = cursor;
         objtext_init(&q->text, engine_host_name(e), engine_query_parsed(cursor));
@@ -668,13 +873,14 @@ int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *q
         r = sinks_get(a, sink_id, &s, err);
         if (r != 0)
                 return r;
-        if (calls_reserve(a) < 0)
+        if (calls_reserve(a) < 0 || epochs_reserve(a) < 0)
                 return error_from_errno(err, -ENOMEM);
         uint64_t id = a->last_call_id + 1;
         r = engine_subscribe(e, ns, query, len, s->sink, id, &call, err);
         if (r != 0)
                 return r;
         a->last_call_id = id;
+        epochs_note(a, id);
         calls_put(a, id, (uintptr_t)call);
         *ret_call = id;
         return 0;
@@ -785,6 +991,10 @@ static size_t async_release_now(Async *a) {
         mem_free(a->calls);
         a->calls = NULL;
         a->n_calls = 0;
+        counts_free_all(a);
+        mem_free(a->epochs);
+        a->epochs = NULL;
+        a->n_epochs = a->epochs_size = 0;
         a->dropped = NULL;
         return n;
 }
@@ -862,20 +1072,38 @@ size_t async_call_count(const Async *a) {
         return a && !a->released ? a->n_calls : 0;
 }
 
-static void call_info(const CallSlot *slot, AsyncCallInfo *info) {
+uint64_t async_events_delivered(const Async *a) {
+        return a ? a->events_delivered : 0;
+}
+
+uint64_t async_events_dropped(const Async *a) {
+        return a ? a->events_dropped : 0;
+}
+
+static void call_info(const Async *a, const CallSlot *slot, AsyncCallInfo *info) {
+        size_t epoch = epochs_find(a, slot->id);
+
         *info = (AsyncCallInfo){ .call = slot->id };
+        if (epoch != SIZE_MAX)
+                info->created_usec = a->epochs[epoch].usec;
         if (slot->ref & CALL_IS_QUERY) {
                 const AsyncQuery *q = (const AsyncQuery *)(slot->ref & ~CALL_IS_QUERY);
                 info->sink = q->sink->id;
                 info->ns = q->ns;
                 info->query = q->query;
                 info->is_query = true;
+                info->events_delivered = q->delivered;
         } else {
                 const Call *c = (const Call *)slot->ref;
                 const AsyncSink *s = sink_userdata(call_sink(c));
+                const CallCounts *counts = counts_find(a, slot->id);
                 info->sink = s->id;
                 info->ns = call_namespace(c);
                 info->query = call_query(c);
+                if (counts) {
+                        info->events_delivered = counts->delivered;
+                        info->events_dropped = counts->dropped;
+                }
         }
 }
 
@@ -896,6 +1124,6 @@ int async_call_info(const Async *a, uint64_t id, AsyncCallInfo *ret) {
         const CallSlot *slot = a && !a->released ? calls_find(a, id) : NULL;
         if (!slot)
                 return -ENOENT;
-        call_info(slot, ret);
+        call_info(a, slot, ret);
         return 0;
 }

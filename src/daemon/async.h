@@ -106,6 +106,10 @@ size_t async_sink_count(const Async *a);
 size_t async_call_count(const Async *a);
 /* Running ExecQueryAsync calls. */
 size_t async_query_count(const Async *a);
+/* The session's events since it connected: written as Indicates, and
+ * dropped (over the backlog, or not writable). */
+uint64_t async_events_delivered(const Async *a);
+uint64_t async_events_dropped(const Async *a);
 
 typedef struct AsyncCallInfo {
         uint64_t call;
@@ -113,6 +117,14 @@ typedef struct AsyncCallInfo {
         const char *ns;
         const char *query;
         bool is_query; /* ExecQueryAsync; false: an event registration */
+        /* An event registration's events written as Indicates and dropped;
+         * for ExecQueryAsync, the objects written so far (none dropped).
+         * The counts are kept apart from the call table and made on the
+         * call's first event, so a call without events costs nothing. */
+        uint64_t events_delivered, events_dropped;
+        /* When the call was made, on the monotonic clock (session_now_usec),
+         * to within a millisecond: calls made within one share a time. */
+        uint64_t created_usec;
 } AsyncCallInfo;
 
 /* The ids of the open calls, in no order, in a fresh array (mem_free) of

@@ -1,7 +1,10 @@
-/* The listening Unix socket with its EMFILE back-off; see listener.h. */
+/* The listening sockets (Unix, TCP) with their EMFILE back-off; see
+ * listener.h. */
 #include "listener.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -16,7 +19,8 @@
 
 struct Listener {
         struct event_base *base;
-        char *path;
+        char *path; /* Unix: the socket file; NULL for TCP */
+        char *name; /* for messages: the path, or "tcp ADDR:PORT" as bound */
         int fd;
         struct event *accept_event;
         struct event *resume_event; /* back-off timer */
@@ -96,7 +100,7 @@ static void listener_pause(Listener *l, int e) {
                 log_warning("cannot accept connections on %s: %s (descriptor limit %llu); "
                             "pausing accepts for %d ms at a time until this clears, open "
                             "sessions are not affected",
-                            l->path, strerror(e), (unsigned long long)rl.rlim_cur,
+                            l->name, strerror(e), (unsigned long long)rl.rlim_cur,
                             LISTENER_BACKOFF_MS);
                 l->burst_errno = e;
         }
@@ -110,7 +114,7 @@ static void listener_pause(Listener *l, int e) {
 static void listener_burst_end(Listener *l) {
         if (l->pauses == 0)
                 return;
-        log_info("accepting connections on %s again after %u pause%s of %d ms (%s)", l->path,
+        log_info("accepting connections on %s again after %u pause%s of %d ms (%s)", l->name,
                  l->pauses, l->pauses == 1 ? "" : "s", LISTENER_BACKOFF_MS,
                  strerror(l->burst_errno));
         l->pauses = 0;
@@ -146,12 +150,20 @@ static void listener_accept_cb(evutil_socket_t fd, short what, void *userdata) {
                         default:
                                 /* Unknown and possibly persistent: back off
                                  * too rather than risk a busy loop. */
-                                log_error("accept on %s: %s", l->path, strerror(e));
+                                log_error("accept on %s: %s", l->name, strerror(e));
                                 listener_pause(l, e);
                                 return;
                         }
                 }
                 listener_burst_end(l);
+                if (!l->path) {
+                        /* Requests and answers are small lines, each
+                         * wanted at once: no Nagle delay. */
+                        int one = 1;
+                        if (setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+                                log_debug("TCP_NODELAY on a connection from %s: %s", l->name,
+                                          strerror(errno));
+                }
                 l->accept_fn(cfd, l->userdata);
         }
 }
@@ -223,6 +235,28 @@ static int listener_bind(Listener *l, Error *err) {
         return 0;
 }
 
+/* Free a listener whose socket never got as far as listening: nothing
+ * to unlink (a failed bind() left no file of ours). */
+static void listener_discard(Listener *l) {
+        if (l->fd >= 0)
+                close(l->fd);
+        mem_free(l->path);
+        mem_free(l->name);
+        mem_free(l);
+}
+
+/* Watch the listening socket; on failure the listener is freed. */
+static int listener_start(Listener *l, Listener **ret, Error *err) {
+        l->accept_event = event_new(l->base, l->fd, EV_READ | EV_PERSIST, listener_accept_cb, l);
+        l->resume_event = evtimer_new(l->base, listener_resume_cb, l);
+        if (!l->accept_event || !l->resume_event || event_add(l->accept_event, NULL) < 0) {
+                listener_free(l);
+                return error_from_errno(err, -ENOMEM);
+        }
+        *ret = l;
+        return 0;
+}
+
 int listener_new(struct event_base *base, const char *path, ListenerAcceptFn accept_fn,
                  void *userdata, Listener **ret, Error *err) {
         Listener *l;
@@ -236,27 +270,78 @@ int listener_new(struct event_base *base, const char *path, ListenerAcceptFn acc
         l->accept_fn = accept_fn;
         l->userdata = userdata;
         l->path = mem_strdup(path);
-        if (!l->path) {
-                listener_free(l);
+        l->name = mem_strdup(path);
+        if (!l->path || !l->name) {
+                listener_discard(l);
                 return error_from_errno(err, -ENOMEM);
         }
         r = listener_bind(l, err);
         if (r != 0) {
-                if (l->fd >= 0)
-                        close(l->fd);
-                l->fd = -1;
-                mem_free(l->path);
-                mem_free(l);
+                listener_discard(l);
                 return r;
         }
-        l->accept_event = event_new(base, l->fd, EV_READ | EV_PERSIST, listener_accept_cb, l);
-        l->resume_event = evtimer_new(base, listener_resume_cb, l);
-        if (!l->accept_event || !l->resume_event || event_add(l->accept_event, NULL) < 0) {
-                listener_free(l);
-                return error_from_errno(err, -ENOMEM);
+        return listener_start(l, ret, err);
+}
+
+/* Bind and listen on a TCP address; on success l->name is the address as
+ * bound (the port the kernel chose for port 0). */
+static int listener_bind_tcp(Listener *l, const NetAddr *addr, Error *err) {
+        char text[NETADDR_TEXT_MAX];
+        int one = 1;
+
+        netaddr_format((const struct sockaddr *)&addr->ss, addr->len, text, sizeof(text));
+        l->fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (l->fd < 0) {
+                int e = errno;
+                error_set(err, WBEM_E_FAILED, "cannot create a TCP socket for %s: %s", text,
+                          strerror(e));
+                return -e;
         }
-        *ret = l;
+        /* A restart must not wait for the last run's connections to leave
+         * TIME_WAIT. */
+        (void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(l->fd, (const struct sockaddr *)&addr->ss, addr->len) < 0) {
+                int e = errno;
+                error_set(err, WBEM_E_FAILED, "cannot bind tcp %s: %s", text, strerror(e));
+                return -e;
+        }
+        if (listen(l->fd, SOMAXCONN) < 0) {
+                int e = errno;
+                error_set(err, WBEM_E_FAILED, "cannot listen on tcp %s: %s", text, strerror(e));
+                return -e;
+        }
+        struct sockaddr_storage bound;
+        socklen_t len = sizeof(bound);
+        if (getsockname(l->fd, (struct sockaddr *)&bound, &len) == 0)
+                netaddr_format((struct sockaddr *)&bound, len, text, sizeof(text));
+        l->name = mem_printf("tcp %s", text);
+        if (!l->name)
+                return error_from_errno(err, -ENOMEM);
         return 0;
+}
+
+int listener_new_tcp(struct event_base *base, const NetAddr *addr, ListenerAcceptFn accept_fn,
+                     void *userdata, Listener **ret, Error *err) {
+        Listener *l;
+        int r;
+
+        l = mem_calloc(1, sizeof(*l));
+        if (!l)
+                return error_from_errno(err, -ENOMEM);
+        l->base = base;
+        l->fd = -1;
+        l->accept_fn = accept_fn;
+        l->userdata = userdata;
+        r = listener_bind_tcp(l, addr, err);
+        if (r != 0) {
+                listener_discard(l);
+                return r;
+        }
+        return listener_start(l, ret, err);
+}
+
+const char *listener_name(const Listener *l) {
+        return l->name;
 }
 
 Listener *listener_free(Listener *l) {
@@ -268,9 +353,11 @@ Listener *listener_free(Listener *l) {
                 event_free(l->resume_event);
         if (l->fd >= 0) {
                 close(l->fd);
-                (void)unlink(l->path);
+                if (l->path)
+                        (void)unlink(l->path);
         }
         mem_free(l->path);
+        mem_free(l->name);
         mem_free(l);
         return NULL;
 }

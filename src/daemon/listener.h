@@ -1,9 +1,14 @@
-/* The listening Unix socket and its accept loop.
+/* The listening sockets and their accept loop.
  *
- * listener_new() creates the socket file (mode 0600) replacing a stale one, and hands each accepted connection (a
- * non-blocking, close-on-exec fd) to a callback. The caller must hold the
+ * listener_new() creates the Unix socket file (mode 0600) replacing a
+ * stale one, and hands each accepted connection (a non-blocking,
+ * close-on-exec fd) to a callback. The caller must hold the
  * single-instance lock first: that is what makes an existing socket file
- * stale.
+ * stale. listener_new_tcp() does the same on a TCP address (netaddr.h;
+ * which addresses are allowed is the caller's policy,
+ * settings_check_listen), and sets TCP_NODELAY on each connection before
+ * handing it over: the protocol's lines are small and each is wanted at
+ * once.
  *
  * Running out of file descriptors (EMFILE, ENFILE) or kernel memory on
  * accept() must not spin the loop: the pending connection stays in the
@@ -18,6 +23,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "netaddr.h"
 
 #define LISTENER_BACKOFF_MS 100
 /* Connections accepted per callback before the loop serves others. */
@@ -33,7 +39,19 @@ typedef void (*ListenerAcceptFn)(int fd, void *userdata);
  * WbemStatus or a negative errno, with a message naming the path. */
 int listener_new(struct event_base *base, const char *path, ListenerAcceptFn accept_fn,
                  void *userdata, Listener **ret, Error *err);
-/* Stop accepting, close the socket and remove its file. Accepts NULL. */
+/* Listen on a TCP address (port 0: one the kernel picks; listener_name
+ * tells which). SO_REUSEADDR is set, so a restart does not wait for
+ * TIME_WAIT. Errors: a negative errno with a message naming the address
+ * (EADDRINUSE, EADDRNOTAVAIL for an address of no local interface). */
+int listener_new_tcp(struct event_base *base, const NetAddr *addr, ListenerAcceptFn accept_fn,
+                     void *userdata, Listener **ret, Error *err);
+
+/* For messages: the socket path, or "tcp 127.0.0.1:45123" / "tcp
+ * [::1]:7000" as actually bound. */
+const char *listener_name(const Listener *l);
+
+/* Stop accepting, close the socket and remove its file (Unix). Accepts
+ * NULL. */
 Listener *listener_free(Listener *l);
 
 /* Whether accepts are paused by the back-off (for tests and stats). */

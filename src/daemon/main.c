@@ -11,6 +11,7 @@
 
 #include "config.h" /* generated: LWMI_VERSION */
 #include "mem.h"
+#include "netaddr.h"
 #include "server.h"
 #include "settings.h"
 
@@ -26,8 +27,8 @@ static void usage(FILE *f) {
         fprintf(f, "Usage: lwmid [OPTION]...\n"
                    "\n"
                    "The lwmi daemon: serves management instrumentation in the manner of WMI\n"
-                   "(classes, instances, WQL queries) to clients over a Unix socket, one\n"
-                   "JSON-RPC 2.0 message per line (see docs/protocol.md).\n"
+                   "(classes, instances, WQL queries) to clients over a Unix socket (and\n"
+                   "optionally TCP), one JSON-RPC 2.0 message per line (see docs/protocol.md).\n"
                    "\n"
                    "lwmid stays in the foreground and logs to standard error, one line per\n"
                    "event; under systemd (Type=notify) it reports readiness with sd_notify.\n"
@@ -42,6 +43,15 @@ static void usage(FILE *f) {
                    "                         Default: /run/lwmi/lwmid.sock as root, otherwise\n"
                    "                         $XDG_RUNTIME_DIR/lwmi/lwmid.sock (an error when\n"
                    "                         XDG_RUNTIME_DIR is not set)\n"
+                   "  --listen ADDR:PORT     also listen on TCP: 127.0.0.1:7000, [::1]:7000;\n"
+                   "                         numeric addresses only; port 0 picks a free port\n"
+                   "                         (logged as \"listening on tcp ADDR:PORT\" and\n"
+                   "                         given in the sd_notify STATUS). Plain TCP has no\n"
+                   "                         authentication and no peer credentials: only\n"
+                   "                         loopback addresses are accepted. Default: none\n"
+                   "  --insecure-tcp         allow --listen on an address that is not loopback\n"
+                   "                         (logged as a warning). Anyone who can reach it can\n"
+                   "                         use lwmid: for tests in private network namespaces\n"
                    "  --repository PATH      the repository database, or :memory: for one that\n"
                    "                         lives only as long as the process. Default:\n"
                    "                         /var/lib/lwmi/repository.db as root, otherwise\n"
@@ -50,9 +60,10 @@ static void usage(FILE *f) {
                    "  --config FILE          read settings from the INI file FILE (section\n"
                    "                         [daemon], keys socket, repository, log_level,\n"
                    "                         max_line_bytes, max_result_objects,\n"
-                   "                         max_result_bytes, min_within_ms); options given on\n"
-                   "                         the command line win. Unknown keys and bad values\n"
-                   "                         are errors.\n"
+                   "                         max_result_bytes, min_within_ms, keepalive_ms,\n"
+                   "                         stall_timeout_ms, listen, insecure_tcp =\n"
+                   "                         true|false); options given on the command line\n"
+                   "                         win. Unknown keys and bad values are errors.\n"
                    "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
@@ -71,6 +82,17 @@ static void usage(FILE *f) {
                    "                         polls a provider's class: for Linux_Process a\n"
                    "                         scan of /proc). A shorter one is refused with\n"
                    "                         WBEM_E_INVALID_QUERY. Default: 500\n"
+                   "  --keepalive-ms N       a session's keepalive, in milliseconds, from 500 to\n"
+                   "                         60000, unless its Hello asks for another: when\n"
+                   "                         nothing is heard from the client for N ms it is\n"
+                   "                         sent a Ping; when nothing is heard within N/2 ms\n"
+                   "                         more it is lost and its session closed.\n"
+                   "                         Default: 10000\n"
+                   "  --stall-timeout-ms N   the oldest byte of a session's output not yet taken\n"
+                   "                         by the client (lwmid's queue and the kernel's send\n"
+                   "                         queue) may be N ms old, from 100 to 3600000; older,\n"
+                   "                         the client is lost (stalled) and its session\n"
+                   "                         closed. Default: 10000\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -79,14 +101,18 @@ static void usage(FILE *f) {
                    "                         remove the socket and the lock file, exit 0\n"
                    "  SIGHUP                 re-read the configuration file: log_level, the\n"
                    "                         max_* limits and min_within_ms take effect at once\n"
-                   "                         (for new requests); a changed socket or repository\n"
-                   "                         is logged and needs a restart\n"
+                   "                         (for new requests), keepalive_ms (for sessions\n"
+                   "                         whose Hello chose none) and stall_timeout_ms also\n"
+                   "                         for open sessions; a changed socket, repository,\n"
+                   "                         listen or insecure_tcp is logged and needs a\n"
+                   "                         restart\n"
                    "\n"
                    "Exit status:\n"
                    "  0  clean shutdown, or --help / --version\n"
                    "  1  runtime failure (cannot create the socket, out of memory, ...)\n"
                    "  2  usage or configuration error (bad option or value, bad config file,\n"
-                   "     no default socket path)\n"
+                   "     no default socket path, a --listen address that is not loopback\n"
+                   "     without --insecure-tcp)\n"
                    "  3  another lwmid already serves the socket or uses the repository (the\n"
                    "     message names its pid)\n");
 }
@@ -100,6 +126,10 @@ enum {
         OPT_MAX_RESULT_OBJECTS,
         OPT_MAX_RESULT_BYTES,
         OPT_MIN_WITHIN_MS,
+        OPT_KEEPALIVE_MS,
+        OPT_STALL_TIMEOUT_MS,
+        OPT_LISTEN,
+        OPT_INSECURE_TCP,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -128,6 +158,10 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "max-result-objects", required_argument, NULL, OPT_MAX_RESULT_OBJECTS },
                 { "max-result-bytes", required_argument, NULL, OPT_MAX_RESULT_BYTES },
                 { "min-within-ms", required_argument, NULL, OPT_MIN_WITHIN_MS },
+                { "keepalive-ms", required_argument, NULL, OPT_KEEPALIVE_MS },
+                { "stall-timeout-ms", required_argument, NULL, OPT_STALL_TIMEOUT_MS },
+                { "listen", required_argument, NULL, OPT_LISTEN },
+                { "insecure-tcp", no_argument, NULL, OPT_INSECURE_TCP },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -214,6 +248,46 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                         o->from_cmdline |= SETTINGS_SET_MIN_WITHIN_MS;
                         break;
                 }
+                case OPT_KEEPALIVE_MS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--keepalive-ms",
+                                                 SETTINGS_MIN_KEEPALIVE_MS,
+                                                 SETTINGS_MAX_KEEPALIVE_MS, &o->keepalive_ms,
+                                                 &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_KEEPALIVE_MS;
+                        break;
+                }
+                case OPT_STALL_TIMEOUT_MS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--stall-timeout-ms",
+                                                 SETTINGS_MIN_STALL_TIMEOUT_MS,
+                                                 SETTINGS_MAX_STALL_TIMEOUT_MS,
+                                                 &o->stall_timeout_ms, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_STALL_TIMEOUT_MS;
+                        break;
+                }
+                case OPT_LISTEN: {
+                        Error e;
+                        NetAddr a;
+                        if (netaddr_parse(optarg, "--listen", &a, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        if ((r = set_path(&o->listen, optarg, "--listen")) >= 0)
+                                return r;
+                        o->from_cmdline |= SETTINGS_SET_LISTEN;
+                        break;
+                }
+                case OPT_INSECURE_TCP:
+                        o->insecure_tcp = true;
+                        o->from_cmdline |= SETTINGS_SET_INSECURE_TCP;
+                        break;
                 case ':':
                         fprintf(stderr, "lwmid: option %s needs an argument\n", argv[optind - 1]);
                         fprintf(stderr, "Try 'lwmid --help' for more information.\n");

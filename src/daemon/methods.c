@@ -39,8 +39,9 @@ static int method_hello(const MethodCall *call, json_t **ret_result, MethodJob *
                 mem_free(s->client_name);
                 s->client_name = name;
         }
+        /* range checked by hello_params; TCP_USER_TIMEOUT follows it */
         if (json_is_integer(keepalive))
-                s->keepalive_ms = (unsigned)json_integer_value(keepalive);
+                session_set_keepalive(s, (unsigned)json_integer_value(keepalive), true);
 
         json_t *r = json_pack("{s:s, s:s, s:i, s:I, s:I}", "server", "lwmid", "version",
                               LWMI_VERSION, "protocol", PROTOCOL_VERSION, "session",

@@ -2,9 +2,16 @@
 #include "selfprov.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <linux/sockios.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include "async.h"
 #include "cleanup.h"
@@ -38,6 +45,13 @@ static const CimPropertySpec daemon_properties[] = {
         { "EventsDelivered", CIM_UINT64, false, false },
         { "EventsDropped", CIM_UINT64, false, false },
         { "EventsFailed", CIM_UINT64, false, false },
+        { "SessionsLostClosed", CIM_UINT64, false, false },
+        { "SessionsLostReset", CIM_UINT64, false, false },
+        { "SessionsLostStall", CIM_UINT64, false, false },
+        { "SessionsLostKeepalive", CIM_UINT64, false, false },
+        { "RegistrationsReclaimed", CIM_UINT64, false, false },
+        { "Watches", CIM_UINT32, false, false },
+        { "MemoryRss", CIM_UINT64, false, false },
 };
 
 static const CimPropertySpec session_properties[] = {
@@ -45,15 +59,26 @@ static const CimPropertySpec session_properties[] = {
         { "UserId", CIM_UINT32, false, false },
         { "ProcessId", CIM_UINT32, false, false },
         { "ClientName", CIM_STRING, false, false },
+        { "Peer", CIM_STRING, false, false },
         { "ConnectedSince", CIM_DATETIME, false, false },
+        { "LastHeardFrom", CIM_DATETIME, false, false },
         { "Sinks", CIM_UINT32, false, false },
         { "Registrations", CIM_UINT32, false, false },
+        { "BacklogBytes", CIM_UINT64, false, false },
+        { "EventsDelivered", CIM_UINT64, false, false },
+        { "EventsDropped", CIM_UINT64, false, false },
 };
 
 static const CimPropertySpec registration_properties[] = {
-        { "SessionId", CIM_UINT64, false, true }, { "Call", CIM_UINT64, false, true },
-        { "Sink", CIM_STRING, false, false },     { "Namespace", CIM_STRING, false, false },
-        { "Query", CIM_STRING, false, false },    { "Method", CIM_STRING, false, false },
+        { "SessionId", CIM_UINT64, false, true },
+        { "Call", CIM_UINT64, false, true },
+        { "Sink", CIM_STRING, false, false },
+        { "Namespace", CIM_STRING, false, false },
+        { "Query", CIM_STRING, false, false },
+        { "Method", CIM_STRING, false, false },
+        { "EventsDelivered", CIM_UINT64, false, false },
+        { "EventsDropped", CIM_UINT64, false, false },
+        { "CreatedAt", CIM_DATETIME, false, false },
 };
 
 typedef enum SelfClass {
@@ -91,6 +116,44 @@ static uint64_t now_realtime_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A time on the monotonic clock (session_now_usec) as wall-clock time,
+ * for datetime properties: the clocks' difference now. */
+static int64_t self_wall_usec(uint64_t mono_usec) {
+        uint64_t now = session_now_usec();
+        uint64_t ago = now > mono_usec ? now - mono_usec : 0;
+        return (int64_t)(now_realtime_usec() - ago);
+}
+
+/* lwmid's resident memory in bytes, from /proc/self/statm (its second
+ * field, in pages); 0 when it cannot be read. */
+static uint64_t self_memory_rss(void) {
+        FILE *f = fopen("/proc/self/statm", "re");
+        uint64_t size = 0, resident = 0;
+        long page = sysconf(_SC_PAGESIZE);
+
+        if (!f)
+                return 0;
+        if (fscanf(f, "%" SCNu64 " %" SCNu64, &size, &resident) != 2)
+                resident = 0;
+        fclose(f);
+        return page > 0 ? resident * (uint64_t)page : 0;
+}
+
+/* Bytes queued for the peer and not yet read by it: the session's output
+ * buffer, plus the kernel's send queue (SIOCOUTQ) when it tells. */
+static uint64_t self_backlog_bytes(const Session *s) {
+        uint64_t n = 0;
+        int queued = 0;
+
+        if (!s->bev)
+                return 0;
+        n = evbuffer_get_length(bufferevent_get_output(s->bev));
+        evutil_socket_t fd = bufferevent_getfd(s->bev);
+        if (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
+                n += (uint64_t)queued;
+        return n;
 }
 
 static int self_class(const CimClass *cls, SelfClass *ret, Error *err) {
@@ -165,9 +228,17 @@ static int self_daemon(Server *server, CimClass *cls, const char *ns, Instance *
                 { "PollTasks", CIM_UINT32, st.poll_tasks },
                 { "Sources", CIM_UINT32, st.sources },
                 { "EventsRaised", CIM_UINT64, st.events_raised },
-                { "EventsDelivered", CIM_UINT64, st.events_delivered },
+                { "EventsDelivered", CIM_UINT64, server->events_delivered },
                 { "EventsDropped", CIM_UINT64, server->events_dropped },
                 { "EventsFailed", CIM_UINT64, st.events_failed },
+                { "SessionsLostClosed", CIM_UINT64, server->sessions_lost[SESSION_LOSS_CLOSED] },
+                { "SessionsLostReset", CIM_UINT64, server->sessions_lost[SESSION_LOSS_RESET] },
+                { "SessionsLostStall", CIM_UINT64, server->sessions_lost[SESSION_LOSS_STALL] },
+                { "SessionsLostKeepalive", CIM_UINT64,
+                  server->sessions_lost[SESSION_LOSS_KEEPALIVE] },
+                { "RegistrationsReclaimed", CIM_UINT64, server->registrations_reclaimed },
+                { "Watches", CIM_UINT32, st.watches },
+                { "MemoryRss", CIM_UINT64, self_memory_rss() },
         };
         for (size_t k = 0; r == 0 && k < ELEMENTSOF(counts); k++) {
                 uint64_t v = counts[k].value;
@@ -202,9 +273,6 @@ static Session *self_session_find(Server *server, uint64_t id) {
 static int self_session(Session *s, CimClass *cls, const char *ns, Instance **ret, Error *err) {
         _cleanup_(instance_unrefp) Instance *inst = NULL;
         int r = self_new_instance(cls, ns, &inst);
-        /* connected_usec is on the monotonic clock */
-        uint64_t age = session_now_usec() - s->connected_usec;
-        uint64_t since = now_realtime_usec() - age;
 
         if (r == 0)
                 r = props_set_uint(inst, "SessionId", CIM_UINT64, s->id, err);
@@ -214,13 +282,28 @@ static int self_session(Session *s, CimClass *cls, const char *ns, Instance **re
                 r = props_set_uint(inst, "ProcessId", CIM_UINT32, (uint64_t)s->pid, err);
         if (r == 0 && s->client_name)
                 r = props_set_string(inst, "ClientName", s->client_name, err);
+        if (r == 0 && s->peer[0])
+                r = props_set_string(inst, "Peer", s->peer, err);
+        /* connected_usec and last_heard_usec are on the monotonic clock */
         if (r == 0)
-                r = props_set_local_datetime(inst, "ConnectedSince", (int64_t)since, err);
+                r = props_set_local_datetime(inst, "ConnectedSince",
+                                             self_wall_usec(s->connected_usec), err);
+        if (r == 0)
+                r = props_set_local_datetime(inst, "LastHeardFrom",
+                                             self_wall_usec(s->last_heard_usec), err);
         if (r == 0)
                 r = props_set_uint(inst, "Sinks", CIM_UINT32, async_sink_count(s->async), err);
         if (r == 0)
                 r = props_set_uint(inst, "Registrations", CIM_UINT32, async_call_count(s->async),
                                    err);
+        if (r == 0)
+                r = props_set_uint(inst, "BacklogBytes", CIM_UINT64, self_backlog_bytes(s), err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDelivered", CIM_UINT64,
+                                   async_events_delivered(s->async), err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDropped", CIM_UINT64,
+                                   async_events_dropped(s->async), err);
         if (r != 0)
                 return r;
         *ret = TAKE_PTR(inst);
@@ -246,6 +329,14 @@ static int self_registration(Session *s, const AsyncCallInfo *info, CimClass *cl
                 r = props_set_string(
                         inst, "Method",
                         info->is_query ? "ExecQueryAsync" : "ExecNotificationQueryAsync", err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDelivered", CIM_UINT64, info->events_delivered,
+                                   err);
+        if (r == 0)
+                r = props_set_uint(inst, "EventsDropped", CIM_UINT64, info->events_dropped, err);
+        if (r == 0 && info->created_usec)
+                r = props_set_local_datetime(inst, "CreatedAt", self_wall_usec(info->created_usec),
+                                             err);
         if (r != 0)
                 return r;
         *ret = TAKE_PTR(inst);

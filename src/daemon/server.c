@@ -2,6 +2,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "async.h"
 #include "providers.h"
 #include "selfprov.h"
@@ -22,6 +25,25 @@
 #include "timers.h"
 
 static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata);
+
+/* Give freed memory back to the system: free() only returns the top of
+ * the heap, and a released session leaves its registrations' memory
+ * spread through it. */
+static void server_trim_cb(evutil_socket_t fd, short what, void *userdata) {
+        Server *s = userdata;
+        (void)fd;
+        (void)what;
+
+        uint64_t start = session_now_usec();
+        int released = malloc_trim(0);
+        s->trims++;
+        log_debug("malloc_trim after releasing %zu calls and %zu bytes of output: %s in %" PRIu64
+                  " us",
+                  s->trim_calls, s->trim_bytes, released ? "memory returned" : "nothing returned",
+                  session_now_usec() - start);
+        s->trim_calls = 0;
+        s->trim_bytes = 0;
+}
 
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
         Server *s = userdata;
@@ -31,7 +53,14 @@ static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
 
         while ((session = TAILQ_FIRST(&s->doomed))) {
                 TAILQ_REMOVE(&s->doomed, session, link);
+                s->trim_calls += session->released_calls;
+                s->trim_bytes += session->discarded_bytes;
                 session_free(session);
+        }
+        if ((s->trim_calls >= SERVER_TRIM_MIN_CALLS || s->trim_bytes >= SERVER_TRIM_MIN_BYTES) &&
+            s->trim_event && !evtimer_pending(s->trim_event, NULL)) {
+                static const struct timeval delay = { 0, SERVER_TRIM_DELAY_MS * 1000 };
+                evtimer_add(s->trim_event, &delay);
         }
 }
 
@@ -76,6 +105,10 @@ static void server_signal_cb(evutil_socket_t sig, short what, void *userdata) {
         server_shutdown(s, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+static bool streq_ptr(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static bool server_repository_in_memory(const Server *s) {
         return strcmp(s->settings.repository, ":memory:") == 0;
 }
@@ -112,7 +145,8 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         }
         s->reap_event = evtimer_new(s->base, server_reap_cb, s);
         s->shutdown_event = evtimer_new(s->base, server_shutdown_cb, s);
-        if (!s->reap_event || !s->shutdown_event)
+        s->trim_event = evtimer_new(s->base, server_trim_cb, s);
+        if (!s->reap_event || !s->shutdown_event || !s->trim_event)
                 goto oom;
         *ret = s;
         return 0;
@@ -210,6 +244,34 @@ static void server_close_repository(Server *s) {
         s->repo_lock_fd = -1;
 }
 
+/* The TCP listener, if the settings ask for one. Sessions on it start
+ * exactly like those on the Unix socket (server_accept), without peer
+ * credentials: there is no SO_PEERCRED over TCP. */
+static int server_listen_tcp(Server *s, Error *err) {
+        NetAddr addr;
+        int r;
+
+        if (!s->settings.listen)
+                return 0;
+        /* settings_resolve checked this already; server_start does not rely
+         * on its callers for a security rule. */
+        r = settings_check_listen(&s->settings, err);
+        if (r != 0)
+                return r;
+        r = netaddr_parse(s->settings.listen, "listen", &addr, err);
+        if (r != 0)
+                return r;
+        r = listener_new_tcp(s->base, &addr, server_accept, s, &s->tcp_listener, err);
+        if (r != 0)
+                return r;
+        if (!netaddr_is_loopback(&addr))
+                log_warning("--insecure-tcp: listening on %s, which is not loopback, without "
+                            "authentication; anyone who can reach it can use lwmid as any "
+                            "local user could (meant for tests in private network namespaces)",
+                            listener_name(s->tcp_listener));
+        return 0;
+}
+
 int server_start(Server *s, Error *err) {
         pid_t holder = 0;
         int r;
@@ -242,6 +304,9 @@ int server_start(Server *s, Error *err) {
         r = listener_new(s->base, s->settings.socket_path, server_accept, s, &s->listener, err);
         if (r != 0)
                 return r;
+        r = server_listen_tcp(s, err);
+        if (r != 0)
+                return r;
 
         s->sigterm_event = evsignal_new(s->base, SIGTERM, server_signal_cb, s);
         s->sigint_event = evsignal_new(s->base, SIGINT, server_signal_cb, s);
@@ -251,12 +316,17 @@ int server_start(Server *s, Error *err) {
             event_add(s->sighup_event, NULL) < 0)
                 return error_set(err, WBEM_E_FAILED, "cannot install signal handlers");
 
-        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes)",
+        log_info("listening on %s (pid %ld, repository %s, max line %zu bytes, keepalive %zu ms, "
+                 "stall bound %zu ms)",
                  s->settings.socket_path, (long)getpid(), s->settings.repository,
-                 s->settings.max_line_bytes);
+                 s->settings.max_line_bytes, s->settings.keepalive_ms,
+                 s->settings.stall_timeout_ms);
+        if (s->tcp_listener)
+                log_info("listening on %s", listener_name(s->tcp_listener));
         /* Not running under systemd is fine: sd_notify() then does nothing. */
-        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s\nMAINPID=%ld", s->settings.socket_path,
-                         (long)getpid());
+        (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s%s%s\nMAINPID=%ld",
+                         s->settings.socket_path, s->tcp_listener ? " and " : "",
+                         s->tcp_listener ? listener_name(s->tcp_listener) : "", (long)getpid());
         return 0;
 }
 
@@ -308,6 +378,7 @@ void server_shutdown(Server *s, const char *why) {
         (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
 
         s->listener = listener_free(s->listener); /* also removes the socket */
+        s->tcp_listener = listener_free(s->tcp_listener);
         /* Every open call learns why it ends (SetStatus
          * WBEM_E_SHUTTING_DOWN), then each session closes once its output
          * is written, within SERVER_SHUTDOWN_FLUSH_MS in all. */
@@ -354,6 +425,12 @@ int server_reload(Server *s) {
                 log_warning("SIGHUP: repository changed to %s in %s; still using %s until a "
                             "restart",
                             fresh.repository, s->cmdline.config_path, s->settings.repository);
+        if (!streq_ptr(fresh.listen, s->settings.listen) ||
+            fresh.insecure_tcp != s->settings.insecure_tcp)
+                log_warning("SIGHUP: listen or insecure_tcp changed in %s; still listening on %s "
+                            "until a restart",
+                            s->cmdline.config_path,
+                            s->tcp_listener ? listener_name(s->tcp_listener) : "no TCP address");
         if (fresh.log_level != s->settings.log_level) {
                 s->settings.log_level = fresh.log_level;
                 log_set_max_level(fresh.log_level);
@@ -370,13 +447,24 @@ int server_reload(Server *s) {
         s->settings.max_result_bytes = fresh.max_result_bytes;
         /* For new subscriptions; registered ones keep their interval. */
         s->settings.min_within_ms = fresh.min_within_ms;
+        /* Liveness: open sessions too (a keepalive chosen by Hello stays). */
+        if (fresh.keepalive_ms != s->settings.keepalive_ms ||
+            fresh.stall_timeout_ms != s->settings.stall_timeout_ms) {
+                Session *session;
+                s->settings.keepalive_ms = fresh.keepalive_ms;
+                s->settings.stall_timeout_ms = fresh.stall_timeout_ms;
+                TAILQ_FOREACH(session, &s->sessions, link)
+                session_settings_changed(session);
+        }
         if (s->engine)
                 server_set_event_hooks(s);
         log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
-                 "objects and %zu bytes, WITHIN at least %zu ms)",
+                 "objects and %zu bytes, WITHIN at least %zu ms, keepalive %zu ms, stall "
+                 "bound %zu ms)",
                  s->cmdline.config_path, log_level_name(s->settings.log_level),
                  s->settings.max_line_bytes, s->settings.max_result_objects,
-                 s->settings.max_result_bytes, s->settings.min_within_ms);
+                 s->settings.max_result_bytes, s->settings.min_within_ms,
+                 s->settings.keepalive_ms, s->settings.stall_timeout_ms);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;
@@ -394,6 +482,7 @@ Server *server_free(Server *s) {
                 session_free(session);
         }
         listener_free(s->listener);
+        listener_free(s->tcp_listener);
         server_close_repository(s);
         if (s->lock_fd >= 0)
                 lockfile_release(s->lock_path, s->lock_fd);
@@ -407,6 +496,8 @@ Server *server_free(Server *s) {
                 event_free(s->reap_event);
         if (s->shutdown_event)
                 event_free(s->shutdown_event);
+        if (s->trim_event)
+                event_free(s->trim_event);
         if (s->base)
                 event_base_free(s->base);
         settings_done(&s->cmdline);

@@ -26,6 +26,13 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
  * anyway. */
 #define SERVER_SHUTDOWN_FLUSH_MS 1000
 
+/* Freed memory goes back to the system (malloc_trim) this long after
+ * sessions released at least SERVER_TRIM_MIN_CALLS calls or
+ * SERVER_TRIM_MIN_BYTES of queued output; a burst of closes trims once. */
+#define SERVER_TRIM_DELAY_MS 150
+#define SERVER_TRIM_MIN_CALLS 1000
+#define SERVER_TRIM_MIN_BYTES (1024u * 1024)
+
 typedef struct Server {
         struct event_base *base;
         Settings cmdline;  /* as given on the command line: reloads start from it */
@@ -36,6 +43,7 @@ typedef struct Server {
         int repo_lock_fd;
         char *repo_lock_path; /* "<repository>.lock"; NULL for :memory: */
         Listener *listener;
+        Listener *tcp_listener; /* --listen; NULL without */
 
         SessionList sessions; /* open (including those flushing a last error) */
         SessionList doomed;   /* closed, freed by reap_event */
@@ -61,6 +69,14 @@ typedef struct Server {
         uint64_t events_delivered; /* Indicates of events queued to a session */
         uint64_t sessions_lost[4]; /* by SessionLoss (session.h; checked there) */
         uint64_t registrations_reclaimed; /* calls released by sessions that ended */
+
+        /* Heap trimming: after sessions that released much (calls, queued
+         * output) are freed, malloc_trim(0) runs once the loop has been
+         * free of them for SERVER_TRIM_DELAY_MS. */
+        struct event *trim_event;
+        size_t trim_calls;  /* released since the last trim */
+        size_t trim_bytes;
+        uint64_t trims;     /* malloc_trim calls made */
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -71,8 +87,12 @@ Server *server_free(Server *s);
 /* Take the socket's lock, then the repository's (a file repository is
  * locked by "<repository>.lock" next to it, so a second lwmid on the same
  * repository refuses to start even on another socket; :memory: needs
- * none), open the repository, create the socket, install the signal
- * handlers and tell systemd we are ready. WBEM_E_ALREADY_EXISTS when
+ * none), open the repository, create the socket and the TCP listener (if
+ * settings.listen; refused unless loopback or settings.insecure_tcp, as
+ * settings_check_listen says; its address as bound, with the port chosen
+ * for port 0, is logged as "listening on tcp ADDR:PORT" and given in the
+ * sd_notify STATUS), install the signal handlers and tell systemd we are
+ * ready. WBEM_E_ALREADY_EXISTS when
  * another lwmid holds either lock (the message names its pid and what it
  * holds); other failures a WbemStatus or a negative errno, with a
  * message. */
@@ -89,7 +109,8 @@ int server_open_repository(Server *s, Error *err);
 /* Run the loop until shutdown. 0, or a negative errno if the loop failed. */
 int server_run(Server *s);
 
-/* Stop accepting (the socket is removed at once), send every open call
+/* Stop accepting (the socket is removed at once, the TCP listener
+ * closed), send every open call
  * SetStatus WBEM_E_SHUTTING_DOWN, close each session once its output is
  * written (within SERVER_SHUTDOWN_FLUSH_MS in all), then close the
  * engine, release the lock and leave the loop. Calling it again finishes

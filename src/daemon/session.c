@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +24,7 @@
 #include "log.h"
 #include "mem.h"
 #include "methods.h"
+#include "netaddr.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -45,6 +50,225 @@ const char *session_loss_name(SessionLoss loss) {
 
 _Static_assert(sizeof(((Server *)0)->sessions_lost) / sizeof(uint64_t) == SESSION_LOSS_N,
                "Server.sessions_lost has one counter per SessionLoss");
+
+/* ---- liveness -------------------------------------------------------------- */
+
+static uint64_t session_stall_usec(const Session *s) {
+        return (uint64_t)s->server->settings.stall_timeout_ms * 1000u;
+}
+
+static uint64_t session_keepalive_usec(const Session *s) {
+        return (uint64_t)s->keepalive_ms * 1000u;
+}
+
+int session_set_tcp_user_timeout(int fd, unsigned keepalive_ms) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof(addr);
+
+        if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
+                return -errno;
+        if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)
+                return 0;
+        /* Unacknowledged data fails the connection within the keepalive's
+         * bound, even while the Ping itself cannot get through. */
+        unsigned timeout = keepalive_ms + keepalive_ms / 2;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout)) < 0)
+                return -errno;
+        return 0;
+}
+
+uint64_t session_output_queued(const Session *s) {
+        return s->output.queued;
+}
+
+uint64_t session_output_taken(const Session *s) {
+        uint64_t written = s->output.queued - evbuffer_get_length(bufferevent_get_output(s->bev));
+        int unsent = 0;
+
+        /* SIOCOUTQ: TCP's bytes not yet acknowledged; a Unix socket's
+         * bytes the peer has not read (counted with the kernel's
+         * per-buffer overhead, so a little more than there are: the oldest
+         * byte may look older than it is, never younger). */
+        if (ioctl(bufferevent_getfd(s->bev), SIOCOUTQ, &unsent) < 0 || unsent < 0)
+                unsent = 0;
+        return (uint64_t)unsent >= written ? 0 : written - (uint64_t)unsent;
+}
+
+/* Have the liveness timer fire by due (sooner if it already will). */
+static void session_liveness_arm(Session *s, uint64_t due) {
+        if (s->liveness_due_usec != 0 && s->liveness_due_usec <= due)
+                return;
+        uint64_t now = session_now_usec();
+        uint64_t delay = due > now ? due - now : 0;
+        struct timeval tv = { .tv_sec = (time_t)(delay / 1000000u),
+                              .tv_usec = (suseconds_t)(delay % 1000000u) };
+        if (evtimer_add(s->liveness_event, &tv) == 0)
+                s->liveness_due_usec = due ? due : 1;
+}
+
+/* Check again on the next loop turn. */
+static void session_liveness_recheck(Session *s) {
+        s->liveness_due_usec = 0;
+        session_liveness_arm(s, session_now_usec());
+}
+
+/* Whether the client sent bytes that lwmid left in the kernel because it
+ * stopped reading them itself (output over the high-water mark, a query
+ * in progress, a full line buffer): that silence is ours, not the
+ * client's. */
+static bool session_input_held_back(Session *s) {
+        size_t have = evbuffer_get_length(bufferevent_get_input(s->bev));
+        int waiting = 0;
+
+        if (!s->output_paused && !s->job && have <= s->max_line_bytes)
+                return false;
+        return ioctl(bufferevent_getfd(s->bev), FIONREAD, &waiting) == 0 && waiting > 0;
+}
+
+/* The keepalive's Ping. With every slot taken by Pings the client never
+ * answered, the oldest is forgotten: it is the silence that matters. */
+static int session_keepalive_ping(Session *s) {
+        int r = session_send_ping(s);
+
+        if (r == -EBUSY) {
+                size_t oldest = 0;
+                for (size_t i = 1; i < SESSION_MAX_PINGS; i++)
+                        if (s->pings[i].number < s->pings[oldest].number)
+                                oldest = i;
+                s->pings[oldest] = (SessionPing){ 0 };
+                r = session_send_ping(s);
+        }
+        return r;
+}
+
+static void session_liveness_check(Session *s) {
+        uint64_t now = session_now_usec(), due = UINT64_MAX, oldest;
+        uint64_t stall = session_stall_usec(s);
+
+        if (s->state != SESSION_OPEN)
+                return; /* a draining session has its own bound */
+
+        if (s->output.count > 0) {
+                uint64_t taken = session_output_taken(s);
+                if (liveness_output_oldest(&s->output, taken, &oldest)) {
+                        if (now - oldest >= stall) {
+                                session_lose(s, SESSION_LOSS_STALL,
+                                             "output not taken by the client for %" PRIu64
+                                             " ms (%" PRIu64 " bytes pending; stall bound %zu ms)",
+                                             (now - oldest) / 1000u, s->output.queued - taken,
+                                             s->server->settings.stall_timeout_ms);
+                                return;
+                        }
+                        due = oldest + stall;
+                }
+        }
+
+        /* A client that shut down its sending side can answer nothing;
+         * it waits for its queries, and the stall rule still holds. */
+        if (!s->read_eof) {
+                uint64_t keepalive = session_keepalive_usec(s), ka_due = 0;
+                switch (liveness_keepalive_check(now, s->last_heard_usec, keepalive,
+                                                 &s->keepalive_ping_usec, &ka_due)) {
+                case LIVENESS_WAIT:
+                        break;
+                case LIVENESS_PING:
+                        if (session_keepalive_ping(s) < 0) {
+                                if (s->state != SESSION_OPEN)
+                                        return;
+                                ka_due = now + 100000u; /* out of memory: try again soon */
+                                break;
+                        }
+                        s->keepalive_ping_usec = now;
+                        ka_due = now + keepalive / 2;
+                        log_debug("session %llu: nothing heard for %" PRIu64 " ms, Ping s:%" PRIu64
+                                  " sent",
+                                  (unsigned long long)s->id, (now - s->last_heard_usec) / 1000u,
+                                  s->next_ping_number);
+                        break;
+                case LIVENESS_LOST:
+                        if (session_input_held_back(s)) {
+                                s->last_heard_usec = now;
+                                s->keepalive_ping_usec = 0;
+                                ka_due = now + keepalive;
+                                break;
+                        }
+                        session_lose(s, SESSION_LOSS_KEEPALIVE,
+                                     "nothing heard for %" PRIu64 " ms; Ping s:%" PRIu64
+                                     " unanswered for %" PRIu64 " ms (keepalive %u ms)",
+                                     (now - s->last_heard_usec) / 1000u, s->next_ping_number,
+                                     (now - s->keepalive_ping_usec) / 1000u, s->keepalive_ms);
+                        return;
+                }
+                if (ka_due < due)
+                        due = ka_due;
+        }
+        if (due != UINT64_MAX)
+                session_liveness_arm(s, due);
+}
+
+static void session_liveness_cb(evutil_socket_t fd, short what, void *userdata) {
+        Session *s = userdata;
+        (void)fd;
+        (void)what;
+
+        s->liveness_due_usec = 0;
+        session_liveness_check(s);
+}
+
+/* Bytes appended to the output: date them. */
+static void session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                              void *userdata) {
+        Session *s = userdata;
+        (void)buf;
+
+        if (info->n_added == 0)
+                return;
+        uint64_t now = session_now_usec(), stall = session_stall_usec(s), oldest;
+        if (liveness_output_full(&s->output))
+                (void)liveness_output_oldest(&s->output, session_output_taken(s), &oldest);
+        if (liveness_output_queued(&s->output, info->n_added, now,
+                                   liveness_granularity_usec(stall)))
+                session_liveness_arm(s, now + stall);
+}
+
+/* Bytes received: a complete line among them is hearing from the client. */
+static void session_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                             void *userdata) {
+        Session *s = userdata;
+        struct evbuffer_ptr start;
+
+        if (info->n_added == 0)
+                return;
+        size_t have = evbuffer_get_length(buf);
+        size_t from = info->n_added < have ? have - info->n_added : 0;
+        if (evbuffer_ptr_set(buf, &start, from, EVBUFFER_PTR_SET) == 0 &&
+            evbuffer_search(buf, "\n", 1, &start).pos >= 0)
+                s->last_heard_usec = session_now_usec();
+}
+
+void session_set_keepalive(Session *s, unsigned keepalive_ms, bool chosen) {
+        s->keepalive_chosen = s->keepalive_chosen || chosen;
+        if (keepalive_ms == s->keepalive_ms)
+                return;
+        s->keepalive_ms = keepalive_ms;
+        if (s->tcp) {
+                int r = session_set_tcp_user_timeout(bufferevent_getfd(s->bev), keepalive_ms);
+                if (r < 0)
+                        log_warning("session %llu: cannot set TCP_USER_TIMEOUT: %s",
+                                    (unsigned long long)s->id, strerror(-r));
+        }
+        if (s->state == SESSION_OPEN)
+                session_liveness_recheck(s);
+}
+
+void session_settings_changed(Session *s) {
+        if (!s->keepalive_chosen)
+                session_set_keepalive(s, (unsigned)s->server->settings.keepalive_ms, false);
+        if (s->state == SESSION_OPEN)
+                session_liveness_recheck(s);
+}
+
+/* ---- framing and dispatch ---------------------------------------------------- */
 
 static void session_schedule(Session *s) {
         static const struct timeval now = { 0, 0 };
@@ -448,7 +672,6 @@ static void session_read_cb(struct bufferevent *bev, void *userdata) {
         Session *s = userdata;
         (void)bev;
 
-        s->last_heard_usec = session_now_usec();
         session_process(s);
 }
 
@@ -490,8 +713,12 @@ static void session_event_cb(struct bufferevent *bev, short what, void *userdata
         (void)bev;
 
         if (what & BEV_EVENT_ERROR) {
+                /* ECONNRESET, EPIPE, ETIMEDOUT (TCP_USER_TIMEOUT) or any
+                 * other failure to read or write */
                 int e = EVUTIL_SOCKET_ERROR();
-                session_close(s, "connection error: %s", e ? strerror(e) : "unknown");
+                session_lose(s, SESSION_LOSS_RESET, "%s error: %s",
+                             what & BEV_EVENT_WRITING ? "write" : "read",
+                             e ? strerror(e) : "unknown");
         } else if (what & BEV_EVENT_TIMEOUT) {
                 char reason[sizeof(s->close_reason)];
                 memcpy(reason, s->close_reason, sizeof(reason));
@@ -499,7 +726,6 @@ static void session_event_cb(struct bufferevent *bev, short what, void *userdata
                               SESSION_DRAIN_TIMEOUT_MS);
         } else if (what & BEV_EVENT_EOF) {
                 s->read_eof = true;
-                s->last_heard_usec = session_now_usec();
                 s->peer_gone = session_peer_hung_up(s);
                 if (s->peer_gone && s->job) {
                         /* No one will read its answer. */
@@ -562,6 +788,7 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t cred_len = sizeof(cred);
         Session *s;
+        int r;
 
         s = mem_calloc(1, sizeof(*s));
         if (!s) {
@@ -570,9 +797,14 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         }
         s->server = server;
         s->id = id;
-        s->keepalive_ms = SESSION_KEEPALIVE_DEFAULT_MS;
+        s->keepalive_ms = (unsigned)server->settings.keepalive_ms;
         s->connected_usec = s->last_heard_usec = session_now_usec();
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
+        if (netaddr_describe_tcp_peer(fd, s->peer, sizeof(s->peer))) {
+                /* TCP: no credentials (SO_PEERCRED would report pid 0 and
+                 * uid -1 anyway); TLS identities come later. */
+                s->uid = (uid_t)-1;
+                s->gid = (gid_t)-1;
+        } else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
                 s->pid = cred.pid;
                 s->uid = cred.uid;
                 s->gid = cred.gid;
@@ -590,14 +822,33 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         s->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (!s->bev) {
                 close(fd);
+                mem_free(s->groups);
                 mem_free(s);
                 return -ENOMEM;
         }
         s->process_event = evtimer_new(server->base, session_process_cb, s);
         s->job_event = evtimer_new(server->base, session_job_cb, s);
-        if (!s->process_event || !s->job_event || async_new(s, &s->async) < 0) {
+        s->liveness_event = evtimer_new(server->base, session_liveness_cb, s);
+        if (!s->process_event || !s->job_event || !s->liveness_event ||
+            async_new(s, &s->async) < 0) {
                 session_free(s);
                 return -ENOMEM;
+        }
+        s->input_cb = evbuffer_add_cb(bufferevent_get_input(s->bev), session_input_cb, s);
+        s->output_cb = evbuffer_add_cb(bufferevent_get_output(s->bev), session_output_cb, s);
+        if (!s->input_cb || !s->output_cb) {
+                session_free(s);
+                return -ENOMEM;
+        }
+        struct sockaddr_storage addr;
+        socklen_t addr_len = sizeof(addr);
+        s->tcp = getsockname(fd, (struct sockaddr *)&addr, &addr_len) == 0 &&
+                 (addr.ss_family == AF_INET || addr.ss_family == AF_INET6);
+        if (s->tcp) {
+                r = session_set_tcp_user_timeout(fd, s->keepalive_ms);
+                if (r < 0)
+                        log_warning("session %llu: cannot set TCP_USER_TIMEOUT: %s",
+                                    session_idu(s), strerror(-r));
         }
         bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
         s->max_line_bytes = server->settings.max_line_bytes;
@@ -607,10 +858,19 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 session_free(s);
                 return -ENOMEM;
         }
-        log_debug("session %llu connected: pid %ld, uid %ld, gid %ld", session_idu(s), (long)s->pid,
-                  (long)s->uid, (long)s->gid);
+        session_liveness_arm(s, s->last_heard_usec + session_keepalive_usec(s));
+        log_debug("session %llu connected: %s, uid %ld, gid %ld", session_idu(s),
+                  s->peer[0] ? s->peer : "unknown peer", (long)s->uid, (long)s->gid);
         *ret = s;
         return 0;
+}
+
+static void session_remove_buffer_cbs(Session *s) {
+        if (s->input_cb)
+                evbuffer_remove_cb_entry(bufferevent_get_input(s->bev), s->input_cb);
+        if (s->output_cb)
+                evbuffer_remove_cb_entry(bufferevent_get_output(s->bev), s->output_cb);
+        s->input_cb = s->output_cb = NULL;
 }
 
 Session *session_free(Session *s) {
@@ -622,6 +882,9 @@ Session *session_free(Session *s) {
                 event_free(s->process_event);
         if (s->job_event)
                 event_free(s->job_event);
+        if (s->liveness_event)
+                event_free(s->liveness_event);
+        session_remove_buffer_cbs(s);
         if (s->bev)
                 bufferevent_free(s->bev);
         mem_free(s->client_name);
@@ -661,20 +924,43 @@ void session_close_after_flush(Session *s, const char *fmt, ...) {
         bufferevent_enable(s->bev, EV_WRITE);
 }
 
-void session_close(Session *s, const char *fmt, ...) {
-        va_list ap;
+/* text as the inside of a C string literal, cut to fit out (size >= 5). */
+static const char *session_quote(const char *text, char *out, size_t size) {
+        size_t n = 0;
 
+        for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+                char piece[5];
+                if (*p == '"' || *p == '\\')
+                        snprintf(piece, sizeof(piece), "\\%c", *p);
+                else if (*p < 0x20 || *p == 0x7f)
+                        snprintf(piece, sizeof(piece), "\\x%02x", *p);
+                else
+                        snprintf(piece, sizeof(piece), "%c", *p);
+                size_t len = strlen(piece);
+                if (n + len >= size)
+                        break;
+                memcpy(out + n, piece, len);
+                n += len;
+        }
+        out[n] = '\0';
+        return out;
+}
+
+static void session_vclose(Session *s, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+static void session_vclose(Session *s, const char *fmt, va_list ap) {
         if (s->state == SESSION_CLOSED)
                 return;
-        if (fmt) {
-                va_start(ap, fmt);
+        if (fmt)
                 session_vset_reason(s, fmt, ap);
-                va_end(ap);
-        }
         s->state = SESSION_CLOSED;
         bufferevent_disable(s->bev, EV_READ | EV_WRITE);
         bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
         event_del(s->process_event);
+        event_del(s->liveness_event);
+        s->liveness_due_usec = 0;
+        session_remove_buffer_cbs(s);
+        s->discarded_bytes = evbuffer_get_length(bufferevent_get_output(s->bev));
         if (s->job) {
                 /* Whatever the job holds (an engine cursor) goes now, not
                  * when the session is freed. */
@@ -687,12 +973,42 @@ void session_close(Session *s, const char *fmt, ...) {
         uint64_t release_start = session_now_usec();
         size_t calls = async_release(s->async);
         uint64_t release_usec = session_now_usec() - release_start;
+        s->released_calls = calls;
 
+        Server *server = s->server;
+        server->sessions_lost[s->loss < SESSION_LOSS_N ? s->loss : SESSION_LOSS_CLOSED]++;
+        server->registrations_reclaimed += calls;
+
+        char peer[4 * SESSION_PEER_MAX], client[4 * SESSION_CLIENT_NAME_MAX + 4];
+        char detail[4 * sizeof(s->close_reason)];
         uint64_t usec = session_now_usec() - s->connected_usec;
-        log_info("session %llu closed (pid %ld, uid %ld, client %s): %s; %" PRIu64
-                 " requests in %" PRIu64 ".%03" PRIu64 " s; %zu call%s released in %" PRIu64 " us",
-                 session_idu(s), (long)s->pid, (long)s->uid, s->client_name ? s->client_name : "-",
-                 s->close_reason, s->requests, usec / 1000000u, (usec / 1000u) % 1000u, calls,
-                 calls == 1 ? "" : "s", release_usec);
-        server_session_closed(s->server, s);
+        log_info("session %llu %s: reason=%s uid=%ld pid=%ld peer=\"%s\" client=\"%s\" "
+                 "registrations=%zu released_in_us=%" PRIu64 " requests=%" PRIu64
+                 " connected_ms=%" PRIu64 " detail=\"%s\"",
+                 session_idu(s), s->loss == SESSION_LOSS_CLOSED ? "closed" : "lost",
+                 session_loss_name(s->loss), (long)s->uid, (long)s->pid,
+                 session_quote(s->peer[0] ? s->peer : "-", peer, sizeof(peer)),
+                 session_quote(s->client_name ? s->client_name : "-", client, sizeof(client)),
+                 calls, release_usec, s->requests, usec / 1000u,
+                 session_quote(s->close_reason, detail, sizeof(detail)));
+        server_session_closed(server, s);
+}
+
+void session_close(Session *s, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        session_vclose(s, fmt, ap);
+        va_end(ap);
+}
+
+void session_lose(Session *s, SessionLoss loss, const char *fmt, ...) {
+        va_list ap;
+
+        if (s->state == SESSION_CLOSED)
+                return;
+        s->loss = loss;
+        va_start(ap, fmt);
+        session_vclose(s, fmt, ap);
+        va_end(ap);
 }

@@ -25,9 +25,24 @@
  * Asynchronous calls (sinks, Indicate, SetStatus) hang off the session in
  * an Async (async.h); closing the session releases them all at once.
  *
- * Liveness (keepalive pings, stall detection) comes later; the session
- * already records when it last heard from the peer, the keepalive agreed by
- * Hello, and the server Pings it has outstanding (session_send_ping). */
+ * Liveness (DESIGN.md "Liveness"; the arithmetic in liveness.h), with one
+ * timer per session that fires only when something is due:
+ *  - keepalive: any complete line received from the client (request,
+ *    response or notification) counts as hearing from it. Nothing heard
+ *    for keepalive_ms → a Ping; nothing heard within keepalive_ms / 2 of
+ *    it → the session is lost (reason keepalive). Outbound traffic does
+ *    not count. A session whose client shut down its sending side (it can
+ *    answer nothing) is exempt while it waits for its queries; so is
+ *    silence while lwmid itself stopped reading the client's input (back-
+ *    pressure, a query in progress) with bytes waiting in the kernel;
+ *  - stall: the output bytes are dated as they are queued; the consumer
+ *    has taken those handed to the kernel minus the kernel's send queue
+ *    (SIOCOUTQ). When the oldest byte not yet taken is older than the
+ *    server's stall_timeout_ms, the session is lost (reason stall);
+ *  - on TCP, TCP_USER_TIMEOUT is 1.5 x keepalive, so unacknowledged data
+ *    fails the connection (ETIMEDOUT: reason reset) within the same bound.
+ * The session's closing log line is one line of key=value pairs (see
+ * session_close). */
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -39,6 +54,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "liveness.h"
 #include "provider.h"
 
 typedef struct Server Server;
@@ -100,8 +116,10 @@ typedef struct Session {
         const char *job_method;  /* static: the method table's name */
         uint64_t job_started_usec;
 
-        /* the peer, from SO_PEERCRED; its supplementary groups from
-         * SO_PEERGROUPS (none when the kernel cannot tell) */
+        /* the peer, from SO_PEERCRED (Unix); over TCP unknown: pid 0,
+         * uid and gid -1, which providers that check access refuse
+         * (ProviderCaller). Its supplementary groups from SO_PEERGROUPS
+         * (none when the kernel cannot tell, or over TCP). */
         pid_t pid;
         uid_t uid;
         gid_t gid;
@@ -120,10 +138,17 @@ typedef struct Session {
 
         /* liveness */
         unsigned keepalive_ms;
+        bool keepalive_chosen; /* by Hello: a reload leaves it alone */
+        bool tcp;              /* AF_INET or AF_INET6: TCP_USER_TIMEOUT applies */
         uint64_t connected_usec;
-        uint64_t last_heard_usec;
+        uint64_t last_heard_usec;     /* the last complete line received */
+        uint64_t keepalive_ping_usec; /* the keepalive's Ping sent then; 0: none */
         uint64_t next_ping_number;
         SessionPing pings[SESSION_MAX_PINGS];
+        struct event *liveness_event;
+        uint64_t liveness_due_usec; /* when liveness_event fires; 0: not armed */
+        LivenessOutput output;      /* the output's dates, for the stall rule */
+        struct evbuffer_cb_entry *input_cb, *output_cb;
 
         char peer[SESSION_PEER_MAX];
         SessionLoss loss; /* set when the session closes */
@@ -131,6 +156,9 @@ typedef struct Session {
         /* counters for the closing log line */
         uint64_t requests;
         uint64_t bytes_in;
+        /* what closing released (the server trims the heap after much) */
+        size_t released_calls;
+        size_t discarded_bytes;
 } Session;
 
 /* A session on a connected socket (owned from now on, also on failure).
@@ -139,10 +167,21 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret);
 /* Release everything; only the server calls this, from its reaper. */
 Session *session_free(Session *s);
 
-/* Close now: output not yet written is discarded. Logs one line with the
- * reason (fmt NULL: the reason given to session_close_after_flush). Safe
- * to call from the session's own callbacks; idempotent. */
+/* Close now: output not yet written is discarded, every call released
+ * (counted in the server's registrations_reclaimed; the session's loss in
+ * sessions_lost). Logs one line at info level, key=value pairs with
+ * quoted strings escaped as in C:
+ *   session 12 lost: reason=stall uid=1000 pid=123 peer="unix pid 123"
+ *   client="app/1" registrations=10000 released_in_us=8123 requests=4
+ *   connected_ms=15234 detail="..."
+ * ("closed" instead of "lost" for reason closed). fmt is the detail
+ * (NULL: the one given to session_close_after_flush). The reason is
+ * s->loss, SESSION_LOSS_CLOSED unless set before. Safe to call from the
+ * session's own callbacks; idempotent. */
 void session_close(Session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with the reason given. */
+void session_lose(Session *s, SessionLoss loss, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /* Stop reading and close once the queued output is written (a final error
  * must reach the client), or after SESSION_DRAIN_TIMEOUT_MS. */
 void session_close_after_flush(Session *s, const char *fmt, ...)
@@ -169,6 +208,23 @@ void session_wake(Session *s);
 
 /* Apply a new line limit (SIGHUP); input already buffered is kept. */
 void session_set_max_line(Session *s, size_t max_line_bytes);
+
+/* Set the keepalive (500..60000 ms; Hello: chosen, kept over reloads),
+ * also TCP_USER_TIMEOUT on TCP; the liveness timer is re-checked on the
+ * next loop turn. */
+void session_set_keepalive(Session *s, unsigned keepalive_ms, bool chosen);
+/* The server's settings changed (SIGHUP): take its keepalive unless Hello
+ * chose one, and re-check against its stall bound. */
+void session_settings_changed(Session *s);
+
+/* Output bytes queued so far, and those the consumer has taken (handed to
+ * the kernel and no longer in its send queue). */
+uint64_t session_output_queued(const Session *s);
+uint64_t session_output_taken(const Session *s);
+
+/* Set TCP_USER_TIMEOUT to 1.5 x keepalive_ms on a TCP socket (AF_INET,
+ * AF_INET6); nothing for other sockets. 0 or a negative errno. */
+int session_set_tcp_user_timeout(int fd, unsigned keepalive_ms);
 
 /* Monotonic clock in microseconds. */
 uint64_t session_now_usec(void);

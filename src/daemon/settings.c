@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "repo.h"
 
 void settings_init(Settings *o) {
@@ -26,6 +27,8 @@ void settings_init(Settings *o) {
                 .max_result_objects = SETTINGS_DEFAULT_MAX_RESULT_OBJECTS,
                 .max_result_bytes = SETTINGS_DEFAULT_MAX_RESULT_BYTES,
                 .min_within_ms = SETTINGS_DEFAULT_MIN_WITHIN_MS,
+                .keepalive_ms = SETTINGS_DEFAULT_KEEPALIVE_MS,
+                .stall_timeout_ms = SETTINGS_DEFAULT_STALL_TIMEOUT_MS,
         };
 }
 
@@ -35,6 +38,7 @@ void settings_done(Settings *o) {
         mem_free(o->socket_path);
         mem_free(o->repository);
         mem_free(o->config_path);
+        mem_free(o->listen);
         settings_init(o);
 }
 
@@ -50,10 +54,11 @@ static int dup_or_null(const char *s, char **ret) {
 int settings_copy(const Settings *src, Settings *dst) {
         Settings c = *src;
 
-        c.socket_path = c.repository = c.config_path = NULL;
+        c.socket_path = c.repository = c.config_path = c.listen = NULL;
         if (dup_or_null(src->socket_path, &c.socket_path) < 0 ||
             dup_or_null(src->repository, &c.repository) < 0 ||
-            dup_or_null(src->config_path, &c.config_path) < 0) {
+            dup_or_null(src->config_path, &c.config_path) < 0 ||
+            dup_or_null(src->listen, &c.listen) < 0) {
                 settings_done(&c);
                 return -ENOMEM;
         }
@@ -128,6 +133,37 @@ int settings_parse_count(const char *text, const char *what, size_t min, size_t 
 range:
         return error_set(err, WBEM_E_INVALID_PARAMETER, "%s: '%s' is out of range (%zu to %zu)",
                          what, text, min, max);
+}
+
+int settings_parse_bool(const char *text, const char *what, bool *ret, Error *err) {
+        if (strcmp(text, "true") == 0)
+                *ret = true;
+        else if (strcmp(text, "false") == 0)
+                *ret = false;
+        else
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "%s: '%s' is not true or false",
+                                 what, text);
+        return 0;
+}
+
+int settings_check_listen(const Settings *o, Error *err) {
+        NetAddr a;
+        int r;
+
+        if (!o->listen)
+                return 0;
+        r = netaddr_parse(o->listen, "listen", &a, err);
+        if (r != 0)
+                return r;
+        if (!o->insecure_tcp && !netaddr_is_loopback(&a))
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "listen address %s is not loopback; plain TCP has no "
+                                 "authentication, so lwmid listens only on loopback "
+                                 "(127.0.0.0/8, [::1]) unless --insecure-tcp (insecure_tcp = "
+                                 "true) is given, which is meant for tests in private network "
+                                 "namespaces",
+                                 o->listen);
+        return 0;
 }
 
 typedef struct Parse {
@@ -212,6 +248,10 @@ static const struct {
         { "max_result_objects", SETTINGS_SET_MAX_RESULT_OBJECTS },
         { "max_result_bytes", SETTINGS_SET_MAX_RESULT_BYTES },
         { "min_within_ms", SETTINGS_SET_MIN_WITHIN_MS },
+        { "keepalive_ms", SETTINGS_SET_KEEPALIVE_MS },
+        { "stall_timeout_ms", SETTINGS_SET_STALL_TIMEOUT_MS },
+        { "listen", SETTINGS_SET_LISTEN },
+        { "insecure_tcp", SETTINGS_SET_INSECURE_TCP },
 };
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -238,7 +278,7 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 parse_fail(p, p->line,
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
                            "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
-                           "min_within_ms)",
+                           "min_within_ms, keepalive_ms, stall_timeout_ms, listen, insecure_tcp)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -285,6 +325,32 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
+        } else if (flag == SETTINGS_SET_KEEPALIVE_MS) {
+                size_t n;
+                if (settings_parse_count(value, "keepalive_ms", SETTINGS_MIN_KEEPALIVE_MS,
+                                         SETTINGS_MAX_KEEPALIVE_MS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_STALL_TIMEOUT_MS) {
+                size_t n;
+                if (settings_parse_count(value, "stall_timeout_ms", SETTINGS_MIN_STALL_TIMEOUT_MS,
+                                         SETTINGS_MAX_STALL_TIMEOUT_MS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_LISTEN) {
+                NetAddr a;
+                if (netaddr_parse(value, "listen", &a, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_INSECURE_TCP) {
+                bool b;
+                if (settings_parse_bool(value, "insecure_tcp", &b, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
         } else if (flag == SETTINGS_SET_MAX_RESULT_BYTES) {
                 size_t size;
                 if (settings_parse_size_in(value, "max_result_bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
@@ -300,13 +366,16 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 return 1;
         switch (flag) {
         case SETTINGS_SET_SOCKET:
-        case SETTINGS_SET_REPOSITORY: {
+        case SETTINGS_SET_REPOSITORY:
+        case SETTINGS_SET_LISTEN: {
                 char *copy = mem_strdup(value);
                 if (!copy) {
                         p->status = -ENOMEM;
                         return 0;
                 }
-                char **slot = flag == SETTINGS_SET_SOCKET ? &o->socket_path : &o->repository;
+                char **slot = flag == SETTINGS_SET_SOCKET       ? &o->socket_path
+                              : flag == SETTINGS_SET_REPOSITORY ? &o->repository
+                                                                : &o->listen;
                 mem_free(*slot);
                 *slot = copy;
                 break;
@@ -330,6 +399,19 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         case SETTINGS_SET_MIN_WITHIN_MS:
                 (void)settings_parse_count(value, "min_within_ms", SETTINGS_MIN_MIN_WITHIN_MS,
                                            SETTINGS_MAX_MIN_WITHIN_MS, &o->min_within_ms, NULL);
+                break;
+        case SETTINGS_SET_KEEPALIVE_MS:
+                (void)settings_parse_count(value, "keepalive_ms", SETTINGS_MIN_KEEPALIVE_MS,
+                                           SETTINGS_MAX_KEEPALIVE_MS, &o->keepalive_ms, NULL);
+                break;
+        case SETTINGS_SET_STALL_TIMEOUT_MS:
+                (void)settings_parse_count(value, "stall_timeout_ms",
+                                           SETTINGS_MIN_STALL_TIMEOUT_MS,
+                                           SETTINGS_MAX_STALL_TIMEOUT_MS, &o->stall_timeout_ms,
+                                           NULL);
+                break;
+        case SETTINGS_SET_INSECURE_TCP:
+                (void)settings_parse_bool(value, "insecure_tcp", &o->insecure_tcp, NULL);
                 break;
         }
         return 1;
@@ -425,6 +507,9 @@ int settings_resolve(const Settings *cmdline, Settings *ret, Error *err) {
                 if (r != 0)
                         goto fail;
         }
+        r = settings_check_listen(&o, err);
+        if (r != 0)
+                goto fail;
         *ret = o;
         return 0;
 fail:

@@ -32,6 +32,17 @@
 #define SETTINGS_MIN_MIN_WITHIN_MS ((size_t)10)
 #define SETTINGS_MAX_MIN_WITHIN_MS ((size_t)3600000)
 
+/* Liveness (DESIGN.md "Liveness"): the keepalive a session gets unless
+ * its Hello asks for another (nothing heard for that long → Ping; nothing
+ * within half of it more → lost), and the stall bound (the oldest output
+ * byte not yet taken by the consumer may be this old). In ms. */
+#define SETTINGS_DEFAULT_KEEPALIVE_MS ((size_t)10000)
+#define SETTINGS_MIN_KEEPALIVE_MS ((size_t)500)
+#define SETTINGS_MAX_KEEPALIVE_MS ((size_t)60000)
+#define SETTINGS_DEFAULT_STALL_TIMEOUT_MS ((size_t)10000)
+#define SETTINGS_MIN_STALL_TIMEOUT_MS ((size_t)100)
+#define SETTINGS_MAX_STALL_TIMEOUT_MS ((size_t)3600000)
+
 /* Which settings were given on the command line (Settings.from_cmdline). */
 enum {
         SETTINGS_SET_SOCKET = 1u << 0,
@@ -41,6 +52,10 @@ enum {
         SETTINGS_SET_MAX_RESULT_OBJECTS = 1u << 4,
         SETTINGS_SET_MAX_RESULT_BYTES = 1u << 5,
         SETTINGS_SET_MIN_WITHIN_MS = 1u << 6,
+        SETTINGS_SET_KEEPALIVE_MS = 1u << 7,
+        SETTINGS_SET_STALL_TIMEOUT_MS = 1u << 8,
+        SETTINGS_SET_LISTEN = 1u << 9,
+        SETTINGS_SET_INSECURE_TCP = 1u << 10,
 };
 
 typedef struct Settings {
@@ -52,12 +67,17 @@ typedef struct Settings {
         size_t max_result_objects; /* most objects in one ExecQuery/EnumInstances answer */
         size_t max_result_bytes;   /* most bytes of objects' JSON in one such answer */
         size_t min_within_ms;      /* shortest WITHIN accepted in an event query */
+        size_t keepalive_ms;       /* a session's keepalive unless its Hello chooses */
+        size_t stall_timeout_ms;   /* the oldest output byte not taken may be this old */
+        char *listen;      /* TCP address "ADDR:PORT" (netaddr.h); NULL: no TCP listener */
+        bool insecure_tcp; /* allow a listen address that is not loopback */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
 
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
- * and 64 MiB, WITHIN at least 500 ms. */
+ * and 64 MiB, WITHIN at least 500 ms, keepalive and stall bound 10 s, no
+ * TCP listener. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */
@@ -74,6 +94,14 @@ int settings_parse_size_in(const char *text, const char *what, size_t min, size_
 /* A count: decimal digits only, within [min, max]; errors as above. */
 int settings_parse_count(const char *text, const char *what, size_t min, size_t max, size_t *ret,
                          Error *err);
+/* A boolean: exactly "true" or "false"; errors as above. */
+int settings_parse_bool(const char *text, const char *what, bool *ret, Error *err);
+
+/* The TCP listening policy: o->listen (if set) must parse (netaddr_parse)
+ * and, unless o->insecure_tcp, be a loopback address, as plain TCP has no
+ * authentication. WBEM_E_INVALID_PARAMETER with a message saying so.
+ * settings_resolve() checks it; lwmid relies on it. */
+int settings_check_listen(const Settings *o, Error *err);
 
 /* Read o->config_path (which must be set) into o, skipping settings in
  * o->from_cmdline. Unknown sections or keys, repeated keys, bad values and
@@ -96,6 +124,6 @@ int settings_default_socket(bool is_root, const char *xdg_runtime_dir, char **re
  * file if it names one, then with the defaults for whatever is still unset
  * (socket and repository depend on the effective uid and the environment;
  * the repository's is repo_default_path(), WBEM_E_NOT_FOUND with a message
- * when it has no home directory to use).
- * Used at startup and again on SIGHUP. */
+ * when it has no home directory to use), and the listen address checked
+ * (settings_check_listen). Used at startup and again on SIGHUP. */
 int settings_resolve(const Settings *cmdline, Settings *ret, Error *err);

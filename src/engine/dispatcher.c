@@ -1159,6 +1159,7 @@ void dispatcher_stats(const Dispatcher *d, EngineEventStats *ret) {
                 .filters = d->n_filters,
                 .poll_tasks = d->n_tasks,
                 .sources = 0,
+                .watches = 0,
                 .events_raised = d->events_raised,
                 .events_delivered = d->events_delivered,
                 .events_failed = d->events_failed,

@@ -124,6 +124,7 @@ typedef struct EngineEventStats {
         size_t filters;       /* distinct compiled filters */
         size_t poll_tasks;
         size_t sources; /* native sources running (later issues) */
+        size_t watches; /* native source watches (inotify); 0 until native sources exist */
         uint64_t events_raised;
         uint64_t events_delivered; /* indicate callbacks */
         uint64_t events_failed;    /* events not (fully) delivered for lack of memory */

@@ -379,7 +379,7 @@ class TestExtrinsic(EventTestCase):
         other.close()
         self.wait_counts(base)
         log = self.daemon.log_text()
-        self.assertIn("3 calls released", log)
+        self.assertIn(" registrations=3 ", log)
 
 
 class TestIntrinsic(EventTestCase):

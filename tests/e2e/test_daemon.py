@@ -452,7 +452,7 @@ class TestLogging(DaemonTestCase):
         for line in lines:
             self.assertRegex(line, r"^<[3-7]>(error|warning|info|debug) lwmid: ")
         # a client's name cannot start a line of its own
-        self.assertTrue(any("client two\\x0alines" in line for line in lines), lines)
+        self.assertTrue(any("client=\"two\\x0alines\"" in line for line in lines), lines)
 
     def test_journal_stream_of_another_file_is_ignored(self):
         d = self.start(env={"JOURNAL_STREAM": "1:1"})

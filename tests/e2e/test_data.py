@@ -496,7 +496,7 @@ class TestDisconnectMidQuery(DataTestCase):
         r = self.ok("ExecQuery", namespace=NS, query="SELECT * FROM T_Item WHERE Id = 5")
         self.assertEqual(len(r["objects"]), 1)
         deadline = time.monotonic() + 30
-        while self.daemon.log_text().count(" closed (pid") < 6:
+        while self.daemon.log_text().count(": reason=") < 6:
             self.assertLess(time.monotonic(), deadline, self.daemon.log_text())
             time.sleep(0.05)
         log = self.daemon.log_text()

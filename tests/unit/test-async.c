@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,6 +32,7 @@
 #include "server.h"
 #include "session.h"
 #include "settings.h"
+#include "value.h"
 
 #define NS "root/cimv2"
 
@@ -270,6 +272,9 @@ static EngineEventStats stats(Fixture *f) {
 }
 
 /* ---- tests ------------------------------------------------------------------- */
+
+static json_t *self_query(Fixture *f, Peer *p, json_int_t id, const char *query);
+static uint64_t self_u64(json_t *obj, const char *name);
 
 static void test_seq_per_sink(void **state) {
         Fixture *f = *state;
@@ -639,6 +644,25 @@ static void test_backlog_drops(void **state) {
         publish(&f->b, 99999, 1);
         json_decref(expect_result(f, &f->b, 99999));
         json_decref(expect_indicate(f, a, "s", call, next_seq));
+
+        /* counted for the call, the session and the daemon */
+        json_t *regs = self_query(f, &f->b, 100000, "SELECT * FROM LWMI_Registration");
+        assert_int_equal(json_array_size(regs), 1);
+        json_t *o = json_array_get(regs, 0);
+        assert_int_equal(self_u64(o, "EventsDropped"), dropped);
+        assert_int_equal(self_u64(o, "EventsDelivered"), next_seq - dropped);
+        json_decref(regs);
+        json_t *sessions =
+                self_query(f, &f->b, 100001, "SELECT * FROM LWMI_Session WHERE EventsDropped > 0");
+        assert_int_equal(json_array_size(sessions), 1);
+        o = json_array_get(sessions, 0);
+        assert_int_equal(self_u64(o, "SessionId"), a->session->id);
+        assert_int_equal(self_u64(o, "EventsDropped"), dropped);
+        assert_int_equal(self_u64(o, "EventsDelivered"), next_seq - dropped);
+        json_decref(sessions);
+        json_t *d = self_query(f, &f->b, 100002, "SELECT * FROM LWMI_Daemon");
+        assert_int_equal(self_u64(json_array_get(d, 0), "EventsDropped"), dropped);
+        json_decref(d);
 }
 
 static void test_close_releases_everything(void **state) {
@@ -798,6 +822,215 @@ static void test_self_description(void **state) {
                 assert_int_equal(self_count(o, "ProcessId"), getpid());
         }
         json_decref(sessions);
+}
+
+/* A uint64 property (a decimal string on the wire) or a uint32 one. */
+static uint64_t self_u64(json_t *obj, const char *name) {
+        json_t *v = json_object_get(obj, name);
+        if (json_is_integer(v))
+                return (uint64_t)json_integer_value(v);
+        assert_true(json_is_string(v));
+        return strtoull(json_string_value(v), NULL, 10);
+}
+
+/* A datetime property, as microseconds since the epoch. */
+static int64_t self_time(json_t *obj, const char *name) {
+        CimDatetime dt;
+        json_t *v = json_object_get(obj, name);
+        assert_true(json_is_string(v));
+        assert_int_equal(cim_datetime_parse(json_string_value(v), &dt, NULL), 0);
+        assert_false(dt.is_interval);
+        return dt.usec;
+}
+
+static int64_t wall_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The registration of call in regs (NULL when it is not there). */
+static json_t *find_call(json_t *regs, json_int_t call) {
+        for (size_t k = 0; k < json_array_size(regs); k++) {
+                json_t *o = json_array_get(regs, k);
+                if ((json_int_t)self_u64(o, "Call") == call)
+                        return o;
+        }
+        return NULL;
+}
+
+/* Per-call, per-session and daemon counts of delivered events, the new
+ * LWMI_Daemon and LWMI_Session figures, CreatedAt. */
+static void test_registration_counts(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        /* datetimes carry microseconds; the conversion from the monotonic
+         * clock may be off by a little */
+        const int64_t slack = 2000;
+
+        put_event_class(f, a);
+        int64_t before = wall_usec();
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev WHERE Sev = 1");
+        json_int_t c1 = expect_result_int(f, a, 1, "call");
+        subscribe(a, 2, "s", "SELECT * FROM T_Ev WHERE Sev = 2");
+        json_int_t c2 = expect_result_int(f, a, 2, "call");
+        subscribe(a, 3, "t", "SELECT Sev FROM T_Ev");
+        json_int_t c3 = expect_result_int(f, a, 3, "call");
+        int64_t after = wall_usec();
+
+        publish(&f->b, 20, 1);
+        publish(&f->b, 21, 1);
+        publish(&f->b, 22, 1);
+        publish(&f->b, 23, 2);
+        publish(&f->b, 24, 7);
+        for (json_int_t id = 20; id <= 24; id++)
+                json_decref(expect_result(f, &f->b, id));
+        for (int k = 0; k < 3 * 2 + 2 + 1; k++) {
+                json_t *m = next_msg(f, a);
+                assert_non_null(m);
+                assert_string_equal(msg_method(m), "Indicate");
+                json_decref(m);
+        }
+
+        json_t *regs = self_query(f, &f->b, 30, "SELECT * FROM LWMI_Registration");
+        assert_int_equal(json_array_size(regs), 3);
+        const struct {
+                json_int_t call;
+                const char *sink;
+                uint64_t delivered;
+        } want[] = { { c1, "s", 3 }, { c2, "s", 1 }, { c3, "t", 5 } };
+        for (size_t k = 0; k < 3; k++) {
+                json_t *o = find_call(regs, want[k].call);
+                assert_non_null(o);
+                assert_string_equal(json_string_value(json_object_get(o, "Sink")), want[k].sink);
+                assert_int_equal(self_u64(o, "EventsDelivered"), want[k].delivered);
+                assert_int_equal(self_u64(o, "EventsDropped"), 0);
+                int64_t created = self_time(o, "CreatedAt");
+                assert_true(created >= before - slack && created <= after + slack);
+        }
+        json_decref(regs);
+
+        json_t *sessions = self_query(f, &f->b, 31, "SELECT * FROM LWMI_Session");
+        assert_int_equal(json_array_size(sessions), 2);
+        for (size_t k = 0; k < 2; k++) {
+                json_t *o = json_array_get(sessions, k);
+                bool is_a = self_u64(o, "SessionId") == a->session->id;
+                assert_int_equal(self_u64(o, "EventsDelivered"), is_a ? 9 : 0);
+                assert_int_equal(self_u64(o, "EventsDropped"), 0);
+                /* everything written was read */
+                assert_int_equal(self_u64(o, "BacklogBytes"), 0);
+                char peer[64];
+                snprintf(peer, sizeof(peer), "unix pid %ld", (long)getpid());
+                assert_string_equal(json_string_value(json_object_get(o, "Peer")), peer);
+                int64_t since = self_time(o, "ConnectedSince");
+                int64_t heard = self_time(o, "LastHeardFrom");
+                assert_true(since <= heard + slack);
+                assert_true(heard <= wall_usec() + slack);
+                /* a sent its last request before the events were read */
+                if (is_a)
+                        assert_true(heard <= after + slack);
+        }
+        json_decref(sessions);
+
+        json_t *d = self_query(f, &f->b, 32, "SELECT * FROM LWMI_Daemon");
+        json_t *o = json_array_get(d, 0);
+        assert_int_equal(self_u64(o, "EventsDelivered"), 9);
+        assert_int_equal(self_u64(o, "EventsDropped"), 0);
+        assert_int_equal(self_u64(o, "Watches"), 0);
+        assert_true(self_u64(o, "MemoryRss") > 0);
+        f->server->sessions_lost[SESSION_LOSS_STALL] = 4;
+        f->server->registrations_reclaimed = 17;
+        json_decref(d);
+        d = self_query(f, &f->b, 33, "SELECT * FROM LWMI_Daemon");
+        o = json_array_get(d, 0);
+        assert_int_equal(self_u64(o, "SessionsLostClosed"), 0);
+        assert_int_equal(self_u64(o, "SessionsLostReset"), 0);
+        assert_int_equal(self_u64(o, "SessionsLostStall"), 4);
+        assert_int_equal(self_u64(o, "SessionsLostKeepalive"), 0);
+        assert_int_equal(self_u64(o, "RegistrationsReclaimed"), 17);
+        json_decref(d);
+
+        /* a cancelled call's counts go with it; the others stay */
+        sendf(a,
+              "{\"jsonrpc\":\"2.0\",\"id\":40,\"method\":\"CancelAsyncCall\",\"params\":{"
+              "\"call\":%lld}}",
+              (long long)c1);
+        expect_status(f, a, "s", c1, "WBEM_E_CALL_CANCELLED");
+        assert_int_equal(expect_result_int(f, a, 40, "cancelled"), 1);
+        regs = self_query(f, &f->b, 41,
+                          "SELECT Call, EventsDelivered FROM LWMI_Registration "
+                          "WHERE EventsDelivered > 0");
+        assert_int_equal(json_array_size(regs), 2);
+        assert_null(find_call(regs, c1));
+        assert_int_equal(self_u64(find_call(regs, c3), "EventsDelivered"), 5);
+        json_decref(regs);
+}
+
+/* CreatedAt stays right while calls come and go over many milliseconds
+ * (its epochs are compacted many times), and for calls made in one go. */
+static void test_created_at(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        enum { CALLS = 120, KEEP_EVERY = 10, BURST = 100 };
+        int64_t before[CALLS], after[CALLS];
+        json_int_t calls[CALLS];
+        const int64_t slack = 2000;
+
+        put_event_class(f, a);
+        for (int k = 0; k < CALLS; k++) {
+                before[k] = wall_usec();
+                subscribe(a, k + 1, "s", "SELECT * FROM T_Ev");
+                calls[k] = expect_result_int(f, a, k + 1, "call");
+                after[k] = wall_usec();
+                if (k % KEEP_EVERY != 0) {
+                        sendf(a,
+                              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"CancelAsyncCall\","
+                              "\"params\":{\"call\":%lld}}",
+                              1000 + k, (long long)calls[k]);
+                        expect_status(f, a, "s", calls[k], "WBEM_E_CALL_CANCELLED");
+                        assert_int_equal(expect_result_int(f, a, 1000 + k, "cancelled"), 1);
+                }
+                struct timespec pause = { 0, 1500 * 1000 };
+                nanosleep(&pause, NULL);
+        }
+        /* a burst: written at once, answered within a few milliseconds */
+        int64_t burst_before = wall_usec();
+        char *text = malloc(BURST * 256);
+        assert_non_null(text);
+        size_t len = 0;
+        for (int k = 0; k < BURST; k++)
+                len += (size_t)snprintf(text + len, BURST * 256 - len,
+                                        "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+                                        "\"ExecNotificationQueryAsync\",\"params\":{"
+                                        "\"namespace\":\"" NS "\",\"query\":\"SELECT * FROM "
+                                        "T_Ev WHERE Sev = %d\",\"sink\":\"b\"}}\n",
+                                        5000 + k, k);
+        send_text(a, text);
+        free(text);
+        for (int k = 0; k < BURST; k++)
+                expect_result_int(f, a, 5000 + k, "call");
+        int64_t burst_after = wall_usec();
+
+        json_t *regs = self_query(f, &f->b, 9000, "SELECT * FROM LWMI_Registration");
+        assert_int_equal(json_array_size(regs), CALLS / KEEP_EVERY + BURST);
+        for (int k = 0; k < CALLS; k += KEEP_EVERY) {
+                json_t *o = find_call(regs, calls[k]);
+                assert_non_null(o);
+                int64_t created = self_time(o, "CreatedAt");
+                assert_true(created >= before[k] - slack);
+                assert_true(created <= after[k] + slack);
+        }
+        size_t burst_seen = 0;
+        for (size_t k = 0; k < json_array_size(regs); k++) {
+                json_t *o = json_array_get(regs, k);
+                if (strcmp(json_string_value(json_object_get(o, "Sink")), "b") != 0)
+                        continue;
+                burst_seen++;
+                int64_t created = self_time(o, "CreatedAt");
+                assert_true(created >= burst_before - slack && created <= burst_after + slack);
+        }
+        assert_int_equal(burst_seen, BURST);
+        json_decref(regs);
 }
 
 /* The next message, or NULL once the session closed the connection. */
@@ -1007,6 +1240,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_close_releases_everything, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shutdown_status, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_self_description, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_registration_counts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_created_at, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_alloc_subscribe, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_alloc_indicate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_alloc_query_async, setup, teardown),

@@ -379,6 +379,103 @@ static void test_copy_and_resolve(void **state) {
         settings_done(&cmd);
 }
 
+static void test_listen(void **state) {
+        Settings o, copy, resolved;
+        Error e;
+        bool b = true;
+        (void)state;
+
+        assert_int_equal(settings_parse_bool("true", "x", &b, &e), 0);
+        assert_true(b);
+        assert_int_equal(settings_parse_bool("false", "x", &b, &e), 0);
+        assert_false(b);
+        assert_int_equal(settings_parse_bool("yes", "insecure_tcp", &b, &e),
+                         WBEM_E_INVALID_PARAMETER);
+        assert_false(b); /* untouched */
+        assert_string_equal(e.message, "insecure_tcp: 'yes' is not true or false");
+        assert_int_equal(settings_parse_bool("", "x", &b, &e), WBEM_E_INVALID_PARAMETER);
+
+        /* from the file; the default is no TCP listener */
+        settings_init(&o);
+        assert_null(o.listen);
+        assert_false(o.insecure_tcp);
+        assert_int_equal(settings_load_string(&o, "f",
+                                              "[daemon]\nlisten = 10.0.0.1:7000\n"
+                                              "insecure_tcp = true\n",
+                                              &e),
+                         0);
+        assert_string_equal(o.listen, "10.0.0.1:7000");
+        assert_true(o.insecure_tcp);
+        assert_int_equal(o.from_file, SETTINGS_SET_LISTEN | SETTINGS_SET_INSECURE_TCP);
+        assert_int_equal(settings_check_listen(&o, &e), 0);
+        /* a deep copy */
+        assert_int_equal(settings_copy(&o, &copy), 0);
+        assert_string_equal(copy.listen, "10.0.0.1:7000");
+        assert_ptr_not_equal(copy.listen, o.listen);
+        assert_true(copy.insecure_tcp);
+        settings_done(&copy);
+        /* not loopback without insecure_tcp: refused, saying why */
+        o.insecure_tcp = false;
+        assert_int_equal(settings_check_listen(&o, &e), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(e.message, "10.0.0.1:7000 is not loopback"));
+        assert_non_null(strstr(e.message, "--insecure-tcp"));
+        settings_done(&o);
+
+        /* the command line wins over the file */
+        settings_init(&o);
+        o.listen = mem_strdup("127.0.0.1:1");
+        o.from_cmdline = SETTINGS_SET_LISTEN | SETTINGS_SET_INSECURE_TCP;
+        assert_int_equal(settings_load_string(
+                                 &o, "f", "[daemon]\nlisten = [::1]:2\ninsecure_tcp = true\n", &e),
+                         0);
+        assert_string_equal(o.listen, "127.0.0.1:1");
+        assert_false(o.insecure_tcp);
+        settings_done(&o);
+
+        /* bad values in the file */
+        expect_load_error("[daemon]\nlisten = 127.0.0.1\n",
+                          "f.conf:2: key listen: '127.0.0.1' has no port");
+        expect_load_error("[daemon]\nlisten = localhost:7000\n",
+                          "f.conf:2: key listen: 'localhost:7000': 'localhost' is not a numeric");
+        expect_load_error("[daemon]\ninsecure_tcp = 1\n",
+                          "f.conf:2: key insecure_tcp: '1' is not true or false");
+        expect_load_error("[daemon]\nlisten = [::1]:1\nlisten = [::1]:2\n",
+                          "f.conf:3: key 'listen' set more than once");
+
+        /* loopback is fine without insecure_tcp, IPv4 and IPv6 */
+        settings_init(&o);
+        o.listen = mem_strdup("[::1]:0");
+        assert_int_equal(settings_check_listen(&o, &e), 0);
+        mem_free(o.listen);
+        o.listen = mem_strdup("127.3.2.1:7000");
+        assert_int_equal(settings_check_listen(&o, &e), 0);
+        mem_free(o.listen);
+        o.listen = mem_strdup("0.0.0.0:7000"); /* every address: not loopback */
+        assert_int_equal(settings_check_listen(&o, &e), WBEM_E_INVALID_PARAMETER);
+        mem_free(o.listen);
+        o.listen = mem_strdup("nonsense");
+        assert_int_equal(settings_check_listen(&o, &e), WBEM_E_INVALID_PARAMETER);
+        assert_non_null(strstr(e.message, "has no port"));
+        settings_done(&o);
+
+        /* settings_resolve applies the rule */
+        settings_init(&o);
+        o.socket_path = mem_strdup("/s.sock");
+        o.repository = mem_strdup(":memory:");
+        o.listen = mem_strdup("[fd00::1]:7000");
+        o.from_cmdline = SETTINGS_SET_SOCKET | SETTINGS_SET_REPOSITORY | SETTINGS_SET_LISTEN;
+        resolved.listen = (char *)"untouched";
+        assert_int_equal(settings_resolve(&o, &resolved, &e), WBEM_E_INVALID_PARAMETER);
+        assert_string_equal(resolved.listen, "untouched");
+        assert_non_null(strstr(e.message, "[fd00::1]:7000 is not loopback"));
+        o.insecure_tcp = true;
+        assert_int_equal(settings_resolve(&o, &resolved, &e), 0);
+        assert_string_equal(resolved.listen, "[fd00::1]:7000");
+        assert_true(resolved.insecure_tcp);
+        settings_done(&resolved);
+        settings_done(&o);
+}
+
 static void test_lockfile(void **state) {
         char dir[] = "/tmp/lwmi-test-lock-XXXXXX";
         char path[128];
@@ -456,6 +553,7 @@ int main(void) {
                 cmocka_unit_test(test_load_errors), cmocka_unit_test(test_load_file),
                 cmocka_unit_test(test_defaults),    cmocka_unit_test(test_copy_and_resolve),
                 cmocka_unit_test(test_lockfile),    cmocka_unit_test(test_log_levels),
+                cmocka_unit_test(test_listen),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
