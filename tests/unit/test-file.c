@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "dirsnap.h"
 #include "file.h"
+#include "filewatch.h"
 #include "inotifyev.h"
 #include "fsaccess.h"
 #include "mem.h"
@@ -762,6 +763,199 @@ static void test_dirsnap(void **state) {
         close(fd);
 }
 
+/* ---- inotify watches ---------------------------------------------------------- */
+
+typedef struct Changes {
+        char text[4096];
+        unsigned gone;
+        size_t n;
+} Changes;
+
+static void changes_change(void *userdata, const char *directory, const char *name,
+                           DirChange change, const struct stat *before, const struct stat *after) {
+        Changes *c = userdata;
+        static const char *const kinds[] = { "=", "+", "~", "-" };
+        (void)directory;
+        assert_true(change != DIR_UNCHANGED);
+        if (change == DIR_CREATED)
+                assert_null(before);
+        if (change == DIR_DELETED)
+                assert_null(after);
+        if (change == DIR_MODIFIED)
+                assert_true(before && after);
+        size_t len = strlen(c->text);
+        snprintf(c->text + len, sizeof(c->text) - len, "%s%s%s ", kinds[change], name,
+                 before || after ? "" : "!");
+        c->n++;
+}
+
+static void changes_gone(void *userdata, const char *directory) {
+        Changes *c = userdata;
+        (void)directory;
+        c->gone++;
+}
+
+static const FileWatchOps changes_ops = { .change = changes_change, .gone = changes_gone };
+
+static void wpath(char *buf, size_t size, const char *dir, const char *name) {
+        int n = snprintf(buf, size, "%s/%s", dir, name);
+        assert_true(n > 0 && (size_t)n < size);
+}
+
+static void touch(const char *dir, const char *name, const char *content) {
+        char p[PATH_MAX + 64];
+        wpath(p, sizeof(p), dir, name);
+        FILE *f = fopen(p, "a");
+        assert_non_null(f);
+        fputs(content, f);
+        fclose(f);
+}
+
+static void test_filewatch(void **state) {
+        (void)state;
+        char dir[PATH_MAX + 64], elsewhere[PATH_MAX + 64], link[PATH_MAX + 64], p[PATH_MAX + 64],
+                q[PATH_MAX + 64];
+        sub(dir, sizeof(dir), "watched");
+        sub(elsewhere, sizeof(elsewhere), "elsewhere");
+        sub(link, sizeof(link), "watched-link");
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_int_equal(mkdir(elsewhere, 0755), 0);
+        assert_int_equal(symlink("watched", link), 0);
+        touch(dir, "old", "x");
+
+        FileWatch *fw = NULL;
+        Error err = { 0 };
+        assert_int_equal(filewatch_new(&changes_ops, &fw, &err), 0);
+        assert_true(filewatch_fd(fw) >= 0);
+        Changes c = { .n = 0 }, c2 = { .n = 0 };
+        FileWatchDir *d = NULL, *d2 = NULL;
+        assert_int_equal(filewatch_add(fw, dir, &c, &d, &err), 0);
+        /* the same directory by anelsewhere path shares the kernel's watch */
+        assert_int_equal(filewatch_add(fw, link, &c2, &d2, &err), 0);
+        FileWatchStats st;
+        filewatch_stats(fw, &st);
+        assert_int_equal(st.directories, 2);
+        assert_int_equal(st.watches, 1);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, ""); /* what was there is no news */
+
+        /* create, modify (content), modify (attributes), delete */
+        touch(dir, "a.txt", "");
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "+a.txt ");
+        assert_string_equal(c2.text, "+a.txt ");
+        c = (Changes){ .n = 0 };
+        touch(dir, "a.txt", "more");
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "~a.txt ");
+        c = (Changes){ .n = 0 };
+        wpath(p, sizeof(p), dir, "a.txt");
+        assert_int_equal(chmod(p, 0600), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "~a.txt ");
+        c = (Changes){ .n = 0 };
+        /* a rename inside, a move out, a move in, a rename over a name */
+        wpath(q, sizeof(q), dir, "b.txt");
+        assert_int_equal(rename(p, q), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "-a.txt +b.txt ");
+        c = (Changes){ .n = 0 };
+        wpath(p, sizeof(p), elsewhere, "b.txt");
+        assert_int_equal(rename(q, p), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "-b.txt ");
+        c = (Changes){ .n = 0 };
+        wpath(q, sizeof(q), dir, "in.txt");
+        assert_int_equal(rename(p, q), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "+in.txt ");
+        c = (Changes){ .n = 0 };
+        wpath(p, sizeof(p), dir, "old");
+        assert_int_equal(rename(q, p), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "-in.txt -old +old ");
+        c = (Changes){ .n = 0 };
+        assert_int_equal(unlink(p), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "-old ");
+        c = (Changes){ .n = 0 };
+        /* created and removed before we look: both, without a stat */
+        touch(dir, "brief", "");
+        wpath(p, sizeof(p), dir, "brief");
+        assert_int_equal(unlink(p), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "+brief! -brief! ");
+        c = (Changes){ .n = 0 };
+
+        /* lost events: an overflow, then a rescan that finds the changes */
+        touch(dir, "x", "");
+        touch(dir, "y", "");
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        c = (Changes){ .n = 0 };
+        char px[PATH_MAX + 64], py[PATH_MAX + 64];
+        wpath(px, sizeof(px), dir, "x");
+        wpath(py, sizeof(py), dir, "y");
+        for (int k = 0; k < 20000; k++) {
+                struct timespec ts[2] = { { .tv_sec = 1000 + k }, { .tv_sec = 1000 + k } };
+                assert_int_equal(utimensat(AT_FDCWD, k % 2 ? px : py, ts, 0), 0);
+        }
+        touch(dir, "z", "");
+        /* each call reads a bounded amount: call until the queue is empty */
+        for (int k = 0; k < 20; k++)
+                assert_int_equal(filewatch_dispatch(fw), 0);
+        filewatch_stats(fw, &st);
+        assert_true(st.overflows >= 1);
+        assert_non_null(strstr(c.text, "~x "));
+        assert_non_null(strstr(c.text, "~y "));
+        assert_non_null(strstr(c.text, "+z "));
+        c = (Changes){ .n = 0 };
+
+        /* one registration goes: the watch stays for the elsewhere */
+        filewatch_remove(fw, d2);
+        filewatch_stats(fw, &st);
+        assert_int_equal(st.directories, 1);
+        assert_int_equal(st.watches, 1);
+        touch(dir, "w", "");
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_string_equal(c.text, "+w ");
+
+        /* the directory goes: reported gone once, then quiet */
+        char cmd[2 * PATH_MAX];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_int_equal(c.gone, 1);
+        assert_int_equal(filewatch_dispatch(fw), 0);
+        assert_int_equal(c.gone, 1);
+        filewatch_remove(fw, d);
+        filewatch_stats(fw, &st);
+        assert_int_equal(st.directories, 0);
+        assert_int_equal(st.watches, 0);
+
+        /* nothing to watch */
+        wpath(p, sizeof(p), tree, "no-such-dir");
+        assert_int_equal(filewatch_add(fw, p, &c, &d, &err), -ENOENT);
+        unsigned long n;
+        for (n = 1; n < 1000; n++) {
+                mem_fail_at(n);
+                d = NULL;
+                int r = filewatch_add(fw, elsewhere, &c, &d, &err);
+                bool triggered = mem_fail_triggered();
+                mem_fail_at(0);
+                if (!triggered) {
+                        assert_int_equal(r, 0);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+                filewatch_stats(fw, &st);
+                assert_int_equal(st.watches, 0);
+        }
+        assert_true(n < 1000);
+        fw = filewatch_free(fw);
+        assert_null(filewatch_free(NULL));
+        unlink(link);
+}
+
 int main(void) {
         /* clang-format off */
         const struct CMUnitTest tests[] = {
@@ -774,6 +968,7 @@ int main(void) {
                 cmocka_unit_test(test_alloc_failure),
                 cmocka_unit_test(test_inotify_parse),
                 cmocka_unit_test(test_dirsnap),
+                cmocka_unit_test(test_filewatch),
                 cmocka_unit_test(test_piecewise),
         };
         /* clang-format on */
