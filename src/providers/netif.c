@@ -8,10 +8,7 @@
  * and then yields one interface per enum_next(), in index order. Nothing
  * here needs privileges: every process may dump links and addresses. */
 #include <errno.h>
-#include <linux/rtnetlink.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cleanup.h"
 #include "mem.h"
@@ -19,9 +16,6 @@
 #include "netiftab.h"
 #include "props.h"
 #include "providers.h"
-
-/* Dumps interrupted by changes are taken again this many times. */
-#define NETIF_DUMP_ATTEMPTS 5
 
 /* name, type, is_array, is_key */
 static const CimPropertySpec netif_properties[] = {
@@ -65,41 +59,10 @@ static int netif_get_classes(Provider *p, CimClass ***ret, size_t *ret_count, Er
                                ret, ret_count, err);
 }
 
-static int netif_compare_index(const void *a, const void *b) {
-        uint32_t x = ((const NetifEntry *)a)->index, y = ((const NetifEntry *)b)->index;
-        return x < y ? -1 : x > y;
-}
-
-static void netif_closep(int *fd) {
-        if (*fd >= 0)
-                close(*fd);
-}
-
 /* The interfaces now, into a fresh table sorted by index. */
 static int netif_snapshot(NetifTable *ret, Error *err) {
-        _cleanup_(netif_closep) int fd = -1;
-        int r = rtnl_open(0, false, &fd);
-        if (r < 0)
-                return error_set(err, WBEM_E_PROVIDER_FAILURE,
-                                 "%s: cannot open a NETLINK_ROUTE socket: %s", NETIF_CLASS,
-                                 strerror(-r));
-        for (unsigned attempt = 0; attempt < NETIF_DUMP_ATTEMPTS; attempt++) {
-                NetifTable t = { 0 };
-                r = rtnl_dump(fd, RTM_GETLINK, 2 * attempt + 1, &netiftab_rtnl_ops, &t);
-                if (r == 0)
-                        r = rtnl_dump(fd, RTM_GETADDR, 2 * attempt + 2, &netiftab_rtnl_ops, &t);
-                if (r == 0) {
-                        if (t.n_entries > 1)
-                                qsort(t.entries, t.n_entries, sizeof(NetifEntry),
-                                      netif_compare_index);
-                        *ret = t;
-                        return 0;
-                }
-                netiftab_done(&t);
-                if (r != -EINTR)
-                        break;
-        }
-        if (r == -ENOMEM)
+        int r = netiftab_snapshot(ret);
+        if (r == 0 || r == -ENOMEM)
                 return r;
         return error_set(err, WBEM_E_PROVIDER_FAILURE, "%s: rtnetlink dump failed: %s", NETIF_CLASS,
                          strerror(-r));

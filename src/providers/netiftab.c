@@ -2,8 +2,11 @@
 #include "netiftab.h"
 
 #include <errno.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "mem.h"
 #include "props.h"
@@ -285,4 +288,34 @@ int netif_instance_new(CimClass *cls, const char *ns, const NetifEntry *e, Insta
         }
         *ret = inst;
         return 0;
+}
+
+static int netiftab_compare_index(const void *a, const void *b) {
+        uint32_t x = ((const NetifEntry *)a)->index, y = ((const NetifEntry *)b)->index;
+        return x < y ? -1 : x > y;
+}
+
+int netiftab_snapshot(NetifTable *ret) {
+        int fd = -1;
+        int r = rtnl_open(0, false, &fd);
+        if (r < 0)
+                return r;
+        for (unsigned attempt = 0; attempt < NETIFTAB_DUMP_ATTEMPTS; attempt++) {
+                NetifTable t = { 0 };
+                r = rtnl_dump(fd, RTM_GETLINK, 2 * attempt + 1, &netiftab_rtnl_ops, &t);
+                if (r == 0)
+                        r = rtnl_dump(fd, RTM_GETADDR, 2 * attempt + 2, &netiftab_rtnl_ops, &t);
+                if (r == 0) {
+                        if (t.n_entries > 1)
+                                qsort(t.entries, t.n_entries, sizeof(NetifEntry),
+                                      netiftab_compare_index);
+                        *ret = t;
+                        break;
+                }
+                netiftab_done(&t);
+                if (r != -EINTR)
+                        break;
+        }
+        close(fd);
+        return r;
 }

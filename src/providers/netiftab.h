@@ -76,6 +76,13 @@ int netiftab_diff(const NetifTable *old, const NetifTable *now,
                             const NetifEntry *after),
                   void *userdata);
 
+/* Dumps interrupted by changes are taken again this many times. */
+#define NETIFTAB_DUMP_ATTEMPTS 5
+
+/* The interfaces now (RTM_GETLINK then RTM_GETADDR dumps on a socket of
+ * its own) into a fresh table sorted by index. 0 or a negative errno. */
+int netiftab_snapshot(NetifTable *ret);
+
 /* RtnlOps that apply every message to a NetifTable (userdata), for a dump. */
 extern const RtnlOps netiftab_rtnl_ops;
 

@@ -12,13 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cleanup.h"
 #include "mem.h"
 #include "netiftab.h"
+#include "netifwatch.h"
 #include "providers.h"
 #include "rtnl.h"
 
@@ -557,6 +560,77 @@ static void test_provider_lo(void **state) {
         p->ops->free(p);
 }
 
+/* ---- notifications, in a network namespace of the test's own ---------------- */
+
+typedef struct Watched {
+        char text[1024];
+} Watched;
+
+static void watched_change(void *userdata, NetifChange change, const NetifEntry *before,
+                           const NetifEntry *after) {
+        Watched *w = userdata;
+        static const char *const kinds[] = { "=", "+", "~", "-" };
+        assert_true((change == NETIF_CREATED) == (before == NULL));
+        assert_true((change == NETIF_DELETED) == (after == NULL));
+        const NetifEntry *e = after ? after : before;
+        size_t len = strlen(w->text);
+        snprintf(w->text + len, sizeof(w->text) - len, "%s%s%s ", kinds[change], e->name,
+                 change == NETIF_MODIFIED && before->n_addrs != after->n_addrs ? "(addr)" : "");
+}
+
+static int run(const char *cmd) {
+        char full[512];
+        snprintf(full, sizeof(full), "%s >/dev/null 2>&1", cmd);
+        return system(full);
+}
+
+static void test_watch_in_netns(void **state) {
+        (void)state;
+        if (unshare(CLONE_NEWNET) < 0 || run("ip link set lo up") != 0) {
+                skip();
+                return;
+        }
+        Watched w = { { 0 } };
+        NetifWatch *nw = NULL;
+        Error err = { 0 };
+        assert_int_equal(netifwatch_new(watched_change, &w, &nw, &err), 0);
+        assert_true(netifwatch_fd(nw) >= 0);
+        assert_int_equal(netifwatch_table(nw)->n_entries, 1); /* lo */
+        assert_int_equal(netifwatch_dispatch(nw), 0);
+        w.text[0] = '\0';
+
+        const char *peer = "lwt0p";
+        if (run("ip link add lwt0 type dummy") != 0) {
+                assert_int_equal(run("ip link add lwt0 type veth peer name lwt0p"), 0);
+        } else
+                peer = NULL;
+        assert_int_equal(netifwatch_dispatch(nw), 0);
+        assert_non_null(strstr(w.text, "+lwt0 "));
+        w.text[0] = '\0';
+        assert_int_equal(run("ip link set lwt0 up"), 0);
+        assert_int_equal(netifwatch_dispatch(nw), 0);
+        assert_non_null(strstr(w.text, "~lwt0 "));
+        w.text[0] = '\0';
+        assert_int_equal(run("ip addr add 192.0.2.9/24 dev lwt0"), 0);
+        assert_int_equal(netifwatch_dispatch(nw), 0);
+        assert_non_null(strstr(w.text, "~lwt0(addr) "));
+        w.text[0] = '\0';
+        assert_int_equal(run("ip addr del 192.0.2.9/24 dev lwt0"), 0);
+        assert_int_equal(netifwatch_dispatch(nw), 0);
+        assert_non_null(strstr(w.text, "~lwt0(addr) "));
+        w.text[0] = '\0';
+        assert_int_equal(run("ip link del lwt0"), 0);
+        assert_int_equal(netifwatch_dispatch(nw), 0);
+        assert_non_null(strstr(w.text, "-lwt0 "));
+        if (peer)
+                assert_non_null(strstr(w.text, "-lwt0p "));
+        assert_null(netiftab_find(netifwatch_table(nw), 0));
+        assert_int_equal(netifwatch_table(nw)->n_entries, 1);
+        assert_int_equal(netifwatch_overflows(nw), 0);
+        netifwatch_free(nw);
+        assert_null(netifwatch_free(NULL));
+}
+
 int main(void) {
         /* clang-format off */
         const struct CMUnitTest tests[] = {
@@ -565,6 +639,7 @@ int main(void) {
                 cmocka_unit_test(test_table_changes),
                 cmocka_unit_test(test_table_diff),
                 cmocka_unit_test(test_provider_lo),
+                cmocka_unit_test(test_watch_in_netns),
         };
         /* clang-format on */
         return cmocka_run_group_tests(tests, NULL, NULL);
