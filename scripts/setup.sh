@@ -25,7 +25,8 @@ packages=(
     libsystemd-dev
     libssl-dev
     python3             # end-to-end tests, build introspection
-    iproute2            # ss, for the end-to-end tests
+    iproute2            # ss, ip netns and veth, for the end-to-end tests
+    iptables            # the silent-network-loss test drops a namespace's traffic
     procps              # ps, pkill -P, for the end-to-end tests
     "$@"
 )

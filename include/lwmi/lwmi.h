@@ -1,8 +1,9 @@
 /* liblwmi: the client library of lwmi, management instrumentation for Linux
  * in the manner of WMI.
  *
- * A connection (lwmi_conn) talks to the daemon lwmid over a stream socket,
- * one JSON-RPC 2.0 message per line. Objects (instances and classes) are
+ * A connection (lwmi_conn) talks to the daemon lwmid over a stream socket
+ * (Unix, or TCP to a daemon started with --listen), one JSON-RPC 2.0
+ * message per line. Objects (instances and classes) are
  * jansson values in the form documented in lwmi's docs/protocol.md:
  * instances carry WMI's system properties (__CLASS, __PATH, ...) beside
  * their own; 64-bit integers travel as decimal strings. docs/liblwmi.md is
@@ -62,7 +63,7 @@ enum {
         LWMI_ERROR_PROTOCOL = -33003,        /* the server sent something unusable */
         LWMI_ERROR_NO_MEMORY = -33004,
         LWMI_ERROR_INVALID_ARGUMENT = -33005, /* the caller passed something wrong */
-        LWMI_ERROR_NOT_SUPPORTED = -33006,    /* e.g. a tcp: address, not there yet */
+        LWMI_ERROR_NOT_SUPPORTED = -33006,    /* something this version cannot do */
         LWMI_ERROR_TIMEOUT = -33007,          /* no response within the timeout */
         LWMI_ERROR_QUEUE_OVERFLOW = -33008,   /* too much waiting for lwmi_dispatch() */
         LWMI_ERROR_BUSY = -33009,             /* not allowed from inside a callback */
@@ -93,9 +94,10 @@ LWMI_EXPORT void lwmi_error_clear(lwmi_error *e);
 /* The version of the library, "0.1.0". */
 LWMI_EXPORT const char *lwmi_version(void);
 
-/* The socket used when no address is given, as a new string: $LWMI_SOCKET
- * if set, else /run/lwmi/lwmid.sock for root and
- * $XDG_RUNTIME_DIR/lwmi/lwmid.sock for others. Returns 0, -ENOMEM, or
+/* The address used when none is given, as a new string: $LWMI_SOCKET if
+ * set (any address lwmi_connect() takes, tcp:HOST:PORT included), else
+ * /run/lwmi/lwmid.sock for root and $XDG_RUNTIME_DIR/lwmi/lwmid.sock for
+ * others. Returns 0, -ENOMEM, or
  * -ENXIO when neither LWMI_SOCKET nor XDG_RUNTIME_DIR is set for a non-root
  * user. */
 LWMI_EXPORT int lwmi_default_address(char **ret, lwmi_error *err);
@@ -103,21 +105,31 @@ LWMI_EXPORT int lwmi_default_address(char **ret, lwmi_error *err);
 /* Connect to lwmid and say Hello.
  *
  * address: NULL for lwmi_default_address(); "unix:PATH" or a plain PATH for
- * a Unix socket; "tcp:HOST:PORT" is recognised but not supported yet
- * (-EOPNOTSUPP, LWMI_ERROR_NOT_SUPPORTED).
+ * a Unix socket; "tcp:HOST:PORT" for TCP, HOST a name, an IPv4 address or
+ * an IPv6 one in brackets ("tcp:[::1]:7000"). A name is looked up with
+ * getaddrinfo() (which may block, whatever the timeout) and its addresses
+ * are tried in turn. TCP connections get TCP_NODELAY. Plain TCP carries no
+ * credentials: lwmid accepts it only on loopback (or in test setups) and
+ * knows such a peer by its address alone.
  *
- * Errors: -EINVAL for a malformed address; the connect() errno (-ENOENT,
- * -ECONNREFUSED, -EACCES, ...) with LWMI_ERROR_CONNECT and a message naming
- * the socket; -ECONNRESET, -EPROTO, -ETIMEDOUT or -EREMOTEIO (the server
- * refused the Hello) as for lwmi_call(). */
+ * Errors, all with LWMI_ERROR_CONNECT and a message naming the address
+ * unless said otherwise: -EINVAL for a malformed address
+ * (LWMI_ERROR_INVALID_ARGUMENT); the connect() errno (-ENOENT,
+ * -ECONNREFUSED, -EACCES, -ENETUNREACH, ...); -ENXIO when the host is not
+ * found, -EAGAIN when it cannot be looked up now; -ETIMEDOUT when a TCP
+ * connection is not made within lwmi_connect_ex()'s timeout; then
+ * -ECONNRESET, -EPROTO, -ETIMEDOUT or -EREMOTEIO (the server refused the
+ * Hello) as for lwmi_call(). */
 LWMI_EXPORT int lwmi_connect(const char *address, lwmi_conn **ret, lwmi_error *err);
 
 /* lwmi_connect() with choices:
  * client: the name sent in Hello (NULL: the program's name; lwmid takes
  *   up to 256 bytes);
  * keepalive_ms: asked of the server (0: its default; it may clamp);
- * timeout_ms: how long any synchronous call, the Hello included, may wait
- * for its response (0: for ever); see lwmi_set_timeout(). */
+ * timeout_ms: how long making a TCP connection may take, and then how long
+ * any synchronous call, the Hello included, may wait for its response (0:
+ * for ever, or the kernel's own limit for a TCP connection); see
+ * lwmi_set_timeout(). */
 LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigned keepalive_ms,
                                 unsigned timeout_ms, lwmi_conn **ret, lwmi_error *err);
 

@@ -1,5 +1,5 @@
 /* lwmi, the command-line client of lwmid: one command per run (query, get,
- * put, delete, classes, class, publish, ping), each a few synchronous calls
+ * put, delete, classes, class, publish, ping, stats), each a few synchronous calls
  * through liblwmi, and watch, which registers an event query on a sink and
  * prints events as they come from its own poll loop (lwmi_fd(),
  * lwmi_dispatch()) beside a signalfd for SIGINT and SIGTERM. Output is an
@@ -46,7 +46,7 @@ enum {
 #define DEFAULT_NAMESPACE "root/cimv2"
 
 typedef struct Options {
-        const char *socket;
+        const char *socket; /* --socket or --connect: any address liblwmi takes */
         const char *ns;
         bool json;
         unsigned timeout_ms;
@@ -55,6 +55,7 @@ typedef struct Options {
         bool help;
         unsigned long count; /* watch --count; 0: no limit */
         bool count_set;
+        bool registrations; /* stats --registrations */
 } Options;
 
 typedef struct Command {
@@ -83,6 +84,8 @@ static const char main_usage[] =
         "  publish CLASS P=V... publish an extrinsic event (an instance of a\n"
         "                       class derived from __ExtrinsicEvent)\n"
         "  ping                 check that lwmid answers\n"
+        "  stats                show lwmid's figures and its sessions (and with\n"
+        "                       --registrations, every registration)\n"
         "  help [COMMAND]       show this text, or a command's\n"
         "\n"
         "Options (before or after the command):\n"
@@ -90,6 +93,10 @@ static const char main_usage[] =
         "      --socket PATH    lwmid's socket: a path or unix:PATH (default:\n"
         "                       $LWMI_SOCKET, else /run/lwmi/lwmid.sock as root and\n"
         "                       $XDG_RUNTIME_DIR/lwmi/lwmid.sock otherwise)\n"
+        "      --connect ADDR   where lwmid is: unix:PATH, or tcp:HOST:PORT for an\n"
+        "                       lwmid started with --listen (tcp:127.0.0.1:7000,\n"
+        "                       tcp:[::1]:7000); instead of --socket. $LWMI_SOCKET\n"
+        "                       may hold either form too\n"
         "      --json           print one compact JSON object per line instead of\n"
         "                       a table (64-bit integers are decimal strings)\n"
         "      --timeout SEC    give up on a call after SEC seconds (default: wait);\n"
@@ -101,7 +108,8 @@ static const char main_usage[] =
         "  0  success\n"
         "  1  the server reported an error, or the connection broke during a call\n"
         "  2  wrong usage: unknown command or option, missing argument, bad input file\n"
-        "  3  cannot connect to lwmid (not running, wrong socket, no permission)\n"
+        "  3  cannot connect to lwmid (not running, wrong socket or address, no\n"
+        "     permission)\n"
         "  4  watch --timeout ended without any event\n"
         "\n"
         "Errors go to standard error as \"lwmi: MESSAGE (WBEM_STATUS)\"; a query error\n"
@@ -260,10 +268,30 @@ static const char publish_usage[] =
         "Example:\n"
         "  lwmi -n root/app publish App_Alert Severity=3 Text=\"disk full\" Tags={ops,disk}\n";
 
+static const char stats_usage[] =
+        "Usage: lwmi [OPTIONS] stats [--registrations]\n"
+        "\n"
+        "Show what lwmid says about itself (namespace root/lwmi, whatever -n\n"
+        "says): its figures (LWMI_Daemon: sessions, registrations, filters,\n"
+        "events delivered and dropped, sessions lost by reason, memory...) as a\n"
+        "two-column table, then one row per open session (LWMI_Session: who,\n"
+        "since when, last heard from, registrations, backlog, events).\n"
+        "\n"
+        "  --registrations  also one row per registration (LWMI_Registration:\n"
+        "                   session, call, sink, events, query), by session and\n"
+        "                   call\n"
+        "\n"
+        "With --json, each object is one line of JSON: the LWMI_Daemon first,\n"
+        "then the sessions, then the registrations (tell them apart by\n"
+        "__CLASS). The session of lwmi itself is listed too.\n"
+        "\n"
+        "The same data can be queried and watched like any other class, e.g.\n"
+        "  lwmi -n root/lwmi query \"SELECT * FROM LWMI_Session WHERE EventsDropped > 0\"\n";
+
 static const char help_usage[] = "Usage: lwmi help [COMMAND]\n"
                                  "\n"
                                  "Show the general help, or the help of COMMAND (query, get, put,\n"
-                                 "delete, classes, class, watch, publish, ping).\n";
+                                 "delete, classes, class, watch, publish, ping, stats).\n";
 
 /* -- output -- */
 
@@ -996,6 +1024,130 @@ static int cmd_publish(const Options *o, int argc, char **argv) {
         return EXIT_OK;
 }
 
+/* -- stats -- */
+
+#define SELF_NAMESPACE "root/lwmi"
+
+/* A uint64 property (a decimal string) or a smaller one (a number); 0
+ * when missing. */
+static uint64_t stats_u64(const json_t *obj, const char *name) {
+        json_t *v = json_object_get(obj, name);
+        if (json_is_integer(v))
+                return (uint64_t)json_integer_value(v);
+        if (json_is_string(v))
+                return strtoull(json_string_value(v), NULL, 10);
+        return 0;
+}
+
+static int stats_compare(const void *x, const void *y) {
+        const json_t *a = *(const json_t *const *)x, *b = *(const json_t *const *)y;
+        uint64_t sa = stats_u64(a, "SessionId"), sb = stats_u64(b, "SessionId");
+        if (sa != sb)
+                return sa < sb ? -1 : 1;
+        uint64_t ca = stats_u64(a, "Call"), cb = stats_u64(b, "Call");
+        return ca < cb ? -1 : ca > cb;
+}
+
+/* Sort objects (a JSON array) by SessionId, then Call, in place. */
+static int stats_sort(json_t *objects) {
+        size_t n = json_array_size(objects);
+        if (n < 2)
+                return 0;
+        json_t **v = mem_calloc(n, sizeof(json_t *));
+        if (!v)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++)
+                v[k] = json_incref(json_array_get(objects, k));
+        qsort(v, n, sizeof(json_t *), stats_compare);
+        int r = 0;
+        for (size_t k = 0; k < n; k++) {
+                if (r == 0 && json_array_set(objects, k, v[k]) < 0)
+                        r = -ENOMEM;
+                json_decref(v[k]);
+        }
+        mem_free(v);
+        return r;
+}
+
+static int stats_run_query(lwmi_conn *c, const char *wql, json_t **ret) {
+        lwmi_error err;
+        if (lwmi_exec_query(c, SELF_NAMESPACE, wql, ret, &err) < 0)
+                return fail(&err);
+        return stats_sort(*ret) < 0 ? oom() : EXIT_OK;
+}
+
+/* A table of objects with the given columns, after a blank line. */
+static int stats_print_objects(const json_t *objects, char **names, size_t n) {
+        Names columns = { .v = names, .n = n };
+        _cleanup_(table_freep) Table *t = NULL;
+        if (format_objects_table(objects, &columns, &t) < 0)
+                return oom();
+        if (fputc('\n', stdout) == EOF || print_table(t) < 0)
+                return EXIT_SERVER;
+        return EXIT_OK;
+}
+
+static int cmd_stats(const Options *o, int argc, char **argv) {
+        static char *session_columns[] = {
+                "SessionId",     "UserId",         "ProcessId",       "ClientName",
+                "Peer",          "ConnectedSince", "LastHeardFrom",   "Sinks",
+                "Registrations", "BacklogBytes",   "EventsDelivered", "EventsDropped",
+        };
+        static char *registration_columns[] = {
+                "SessionId",       "Call",          "Sink",      "Namespace", "Method",
+                "EventsDelivered", "EventsDropped", "CreatedAt", "Query",
+        };
+        (void)argc;
+        (void)argv;
+        _cleanup_(lwmi_closep) lwmi_conn *c = NULL;
+        int e = connect_or_fail(o, &c);
+        if (e)
+                return e;
+        _cleanup_(json_decrefp) json_t *daemon = NULL;
+        _cleanup_(json_decrefp) json_t *sessions = NULL;
+        _cleanup_(json_decrefp) json_t *registrations = NULL;
+        lwmi_error err;
+        if (lwmi_get_object(c, SELF_NAMESPACE, "LWMI_Daemon=@", &daemon, &err) < 0)
+                return fail(&err);
+        e = stats_run_query(c, "SELECT * FROM LWMI_Session", &sessions);
+        if (e == EXIT_OK && o->registrations)
+                e = stats_run_query(c, "SELECT * FROM LWMI_Registration", &registrations);
+        if (e != EXIT_OK)
+                return e;
+
+        if (o->json) {
+                size_t k;
+                json_t *obj;
+                if (print_json(daemon) < 0)
+                        return EXIT_SERVER;
+                json_array_foreach(sessions, k, obj) {
+                        if (print_json(obj) < 0)
+                                return EXIT_SERVER;
+                }
+                json_array_foreach(registrations, k, obj) {
+                        if (print_json(obj) < 0)
+                                return EXIT_SERVER;
+                }
+                return EXIT_OK;
+        }
+        /* the figures, without the path */
+        _cleanup_(json_decrefp) json_t *figures = json_copy(daemon);
+        _cleanup_(table_freep) Table *t = NULL;
+        if (!figures)
+                return oom();
+        json_object_del(figures, "__PATH");
+        json_object_del(figures, "__RELPATH");
+        if (format_object_table(figures, &t) < 0)
+                return oom();
+        if (print_table(t) < 0)
+                return EXIT_SERVER;
+        e = stats_print_objects(sessions, session_columns, ELEMENTSOF(session_columns));
+        if (e == EXIT_OK && registrations)
+                e = stats_print_objects(registrations, registration_columns,
+                                        ELEMENTSOF(registration_columns));
+        return e;
+}
+
 static int cmd_help(const Options *o, int argc, char **argv);
 
 static const Command commands[] = {
@@ -1008,6 +1160,7 @@ static const Command commands[] = {
         { "watch", watch_usage, cmd_watch, 1, 1 },
         { "publish", publish_usage, cmd_publish, 1, INT_MAX },
         { "ping", ping_usage, cmd_ping, 0, 0 },
+        { "stats", stats_usage, cmd_stats, 0, 0 },
         { "help", help_usage, cmd_help, 0, 1 },
 };
 
@@ -1060,25 +1213,30 @@ static int parse_timeout(const char *text, unsigned *ret) {
 int main(int argc, char **argv) {
         enum {
                 OPT_SOCKET = 0x100,
+                OPT_CONNECT,
                 OPT_JSON,
                 OPT_TIMEOUT,
                 OPT_DEEP,
                 OPT_CLASS,
                 OPT_COUNT,
+                OPT_REGISTRATIONS,
         };
         static const struct option long_options[] = {
                 { "namespace", required_argument, NULL, 'n' },
                 { "socket", required_argument, NULL, OPT_SOCKET },
+                { "connect", required_argument, NULL, OPT_CONNECT },
                 { "json", no_argument, NULL, OPT_JSON },
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
                 { "deep", no_argument, NULL, OPT_DEEP },
                 { "class", no_argument, NULL, OPT_CLASS },
                 { "count", required_argument, NULL, OPT_COUNT },
+                { "registrations", no_argument, NULL, OPT_REGISTRATIONS },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
         };
         Options o = { .ns = DEFAULT_NAMESPACE };
+        const char *address_option = NULL; /* which of --socket, --connect gave o.socket */
         bool version = false;
         int opt;
         opterr = 0;
@@ -1092,8 +1250,17 @@ int main(int argc, char **argv) {
                         o.ns = optarg;
                         break;
                 case OPT_SOCKET:
+                case OPT_CONNECT: {
+                        const char *name = opt == OPT_SOCKET ? "--socket" : "--connect";
+                        if (address_option && strcmp(address_option, name) != 0)
+                                return usage_error("give --socket or --connect, not both");
+                        if (!*optarg)
+                                return usage_error("%s needs an address, not an empty string",
+                                                   name);
+                        address_option = name;
                         o.socket = optarg;
                         break;
+                }
                 case OPT_JSON:
                         o.json = true;
                         break;
@@ -1119,6 +1286,9 @@ int main(int argc, char **argv) {
                         o.count_set = true;
                         break;
                 }
+                case OPT_REGISTRATIONS:
+                        o.registrations = true;
+                        break;
                 case 'h':
                         o.help = true;
                         break;
@@ -1157,6 +1327,9 @@ int main(int argc, char **argv) {
                 return usage_error("--class is an option of lwmi delete, not of %s", cmd->name);
         if (o.count_set && cmd->run != cmd_watch)
                 return usage_error("--count is an option of lwmi watch, not of %s", cmd->name);
+        if (o.registrations && cmd->run != cmd_stats)
+                return usage_error("--registrations is an option of lwmi stats, not of %s",
+                                   cmd->name);
         if ((unsigned)nargs < cmd->min_args || (unsigned)nargs > cmd->max_args) {
                 fprintf(stderr, "lwmi: %s: %s\n\n", cmd->name,
                         (unsigned)nargs < cmd->min_args ? "missing argument"

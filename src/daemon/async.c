@@ -54,10 +54,10 @@ struct AsyncQuery {
         TAILQ_ENTRY(AsyncQuery) link;
 };
 
-/* An open call: its id and either the engine's Call or (low bit set) an
- * AsyncQuery. Id 0: a free slot. */
+/* An open call: the engine's Call or (low bit set) an AsyncQuery, whose id
+ * is read through it (8 bytes a slot: the table costs about 10 bytes a
+ * registration). 0: a free slot. */
 typedef struct CallSlot {
-        uint64_t id;
         uintptr_t ref;
 } CallSlot;
 
@@ -92,7 +92,7 @@ struct Async {
         size_t sinks_mask;
         size_t n_sinks;
 
-        /* open calls by id: linear probing, at most half full */
+        /* open calls by id: linear probing, at most 80% full */
         CallSlot *calls;
         size_t calls_mask;
         size_t n_calls;
@@ -148,6 +148,12 @@ static uint64_t sink_id_hash(const char *id) {
 
 static size_t call_home(const Async *a, uint64_t id) {
         return (size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & a->calls_mask;
+}
+
+static uint64_t slot_id(const CallSlot *slot) {
+        if (slot->ref & CALL_IS_QUERY)
+                return ((const AsyncQuery *)(slot->ref & ~CALL_IS_QUERY))->id;
+        return call_id((const Call *)slot->ref);
 }
 
 /* ---- per-call figures ------------------------------------------------------- */
@@ -277,7 +283,7 @@ static void epochs_compact(Async *a) {
                 return;
         keep[a->n_epochs - 1] = true;
         for (size_t k = 0; a->calls && k <= a->calls_mask; k++) {
-                size_t at = a->calls[k].id ? epochs_find(a, a->calls[k].id) : SIZE_MAX;
+                size_t at = a->calls[k].ref ? epochs_find(a, slot_id(&a->calls[k])) : SIZE_MAX;
                 if (at != SIZE_MAX)
                         keep[at] = true;
         }
@@ -320,11 +326,16 @@ static void epochs_note(Async *a, uint64_t id) {
 
 /* ---- the call table --------------------------------------------------------- */
 
+/* At most 80% full: 100,000 calls fit 131,072 slots. */
+static bool calls_fit(size_t n, size_t slots) {
+        return n * 5 <= slots * 4;
+}
+
 /* Room for one more call, so that a registration made in the engine can
  * always be recorded. */
 static int calls_reserve(Async *a) {
         size_t slots = a->calls ? a->calls_mask + 1 : 0;
-        if ((a->n_calls + 1) * 2 <= slots)
+        if (slots && calls_fit(a->n_calls + 1, slots))
                 return 0;
         size_t size = slots ? slots * 2 : 16;
         CallSlot *fresh = mem_calloc(size, sizeof(CallSlot));
@@ -334,10 +345,10 @@ static int calls_reserve(Async *a) {
         a->calls = fresh;
         a->calls_mask = size - 1;
         for (size_t k = 0; k < slots; k++) {
-                if (old[k].id == 0)
+                if (old[k].ref == 0)
                         continue;
-                size_t at = call_home(a, old[k].id);
-                while (fresh[at].id != 0)
+                size_t at = call_home(a, slot_id(&old[k]));
+                while (fresh[at].ref != 0)
                         at = (at + 1) & a->calls_mask;
                 fresh[at] = old[k];
         }
@@ -348,9 +359,9 @@ static int calls_reserve(Async *a) {
 /* After calls_reserve(). */
 static void calls_put(Async *a, uint64_t id, uintptr_t ref) {
         size_t at = call_home(a, id);
-        while (a->calls[at].id != 0)
+        while (a->calls[at].ref != 0)
                 at = (at + 1) & a->calls_mask;
-        a->calls[at] = (CallSlot){ .id = id, .ref = ref };
+        a->calls[at] = (CallSlot){ .ref = ref };
         a->n_calls++;
 }
 
@@ -358,10 +369,10 @@ static CallSlot *calls_find(const Async *a, uint64_t id) {
         if (!a->calls || id == 0)
                 return NULL;
         for (size_t at = call_home(a, id);; at = (at + 1) & a->calls_mask) {
-                if (a->calls[at].id == id)
-                        return &a->calls[at];
-                if (a->calls[at].id == 0)
+                if (a->calls[at].ref == 0)
                         return NULL;
+                if (slot_id(&a->calls[at]) == id)
+                        return &a->calls[at];
         }
 }
 
@@ -371,12 +382,12 @@ static void calls_remove(Async *a, CallSlot *slot) {
         size_t hole = (size_t)(slot - a->calls);
         size_t at = hole;
 
-        counts_forget(a, slot->id);
+        counts_forget(a, slot_id(slot));
         for (;;) {
                 at = (at + 1) & a->calls_mask;
-                if (a->calls[at].id == 0)
+                if (a->calls[at].ref == 0)
                         break;
-                size_t home = call_home(a, a->calls[at].id);
+                size_t home = call_home(a, slot_id(&a->calls[at]));
                 /* can the entry at `at` move to `hole`? only if its home is
                  * not in (hole, at], cyclically */
                 bool between =
@@ -889,7 +900,7 @@ int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *q
 /* ---- cancelling -------------------------------------------------------------- */
 
 static void cancel_one(Async *a, CallSlot *slot, int status, const char *message) {
-        uint64_t id = slot->id;
+        uint64_t id = slot_id(slot);
         uintptr_t ref = slot->ref;
 
         calls_remove(a, slot);
@@ -1013,12 +1024,12 @@ size_t async_shutdown(Async *a) {
         size_t n = a->n_calls;
         a->busy++;
         for (size_t k = 0; a->calls && k <= a->calls_mask; k++) {
-                if (a->calls[k].id == 0)
+                if (a->calls[k].ref == 0)
                         continue;
                 uintptr_t ref = a->calls[k].ref;
                 AsyncSink *s = ref & CALL_IS_QUERY ? ((AsyncQuery *)(ref & ~CALL_IS_QUERY))->sink
                                                    : sink_userdata(call_sink((Call *)ref));
-                async_send_status(a, s, a->calls[k].id, WBEM_E_SHUTTING_DOWN,
+                async_send_status(a, s, slot_id(&a->calls[k]), WBEM_E_SHUTTING_DOWN,
                                   "the server is shutting down");
         }
         a->busy--;
@@ -1081,9 +1092,10 @@ uint64_t async_events_dropped(const Async *a) {
 }
 
 static void call_info(const Async *a, const CallSlot *slot, AsyncCallInfo *info) {
-        size_t epoch = epochs_find(a, slot->id);
+        uint64_t id = slot_id(slot);
+        size_t epoch = epochs_find(a, id);
 
-        *info = (AsyncCallInfo){ .call = slot->id };
+        *info = (AsyncCallInfo){ .call = id };
         if (epoch != SIZE_MAX)
                 info->created_usec = a->epochs[epoch].usec;
         if (slot->ref & CALL_IS_QUERY) {
@@ -1096,7 +1108,7 @@ static void call_info(const Async *a, const CallSlot *slot, AsyncCallInfo *info)
         } else {
                 const Call *c = (const Call *)slot->ref;
                 const AsyncSink *s = sink_userdata(call_sink(c));
-                const CallCounts *counts = counts_find(a, slot->id);
+                const CallCounts *counts = counts_find(a, info->call);
                 info->sink = s->id;
                 info->ns = call_namespace(c);
                 info->query = call_query(c);
@@ -1113,8 +1125,8 @@ int async_call_ids(const Async *a, uint64_t **ret, size_t *ret_n) {
         if (!ids)
                 return -ENOMEM;
         for (size_t at = 0; n > 0 && at <= a->calls_mask; at++)
-                if (a->calls[at].id != 0)
-                        ids[k++] = a->calls[at].id;
+                if (a->calls[at].ref != 0)
+                        ids[k++] = slot_id(&a->calls[at]);
         *ret = ids;
         *ret_n = k;
         return 0;

@@ -39,6 +39,15 @@
  * never dropped. Running queries are not dropped but wait: they make no
  * batch while the output is over SESSION_OUTPUT_HIGH_WATER.
  *
+ * Figures (LWMI_Session, LWMI_Registration). Each event written or
+ * dropped is counted for its call, its session and the server
+ * (Server.events_delivered, events_dropped). A call's counts live in a
+ * table of their own, made on its first event and freed with the call, so
+ * the call table stays small for registrations that see no events. A
+ * call's creation time is not kept per call either: the session keeps
+ * "epochs", (first call id, time) pairs, one per millisecond in which
+ * calls were made, and drops those in which no open call was made.
+ *
  * Re-entrancy. Engine callbacks (indicate, call_ended) run inside engine
  * calls that are iterating over calls, so nothing here frees a call or a
  * sink from inside them; a session that must close while one runs keeps

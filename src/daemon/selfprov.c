@@ -3,15 +3,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/sockios.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "async.h"
 #include "cleanup.h"
@@ -100,8 +95,15 @@ static const struct {
                                 ELEMENTSOF(registration_properties) },
 };
 
+/* The provider and what it keeps (Provider first: freed as one). */
+typedef struct SelfProvider {
+        Provider p;
+        int64_t mono_to_wall; /* wall-clock minus monotonic usec */
+} SelfProvider;
+
 typedef struct SelfCursor {
         Server *server;
+        int64_t mono_to_wall;
         SelfClass which;
         CimClass *cls;
         char *ns;
@@ -119,11 +121,12 @@ static uint64_t now_realtime_usec(void) {
 }
 
 /* A time on the monotonic clock (session_now_usec) as wall-clock time,
- * for datetime properties: the clocks' difference now. */
-static int64_t self_wall_usec(uint64_t mono_usec) {
-        uint64_t now = session_now_usec();
-        uint64_t ago = now > mono_usec ? now - mono_usec : 0;
-        return (int64_t)(now_realtime_usec() - ago);
+ * for datetime properties. The clocks' difference is taken once, when the
+ * provider is made: taken afresh at each read it would wobble by a
+ * microsecond or so, and every WITHIN poll would see each instance
+ * modified. (A wall clock set later shifts these times by as much.) */
+static int64_t self_wall_usec(int64_t mono_to_wall, uint64_t mono_usec) {
+        return (int64_t)mono_usec + mono_to_wall;
 }
 
 /* lwmid's resident memory in bytes, from /proc/self/statm (its second
@@ -141,19 +144,17 @@ static uint64_t self_memory_rss(void) {
         return page > 0 ? resident * (uint64_t)page : 0;
 }
 
-/* Bytes queued for the peer and not yet read by it: the session's output
- * buffer, plus the kernel's send queue (SIOCOUTQ) when it tells. */
-static uint64_t self_backlog_bytes(const Session *s) {
-        uint64_t n = 0;
-        int queued = 0;
+/* Bytes queued for the peer and not yet taken by it: the session's
+ * output buffer plus the kernel's send queue, as the stall rule counts
+ * them (session_output_taken). */
+static uint64_t self_backlog_bytes(Session *s) {
+        uint64_t queued, taken;
 
         if (!s->bev)
                 return 0;
-        n = evbuffer_get_length(bufferevent_get_output(s->bev));
-        evutil_socket_t fd = bufferevent_getfd(s->bev);
-        if (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
-                n += (uint64_t)queued;
-        return n;
+        queued = session_output_queued(s);
+        taken = session_output_taken(s);
+        return queued > taken ? queued - taken : 0;
 }
 
 static int self_class(const CimClass *cls, SelfClass *ret, Error *err) {
@@ -270,7 +271,8 @@ static Session *self_session_find(Server *server, uint64_t id) {
         return NULL;
 }
 
-static int self_session(Session *s, CimClass *cls, const char *ns, Instance **ret, Error *err) {
+static int self_session(Session *s, int64_t mono_to_wall, CimClass *cls, const char *ns,
+                        Instance **ret, Error *err) {
         _cleanup_(instance_unrefp) Instance *inst = NULL;
         int r = self_new_instance(cls, ns, &inst);
 
@@ -287,10 +289,10 @@ static int self_session(Session *s, CimClass *cls, const char *ns, Instance **re
         /* connected_usec and last_heard_usec are on the monotonic clock */
         if (r == 0)
                 r = props_set_local_datetime(inst, "ConnectedSince",
-                                             self_wall_usec(s->connected_usec), err);
+                                             self_wall_usec(mono_to_wall, s->connected_usec), err);
         if (r == 0)
                 r = props_set_local_datetime(inst, "LastHeardFrom",
-                                             self_wall_usec(s->last_heard_usec), err);
+                                             self_wall_usec(mono_to_wall, s->last_heard_usec), err);
         if (r == 0)
                 r = props_set_uint(inst, "Sinks", CIM_UINT32, async_sink_count(s->async), err);
         if (r == 0)
@@ -310,8 +312,8 @@ static int self_session(Session *s, CimClass *cls, const char *ns, Instance **re
         return 0;
 }
 
-static int self_registration(Session *s, const AsyncCallInfo *info, CimClass *cls, const char *ns,
-                             Instance **ret, Error *err) {
+static int self_registration(Session *s, const AsyncCallInfo *info, int64_t mono_to_wall,
+                             CimClass *cls, const char *ns, Instance **ret, Error *err) {
         _cleanup_(instance_unrefp) Instance *inst = NULL;
         int r = self_new_instance(cls, ns, &inst);
 
@@ -335,7 +337,8 @@ static int self_registration(Session *s, const AsyncCallInfo *info, CimClass *cl
         if (r == 0)
                 r = props_set_uint(inst, "EventsDropped", CIM_UINT64, info->events_dropped, err);
         if (r == 0 && info->created_usec)
-                r = props_set_local_datetime(inst, "CreatedAt", self_wall_usec(info->created_usec),
+                r = props_set_local_datetime(inst, "CreatedAt",
+                                             self_wall_usec(mono_to_wall, info->created_usec),
                                              err);
         if (r != 0)
                 return r;
@@ -352,7 +355,8 @@ static int self_next_registration(SelfCursor *c, Instance **ret, Error *err) {
                         AsyncCallInfo info;
                         if (async_call_info(s->async, c->calls[c->next_call++], &info) < 0)
                                 continue; /* ended meanwhile */
-                        return self_registration(s, &info, c->cls, c->ns, ret, err);
+                        return self_registration(s, &info, c->mono_to_wall, c->cls, c->ns, ret,
+                                                 err);
                 }
                 s = self_session_after(c->server, c->session_id);
                 mem_free(c->calls);
@@ -393,6 +397,7 @@ static int self_enum_begin(Provider *p, const char *ns, CimClass *cls, const Wql
         if (!c)
                 return -ENOMEM;
         c->server = p->userdata;
+        c->mono_to_wall = ((SelfProvider *)p)->mono_to_wall;
         c->which = which;
         c->ns = mem_strdup(ns ? ns : p->ns);
         if (!c->ns) {
@@ -424,7 +429,7 @@ static int self_enum_next(ProviderCursor *pc, Instance **ret, Error *err) {
                         return 0;
                 }
                 c->session_id = s->id;
-                r = self_session(s, c->cls, c->ns, &inst, err);
+                r = self_session(s, c->mono_to_wall, c->cls, c->ns, &inst, err);
                 break;
         }
         case SELF_REGISTRATION:
@@ -447,7 +452,7 @@ static void self_enum_end(ProviderCursor *pc) {
 }
 
 static void self_free(Provider *p) {
-        mem_free(p);
+        mem_free((SelfProvider *)p);
 }
 
 static const ProviderOps self_ops = {
@@ -459,15 +464,16 @@ static const ProviderOps self_ops = {
 };
 
 int selfprov_new(Server *server, Provider **ret) {
-        Provider *p = mem_calloc(1, sizeof(Provider));
-        if (!p)
+        SelfProvider *sp = mem_calloc(1, sizeof(SelfProvider));
+        if (!sp)
                 return -ENOMEM;
-        *p = (Provider){
+        sp->p = (Provider){
                 .name = "lwmi",
                 .ns = SELFPROV_NAMESPACE,
                 .ops = &self_ops,
                 .userdata = server,
         };
-        *ret = p;
+        sp->mono_to_wall = (int64_t)now_realtime_usec() - (int64_t)session_now_usec();
+        *ret = &sp->p;
         return 0;
 }

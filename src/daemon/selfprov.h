@@ -1,18 +1,28 @@
-/* The daemon describes itself (DESIGN.md "Losing a session"): a provider
- * of namespace root/lwmi with three classes, read and queried like any
- * other, and watched with WITHIN (the engine polls them):
+/* The daemon describes itself (DESIGN.md "Liveness"): a provider of
+ * namespace root/lwmi with three classes, read and queried like any other,
+ * and watched with WITHIN (the engine polls them). Every figure is read
+ * when the instance is made; docs/providers.md gives each property's
+ * meaning.
  *
  *   LWMI_Daemon        the singleton (LWMI_Daemon=@): counts of sessions,
- *                      sinks, registrations, filters, poll tasks, sources,
- *                      events raised, delivered, dropped and failed (from
- *                      engine_event_stats and the server), Version,
- *                      StartTime, ProcessId;
+ *                      sinks, registrations, filters, poll tasks, sources
+ *                      and watches (engine_event_stats); events raised and
+ *                      failed (the engine's), delivered and dropped (the
+ *                      server's: Indicates written to sessions or not);
+ *                      sessions lost by SessionLoss and registrations
+ *                      reclaimed (Server); MemoryRss (/proc/self/statm);
+ *                      Version, StartTime, ProcessId;
  *   LWMI_Session       one per open connection (key SessionId): the peer's
- *                      UserId and ProcessId, ClientName, ConnectedSince,
- *                      Sinks, Registrations;
+ *                      UserId, ProcessId and Peer text, ClientName,
+ *                      ConnectedSince, LastHeardFrom (monotonic times made
+ *                      wall-clock), Sinks, Registrations, BacklogBytes
+ *                      (output not yet taken, as the stall rule counts
+ *                      it), EventsDelivered and EventsDropped (async.h);
  *   LWMI_Registration  one per open asynchronous call (keys SessionId,
- *                      Call): Sink, Namespace, Query and Method
- *                      (ExecNotificationQueryAsync or ExecQueryAsync).
+ *                      Call): Sink, Namespace, Query, Method
+ *                      (ExecNotificationQueryAsync or ExecQueryAsync),
+ *                      EventsDelivered, EventsDropped, CreatedAt
+ *                      (AsyncCallInfo).
  *
  * An enumeration of LWMI_Registration reads one session's calls at a
  * time, from a list of their ids taken when it reaches the session: a call

@@ -22,6 +22,7 @@
 #include "providers.h"
 #include "selfprov.h"
 #include "session.h"
+#include "sockdiag.h"
 #include "timers.h"
 
 static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata);
@@ -34,6 +35,17 @@ static void server_trim_cb(evutil_socket_t fd, short what, void *userdata) {
         (void)fd;
         (void)what;
 
+        /* It takes a while (the kernel frees every page: some 20-50 ms
+         * after 100,000 registrations), so it waits for a turn with
+         * nothing else to do, up to SERVER_TRIM_MAX_WAITS times. */
+        if (event_base_get_num_events(s->base, EVENT_BASE_COUNT_ACTIVE) > 0 &&
+            s->trim_waits < SERVER_TRIM_MAX_WAITS) {
+                static const struct timeval retry = { 0, SERVER_TRIM_RETRY_MS * 1000 };
+                s->trim_waits++;
+                evtimer_add(s->trim_event, &retry);
+                return;
+        }
+        s->trim_waits = 0;
         uint64_t start = session_now_usec();
         int released = malloc_trim(0);
         s->trims++;
@@ -80,6 +92,18 @@ void server_session_closed(Server *s, Session *session) {
         evtimer_add(s->reap_event, &next_turn);
 }
 
+int server_sockdiag(Server *s) {
+        if (s->sockdiag_fd == -1) {
+                int fd = sockdiag_open();
+                if (fd < 0)
+                        log_info("no sock_diag (%s): Unix sessions' unread output is measured "
+                                 "with SIOCOUTQ",
+                                 strerror(-fd));
+                s->sockdiag_fd = fd < 0 ? -2 : fd;
+        }
+        return s->sockdiag_fd >= 0 ? s->sockdiag_fd : -ENOTSUP;
+}
+
 void server_accept(int fd, void *userdata) {
         Server *s = userdata;
         Session *session;
@@ -121,6 +145,7 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
                 return error_from_errno(err, -ENOMEM);
         s->lock_fd = -1;
         s->repo_lock_fd = -1;
+        s->sockdiag_fd = -1;
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         s->start_usec = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
@@ -498,6 +523,8 @@ Server *server_free(Server *s) {
                 event_free(s->shutdown_event);
         if (s->trim_event)
                 event_free(s->trim_event);
+        if (s->sockdiag_fd >= 0)
+                close(s->sockdiag_fd);
         if (s->base)
                 event_base_free(s->base);
         settings_done(&s->cmdline);

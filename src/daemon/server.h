@@ -32,6 +32,10 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 #define SERVER_TRIM_DELAY_MS 150
 #define SERVER_TRIM_MIN_CALLS 1000
 #define SERVER_TRIM_MIN_BYTES (1024u * 1024)
+/* While other events are active it waits SERVER_TRIM_RETRY_MS more, at
+ * most SERVER_TRIM_MAX_WAITS times. */
+#define SERVER_TRIM_RETRY_MS 20
+#define SERVER_TRIM_MAX_WAITS 50
 
 typedef struct Server {
         struct event_base *base;
@@ -77,6 +81,12 @@ typedef struct Server {
         size_t trim_calls;  /* released since the last trim */
         size_t trim_bytes;
         uint64_t trims;     /* malloc_trim calls made */
+        unsigned trim_waits; /* turns it waited for the loop to be idle */
+
+        /* sock_diag, for the unread bytes of Unix sessions (sockdiag.h):
+         * opened on first use; -1: not yet, -2: unavailable */
+        int sockdiag_fd;
+        uint32_t sockdiag_seq;
 } Server;
 
 /* A server with its loop and settings (cmdline and the resolved options;
@@ -125,6 +135,10 @@ int server_reload(Server *s);
 
 /* Called by the listener for each connection. */
 void server_accept(int fd, void *userdata);
+
+/* The sock_diag socket, opened on first use; a negative errno when the
+ * kernel offers none (then never tried again). */
+int server_sockdiag(Server *s);
 
 /* Called by a session that closed: move it to the doomed list. */
 void server_session_closed(Server *s, Session *session);

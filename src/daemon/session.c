@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "netaddr.h"
 #include "rpc.h"
 #include "server.h"
+#include "sockdiag.h"
 
 uint64_t session_now_usec(void) {
         struct timespec ts;
@@ -81,17 +83,43 @@ uint64_t session_output_queued(const Session *s) {
         return s->output.queued;
 }
 
-uint64_t session_output_taken(const Session *s) {
-        uint64_t written = s->output.queued - evbuffer_get_length(bufferevent_get_output(s->bev));
-        int unsent = 0;
+/* The bytes a Unix peer has not read, exactly (sockdiag.h). 0 or a
+ * negative errno: not a Unix socket, no sock_diag, peer unknown. */
+static int session_unix_unread(Session *s, uint64_t *ret) {
+        Server *server = s->server;
+        int diag = server_sockdiag(server);
 
-        /* SIOCOUTQ: TCP's bytes not yet acknowledged; a Unix socket's
-         * bytes the peer has not read (counted with the kernel's
-         * per-buffer overhead, so a little more than there are: the oldest
-         * byte may look older than it is, never younger). */
-        if (ioctl(bufferevent_getfd(s->bev), SIOCOUTQ, &unsent) < 0 || unsent < 0)
-                unsent = 0;
-        return (uint64_t)unsent >= written ? 0 : written - (uint64_t)unsent;
+        if (s->tcp || diag < 0)
+                return -ENOTSUP;
+        if (!s->peer_ino_tried) {
+                struct stat st;
+                /* once, when a stall check first needs it */
+                s->peer_ino_tried = true;
+                if (fstat(bufferevent_getfd(s->bev), &st) < 0 ||
+                    sockdiag_unix_peer(diag, ++server->sockdiag_seq, (uint64_t)st.st_ino,
+                                       &s->peer_ino) < 0)
+                        s->peer_ino = 0;
+        }
+        if (s->peer_ino == 0)
+                return -ENOENT;
+        return sockdiag_unix_unread(diag, ++server->sockdiag_seq, s->peer_ino, ret);
+}
+
+uint64_t session_output_taken(Session *s) {
+        uint64_t written = s->output.queued - evbuffer_get_length(bufferevent_get_output(s->bev));
+        uint64_t unsent = 0;
+        int outq = 0;
+
+        /* A Unix peer's unread bytes, or SIOCOUTQ: TCP's bytes not yet
+         * acknowledged; for a Unix socket the bytes the peer has not read
+         * counted with the kernel's per-buffer overhead (more than there
+         * are: the oldest byte may look older than it is, never younger). */
+        if (session_unix_unread(s, &unsent) < 0) {
+                if (ioctl(bufferevent_getfd(s->bev), SIOCOUTQ, &outq) < 0 || outq < 0)
+                        outq = 0;
+                unsent = (uint64_t)outq;
+        }
+        return unsent >= written ? 0 : written - unsent;
 }
 
 /* Have the liveness timer fire by due (sooner if it already will). */

@@ -149,6 +149,8 @@ typedef struct Session {
         uint64_t liveness_due_usec; /* when liveness_event fires; 0: not armed */
         LivenessOutput output;      /* the output's dates, for the stall rule */
         struct evbuffer_cb_entry *input_cb, *output_cb;
+        uint64_t peer_ino;   /* a Unix peer's socket inode (sockdiag.h); 0: unknown */
+        bool peer_ino_tried; /* looked up once */
 
         char peer[SESSION_PEER_MAX];
         SessionLoss loss; /* set when the session closes */
@@ -220,7 +222,7 @@ void session_settings_changed(Session *s);
 /* Output bytes queued so far, and those the consumer has taken (handed to
  * the kernel and no longer in its send queue). */
 uint64_t session_output_queued(const Session *s);
-uint64_t session_output_taken(const Session *s);
+uint64_t session_output_taken(Session *s);
 
 /* Set TCP_USER_TIMEOUT to 1.5 x keepalive_ms on a TCP socket (AF_INET,
  * AF_INET6); nothing for other sockets. 0 or a negative errno. */

@@ -20,6 +20,7 @@
  * Delivery runs SinkOps callbacks inline; they must not cancel calls or
  * raise events (events.h), so the walks below need no protection against
  * the lists changing under them. */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -316,11 +317,7 @@ static void bucket_relink(void **slots, size_t mask, void *obj) {
         slots[k] = b;
 }
 
-/* filters in the equality table */
-
-static void *filter_next_of(void *obj) {
-        return ((Filter *)obj)->next;
-}
+/* filters in a bucket's scan list */
 
 static void filter_link(Filter **head, Filter *f) {
         f->next = *head;
@@ -328,11 +325,6 @@ static void filter_link(Filter **head, Filter *f) {
                 f->next->pprev = &f->next;
         *head = f;
         f->pprev = head;
-}
-
-static void filter_relink(void **slots, size_t mask, void *obj) {
-        Filter *f = obj;
-        filter_link((Filter **)&slots[f->eq_hash & mask], f);
 }
 
 /* filters in the share table */
@@ -524,7 +516,33 @@ long bucket_path_find(const Bucket *b, const WqlPropertyRef *path, EqCategory ca
         return -1;
 }
 
-int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint16_t *ret_id) {
+/* A uid for a new indexed path. There is always room to give it back. */
+static int uid_get(Dispatcher *d, uint32_t *ret) {
+        if (d->n_free_uids > 0) {
+                *ret = d->free_uids[--d->n_free_uids];
+                return 0;
+        }
+        if (d->next_uid >= EQ_UID_MAX)
+                return -ENOMEM;
+        uint32_t uid = d->next_uid + 1;
+        /* the free list must hold every uid given so far */
+        if ((uid & (uid - 1)) == 0) {
+                uint32_t *grown = mem_reallocarray(d->free_uids, (size_t)uid * 2, sizeof(uint32_t));
+                if (!grown)
+                        return -ENOMEM;
+                d->free_uids = grown;
+        }
+        d->next_uid = uid;
+        *ret = uid;
+        return 0;
+}
+
+static void uid_put(Dispatcher *d, uint32_t uid) {
+        d->free_uids[d->n_free_uids++] = uid;
+}
+
+int bucket_path_get(Dispatcher *d, Bucket *b, const WqlPropertyRef *path, EqCategory cat,
+                    uint16_t *ret_id) {
         uint32_t free_slot = UINT32_MAX;
         if (path->n_parts < 1 || path->n_parts > 2)
                 return -EINVAL;
@@ -550,6 +568,11 @@ int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint1
                         return -ENOMEM;
                 }
         }
+        if (uid_get(d, &fresh.uid) < 0) {
+                for (size_t j = 0; j < path->n_parts; j++)
+                        mem_free(fresh.parts[j]);
+                return -ENOMEM;
+        }
         if (free_slot == UINT32_MAX) {
                 /* paths are few per bucket; the id must fit path_id */
                 EqPath *grown =
@@ -559,6 +582,7 @@ int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint1
                 if (!grown) {
                         for (size_t j = 0; j < path->n_parts; j++)
                                 mem_free(fresh.parts[j]);
+                        uid_put(d, fresh.uid);
                         return -ENOMEM;
                 }
                 b->paths = grown;
@@ -572,10 +596,12 @@ int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint1
         return 0;
 }
 
-void bucket_path_unref(Bucket *b, uint16_t id) {
+void bucket_path_unref(Dispatcher *d, Bucket *b, uint16_t id) {
         EqPath *p = &b->paths[id];
         if (--p->n_filters > 0)
                 return;
+        uid_put(d, p->uid);
+        p->uid = 0;
         for (uint32_t j = 0; j < p->n_parts; j++) {
                 mem_free(p->parts[j]);
                 p->parts[j] = NULL;
@@ -592,19 +618,151 @@ void bucket_path_unref(Bucket *b, uint16_t id) {
 
 /* ---- the equality and share tables ---------------------------------------------- */
 
-uint32_t dispatcher_eq_hash(const Bucket *b, uint16_t path_id, uint64_t key_hash) {
-        return (uint32_t)mix64(b->hash ^ (uint64_t)(uintptr_t)b ^ ((uint64_t)path_id << 48) ^
-                               key_hash);
+/* The bits of a key as an EqSlot keeps them. */
+static uint64_t eq_slot_bits(const EqKey *k) {
+        switch (k->domain) {
+        case EQ_STRING:
+                return k->hash;
+        case EQ_BOOL:
+                return k->v.b;
+        case EQ_REAL: {
+                uint64_t bits;
+                memcpy(&bits, &k->v.r, sizeof(bits));
+                return bits;
+        }
+        default:
+                return k->v.u;
+        }
+}
+
+static uint32_t eq_tag(const Bucket *b, uint16_t path_id, EqDomain domain) {
+        return b->paths[path_id].uid << 3 | (uint32_t)domain;
+}
+
+static size_t eq_home(uint32_t tag, uint64_t bits) {
+        return (size_t)mix64(bits ^ (uint64_t)tag * 0x9e3779b97f4a7c15u);
+}
+
+static Filter *eq_slot_filter(const EqSlot *s) {
+        return (s->ref & EQ_REF_CALL) ? call_filter((const Call *)(s->ref & ~EQ_REF_CALL))
+                                      : (Filter *)s->ref;
+}
+
+/* The key of an indexed filter. */
+static EqKey filter_key(const Filter *f) {
+        EqKey k = { .domain = f->domain, .v = f->key };
+        key_hash(&k);
+        return k;
+}
+
+/* Whether a string key of the slot (its filter's) is s. */
+static bool eq_slot_string_equal(const EqSlot *slot, const char *s) {
+        return like_text_compare(eq_slot_filter(slot)->key.s, s) == 0;
+}
+
+/* Robin Hood: an entry is never further from its home slot than the
+ * entries it passed, so entries of one home are adjacent and a probe stops
+ * at the first entry nearer its own home than the probe is to its (most
+ * misses stop at once, however full the table). */
+static size_t eq_dist(const EqSlot *s, size_t at, size_t mask) {
+        return (at - eq_home(s->tag, s->key)) & mask;
+}
+
+static void eq_place(EqSlot *slots, size_t mask, const EqSlot *e) {
+        EqSlot cur = *e;
+        size_t at = eq_home(cur.tag, cur.key) & mask, dist = 0;
+        while (slots[at].tag) {
+                size_t d = eq_dist(&slots[at], at, mask);
+                if (d < dist) {
+                        EqSlot t = slots[at];
+                        slots[at] = cur;
+                        cur = t;
+                        dist = d;
+                }
+                at = (at + 1) & mask;
+                dist++;
+        }
+        slots[at] = cur;
+}
+
+static int eq_resize(Dispatcher *d, size_t new_size) {
+        EqSlot *fresh = mem_calloc(new_size, sizeof(EqSlot));
+        if (!fresh)
+                return -ENOMEM;
+        for (size_t k = 0; d->eq && k <= d->eq_mask; k++)
+                if (d->eq[k].tag)
+                        eq_place(fresh, new_size - 1, &d->eq[k]);
+        mem_free(d->eq);
+        d->eq = fresh;
+        d->eq_mask = new_size - 1;
+        return 0;
+}
+
+/* At most 80% full: 100,000 entries fit 131,072 slots. */
+static bool eq_fits(size_t n, size_t size) {
+        return n * 5 <= size * 4;
 }
 
 int dispatcher_eq_reserve(Dispatcher *d) {
-        return table_reserve((void ***)&d->eq, &d->eq_mask, d->n_eq, filter_next_of, filter_relink);
+        size_t size = d->eq ? d->eq_mask + 1 : 0;
+        if (size && eq_fits(d->n_eq + 1, size))
+                return 0;
+        return eq_resize(d, size ? size * 2 : TABLE_MIN);
+}
+
+/* How a slot delivers to f's calls: from the slot when f is captured and
+ * has exactly one call, else through f. */
+static void eq_slot_set_ref(EqSlot *slot, Filter *f) {
+        const Call *c = f->calls;
+        if ((f->flags & FILTER_CAPTURED) && c && !c->filter_next) {
+                slot->ref = (uintptr_t)c | EQ_REF_CALL;
+                slot->sink = c->sink->idx;
+        } else {
+                slot->ref = (uintptr_t)f;
+                slot->sink = 0;
+        }
 }
 
 void dispatcher_eq_insert(Dispatcher *d, Filter *f) {
-        filter_relink((void **)d->eq, d->eq_mask, f);
+        EqKey k = filter_key(f);
+        EqSlot e = { .tag = eq_tag(f->bucket, f->path_id, k.domain), .key = eq_slot_bits(&k) };
+        eq_slot_set_ref(&e, f);
+        eq_place(d->eq, d->eq_mask, &e);
         f->flags |= FILTER_INDEXED;
         d->n_eq++;
+}
+
+/* The slot of indexed filter f. */
+static EqSlot *eq_find(Dispatcher *d, Filter *f) {
+        EqKey k = filter_key(f);
+        uint32_t tag = eq_tag(f->bucket, f->path_id, k.domain);
+        uint64_t bits = eq_slot_bits(&k);
+        for (size_t at = eq_home(tag, bits) & d->eq_mask;; at = (at + 1) & d->eq_mask) {
+                EqSlot *s = &d->eq[at];
+                assert(s->tag);
+                if (s->tag == tag && s->key == bits && eq_slot_filter(s) == f)
+                        return s;
+        }
+}
+
+void dispatcher_eq_refresh(Dispatcher *d, Filter *f) {
+        if (f->flags & FILTER_INDEXED)
+                eq_slot_set_ref(eq_find(d, f), f);
+}
+
+/* Remove a slot, moving the entries after it back by one until one is at
+ * home (Robin Hood's deletion: no tombstones). */
+static void eq_remove(Dispatcher *d, EqSlot *slot) {
+        size_t mask = d->eq_mask, at = (size_t)(slot - d->eq);
+        for (;;) {
+                size_t next = (at + 1) & mask;
+                if (!d->eq[next].tag || eq_dist(&d->eq[next], next, mask) == 0)
+                        break;
+                d->eq[at] = d->eq[next];
+                at = next;
+        }
+        d->eq[at] = (EqSlot){ 0 };
+        d->n_eq--;
 }
 
 void dispatcher_scan_insert(Bucket *b, Filter *f) {
@@ -613,20 +771,52 @@ void dispatcher_scan_insert(Bucket *b, Filter *f) {
 }
 
 void dispatcher_filter_unlink(Dispatcher *d, Filter *f) {
-        *f->pprev = f->next;
-        if (f->next)
-                f->next->pprev = f->pprev;
-        f->next = NULL;
-        f->pprev = NULL;
-        if (f->flags & FILTER_INDEXED) {
-                d->n_eq--;
-                table_maybe_shrink(d, (void ***)&d->eq, &d->eq_mask, d->n_eq, filter_next_of,
-                                   filter_relink);
+        if (!(f->flags & FILTER_INDEXED)) {
+                *f->pprev = f->next;
+                if (f->next)
+                        f->next->pprev = f->pprev;
+                f->next = NULL;
+                f->pprev = NULL;
+                return;
         }
+        eq_remove(d, eq_find(d, f));
+        f->flags &= (uint8_t)~FILTER_INDEXED;
+        size_t size = d->eq_mask + 1;
+        if (d->no_shrink)
+                return;
+        if (d->n_eq == 0) {
+                mem_free(d->eq);
+                d->eq = NULL;
+                d->eq_mask = 0;
+        } else if (size > TABLE_MIN && d->n_eq < size / 4)
+                (void)eq_resize(d, size / 2); /* a failure only leaves it larger */
 }
 
-Filter *dispatcher_eq_chain(Dispatcher *d, uint32_t hash) {
-        return d->eq ? d->eq[hash & d->eq_mask] : NULL;
+void dispatcher_eq_probe_init(Dispatcher *d, const Bucket *b, uint16_t path_id, const EqKey *key,
+                              EqProbe *p) {
+        *p = (EqProbe){ .tag = eq_tag(b, path_id, key->domain),
+                        .bits = eq_slot_bits(key),
+                        .s = key->domain == EQ_STRING ? key->v.s : NULL,
+                        .done = !d->eq };
+        if (!p->done)
+                p->at = eq_home(p->tag, p->bits) & d->eq_mask;
+}
+
+Filter *dispatcher_eq_probe_next(Dispatcher *d, EqProbe *p) {
+        while (!p->done) {
+                const EqSlot *s = &d->eq[p->at];
+                size_t at = p->at;
+                p->at = (p->at + 1) & d->eq_mask;
+                if (!s->tag || eq_dist(s, at, d->eq_mask) < p->dist) {
+                        p->done = true;
+                        break;
+                }
+                p->dist++;
+                if (s->tag == p->tag && s->key == p->bits &&
+                    (!p->s || eq_slot_string_equal(s, p->s)))
+                        return eq_slot_filter(s);
+        }
+        return NULL;
 }
 
 uint64_t dispatcher_share_hash(const char *ns, const char *canonical) {
@@ -705,13 +895,29 @@ static void bucket_deliver(Dispatcher *d, Bucket *b, Instance *event, size_t *de
                         continue;
                 const Value *v = path_value(&b->paths[p], event);
                 EqKey k;
-                if (!v || !eq_key_from_value(v, &k))
+                if (!v || !eq_key_from_value(v, &k) || !d->eq)
                         continue;
-                uint32_t h = dispatcher_eq_hash(b, (uint16_t)p, k.hash);
-                for (Filter *f = dispatcher_eq_chain(d, h); f; f = f->next)
-                        if (f->eq_hash == h && f->bucket == b && f->path_id == p &&
-                            eq_key_equal(&k, f->domain, &f->key))
-                                filter_offer(d, f, event, delivered, error);
+                uint32_t tag = b->paths[p].uid << 3 | (uint32_t)k.domain;
+                uint64_t bits = eq_slot_bits(&k);
+                size_t mask = d->eq_mask;
+                for (size_t at = eq_home(tag, bits) & mask, dist = 0;; at = (at + 1) & mask, dist++) {
+                        const EqSlot *s = &d->eq[at];
+                        if (!s->tag || eq_dist(s, at, mask) < dist)
+                                break;
+                        if (s->tag != tag || s->key != bits ||
+                            (k.domain == EQ_STRING && !eq_slot_string_equal(s, k.v.s)))
+                                continue;
+                        if (s->ref & EQ_REF_CALL) {
+                                /* the common case: one call, no evaluation,
+                                 * nothing read but this slot */
+                                Sink *sink = d->sink_at[s->sink];
+                                sink->ops->indicate(sink, (Call *)(s->ref & ~EQ_REF_CALL), event,
+                                                    sink->userdata);
+                                (*delivered)++;
+                                d->events_delivered++;
+                        } else
+                                filter_offer(d, (Filter *)s->ref, event, delivered, error);
+                }
         }
 }
 
@@ -902,14 +1108,16 @@ static size_t filter_end_all(Filter *f, int status, const char *message) {
 
 static size_t end_doomed(Dispatcher *d, int status, const char *message) {
         size_t ended = 0;
+        /* Ending a filter removes its slot and may move a later entry into
+         * it (never an earlier one that was not seen): look again. */
         for (size_t slot = 0; d->eq && slot <= d->eq_mask; slot++) {
-                Filter *f = d->eq[slot];
-                while (f) {
-                        if (f->bucket->doomed || f->bucket->paths[f->path_id].doomed) {
-                                ended += filter_end_all(f, status, message);
-                                f = d->eq[slot]; /* the chain changed */
-                        } else
-                                f = f->next;
+                while (d->eq[slot].tag) {
+                        Filter *f = eq_slot_filter(&d->eq[slot]);
+                        if (!f->bucket->doomed && !f->bucket->paths[f->path_id].doomed)
+                                break;
+                        ended += filter_end_all(f, status, message);
+                        if (!d->eq)
+                                return ended;
                 }
         }
         return ended;
@@ -1130,6 +1338,8 @@ Dispatcher *dispatcher_free(Dispatcher *d) {
                 route_clear(&d->routes[k]);
         mem_free(d->buckets);
         mem_free(d->eq);
+        mem_free(d->free_uids);
+        mem_free(d->sink_at);
         mem_free(d->shared);
         for (int k = 0; k < _SYS_EVENT_MAX; k++)
                 class_unref(d->sys[k]);

@@ -118,6 +118,7 @@ struct EventNs {
 /* One indexed property path of a bucket ("Id", "TargetInstance.Name"). */
 typedef struct EqPath {
         char *parts[2];
+        uint32_t uid;       /* unique among the dispatcher's live paths: EqSlot.tag */
         uint32_t n_parts;   /* 1 or 2 */
         uint32_t n_filters; /* 0: a free slot */
         uint32_t hints[2];  /* property indexes found last time */
@@ -148,6 +149,7 @@ struct Bucket {
 struct Sink {
         Sink *next, **pprev; /* the dispatcher's sinks */
         Dispatcher *d;
+        uint32_t idx; /* in Dispatcher.sink_at, for EqSlot.sink */
         const SinkOps *ops;
         void *userdata;
         Call *calls;
@@ -193,26 +195,48 @@ enum {
         FILTER_FIRST_USED = 1 << 2, /* `first` is a live call */
 };
 
-/* An event reads, in this order: the fields that find the filter in its
- * equality chain, then the calls, usually just `first`: 64 bytes from the
- * start, so a match costs at most two adjacent cache lines. */
+/* A filter is what its calls share. An indexed filter is found through its
+ * EqSlot, which says everything a match needs for the common case (a
+ * captured filter with one call), so delivery usually reads no filter at
+ * all; the filter is read for the others (several calls, an evaluation, a
+ * string key to confirm). 104 bytes before the text: a registration on an
+ * equality filter of its own whose text is up to 47 bytes is one 160-byte
+ * heap chunk. */
 struct Filter {
-        uint32_t eq_hash;
         uint16_t path_id; /* index into bucket->paths, EQ_PATH_NONE in the scan list */
         uint8_t domain;   /* EqDomain of key */
         uint8_t flags;
-        EqValue key; /* when indexed; key.s points into text or the query */
-        Bucket *bucket;
-        Filter *next;       /* equality chain, or the bucket's scan list */
-        Call *calls;        /* intrusive list through Call.filter_next */
-        Call first;         /* with FILTER_FIRST_USED */
-        FilterQuery *query; /* NULL: captured */
-        Filter **pprev;
         uint32_t n_calls; /* reference count */
+        Bucket *bucket;
+        union {
+                struct {
+                        Filter *next, **pprev; /* the bucket's scan list (not indexed) */
+                };
+                EqValue key; /* indexed; key.s points into text or the query */
+        };
+        Call *calls;        /* intrusive list through Call.filter_next */
+        FilterQuery *query; /* NULL: captured */
+        Call first;         /* with FILTER_FIRST_USED */
         /* The query text of the first registration, NUL, then for a
          * captured string key its literal, NUL. */
         char text[];
 };
+
+/* One entry of the equality table: open addressing, linear probing, at
+ * most 80% full, Robin Hood order, no tombstones. An entry
+ * is found by (tag, key) alone; the home slot is a hash of them, so the
+ * table is resized and entries are moved without reading any filter. With
+ * EQ_REF_CALL, ref is the filter's only call and sink its Sink.idx: a
+ * matching event is delivered from the slot alone. 24 bytes. */
+typedef struct EqSlot {
+        uint32_t tag;  /* EqPath.uid << 3 | EqDomain; 0: a free slot */
+        uint32_t sink; /* with EQ_REF_CALL */
+        uint64_t key;  /* eq_slot_bits(): the value's bits, a string's hash */
+        uintptr_t ref; /* Filter *, or Call * | EQ_REF_CALL */
+} EqSlot;
+
+#define EQ_REF_CALL ((uintptr_t)1)
+#define EQ_UID_MAX ((UINT32_C(1) << 29) - 1)
 
 static inline Filter *call_filter(const Call *c) {
         return (Filter *)(c->filter & ~CALL_TAGS);
@@ -294,8 +318,13 @@ struct Dispatcher {
 
         Bucket **buckets; /* native buckets: chained hash table */
         size_t buckets_mask, n_buckets;
-        Filter **eq; /* equality table: chains through Filter.next */
+        EqSlot *eq; /* equality table (EqSlot) */
         size_t eq_mask, n_eq;
+        uint32_t *free_uids; /* EqPath uids given back; room for every uid given */
+        uint32_t n_free_uids, next_uid;
+        Sink **sink_at; /* sinks by Sink.idx; a free entry is (next free + 1) << 1 | 1 */
+        uint32_t n_sink_at, cap_sink_at;
+        uint32_t sink_free; /* first free idx + 1, or 0 */
         Filter **shared; /* filters with a query, by namespace + canonical text */
         size_t shared_mask, n_shared;
 
@@ -337,22 +366,38 @@ int dispatcher_bucket_get(Dispatcher *d, const char *ns, const char *class_name,
 void dispatcher_bucket_unref(Dispatcher *d, Bucket *b);
 /* The path slot of bucket b for path (1 or 2 parts) of category cat, with
  * a reference for the caller: *ret_id. -ENOMEM. */
-int bucket_path_get(Bucket *b, const WqlPropertyRef *path, EqCategory cat, uint16_t *ret_id);
+int bucket_path_get(Dispatcher *d, Bucket *b, const WqlPropertyRef *path, EqCategory cat,
+                    uint16_t *ret_id);
 /* Its id, or -1. */
 long bucket_path_find(const Bucket *b, const WqlPropertyRef *path, EqCategory cat);
-void bucket_path_unref(Bucket *b, uint16_t id);
+void bucket_path_unref(Dispatcher *d, Bucket *b, uint16_t id);
 
-uint32_t dispatcher_eq_hash(const Bucket *b, uint16_t path_id, uint64_t key_hash);
 /* Room for one more entry in the equality / share table (so that the
  * insertion that follows cannot fail). */
 int dispatcher_eq_reserve(Dispatcher *d);
+/* f (FILTER_INDEXED from now) into the equality table at f->bucket,
+ * f->path_id, f->domain, f->key. */
 void dispatcher_eq_insert(Dispatcher *d, Filter *f);
+/* f's calls changed (one more, or one unlinked from f->calls and not yet
+ * freed): its slot says again how to deliver to them. */
+void dispatcher_eq_refresh(Dispatcher *d, Filter *f);
 void dispatcher_scan_insert(Bucket *b, Filter *f);
-/* Unlink f from its equality chain or scan list. */
+/* Unlink f from the equality table or its scan list. */
 void dispatcher_filter_unlink(Dispatcher *d, Filter *f);
-/* The indexed filters of b at (path_id, key): the first of the chain at
- * its slot; walk with f->next and check each with filter_at(). */
-Filter *dispatcher_eq_chain(Dispatcher *d, uint32_t hash);
+
+/* The indexed filters of bucket b at (path_id, key), one by one:
+ * dispatcher_eq_probe_init, then dispatcher_eq_probe_next until NULL. The
+ * table must not change meanwhile. */
+typedef struct EqProbe {
+        uint32_t tag;
+        uint64_t bits;
+        const char *s; /* a string key */
+        size_t at, dist;
+        bool done;
+} EqProbe;
+void dispatcher_eq_probe_init(Dispatcher *d, const Bucket *b, uint16_t path_id, const EqKey *key,
+                              EqProbe *p);
+Filter *dispatcher_eq_probe_next(Dispatcher *d, EqProbe *p);
 int dispatcher_share_reserve(Dispatcher *d);
 void dispatcher_share_insert(Dispatcher *d, Filter *f);
 void dispatcher_share_remove(Dispatcher *d, Filter *f);

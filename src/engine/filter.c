@@ -261,18 +261,17 @@ static bool eq_candidate(const WqlExpr *e, const CimClass *ec, const CimClass *i
         return eq_key_from_literal(&e->compare.right.lit, t, ret);
 }
 
-/* Filters in the chain of (b, path, key), counted up to limit. */
+/* Filters of (b, path, key), counted up to limit. */
 static size_t chain_length(Dispatcher *d, const Bucket *b, const WqlPropertyRef *path,
                            EqCategory cat, const EqKey *key, size_t limit) {
         long id = bucket_path_find(b, path, cat);
         size_t n = 0;
+        EqProbe probe;
         if (id < 0)
                 return 0;
-        uint32_t h = dispatcher_eq_hash(b, (uint16_t)id, key->hash);
-        for (Filter *f = dispatcher_eq_chain(d, h); f && n < limit; f = f->next)
-                if (f->eq_hash == h && f->bucket == b && f->path_id == id &&
-                    eq_key_equal(key, f->domain, &f->key))
-                        n++;
+        dispatcher_eq_probe_init(d, b, (uint16_t)id, key, &probe);
+        while (n < limit && dispatcher_eq_probe_next(d, &probe))
+                n++;
         return n;
 }
 
@@ -308,10 +307,10 @@ static Filter *captured_find(Dispatcher *d, Bucket *b, const Placement *p) {
         long id = bucket_path_find(b, &p->eq->compare.left.prop, p->category);
         if (id < 0)
                 return NULL;
-        uint32_t h = dispatcher_eq_hash(b, (uint16_t)id, p->key.hash);
-        for (Filter *f = dispatcher_eq_chain(d, h); f; f = f->next)
-                if (!f->query && f->eq_hash == h && f->bucket == b && f->path_id == id &&
-                    eq_key_equal(&p->key, f->domain, &f->key))
+        EqProbe probe;
+        dispatcher_eq_probe_init(d, b, (uint16_t)id, &p->key, &probe);
+        for (Filter *f; (f = dispatcher_eq_probe_next(d, &probe));)
+                if (!f->query)
                         return f;
         return NULL;
 }
@@ -340,7 +339,7 @@ void filter_unref(Dispatcher *d, Filter *f) {
         if (b->all == f)
                 b->all = NULL;
         if (f->path_id != EQ_PATH_NONE)
-                bucket_path_unref(b, f->path_id);
+                bucket_path_unref(d, b, f->path_id);
         if (f->query) {
                 dispatcher_share_remove(d, f);
                 filter_query_free(f->query);
@@ -430,17 +429,16 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
         }
         if (p->eq) {
                 uint16_t id;
-                r = bucket_path_get(b, &p->eq->compare.left.prop, p->category, &id);
+                r = bucket_path_get(d, b, &p->eq->compare.left.prop, p->category, &id);
                 if (r < 0)
                         goto nomem;
                 if (dispatcher_eq_reserve(d) < 0) {
-                        bucket_path_unref(b, id);
+                        bucket_path_unref(d, b, id);
                         goto nomem;
                 }
                 f->path_id = id;
                 f->domain = (uint8_t)p->key.domain;
                 f->key = p->key.v;
-                f->eq_hash = dispatcher_eq_hash(b, id, p->key.hash);
                 if (lit_len) {
                         char *lit = f->text + len + 1;
                         memcpy(lit, p->key.v.s, lit_len);

@@ -21,10 +21,43 @@
 #include "events_internal.h"
 #include "mem.h"
 
+/* Give s an index in d->sink_at (what an equality slot names it by). */
+static int sink_index(Dispatcher *d, Sink *s) {
+        if (d->sink_free) {
+                uint32_t idx = d->sink_free - 1;
+                d->sink_free = (uint32_t)((uintptr_t)d->sink_at[idx] >> 1);
+                d->sink_at[idx] = s;
+                s->idx = idx;
+                return 0;
+        }
+        if (d->n_sink_at == d->cap_sink_at) {
+                if (d->cap_sink_at >= UINT32_MAX / 2)
+                        return -ENOMEM;
+                uint32_t cap = d->cap_sink_at ? d->cap_sink_at * 2 : 8;
+                Sink **grown = mem_reallocarray(d->sink_at, cap, sizeof(Sink *));
+                if (!grown)
+                        return -ENOMEM;
+                d->sink_at = grown;
+                d->cap_sink_at = cap;
+        }
+        s->idx = d->n_sink_at++;
+        d->sink_at[s->idx] = s;
+        return 0;
+}
+
+static void sink_unindex(Dispatcher *d, Sink *s) {
+        d->sink_at[s->idx] = (Sink *)(((uintptr_t)d->sink_free << 1) | 1);
+        d->sink_free = s->idx + 1;
+}
+
 int sink_new_in(Dispatcher *d, const SinkOps *ops, void *userdata, Sink **ret) {
         Sink *s = mem_calloc(1, sizeof(Sink));
         if (!s)
                 return -ENOMEM;
+        if (sink_index(d, s) < 0) {
+                mem_free(s);
+                return -ENOMEM;
+        }
         s->d = d;
         s->ops = ops;
         s->userdata = userdata;
@@ -52,6 +85,8 @@ static void call_free(Call *c) {
         if (c->filter_next)
                 c->filter_next->filter_pprev = c->filter_pprev;
         d->n_calls--;
+        /* while c is still readable: the slot may name it */
+        dispatcher_eq_refresh(d, f);
         if (c->filter & CALL_INLINE)
                 f->flags &= (uint8_t)~FILTER_FIRST_USED;
         else
@@ -81,6 +116,7 @@ Sink *sink_free(Sink *s) {
         if (s->next)
                 s->next->pprev = s->pprev;
         s->d->n_sinks--;
+        sink_unindex(s->d, s);
         mem_free(s);
         return NULL;
 }
@@ -127,6 +163,7 @@ int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, C
         f->calls = c;
         c->filter_pprev = &f->calls;
         sink->d->n_calls++;
+        dispatcher_eq_refresh(sink->d, f);
         *ret = c;
         return 0;
 }

@@ -1,6 +1,6 @@
 /* Server addresses as the user writes them: "unix:PATH", a plain PATH, or
- * "tcp:HOST:PORT" (parsed now, connected to by a later version), and the
- * default socket when none is given. */
+ * "tcp:HOST:PORT" ("tcp:[V6]:PORT"), and the default socket when none is
+ * given. conn.c connects to them. */
 #pragma once
 
 #include <stdint.h>

@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -743,6 +746,105 @@ static int connect_unix(const char *path, int *ret_fd, lwmi_error *err) {
         return 0;
 }
 
+/* Wait for a non-blocking connect() to finish, until deadline_ms
+ * (conn_now_ms(); 0: no deadline of ours, the kernel's SYN retries end
+ * it). 0, or a positive errno: the connection's error, ETIMEDOUT. */
+static int connect_wait(int fd, uint64_t deadline_ms) {
+        for (;;) {
+                int timeout = -1;
+                if (deadline_ms) {
+                        uint64_t now = conn_now_ms();
+                        if (now >= deadline_ms)
+                                return ETIMEDOUT;
+                        uint64_t left = deadline_ms - now;
+                        timeout = left > 60000 ? 60000 : (int)left;
+                }
+                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                int n = poll(&pfd, 1, timeout);
+                if (n < 0 && errno != EINTR)
+                        return errno;
+                if (n > 0)
+                        break;
+        }
+        int so_error = 0;
+        socklen_t len = sizeof(so_error);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) < 0)
+                return errno;
+        return so_error;
+}
+
+/* Try one address of a TCP host. 0 with *ret_fd, or a positive errno. */
+static int connect_tcp_one(const struct addrinfo *ai, uint64_t deadline_ms, int *ret_fd) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+        if (fd < 0)
+                return errno;
+        int e = 0;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+                e = errno;
+                if (e == EINPROGRESS || e == EINTR)
+                        e = connect_wait(fd, deadline_ms);
+        }
+        if (e) {
+                close(fd);
+                return e;
+        }
+        /* Requests are small lines, each wanted at once: no Nagle delay
+         * (a failure only costs latency). */
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Look the host up and connect to its addresses in turn (all within
+ * timeout_ms, 0: no limit of ours), as "tcp:HOST:PORT" names it. */
+static int connect_tcp(const char *address, const char *host, uint16_t port, unsigned timeout_ms,
+                       int *ret_fd, lwmi_error *err) {
+        struct addrinfo hints = {
+                .ai_family = AF_UNSPEC,
+                .ai_socktype = SOCK_STREAM,
+                .ai_flags = AI_NUMERICSERV,
+        };
+        struct addrinfo *list = NULL;
+        char port_text[8];
+        uint64_t deadline_ms = timeout_ms ? conn_now_ms() + timeout_ms : 0;
+
+        snprintf(port_text, sizeof(port_text), "%u", (unsigned)port);
+        int r = getaddrinfo(host, port_text, &hints, &list);
+        if (r != 0) {
+                int e = r == EAI_MEMORY   ? ENOMEM
+                        : r == EAI_AGAIN  ? EAGAIN
+                        : r == EAI_SYSTEM ? errno
+                                          : ENXIO;
+                if (e == ENOMEM)
+                        return liberr_oom(err);
+                if (r == EAI_NONAME || r == EAI_NODATA || r == EAI_FAMILY)
+                        return liberr_set(err, -ENXIO, LWMI_ERROR_CONNECT,
+                                          "WBEM_E_TRANSPORT_FAILURE",
+                                          "cannot connect to %s: host %s not found", address, host);
+                return liberr_set(err, -(e ? e : ENXIO), LWMI_ERROR_CONNECT,
+                                  "WBEM_E_TRANSPORT_FAILURE",
+                                  "cannot connect to %s: cannot look up host %s: %s", address, host,
+                                  r == EAI_SYSTEM ? strerror(e) : gai_strerror(r));
+        }
+        int e = ENXIO;
+        for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+                e = connect_tcp_one(ai, deadline_ms, ret_fd);
+                if (e == 0 || e == ETIMEDOUT)
+                        break;
+        }
+        freeaddrinfo(list);
+        if (e == ETIMEDOUT)
+                return liberr_set(err, -ETIMEDOUT, LWMI_ERROR_CONNECT, "WBEM_E_TRANSPORT_FAILURE",
+                                  "cannot connect to %s: no answer within %u ms", address,
+                                  timeout_ms);
+        if (e)
+                return liberr_set(err, -e, LWMI_ERROR_CONNECT, "WBEM_E_TRANSPORT_FAILURE",
+                                  "cannot connect to %s: %s", address, strerror(e));
+        return 0;
+}
+
 static char *text_of(const json_t *v) {
         if (json_is_string(v))
                 return mem_strdup(json_string_value(v));
@@ -801,13 +903,11 @@ LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigne
         int r = address_parse(address, &a, err);
         if (r < 0)
                 return r;
-        if (a.kind == ADDRESS_TCP)
-                return liberr_set(
-                        err, -EOPNOTSUPP, LWMI_ERROR_NOT_SUPPORTED, "WBEM_E_NOT_SUPPORTED",
-                        "cannot connect to %s: TCP is not supported yet, use a Unix socket",
-                        address);
         int fd = -1;
-        r = connect_unix(a.path, &fd, err);
+        if (a.kind == ADDRESS_TCP)
+                r = connect_tcp(address, a.host, a.port, timeout_ms, &fd, err);
+        else
+                r = connect_unix(a.path, &fd, err);
         if (r < 0)
                 return r;
         _cleanup_(conn_freep) lwmi_conn *c = NULL;

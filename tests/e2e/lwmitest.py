@@ -1,12 +1,14 @@
 """Helpers for the end-to-end tests: start a real lwmid on a socket in a
-fresh temporary directory, wait until it reports readiness over a private
-NOTIFY_SOCKET (as systemd would see it), talk to it with raw JSON-RPC lines,
-and always take it down again.
+fresh temporary directory (and, with listen="127.0.0.1:0", on a TCP port
+of its choosing, learned from its readiness STATUS), wait until it reports
+readiness over a private NOTIFY_SOCKET (as systemd would see it), talk to
+it with raw JSON-RPC lines over either, and always take it down again.
 
 Standard library only; run with /usr/bin/python3."""
 
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -40,7 +42,8 @@ class Daemon:
     block it); notifications arrive on a datagram socket."""
 
     def __init__(self, tmpdir, args=(), socket_path=None, rlimit_nofile=None, env=None,
-                 repository=":memory:", pass_socket=True, journal=False, prefix=()):
+                 repository=":memory:", pass_socket=True, journal=False, listen=None,
+                 prefix=()):
         self.tmpdir = tmpdir
         self.socket_path = socket_path or os.path.join(tmpdir, "run", "lwmid.sock")
         self.log_path = os.path.join(tmpdir, "lwmid-%d.log" % time.monotonic_ns())
@@ -51,6 +54,8 @@ class Daemon:
         # prefix: a command that execs lwmid (e.g. ip netns exec NAME), so
         # that the process started is still lwmid
         argv = list(prefix) + [lwmid_path()]
+        if listen is not None:
+            argv += ["--listen", listen]
         if pass_socket:
             argv += ["--socket", self.socket_path]
         if repository is not None:
@@ -77,6 +82,25 @@ class Daemon:
     @property
     def pid(self):
         return self.proc.pid
+
+    @property
+    def tcp_address(self):
+        """(host, port) of the TCP listener as bound (the port chosen for
+        port 0), from the readiness STATUS ("Listening on PATH and tcp
+        127.0.0.1:45123"); IPv6 hosts without brackets. Needs wait_ready()."""
+        for n in reversed(self.notifications):
+            m = re.match(r"STATUS=Listening on .* and tcp (\[([^\]]+)\]|([^:]+)):(\d+)$", n)
+            if m:
+                return (m.group(2) or m.group(3), int(m.group(4)))
+        raise AssertionError("lwmid reported no TCP listener: %r\n%s"
+                             % (self.notifications, self.log_text()))
+
+    @property
+    def tcp_connect(self):
+        """The TCP listener as a client address: "tcp:127.0.0.1:45123" or
+        "tcp:[::1]:45123"."""
+        host, port = self.tcp_address
+        return "tcp:%s:%d" % ("[%s]" % host if ":" in host else host, port)
 
     def read_notifications(self, timeout):
         """Collect sd_notify messages until timeout; returns all so far."""
@@ -139,12 +163,16 @@ class Daemon:
 
 
 class Client:
-    """A raw client: JSON-RPC lines over the Unix socket."""
+    """A raw client: JSON-RPC lines over the Unix socket (path a string) or
+    TCP (path a (host, port) tuple)."""
 
     def __init__(self, path, timeout=10):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        if isinstance(path, tuple):
+            self.sock = socket.create_connection(path, timeout)
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(path)
         self.buf = b""
         self.timeout = timeout
 
@@ -269,6 +297,7 @@ class DaemonTestCase(unittest.TestCase):
 
     start_daemon = True
     daemon_args = ()
+    daemon_listen = None  # e.g. "127.0.0.1:0": also listen on TCP
 
     def setUp(self):
         def on_alarm(signum, frame):
@@ -284,7 +313,7 @@ class DaemonTestCase(unittest.TestCase):
         self.clients = []
         self.addCleanup(self.close_clients)
         if self.start_daemon:
-            self.daemon = self.start(args=self.daemon_args)
+            self.daemon = self.start(args=self.daemon_args, listen=self.daemon_listen)
 
     def start(self, wait=True, **kwargs):
         d = Daemon(self.tmpdir, **kwargs)
@@ -307,6 +336,13 @@ class DaemonTestCase(unittest.TestCase):
         self.clients.append(c)
         return c
 
+    def connect_tcp(self, daemon=None, timeout=10):
+        """A raw client on the daemon's TCP listener (started with
+        listen=...)."""
+        c = Client((daemon or self.daemon).tcp_address, timeout)
+        self.clients.append(c)
+        return c
+
     def assert_alive(self, daemon=None):
         """The daemon still answers a fresh client."""
         d = daemon or self.daemon
@@ -323,3 +359,92 @@ class DaemonTestCase(unittest.TestCase):
         self.assertIsInstance(reply["error"]["message"], str)
         if message_has:
             self.assertIn(message_has, reply["error"]["message"], reply)
+
+
+# ---- for the fault tests (test_liveness.py) ----------------------------
+
+_help_cache = {}
+
+
+def lwmid_help():
+    """lwmid --help, asked once per binary: tests that need an option
+    (--keepalive-ms, --stall-timeout-ms, ...) skip when it is absent."""
+    path = lwmid_path()
+    if path not in _help_cache:
+        out = subprocess.run([path, "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=10)
+        _help_cache[path] = out.stdout.decode(errors="replace")
+    return _help_cache[path]
+
+
+def lwmid_has_option(option):
+    return option in lwmid_help()
+
+
+def lwmid_binary_has(symbol):
+    """Whether the lwmid binary mentions symbol (bytes): an imported
+    function such as malloc_trim, or a sanitizer's runtime."""
+    with open(lwmid_path(), "rb") as f:
+        return symbol in f.read()
+
+
+def sanitized():
+    """True when lwmid runs under a sanitizer (meson passes b_sanitize as
+    LWMI_SANITIZE; a binary built by hand shows the runtime's symbols)."""
+    option = os.environ.get("LWMI_SANITIZE")
+    if option is not None:
+        return option not in ("", "none")
+    return lwmid_binary_has(b"__asan_init") or lwmid_binary_has(b"__ubsan_handle")
+
+
+def rss_kib(pid):
+    """Resident set size of a process, in KiB (VmRSS)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+class Monitor(Client):
+    """A raw client that asks for the longest keepalive and answers the
+    server's Pings while it waits for a response, so it can sit idle
+    between calls for as long as a test takes (it skips notifications)."""
+
+    def __init__(self, path, timeout=20):
+        super().__init__(path, timeout)
+        self.next_id = 1
+        self.call_ok("Hello", {"client": "monitor", "keepalive_ms": 60000})
+
+    def call(self, method, params=None, id=None):
+        if id is None:
+            id = self.next_id
+            self.next_id += 1
+        self.request(method, params, id)
+        while True:
+            m = self.recv()
+            if "method" in m:
+                if "id" in m:
+                    self.send({"jsonrpc": "2.0", "id": m["id"], "result": {}})
+                continue
+            if m.get("id") != id:
+                raise AssertionError("answer with id %r to request %r: %r" % (m.get("id"), id, m))
+            return m
+
+    def call_ok(self, method, params=None, id=None):
+        reply = self.call(method, params, id)
+        if "error" in reply:
+            raise AssertionError("%s failed: %r" % (method, reply["error"]))
+        return reply["result"]
+
+    def query(self, ns, wql):
+        return self.call_ok("ExecQuery", {"namespace": ns, "query": wql})["objects"]
+
+    def daemon(self):
+        """The LWMI_Daemon instance (root/lwmi), or None when lwmid does
+        not describe itself."""
+        reply = self.call("ExecQuery", {"namespace": "root/lwmi",
+                                        "query": "SELECT * FROM LWMI_Daemon"})
+        if "error" in reply or not reply["result"]["objects"]:
+            return None
+        return reply["result"]["objects"][0]

@@ -110,10 +110,17 @@ class TestNoDaemon(CliTestCase):
         self.assert_exit(p, EXIT_CONNECT)
         self.assertIn("Connection refused", p.stderr)
 
-    def test_tcp_not_supported_exits_3(self):
-        p = self.lwmi("ping", socket_path="tcp:127.0.0.1:1")
+    def test_tcp_refused_exits_3(self):
+        # a port with nobody listening: bound, not listening
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        address = "tcp:127.0.0.1:%d" % s.getsockname()[1]
+        try:
+            p = self.lwmi("--connect", address, "ping", use_socket=False)
+        finally:
+            s.close()
         self.assert_exit(p, EXIT_CONNECT)
-        self.assertIn("not supported yet", p.stderr)
+        self.assertIn("cannot connect to %s: Connection refused" % address, p.stderr)
 
     def test_server_that_hangs_up(self):
         # A socket that accepts and closes at once: the Hello gets no answer.

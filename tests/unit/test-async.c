@@ -910,8 +910,23 @@ static void test_registration_counts(void **state) {
         }
         json_decref(regs);
 
+        /* read again, the times are the same to the microsecond (a WITHIN
+         * poll would see a change otherwise) */
+        json_t *again = self_query(f, &f->b, 34, "SELECT * FROM LWMI_Registration");
+        regs = self_query(f, &f->b, 35, "SELECT * FROM LWMI_Registration");
+        for (size_t k = 0; k < 3; k++)
+                assert_int_equal(self_time(find_call(regs, want[k].call), "CreatedAt"),
+                                 self_time(find_call(again, want[k].call), "CreatedAt"));
+        json_decref(again);
+        json_decref(regs);
+        again = self_query(f, &f->b, 36, "SELECT * FROM LWMI_Session");
+
         json_t *sessions = self_query(f, &f->b, 31, "SELECT * FROM LWMI_Session");
         assert_int_equal(json_array_size(sessions), 2);
+        for (size_t k = 0; k < 2; k++)
+                assert_int_equal(self_time(json_array_get(sessions, k), "ConnectedSince"),
+                                 self_time(json_array_get(again, k), "ConnectedSince"));
+        json_decref(again);
         for (size_t k = 0; k < 2; k++) {
                 json_t *o = json_array_get(sessions, k);
                 bool is_a = self_u64(o, "SessionId") == a->session->id;
@@ -971,7 +986,11 @@ static void test_registration_counts(void **state) {
 static void test_created_at(void **state) {
         Fixture *f = *state;
         Peer *a = &f->a;
-        enum { CALLS = 120, KEEP_EVERY = 10, BURST = 100 };
+        enum {
+                CALLS = 120,
+                KEEP_EVERY = 10,
+                BURST = 100
+        };
         int64_t before[CALLS], after[CALLS];
         json_int_t calls[CALLS];
         const int64_t slack = 2000;

@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -708,9 +711,6 @@ static void test_connect_errors(void **state) {
         assert_non_null(strstr(err.message, "No such file"));
         assert_ptr_equal(c, (lwmi_conn *)0x1); /* untouched */
 
-        assert_int_equal(lwmi_connect("tcp:localhost:5988", &c, &err), -EOPNOTSUPP);
-        assert_int_equal(err.code, LWMI_ERROR_NOT_SUPPORTED);
-        assert_non_null(strstr(err.message, "not supported yet"));
         assert_int_equal(lwmi_connect("tcp:nope", &c, &err), -EINVAL);
         assert_int_equal(lwmi_connect("x", NULL, &err), -EINVAL);
 
@@ -795,6 +795,142 @@ static void test_connect_and_hello(void **state) {
         assert_null(lwmi_close(NULL));
         assert_null(lwmi_server_name(NULL));
         assert_true(lwmi_is_broken(NULL));
+}
+
+/* A TCP socket bound to a free port of the loopback of `family`; listening
+ * with `backlog` unless it is negative. -1 when the machine has no such
+ * loopback (IPv6 may be off). */
+static int tcp_socket(int family, int backlog, uint16_t *ret_port) {
+        int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_storage ss = { 0 };
+        socklen_t len;
+        if (family == AF_INET) {
+                struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+                sin->sin_family = AF_INET;
+                sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                len = sizeof(*sin);
+        } else {
+                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+                sin6->sin6_family = AF_INET6;
+                sin6->sin6_addr = in6addr_loopback;
+                len = sizeof(*sin6);
+        }
+        if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0) {
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+        *ret_port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (backlog >= 0)
+                assert_int_equal(listen(fd, backlog), 0);
+        return fd;
+}
+
+/* Hello and a Ping over TCP to a stand-in server, with TCP_NODELAY set on
+ * the client's socket. */
+static void connect_tcp_to(int family, const char *host) {
+        uint16_t port;
+        int lfd = tcp_socket(family, 4, &port);
+        if (lfd < 0) {
+                print_message("no %s loopback here: not testing %s\n",
+                              family == AF_INET ? "IPv4" : "IPv6", host);
+                return;
+        }
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                child_hello_server(lfd);
+        close(lfd);
+
+        char address[128];
+        snprintf(address, sizeof(address), "tcp:%s:%u", host, port);
+        lwmi_conn *c = NULL;
+        lwmi_error err = LWMI_ERROR_INIT;
+        int r = lwmi_connect_ex(address, "unit-test", 2500, 5000, &c, &err);
+        if (r < 0)
+                fail_msg("connect to %s: %s", address, err.message);
+        assert_string_equal(lwmi_session_id(c), "42");
+        int nodelay = 0;
+        socklen_t len = sizeof(nodelay);
+        assert_int_equal(getsockopt(lwmi_fd(c), IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+        assert_int_equal(nodelay, 1);
+        assert_true(fcntl(lwmi_fd(c), F_GETFL) & O_NONBLOCK);
+        assert_true(fcntl(lwmi_fd(c), F_GETFD) & FD_CLOEXEC);
+        assert_int_equal(lwmi_ping(c, &err), 0);
+        lwmi_close(c);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_connect_tcp(void **state) {
+        (void)state;
+        connect_tcp_to(AF_INET, "127.0.0.1");
+        connect_tcp_to(AF_INET6, "[::1]");
+        /* a name with several addresses (::1 and 127.0.0.1 in /etc/hosts on
+         * most machines): one that refuses is followed by the next */
+        connect_tcp_to(AF_INET, "localhost");
+}
+
+static void test_connect_tcp_errors(void **state) {
+        (void)state;
+        lwmi_conn *c = (lwmi_conn *)0x1;
+        lwmi_error err;
+        char address[128];
+        uint16_t port;
+
+        /* nobody listening: refused, the message names the address */
+        int fd = tcp_socket(AF_INET, -1, &port);
+        assert_true(fd >= 0);
+        snprintf(address, sizeof(address), "tcp:127.0.0.1:%u", port);
+        assert_int_equal(lwmi_connect(address, &c, &err), -ECONNREFUSED);
+        assert_int_equal(err.code, LWMI_ERROR_CONNECT);
+        assert_string_equal(err.status, "WBEM_E_TRANSPORT_FAILURE");
+        char want[192];
+        snprintf(want, sizeof(want), "cannot connect to %s: Connection refused", address);
+        assert_string_equal(err.message, want);
+        assert_ptr_equal(c, (lwmi_conn *)0x1);
+        close(fd);
+
+        /* a host that does not exist (.invalid never does); a resolver
+         * that cannot be reached says so instead */
+        setenv("RES_OPTIONS", "timeout:1 attempts:1", 1);
+        int r = lwmi_connect("tcp:no-such-host.invalid:7000", &c, &err);
+        unsetenv("RES_OPTIONS");
+        if (r != -ENXIO && r != -EAGAIN)
+                fail_msg("unexpected %d: %s", r, err.message);
+        assert_int_equal(err.code, LWMI_ERROR_CONNECT);
+        assert_non_null(strstr(err.message, "cannot connect to tcp:no-such-host.invalid:7000"));
+        if (r == -ENXIO)
+                assert_non_null(strstr(err.message, "host no-such-host.invalid not found"));
+        assert_ptr_equal(c, (lwmi_conn *)0x1);
+
+        /* a server whose backlog is full drops the SYN: the connect gives
+         * up at the timeout */
+        fd = tcp_socket(AF_INET, 0, &port);
+        assert_true(fd >= 0);
+        snprintf(address, sizeof(address), "tcp:127.0.0.1:%u", port);
+        int fillers[4];
+        for (unsigned i = 0; i < 4; i++) {
+                fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+                sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                (void)connect(fillers[i], (struct sockaddr *)&sin, sizeof(sin));
+        }
+        uint64_t t0 = conn_now_ms();
+        r = lwmi_connect_ex(address, NULL, 0, 300, &c, &err);
+        uint64_t took = conn_now_ms() - t0;
+        assert_int_equal(r, -ETIMEDOUT);
+        assert_int_equal(err.code, LWMI_ERROR_CONNECT);
+        snprintf(want, sizeof(want), "cannot connect to %s: no answer within 300 ms", address);
+        assert_string_equal(err.message, want);
+        assert_true(took >= 290 && took < 3000);
+        for (unsigned i = 0; i < 4; i++)
+                close(fillers[i]);
+        close(fd);
 }
 
 /* -- error objects -- */
@@ -923,6 +1059,8 @@ int main(void) {
                 cmocka_unit_test(test_typed_helpers_bad_input),
                 cmocka_unit_test(test_address_parse),
                 cmocka_unit_test(test_default_address),
+                cmocka_unit_test(test_connect_tcp),
+                cmocka_unit_test(test_connect_tcp_errors),
                 cmocka_unit_test(test_connect_errors),
                 cmocka_unit_test(test_connect_and_hello),
                 cmocka_unit_test(test_error_text_trimmed_to_utf8),

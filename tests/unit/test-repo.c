@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1343,7 +1344,11 @@ static const char *crash_class_v2 = "{\"__CLASS\": \"Crash_Item\", \"properties\
 static const char *crash_sub = "{\"__CLASS\": \"Crash_Sub\", \"__SUPERCLASS\": \"Crash_Item\"}";
 
 /* The child: writes until killed. Never returns. */
-static void crash_child(const char *path, unsigned round) {
+/* The writer: puts, reshapes and deletes until killed. After its first
+ * committed write it writes a byte to ready_fd, so the parent's random
+ * delay starts from a writer known to be writing (a loaded machine may take
+ * long to start it). */
+static void crash_child(const char *path, unsigned round, int ready_fd) {
         unsigned seed = (unsigned)getpid() * 7919u + round;
         Repo *r = NULL;
         if (repo_open(path, &r, NULL) != 0)
@@ -1353,6 +1358,8 @@ static void crash_child(const char *path, unsigned round) {
                 if (crash_put(r, "Crash_Item", (uint32_t)(rand_r(&seed) % CRASH_ITEMS), counter,
                               &seed) != 0)
                         _exit(4);
+                if (it == 1 && (write(ready_fd, "w", 1) != 1 || close(ready_fd) != 0))
+                        _exit(9);
                 if (it % 150 == 0) {
                         /* One big transaction: every instance reshaped. */
                         CimClass *def = class_def(it % 300 == 0 ? crash_class_v1 : crash_class_v2);
@@ -1426,10 +1433,20 @@ static void test_crash_consistency(void **state) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         srand((unsigned)now.tv_nsec);
         for (unsigned round = 0; round < CRASH_ROUNDS; round++) {
+                int ready[2];
+                assert_int_equal(pipe(ready), 0);
                 pid_t pid = fork();
                 assert_true(pid >= 0);
-                if (pid == 0)
-                        crash_child(path, round);
+                if (pid == 0) {
+                        close(ready[0]);
+                        crash_child(path, round, ready[1]);
+                }
+                close(ready[1]);
+                struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
+                char byte;
+                assert_int_equal(poll(&pfd, 1, 30000), 1);
+                assert_int_equal(read(ready[0], &byte, 1), 1);
+                close(ready[0]);
                 /* Let it write for a random while, then kill it mid-stride. */
                 struct timespec delay = { 0, (long)(30 + rand() % 150) * 1000000L };
                 nanosleep(&delay, NULL);
@@ -1459,7 +1476,8 @@ static void test_crash_consistency(void **state) {
                 class_unref(cls);
                 repo_close(r);
         }
-        assert_true(rounds_with_writes >= CRASH_ROUNDS / 2);
+        /* every writer committed before it was killed */
+        assert_int_equal(rounds_with_writes, CRASH_ROUNDS);
         remove_temp_dir(dir);
 }
 

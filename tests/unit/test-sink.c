@@ -271,6 +271,63 @@ static void test_filter_sharing(void **state) {
         assert_int_equal(f->d->n_buckets, 0);
 }
 
+/* The equality slot of a captured filter delivers to its one call by itself
+ * and through the filter when it has several: every change of the call set
+ * (another call, on another sink; the first one cancelled; the sink freed)
+ * is delivered to exactly the calls there are, on their own sinks, and a
+ * sink index is reused. */
+static void test_slot_delivery_modes(void **state) {
+        Fixture *f = *state;
+        Record rec2 = { 0 };
+        Sink *s2;
+        const char *q = "SELECT * FROM App_Event WHERE Id = 9";
+        const char *qs = "SELECT * FROM App_Event WHERE Name = 'Abc'";
+
+        Call *c1 = subscribe_ok(f->d, &f->table, f->sink, 1, q);
+        Call *t1 = subscribe_ok(f->d, &f->table, f->sink, 10, qs);
+        EqProbe probe;
+        EqKey key = { .domain = EQ_UINT, .v.u = 9 };
+        uint16_t id = call_filter(c1)->path_id;
+        assert_int_equal(publish(f, 9, ""), 1);
+        assert_int_equal(f->rec.call_ids[0], 1);
+        assert_int_equal(publish(f, 8, "aBC"), 1); /* the string key, case folded */
+        assert_int_equal(f->rec.call_ids[1], 10);
+        assert_int_equal(publish(f, 8, "abd"), 0);
+
+        assert_int_equal(sink_new_in(f->d, &record_ops, &rec2, &s2), 0);
+        assert_int_equal(s2->idx, 1);
+        Call *c2 = subscribe_ok(f->d, &f->table, s2, 2, q);
+        assert_ptr_equal(call_filter(c1), call_filter(c2));
+        assert_int_equal(publish(f, 9, ""), 2);
+        assert_int_equal(f->rec.n_indicated, 3);
+        assert_int_equal(rec2.n_indicated, 1);
+
+        /* the first call goes: the slot names the second one, on s2 */
+        call_cancel(c1);
+        assert_int_equal(publish(f, 9, ""), 1);
+        assert_int_equal(f->rec.n_indicated, 3);
+        assert_int_equal(rec2.n_indicated, 2);
+        assert_int_equal(rec2.call_ids[1], 2);
+        dispatcher_eq_probe_init(f->d, call_filter(c2)->bucket, id, &key, &probe);
+        assert_ptr_equal(dispatcher_eq_probe_next(f->d, &probe), call_filter(c2));
+        assert_null(dispatcher_eq_probe_next(f->d, &probe));
+
+        /* s2 freed with its call: its index is the next sink's */
+        sink_free(s2);
+        assert_int_equal(publish(f, 9, ""), 0);
+        assert_int_equal(sink_new_in(f->d, &record_ops, &rec2, &s2), 0);
+        assert_int_equal(s2->idx, 1);
+        Call *c3 = subscribe_ok(f->d, &f->table, s2, 3, q);
+        assert_int_equal(publish(f, 9, ""), 1);
+        assert_int_equal(rec2.call_ids[2], 3);
+        call_cancel(c3);
+        call_cancel(t1);
+        sink_free(s2);
+        record_reset(&rec2);
+        assert_int_equal(f->d->n_eq, 0);
+        assert_int_equal(f->d->n_free_uids, f->d->next_uid); /* every path uid back */
+}
+
 static void test_call_end(void **state) {
         Fixture *f = *state;
         EngineEventStats before = stats(f);
@@ -386,6 +443,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_cancel_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sink_free_releases, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_filter_sharing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_slot_delivery_modes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_call_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_projection, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_subscribe_enomem, setup, teardown),
