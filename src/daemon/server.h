@@ -17,6 +17,7 @@
 #include "error.h"
 
 typedef struct Engine Engine;
+typedef struct Provider Provider;
 typedef struct Listener Listener;
 typedef struct Session Session;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
@@ -63,6 +64,7 @@ typedef struct Server {
         /* The repository, the providers and the data operations; NULL
          * until server_open_repository(). */
         Engine *engine;
+        Provider *process; /* the engine's process provider (for the events log line) */
         /* Engine sink callbacks running (async.c): calls must not be
          * released meanwhile. */
         unsigned sink_callbacks;

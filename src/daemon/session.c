@@ -83,29 +83,32 @@ uint64_t session_output_queued(const Session *s) {
         return s->output.queued;
 }
 
-/* The bytes a Unix peer has not read, exactly (sockdiag.h). 0 or a
- * negative errno: not a Unix socket, no sock_diag, peer unknown. */
-static int session_unix_unread(Session *s, uint64_t *ret) {
+/* Find the Unix peer's socket (once, when a stall check first needs it:
+ * the lookup walks the kernel's table of Unix sockets). */
+static void session_learn_peer(Session *s) {
         Server *server = s->server;
-        int diag = server_sockdiag(server);
+        struct stat st;
+        int diag;
 
-        if (s->tcp || diag < 0)
-                return -ENOTSUP;
-        if (!s->peer_ino_tried) {
-                struct stat st;
-                /* once, when a stall check first needs it */
-                s->peer_ino_tried = true;
-                if (fstat(bufferevent_getfd(s->bev), &st) < 0 ||
-                    sockdiag_unix_peer(diag, ++server->sockdiag_seq, (uint64_t)st.st_ino,
-                                       &s->peer_ino) < 0)
-                        s->peer_ino = 0;
-        }
-        if (s->peer_ino == 0)
-                return -ENOENT;
-        return sockdiag_unix_unread(diag, ++server->sockdiag_seq, s->peer_ino, ret);
+        if (s->peer_ino_tried || s->tcp)
+                return;
+        s->peer_ino_tried = true;
+        diag = server_sockdiag(server);
+        if (diag < 0 || fstat(bufferevent_getfd(s->bev), &st) < 0 ||
+            sockdiag_unix_peer(diag, ++server->sockdiag_seq, (uint64_t)st.st_ino, &s->peer_ino) < 0)
+                s->peer_ino = 0;
 }
 
-uint64_t session_output_taken(Session *s) {
+/* The bytes a Unix peer has not read, exactly (sockdiag.h). 0 or a
+ * negative errno: not a Unix socket, no sock_diag, peer not known. */
+static int session_unix_unread(const Session *s, uint64_t *ret) {
+        if (s->tcp || s->peer_ino == 0 || s->server->sockdiag_fd < 0)
+                return -ENOTSUP;
+        return sockdiag_unix_unread(s->server->sockdiag_fd, ++s->server->sockdiag_seq, s->peer_ino,
+                                    ret);
+}
+
+uint64_t session_output_taken(const Session *s) {
         uint64_t written = s->output.queued - evbuffer_get_length(bufferevent_get_output(s->bev));
         uint64_t unsent = 0;
         int outq = 0;
@@ -177,6 +180,7 @@ static void session_liveness_check(Session *s) {
                 return; /* a draining session has its own bound */
 
         if (s->output.count > 0) {
+                session_learn_peer(s);
                 uint64_t taken = session_output_taken(s);
                 if (liveness_output_oldest(&s->output, taken, &oldest)) {
                         if (now - oldest >= stall) {
@@ -252,8 +256,10 @@ static void session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_inf
         if (info->n_added == 0)
                 return;
         uint64_t now = session_now_usec(), stall = session_stall_usec(s), oldest;
-        if (liveness_output_full(&s->output))
+        if (liveness_output_full(&s->output)) {
+                session_learn_peer(s);
                 (void)liveness_output_oldest(&s->output, session_output_taken(s), &oldest);
+        }
         if (liveness_output_queued(&s->output, info->n_added, now,
                                    liveness_granularity_usec(stall)))
                 session_liveness_arm(s, now + stall);

@@ -220,9 +220,10 @@ void session_set_keepalive(Session *s, unsigned keepalive_ms, bool chosen);
 void session_settings_changed(Session *s);
 
 /* Output bytes queued so far, and those the consumer has taken (handed to
- * the kernel and no longer in its send queue). */
+ * the kernel and no longer in its send queue: for a Unix peer found by a
+ * stall check, its exact unread bytes; else SIOCOUTQ). */
 uint64_t session_output_queued(const Session *s);
-uint64_t session_output_taken(Session *s);
+uint64_t session_output_taken(const Session *s);
 
 /* Set TCP_USER_TIMEOUT to 1.5 x keepalive_ms on a TCP socket (AF_INET,
  * AF_INET6); nothing for other sockets. 0 or a negative errno. */

@@ -371,7 +371,8 @@ class TestExtrinsic(EventTestCase):
         self.subscribe("SELECT * FROM T_Alarm WHERE Sev = 7", sink="x", client=other)
         self.subscribe("SELECT * FROM T_Alarm WHERE Sev = 8", sink="y", client=other)
         self.subscribe("SELECT * FROM __InstanceCreationEvent WITHIN 1 "
-                       "WHERE TargetInstance ISA 'Linux_Process'", sink="x", client=other)
+                       "WHERE TargetInstance ISA 'LWMI_Session'", sink="x", client=other,
+                       ns="root/lwmi")
         counts = self.daemon_counts()
         self.assertEqual(counts["Sessions"], base["Sessions"] + 1)
         self.assertEqual(counts["Registrations"], base["Registrations"] + 3)
@@ -468,6 +469,10 @@ class TestIntrinsic(EventTestCase):
 
 
 class TestPolling(EventTestCase):
+    # polling of Linux_Process, whatever the daemon's privileges (native
+    # process events: test_proc_events.py)
+    daemon_args = ("--no-proc-connector",)
+
     def test_process_creation_and_deletion(self):
         """A spawned sleep with a unique argument is caught by a WITHIN 1
         creation query on Linux_Process, and its exit by the deletion
@@ -504,7 +509,8 @@ class TestPolling(EventTestCase):
         e = self.sub_error("SELECT * FROM __InstanceCreationEvent "
                            "WHERE TargetInstance ISA 'Linux_Process'", "WBEM_E_INVALID_QUERY",
                            "WITHIN")
-        self.assertIn("no event source", e["message"])
+        self.assertIn("the process event source (the kernel's proc connector) is turned off",
+                      e["message"])
 
     def test_within_below_minimum(self):
         e = self.sub_error("SELECT * FROM __InstanceCreationEvent WITHIN 0.1 "

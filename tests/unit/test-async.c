@@ -69,6 +69,10 @@ static int setup(void **state) {
         settings_init(&o);
         o.socket_path = mem_strdup("/nonexistent/test.sock");
         o.repository = mem_strdup(":memory:");
+        /* not the liveness tests: a slow machine (sanitizers, load) must
+         * not bring a keepalive Ping or a stall into them */
+        o.keepalive_ms = 60000;
+        o.stall_timeout_ms = 600000;
         if (server_new(&o, &o, &f->server, &e) != 0)
                 return -1;
         settings_done(&o);
