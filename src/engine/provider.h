@@ -105,9 +105,13 @@ typedef struct ProviderOps {
          *   a WbemStatus with err filled when the query cannot be
          *      watched at all (e.g. no directory named), or -errno.
          * It must be cheap: it runs for every event subscription on the
-         * provider's classes. */
+         * provider's classes. `caller` (NULL: the daemon) is the subscriber,
+         * as for enum_begin: a source shared by several subscriptions is
+         * checked for each of them here (e.g. Linux_File: may this peer
+         * list the directory?), and refuses with WBEM_E_ACCESS_DENIED. */
         int (*source_check)(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                            char **ret_key, char *why, size_t why_size, Error *err);
+                            const ProviderCaller *caller, char **ret_key, char *why,
+                            size_t why_size, Error *err);
         /* Start the source for (ns, key): from now on raise its events
          * with event_source_raise(src, ...) until source_stop. src stays
          * valid until source_stop returns. *ret is the provider's state.
@@ -118,6 +122,10 @@ typedef struct ProviderOps {
         /* Stop it: release every watch and timer, free the state. Raises
          * nothing. */
         void (*source_stop)(ProviderSource *s);
+        /* Optional: the kernel watches the provider's sources hold now
+         * (Linux_File: one inotify watch per directory watched), summed
+         * into EngineEventStats.watches (LWMI_Daemon.Watches). */
+        size_t (*source_watches)(Provider *p);
 } ProviderOps;
 
 struct Provider {

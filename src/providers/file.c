@@ -23,7 +23,15 @@
  * Paths are bytes; the properties are UTF-8, so a name that is not valid
  * UTF-8 shows U+FFFD in its place (and its Path then names no file).
  * Directory and Path are written as the query wrote them: a normal
- * absolute path, through symbolic links if it goes through them. */
+ * absolute path, through symbolic links if it goes through them.
+ *
+ * Events are native (inotify, filewatch.h): a subscription must name the
+ * directory with a top-level `TargetInstance.Directory = '/some/dir'`,
+ * and the subscriber must be allowed to list it, as for a query. The
+ * engine runs one source per directory (the key: the path as written),
+ * shared by the subscriptions that name it; all sources share the
+ * provider's one inotify descriptor, watched on the daemon's loop through
+ * one of them (another takes it over when that one stops). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +42,7 @@
 
 #include "cleanup.h"
 #include "file.h"
+#include "filewatch.h"
 #include "fsaccess.h"
 #include "mem.h"
 #include "names.h"
@@ -55,6 +64,27 @@ static const CimPropertySpec file_properties[] = {
         { "ChangedTime", CIM_DATETIME, false, false },
         { "Type", CIM_STRING, false, false },
         /* clang-format on */
+};
+
+typedef struct FileSource FileSource;
+
+/* The provider's state: the inotify watcher and the sources using it. */
+typedef struct FileProvider {
+        Provider provider; /* handed out; userdata points back here */
+        FileWatch *fw;     /* while a source runs */
+        FileSource *sources;
+        FileSource *host; /* the source whose loop watch reads fw's descriptor */
+        void *fd_watch;
+} FileProvider;
+
+struct FileSource {
+        FileSource *next;
+        FileProvider *fp;
+        EventSource *src;
+        CimClass *cls;
+        char *ns;
+        FileWatchDir *dir;
+        bool gone; /* the directory went: end the source after this dispatch */
 };
 
 typedef struct FileCursor {
@@ -138,6 +168,30 @@ int file_instance_new(CimClass *cls, const char *ns, const char *directory, cons
         *ret = inst;
         return 0;
 }
+/* An instance of an entry known by name only (created and gone before it
+ * could be looked at): Path, Directory, Name and Extension. */
+static int file_instance_names(CimClass *cls, const char *ns, const char *directory,
+                               const char *name, Instance **ret, Error *err) {
+        _cleanup_free_ char *path =
+                mem_printf("%s/%s", strcmp(directory, "/") == 0 ? "" : directory, name);
+        if (!path)
+                return -ENOMEM;
+        Instance *inst = NULL;
+        int r = instance_new(cls, &inst);
+        if (r != 0)
+                return r;
+        if ((r = instance_set_namespace(inst, ns)) != 0 ||
+            (r = props_set_string(inst, "Path", path, err)) != 0 ||
+            (r = props_set_string(inst, "Directory", directory, err)) != 0 ||
+            (r = props_set_string(inst, "Name", name, err)) != 0 ||
+            (r = props_set_string(inst, "Extension", file_extension(name), err)) != 0) {
+                instance_unref(inst);
+                return r;
+        }
+        *ret = inst;
+        return 0;
+}
+
 static int file_check_class(const CimClass *cls, Error *err) {
         if (!cls || !cls->name || !name_equal(cls->name, FILE_CLASS))
                 return error_set(err, WBEM_E_INVALID_CLASS, "the file provider serves %s, not %s",
@@ -363,8 +417,221 @@ static int file_get_instance(Provider *p, const char *ns, CimClass *cls, const O
         return file_instance_new(cls, ns ? ns : p->ns, dir, name, &st, ret, err);
 }
 
+/* ---- events ------------------------------------------------------------------ */
+
+static void file_instance_unrefp(Instance **i) {
+        if (*i)
+                instance_unref(*i);
+}
+
+static int file_event_instance(FileSource *fs, const char *directory, const char *name,
+                               const struct stat *st, Instance **ret) {
+        if (!st)
+                return file_instance_names(fs->cls, fs->ns, directory, name, ret, NULL);
+        return file_instance_new(fs->cls, fs->ns, directory, name, st, ret, NULL);
+}
+
+/* filewatch's report of a change in fs's directory: the event, if any
+ * registration of fs wants its kind. An instance that cannot be built
+ * for lack of memory is dropped (as the engine counts its own). */
+static void file_source_change(void *userdata, const char *directory, const char *name,
+                               DirChange change, const struct stat *before,
+                               const struct stat *after) {
+        FileSource *fs = userdata;
+        ProviderEvent kind = change == DIR_CREATED   ? PROVIDER_EVENT_CREATION
+                             : change == DIR_DELETED ? PROVIDER_EVENT_DELETION
+                                                     : PROVIDER_EVENT_MODIFICATION;
+        if (!event_source_wants(fs->src, kind))
+                return;
+        _cleanup_(file_instance_unrefp) Instance *target = NULL;
+        _cleanup_(file_instance_unrefp) Instance *previous = NULL;
+        if (file_event_instance(fs, directory, name, change == DIR_DELETED ? before : after,
+                                &target) != 0)
+                return;
+        if (change == DIR_MODIFIED &&
+            file_event_instance(fs, directory, name, before, &previous) != 0)
+                return;
+        event_source_raise(fs->src, kind, target, previous);
+}
+
+static void file_source_gone(void *userdata, const char *directory) {
+        FileSource *fs = userdata;
+        (void)directory;
+        fs->gone = true;
+}
+
+static const FileWatchOps file_watch_ops = {
+        .change = file_source_change,
+        .gone = file_source_gone,
+};
+
+/* The inotify descriptor is readable. */
+static void file_watch_ready(void *arg) {
+        FileProvider *fp = arg;
+        int r = filewatch_dispatch(fp->fw);
+        char message[256];
+        if (r < 0 && r != -ENOMEM) {
+                /* The watcher is unusable: end every source. Each failure
+                 * stops its source (source_stop unlinks it). */
+                snprintf(message, sizeof(message), "%s: reading inotify events: %s", FILE_CLASS,
+                         strerror(-r));
+                while (fp->sources)
+                        event_source_fail(fp->sources->src, WBEM_E_PROVIDER_FAILURE, message);
+                return;
+        }
+        /* Directories that went: end their sources, one at a time (each
+         * failure may free it and change the list). */
+        for (FileSource *fs = fp->sources; fs;) {
+                if (!fs->gone) {
+                        fs = fs->next;
+                        continue;
+                }
+                snprintf(message, sizeof(message),
+                         "%s: directory %s was deleted, moved or unmounted", FILE_CLASS,
+                         filewatch_dir_name(fs->dir));
+                fs->gone = false;
+                event_source_fail(fs->src, WBEM_E_NOT_FOUND, message);
+                fs = fp->sources;
+        }
+}
+
+static int file_source_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
+                             const ProviderCaller *caller, char **ret_key, char *why,
+                             size_t why_size, Error *err) {
+        (void)p, (void)ns, (void)why, (void)why_size;
+        int r = file_check_class(cls, err);
+        if (r != 0)
+                return r;
+        static const char *const parts[] = { "TargetInstance", "Directory" };
+        const WqlLiteral *l = wql_find_equality(q ? q->where : NULL, parts, 2);
+        if (!l || l->kind != WQL_LIT_STRING)
+                return error_set(err, WBEM_E_NOT_SUPPORTED,
+                                 "%s: events need the directory to watch, as a top-level AND "
+                                 "term TargetInstance.Directory = '/some/dir'",
+                                 FILE_CLASS);
+        if (!fsaccess_path_is_normal(l->s))
+                return file_not_normal(WBEM_E_INVALID_QUERY, "TargetInstance.Directory", l->s, err);
+        /* The subscriber may watch only what it may list. */
+        int fd = -1;
+        r = fsaccess_open_dir(l->s, caller, true, &fd, err);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return error_set(err, WBEM_E_NOT_FOUND, "%s: no directory %s to watch", FILE_CLASS,
+                                 l->s);
+        if (r != 0)
+                return file_open_error(r, l->s, err);
+        close(fd);
+        char *key = mem_strdup(l->s);
+        if (!key)
+                return -ENOMEM;
+        *ret_key = key;
+        return 1;
+}
+
+static void file_source_free(FileSource *fs) {
+        if (fs->cls)
+                class_unref(fs->cls);
+        mem_free(fs->ns);
+        mem_free(fs);
+}
+
+/* Read the descriptor through a loop watch of fs (the host). */
+static int file_host(FileProvider *fp, FileSource *fs) {
+        void *w = event_source_watch(fs->src, filewatch_fd(fp->fw), file_watch_ready, fp);
+        if (!w)
+                return -ENOMEM;
+        fp->host = fs;
+        fp->fd_watch = w;
+        return 0;
+}
+
+static int file_source_start(Provider *p, const char *ns, const char *key, EventSource *src,
+                             ProviderSource **ret, Error *err) {
+        FileProvider *fp = p->userdata;
+        FileSource *fs = mem_calloc(1, sizeof(FileSource));
+        if (!fs)
+                return -ENOMEM;
+        fs->fp = fp;
+        fs->src = src;
+        fs->ns = mem_strdup(ns ? ns : p->ns);
+        if (!fs->ns) {
+                file_source_free(fs);
+                return -ENOMEM;
+        }
+        int r = event_source_class(src, FILE_CLASS, &fs->cls, err);
+        bool made_fw = false;
+        if (r == 0 && !fp->fw) {
+                r = filewatch_new(&file_watch_ops, &fp->fw, err);
+                made_fw = r == 0;
+        }
+        if (r == 0) {
+                r = filewatch_add(fp->fw, key, fs, &fs->dir, err);
+                if (r == -ENOENT || r == -ENOTDIR)
+                        r = error_set(err, WBEM_E_NOT_FOUND, "%s: no directory %s to watch",
+                                      FILE_CLASS, key);
+                else if (r < 0 && r != -ENOMEM)
+                        r = file_open_error(r, key, err);
+        }
+        if (r == 0 && !fp->host) {
+                r = file_host(fp, fs);
+                if (r != 0)
+                        filewatch_remove(fp->fw, fs->dir);
+        }
+        if (r != 0) {
+                if (made_fw)
+                        fp->fw = filewatch_free(fp->fw);
+                file_source_free(fs);
+                return r;
+        }
+        fs->next = fp->sources;
+        fp->sources = fs;
+        *ret = (ProviderSource *)fs;
+        return 0;
+}
+
+static void file_source_stop(ProviderSource *s) {
+        FileSource *fs = (FileSource *)s;
+        FileProvider *fp = fs->fp;
+        for (FileSource **q = &fp->sources; *q; q = &(*q)->next)
+                if (*q == fs) {
+                        *q = fs->next;
+                        break;
+                }
+        filewatch_remove(fp->fw, fs->dir);
+        if (fp->host == fs) {
+                event_source_unwatch(fs->src, fp->fd_watch);
+                fp->host = NULL;
+                fp->fd_watch = NULL;
+                /* Another source takes the descriptor over. Without memory
+                 * for that the others hear nothing until the next source
+                 * starts and hosts it (ending them is not allowed here). */
+                if (fp->sources)
+                        (void)file_host(fp, fp->sources);
+        }
+        if (!fp->sources)
+                fp->fw = filewatch_free(fp->fw);
+        file_source_free(fs);
+}
+
+static size_t file_source_watches(Provider *p) {
+        return file_provider_watches(p, NULL);
+}
+
+size_t file_provider_watches(const Provider *p, uint64_t *ret_overflows) {
+        const FileProvider *fp = p->userdata;
+        FileWatchStats st = { 0 };
+        if (fp->fw)
+                filewatch_stats(fp->fw, &st);
+        if (ret_overflows)
+                *ret_overflows = st.overflows;
+        return st.watches;
+}
+
 static void file_free(Provider *p) {
-        mem_free(p);
+        if (!p)
+                return;
+        FileProvider *fp = p->userdata;
+        filewatch_free(fp->fw);
+        mem_free(fp);
 }
 
 static const ProviderOps file_ops = {
@@ -374,17 +641,22 @@ static const ProviderOps file_ops = {
         .enum_end = file_enum_end,
         .get_instance = file_get_instance,
         .free = file_free,
+        .source_check = file_source_check,
+        .source_start = file_source_start,
+        .source_stop = file_source_stop,
+        .source_watches = file_source_watches,
 };
 
 int file_provider_new(Provider **ret) {
-        Provider *p = mem_calloc(1, sizeof(Provider));
-        if (!p)
+        FileProvider *fp = mem_calloc(1, sizeof(FileProvider));
+        if (!fp)
                 return -ENOMEM;
-        *p = (Provider){
+        fp->provider = (Provider){
                 .name = "file",
                 .ns = FILE_NAMESPACE,
                 .ops = &file_ops,
+                .userdata = fp,
         };
-        *ret = p;
+        *ret = &fp->provider;
         return 0;
 }

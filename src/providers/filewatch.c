@@ -354,3 +354,7 @@ void filewatch_stats(const FileWatch *fw, FileWatchStats *ret) {
         }
         *ret = s;
 }
+
+const char *filewatch_dir_name(const FileWatchDir *d) {
+        return d->directory;
+}

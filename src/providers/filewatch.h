@@ -85,3 +85,5 @@ void filewatch_remove(FileWatch *fw, FileWatchDir *d);
 int filewatch_dispatch(FileWatch *fw);
 
 void filewatch_stats(const FileWatch *fw, FileWatchStats *ret);
+/* The directory of a registration, as given to filewatch_add(). */
+const char *filewatch_dir_name(const FileWatchDir *d);

@@ -6,14 +6,22 @@
  * An enumeration takes the two dumps when it starts (the kernel answers
  * them at once; a dump interrupted by a concurrent change is taken again)
  * and then yields one interface per enum_next(), in index order. Nothing
- * here needs privileges: every process may dump links and addresses. */
+ * here needs privileges: every process may dump links and addresses.
+ *
+ * Events are native (netifwatch.h: rtnetlink notifications): one source
+ * per namespace (key ""), started by the first subscription on the class
+ * and stopped by the last, raises creation and deletion of links and
+ * modification for a link that changes (up, down, MTU, name, ...) or gains
+ * or loses an address. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "mem.h"
 #include "names.h"
 #include "netiftab.h"
+#include "netifwatch.h"
 #include "props.h"
 #include "providers.h"
 
@@ -148,6 +156,99 @@ static int netif_get_instance(Provider *p, const char *ns, CimClass *cls, const 
         return r;
 }
 
+/* ---- events ------------------------------------------------------------------ */
+
+typedef struct NetifSource {
+        EventSource *src;
+        CimClass *cls;
+        char *ns;
+        NetifWatch *w;
+        void *fd_watch;
+} NetifSource;
+
+static void netif_source_change(void *userdata, NetifChange change, const NetifEntry *before,
+                                const NetifEntry *after) {
+        NetifSource *ns = userdata;
+        ProviderEvent kind = change == NETIF_CREATED   ? PROVIDER_EVENT_CREATION
+                             : change == NETIF_DELETED ? PROVIDER_EVENT_DELETION
+                                                       : PROVIDER_EVENT_MODIFICATION;
+        if (!event_source_wants(ns->src, kind))
+                return;
+        Instance *target = NULL, *previous = NULL;
+        /* lack of memory drops the event (the engine counts its own) */
+        if (netif_instance_new(ns->cls, ns->ns, after ? after : before, &target, NULL) != 0)
+                return;
+        if (change == NETIF_MODIFIED &&
+            netif_instance_new(ns->cls, ns->ns, before, &previous, NULL) != 0) {
+                instance_unref(target);
+                return;
+        }
+        event_source_raise(ns->src, kind, target, previous);
+        instance_unref(target);
+        if (previous)
+                instance_unref(previous);
+}
+
+static void netif_watch_ready(void *arg) {
+        NetifSource *ns = arg;
+        int r = netifwatch_dispatch(ns->w);
+        if (r < 0 && r != -ENOMEM) {
+                char message[256];
+                snprintf(message, sizeof(message), "%s: rtnetlink notifications failed: %s",
+                         NETIF_CLASS, strerror(-r));
+                event_source_fail(ns->src, WBEM_E_PROVIDER_FAILURE, message);
+        }
+}
+
+static int netif_source_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
+                              const ProviderCaller *caller, char **ret_key, char *why,
+                              size_t why_size, Error *err) {
+        (void)p, (void)ns, (void)q, (void)caller, (void)why, (void)why_size;
+        int r = netif_check_class(cls, err);
+        if (r != 0)
+                return r;
+        *ret_key = NULL; /* one source: every interface */
+        return 1;
+}
+
+static void netif_source_free(NetifSource *ns) {
+        netifwatch_free(ns->w);
+        if (ns->cls)
+                class_unref(ns->cls);
+        mem_free(ns->ns);
+        mem_free(ns);
+}
+
+static int netif_source_start(Provider *p, const char *ns_name, const char *key, EventSource *src,
+                              ProviderSource **ret, Error *err) {
+        (void)key;
+        NetifSource *ns = mem_calloc(1, sizeof(NetifSource));
+        if (!ns)
+                return -ENOMEM;
+        ns->src = src;
+        ns->ns = mem_strdup(ns_name ? ns_name : p->ns);
+        int r = ns->ns ? event_source_class(src, NETIF_CLASS, &ns->cls, err) : -ENOMEM;
+        if (r == 0)
+                r = netifwatch_new(netif_source_change, ns, &ns->w, err);
+        if (r == 0) {
+                ns->fd_watch = event_source_watch(src, netifwatch_fd(ns->w), netif_watch_ready, ns);
+                if (!ns->fd_watch)
+                        r = -ENOMEM;
+        }
+        if (r != 0) {
+                netif_source_free(ns);
+                return r;
+        }
+        *ret = (ProviderSource *)ns;
+        return 0;
+}
+
+static void netif_source_stop(ProviderSource *s) {
+        NetifSource *ns = (NetifSource *)s;
+        event_source_unwatch(ns->src, ns->fd_watch);
+        netif_source_free(ns);
+}
+
 static void netif_free(Provider *p) {
         mem_free(p);
 }
@@ -159,6 +260,9 @@ static const ProviderOps netif_ops = {
         .enum_end = netif_enum_end,
         .get_instance = netif_get_instance,
         .free = netif_free,
+        .source_check = netif_source_check,
+        .source_start = netif_source_start,
+        .source_stop = netif_source_stop,
 };
 
 int netif_provider_new(Provider **ret) {

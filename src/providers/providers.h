@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "provider.h"
 
@@ -41,6 +42,11 @@ bool process_provider_native_events(Provider *p, char *why, size_t why_size);
 int os_provider_new(Provider **ret);
 int file_provider_new(Provider **ret);
 int netif_provider_new(Provider **ret);
+
+/* The inotify watches the file provider holds now (one per directory
+ * watched), and *ret_overflows (may be NULL) the inotify queue overflows
+ * seen since its watcher was made (each followed by a rescan). */
+size_t file_provider_watches(const Provider *file_provider, uint64_t *ret_overflows);
 
 /* For tests: a process provider reading a /proc-like tree at proc_root
  * (a directory of PID directories and a "stat" file with a btime line). */

@@ -14,6 +14,7 @@ import time
 import unittest
 
 from lwmitest import DaemonTestCase
+import test_async
 
 NS = "root/cimv2"
 WBEM_ERROR = -32000
@@ -129,6 +130,107 @@ class FileDataTest(DaemonTestCase):
         self.assert_error(reply, WBEM_ERROR, "WBEM_E_ACCESS_DENIED", id=1)
 
 
+def event_summary(note):
+    """("+", name) for a creation, ("~", name) a modification, ("-", name)
+    a deletion, from an Indicate of one event."""
+    kinds = {"__InstanceCreationEvent": "+", "__InstanceModificationEvent": "~",
+             "__InstanceDeletionEvent": "-"}
+    objs = note["params"]["objects"]
+    assert len(objs) == 1, note
+    ev = objs[0]
+    return kinds[ev["__CLASS"]], ev["TargetInstance"]["Name"]
+
+
+class FileEventsTest(DaemonTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.c = test_async.EventClient(self.daemon.socket_path)
+        self.clients.append(self.c)
+        self.dir = os.path.join(self.tmpdir, "watched")
+        os.mkdir(self.dir)
+
+    def subscribe(self, query):
+        return self.c.ok("ExecNotificationQueryAsync", namespace=NS, query=query,
+                         sink="s")["call"]
+
+    def next_events(self, count):
+        return [event_summary(n) for n in self.c.take_notes(count)]
+
+    def test_create_modify_delete_move(self):
+        self.subscribe("SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA "
+                       "'Linux_File' AND TargetInstance.Directory = '%s'" % self.dir)
+        # a second subscription on the same directory shares the source
+        self.subscribe("SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA "
+                       "'Linux_File' AND TargetInstance.Directory = '%s'" % self.dir)
+        d = self.c.ok("GetObject", namespace="root/lwmi", path="LWMI_Daemon=@")
+        self.assertEqual(d["Sources"], 1)
+        self.assertEqual(d["Watches"], 1)  # one inotify watch for the directory
+        a = os.path.join(self.dir, "a.txt")
+        open(a, "w").close()
+        self.assertEqual(self.next_events(1), [("+", "a.txt")])
+        with open(a, "a") as f:
+            f.write("more")
+        # one write, one modification (content: size and times)
+        ev = self.c.take_notes(1)[0]["params"]["objects"][0]
+        self.assertEqual(ev["__CLASS"], "__InstanceModificationEvent")
+        self.assertEqual(int(ev["TargetInstance"]["Size"]), 4)
+        self.assertEqual(int(ev["PreviousInstance"]["Size"]), 0)
+        os.chmod(a, 0o600)
+        ev = self.c.take_notes(1)[0]["params"]["objects"][0]
+        self.assertEqual(ev["TargetInstance"]["Mode"], 0o600)
+        # a rename inside: deletion + creation (the deletion to both calls)
+        b = os.path.join(self.dir, "b.txt")
+        os.rename(a, b)
+        got = self.next_events(3)
+        self.assertEqual(sorted(got), [("+", "b.txt"), ("-", "a.txt"), ("-", "a.txt")])
+        # moved out, moved in, deleted
+        outside = os.path.join(self.tmpdir, "outside.txt")
+        os.rename(b, outside)
+        self.assertEqual(self.next_events(2), [("-", "b.txt"), ("-", "b.txt")])
+        os.rename(outside, os.path.join(self.dir, "back.txt"))
+        self.assertEqual(self.next_events(1), [("+", "back.txt")])
+        os.unlink(os.path.join(self.dir, "back.txt"))
+        self.assertEqual(self.next_events(2), [("-", "back.txt"), ("-", "back.txt")])
+        # a file elsewhere is no event here
+        open(os.path.join(self.tmpdir, "other"), "w").close()
+        self.assertTrue(self.c.quiet(0.3))
+
+    def test_directory_removed_ends_the_call(self):
+        call = self.subscribe("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                              "'Linux_File' AND TargetInstance.Directory = '%s'" % self.dir)
+        os.rmdir(self.dir)
+        note = self.c.wait_note(lambda n: n["method"] == "SetStatus")
+        self.assertEqual(note["params"]["call"], call)
+        self.assertEqual(note["params"]["status"], "WBEM_E_NOT_FOUND")
+        d = self.c.ok("GetObject", namespace="root/lwmi", path="LWMI_Daemon=@")
+        self.assertEqual(d["Sources"], 0)
+        self.assertEqual(d["Watches"], 0)
+
+    def test_subscription_refusals(self):
+        r = self.c.rpc("ExecNotificationQueryAsync", namespace=NS, sink="s", query=
+                       "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                       "'Linux_File'")
+        self.assertEqual(r["error"]["data"]["status"], "WBEM_E_NOT_SUPPORTED", r)
+        self.assertIn("TargetInstance.Directory", r["error"]["message"])
+        r = self.c.rpc("ExecNotificationQueryAsync", namespace=NS, sink="s", query=
+                       "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                       "'Linux_File' AND TargetInstance.Directory = '%s/nope'" % self.dir)
+        self.assertEqual(r["error"]["data"]["status"], "WBEM_E_NOT_FOUND", r)
+        if os.geteuid() != 0:
+            return
+        for d in (self.tmpdir, os.path.dirname(self.daemon.socket_path)):
+            os.chmod(d, 0o755)
+        os.chmod(self.daemon.socket_path, 0o666)
+        os.chmod(self.dir, 0o700)
+        reply = as_user(self.daemon.socket_path, NOBODY, NOBODY, "ExecNotificationQueryAsync",
+                        {"namespace": NS, "sink": "s", "query":
+                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                         "'Linux_File' AND TargetInstance.Directory = '%s'" % self.dir})
+        self.assert_error(reply, WBEM_ERROR, "WBEM_E_ACCESS_DENIED", id=1,
+                          message_has="may not list")
+
+
 def can_make_netns():
     return (os.geteuid() == 0 and shutil.which("ip") is not None and
             subprocess.run(["ip", "netns", "list"], stdout=subprocess.DEVNULL,
@@ -190,6 +292,34 @@ class NetifTest(DaemonTestCase):
         self.assertEqual(got["Index"], d["Index"])
         self.ip("link", "del", "dum0")
         self.assertEqual(sorted(self.interfaces()), ["lo"])
+
+    def test_interface_events(self):
+        ev = test_async.EventClient(self.daemon.socket_path)
+        self.clients.append(ev)
+        ev.ok("ExecNotificationQueryAsync", namespace=NS, sink="s", query=
+              "SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA "
+              "'Linux_NetworkInterface'")
+        made = self.add_interface("ev0")
+        got = [event_summary(n) for n in ev.take_notes(len(made))]
+        self.assertEqual(sorted(got), sorted(("+", m) for m in made))
+        self.ip("link", "set", made[-1], "up")  # a veth's peer first, so ev0 comes up
+        self.ip("link", "set", "ev0", "up")
+        note = ev.wait_note(lambda n: event_summary(n) == ("~", "ev0") and
+                            n["params"]["objects"][0]["TargetInstance"]["Flags"] & 1)
+        obj = note["params"]["objects"][0]
+        self.assertFalse(obj["PreviousInstance"]["Flags"] & 1)
+        self.ip("addr", "add", "198.51.100.7/24", "dev", "ev0")
+        note = ev.wait_note(lambda n: "198.51.100.7/24" in
+                            (n["params"]["objects"][0]["TargetInstance"]["IPv4Addresses"] or []))
+        self.assertEqual(event_summary(note), ("~", "ev0"))
+        self.ip("addr", "del", "198.51.100.7/24", "dev", "ev0")
+        note = ev.wait_note(lambda n: "198.51.100.7/24" in
+                            (n["params"]["objects"][0]["PreviousInstance"] or {}).get(
+                                "IPv4Addresses", []))
+        self.assertEqual(event_summary(note), ("~", "ev0"))
+        self.ip("link", "del", "ev0")
+        note = ev.wait_note(lambda n: event_summary(n) == ("-", "ev0"))
+        self.assertEqual(note["params"]["objects"][0]["TargetInstance"]["Name"], "ev0")
 
 
 if __name__ == "__main__":

@@ -164,9 +164,11 @@ static void proc_free(Provider *p) {
 }
 
 static int proc_source_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                             char **ret_key, char *why, size_t why_size, Error *err) {
+                             const ProviderCaller *caller, char **ret_key, char *why,
+                             size_t why_size, Error *err) {
         Procs *procs = p->userdata;
         (void)ns;
+        (void)caller;
         (void)cls;
         procs->checks++;
         if (procs->native == NATIVE_UNAVAILABLE) {
