@@ -956,6 +956,57 @@ static void test_filewatch(void **state) {
         unlink(link);
 }
 
+/* ---- source_check: what a subscription may watch ------------------------------- */
+
+static int check_source(Provider *p, CimClass *cls, const char *text, const ProviderCaller *caller,
+                        char **ret_key, Error *err) {
+        WqlQuery *q = NULL;
+        Error perr = { 0 };
+        assert_int_equal(wql_parse(text, strlen(text), NULL, &q, &perr), 0);
+        char why[128] = "";
+        int r = p->ops->source_check(p, "root/cimv2", cls, q, caller, ret_key, why, sizeof(why),
+                                     err);
+        wql_query_free(q);
+        return r;
+}
+
+static void test_source_check(void **state) {
+        (void)state;
+        Provider *p = NULL;
+        assert_int_equal(file_provider_new(&p), 0);
+        CimClass *cls = file_class(p);
+        char q[PATH_MAX + 200];
+        char *key = NULL;
+        Error err = { 0 };
+        const char *head = "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
+                           "'Linux_File'";
+
+        snprintf(q, sizeof(q), "%s AND TargetInstance.Directory = '%s/open'", head, tree);
+        assert_int_equal(check_source(p, cls, q, &other, &key, &err), 1);
+        char want[PATH_MAX + 64];
+        sub(want, sizeof(want), "open");
+        assert_string_equal(key, want);
+        mem_free(key);
+        key = NULL;
+        assert_int_equal(check_source(p, cls, head, &other, &key, &err), WBEM_E_NOT_SUPPORTED);
+        assert_non_null(strstr(err.message, "TargetInstance.Directory"));
+        snprintf(q, sizeof(q), "%s AND TargetInstance.Directory = '%s/open/'", head, tree);
+        assert_int_equal(check_source(p, cls, q, &other, &key, &err), WBEM_E_INVALID_QUERY);
+        snprintf(q, sizeof(q), "%s AND TargetInstance.Directory = '%s/nope'", head, tree);
+        assert_int_equal(check_source(p, cls, q, &other, &key, &err), WBEM_E_NOT_FOUND);
+        snprintf(q, sizeof(q), "%s AND TargetInstance.Directory = '%s/closed'", head, tree);
+        assert_int_equal(check_source(p, cls, q, &other, &key, &err), WBEM_E_ACCESS_DENIED);
+        assert_int_equal(check_source(p, cls, q, NULL, &key, &err), 1);
+        mem_free(key);
+        key = NULL;
+        snprintf(q, sizeof(q), "%s OR TargetInstance.Directory = '%s/open'", head, tree);
+        assert_int_equal(check_source(p, cls, q, &other, &key, &err), WBEM_E_NOT_SUPPORTED);
+        assert_null(key);
+        assert_int_equal(p->ops->source_watches(p), 0);
+        class_unref(cls);
+        p->ops->free(p);
+}
+
 int main(void) {
         /* clang-format off */
         const struct CMUnitTest tests[] = {
@@ -969,6 +1020,7 @@ int main(void) {
                 cmocka_unit_test(test_inotify_parse),
                 cmocka_unit_test(test_dirsnap),
                 cmocka_unit_test(test_filewatch),
+                cmocka_unit_test(test_source_check),
                 cmocka_unit_test(test_piecewise),
         };
         /* clang-format on */
