@@ -249,8 +249,9 @@ class NetifTest(DaemonTestCase):
             self.skipTest("needs root and ip netns")
         self.netns = "lwmi-e2e-%d-%d" % (os.getpid(), time.monotonic_ns() % 1000000)
         subprocess.run(["ip", "netns", "add", self.netns], check=True)
-        # registered after the daemon's cleanup, so it runs before it... and
-        # the namespace outlives nothing: deleted last, even on failure
+        # always deleted, even on failure (cleanups run in reverse order:
+        # this one before the daemon is stopped; the kernel frees the
+        # namespace when lwmid, the last process in it, exits)
         self.addCleanup(subprocess.run, ["ip", "netns", "del", self.netns])
         self.daemon = self.start(prefix=["ip", "netns", "exec", self.netns])
         self.c = self.connect()
