@@ -468,7 +468,13 @@ static const FileWatchOps file_watch_ops = {
 /* The inotify descriptor is readable. */
 static void file_watch_ready(void *arg) {
         FileProvider *fp = arg;
+        FileWatchStats before, after;
+        filewatch_stats(fp->fw, &before);
         int r = filewatch_dispatch(fp->fw);
+        filewatch_stats(fp->fw, &after);
+        /* lost events (each rescanned): counted in LWMI_Daemon.SourceOverflows */
+        for (uint64_t k = before.overflows; k < after.overflows && fp->sources; k++)
+                event_source_overflowed(fp->sources->src);
         char message[256];
         if (r < 0 && r != -ENOMEM) {
                 /* The watcher is unusable: end every source. Each failure

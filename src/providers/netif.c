@@ -191,7 +191,11 @@ static void netif_source_change(void *userdata, NetifChange change, const NetifE
 
 static void netif_watch_ready(void *arg) {
         NetifSource *ns = arg;
+        uint64_t lost = netifwatch_overflows(ns->w);
         int r = netifwatch_dispatch(ns->w);
+        /* lost notifications (each followed by a dump): LWMI_Daemon.SourceOverflows */
+        for (; lost < netifwatch_overflows(ns->w); lost++)
+                event_source_overflowed(ns->src);
         if (r < 0 && r != -ENOMEM) {
                 char message[256];
                 snprintf(message, sizeof(message), "%s: rtnetlink notifications failed: %s",
