@@ -61,10 +61,11 @@ static void usage(FILE *f) {
                    "                         [daemon], keys socket, repository, log_level,\n"
                    "                         max_line_bytes, max_result_objects,\n"
                    "                         max_result_bytes, min_within_ms, keepalive_ms,\n"
-                   "                         stall_timeout_ms, listen, insecure_tcp =\n"
-                   "                         true|false, proc_connector = true|false,\n"
-                   "                         fork_grace_ms); options given on the command line\n"
-                   "                         win. Unknown keys and bad values are errors.\n"
+                   "                         stall_timeout_ms, max_backlog_bytes, listen,\n"
+                   "                         insecure_tcp = true|false, proc_connector =\n"
+                   "                         true|false, fork_grace_ms); options given on the\n"
+                   "                         command line win. Unknown keys and bad values are\n"
+                   "                         errors.\n"
                    "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
@@ -104,6 +105,14 @@ static void usage(FILE *f) {
                    "                         ms is announced as it is (an exec within it\n"
                    "                         announces the new program instead), 0 to 10000.\n"
                    "                         Default: 10\n"
+                   "  --max-backlog-bytes N  the budget of each session's Indicate backlog:\n"
+                   "                         bytes of Indicate messages made for it and not\n"
+                   "                         yet written to its socket (responses and\n"
+                   "                         SetStatus do not count). Over it, new events for\n"
+                   "                         the session are dropped, and each sink is told\n"
+                   "                         which (EventsDropped) once the backlog has\n"
+                   "                         drained. N as for --max-line-bytes, from 4K to\n"
+                   "                         1G. Default: 4M\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -135,6 +144,7 @@ enum {
         OPT_LOG_LEVEL,
         OPT_MAX_LINE_BYTES,
         OPT_MAX_RESULT_OBJECTS,
+        OPT_MAX_BACKLOG_BYTES,
         OPT_MAX_RESULT_BYTES,
         OPT_MIN_WITHIN_MS,
         OPT_KEEPALIVE_MS,
@@ -177,6 +187,7 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "insecure-tcp", no_argument, NULL, OPT_INSECURE_TCP },
                 { "no-proc-connector", no_argument, NULL, OPT_NO_PROC_CONNECTOR },
                 { "fork-grace-ms", required_argument, NULL, OPT_FORK_GRACE_MS },
+                { "max-backlog-bytes", required_argument, NULL, OPT_MAX_BACKLOG_BYTES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -316,6 +327,18 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_FORK_GRACE_MS;
+                        break;
+                }
+                case OPT_MAX_BACKLOG_BYTES: {
+                        Error e;
+                        if (settings_parse_size_in(optarg, "--max-backlog-bytes",
+                                                   SETTINGS_MIN_MAX_BACKLOG_BYTES,
+                                                   SETTINGS_MAX_MAX_BACKLOG_BYTES,
+                                                   &o->max_backlog_bytes, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_BACKLOG_BYTES;
                         break;
                 }
                 case ':':

@@ -44,6 +44,131 @@ bool rpc_line_is_blank(const char *line, size_t len) {
         return true;
 }
 
+/* ---- the flat form (rpc_decode_flat) ----------------------------------------- */
+
+typedef struct FlatScan {
+        const char *p, *end;
+} FlatScan;
+
+static void flat_ws(FlatScan *sc) {
+        while (sc->p < sc->end &&
+               (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\r' || *sc->p == '\n'))
+                sc->p++;
+}
+
+static bool flat_char(FlatScan *sc, char c) {
+        flat_ws(sc);
+        if (sc->p >= sc->end || *sc->p != c)
+                return false;
+        sc->p++;
+        return true;
+}
+
+/* A string of printable ASCII without escapes. */
+static bool flat_string(FlatScan *sc, RpcFlatString *ret) {
+        if (!flat_char(sc, '"'))
+                return false;
+        const char *start = sc->p;
+        for (; sc->p < sc->end; sc->p++) {
+                unsigned char c = (unsigned char)*sc->p;
+                if (c == '"') {
+                        *ret = (RpcFlatString){ start, (size_t)(sc->p - start) };
+                        sc->p++;
+                        return true;
+                }
+                if (c == '\\' || c < 0x20 || c >= 0x7f)
+                        return false;
+        }
+        return false;
+}
+
+static bool flat_is(const RpcFlatString *s, const char *word) {
+        return s->len == strlen(word) && memcmp(s->s, word, s->len) == 0;
+}
+
+/* 0 to 2^53, as JSON writes an integer (no sign, no leading zero, no
+ * fraction or exponent). */
+static bool flat_id(FlatScan *sc, uint64_t *ret) {
+        uint64_t v = 0;
+        size_t digits = 0;
+        flat_ws(sc);
+        while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9') {
+                if (++digits > 16)
+                        return false;
+                v = v * 10 + (uint64_t)(*sc->p - '0');
+                sc->p++;
+        }
+        if (digits == 0 || (digits > 1 && sc->p[-(long)digits] == '0') || v > (UINT64_C(1) << 53))
+                return false;
+        if (sc->p < sc->end && (*sc->p == '.' || *sc->p == 'e' || *sc->p == 'E'))
+                return false;
+        *ret = v;
+        return true;
+}
+
+bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret) {
+        FlatScan sc = { line, line + len };
+        RpcFlat m = { .n_params = 0 };
+        bool have_version = false, have_id = false, have_method = false, have_params = false;
+
+        if (!flat_char(&sc, '{'))
+                return false;
+        do {
+                RpcFlatString key, v;
+                if (!flat_string(&sc, &key) || !flat_char(&sc, ':'))
+                        return false;
+                if (flat_is(&key, "jsonrpc")) {
+                        if (have_version || !flat_string(&sc, &v) || !flat_is(&v, "2.0"))
+                                return false;
+                        have_version = true;
+                } else if (flat_is(&key, "id")) {
+                        if (have_id || !flat_id(&sc, &m.id))
+                                return false;
+                        have_id = true;
+                } else if (flat_is(&key, "method")) {
+                        if (have_method || !flat_string(&sc, &m.method))
+                                return false;
+                        have_method = true;
+                } else if (flat_is(&key, "params")) {
+                        if (have_params || !flat_char(&sc, '{'))
+                                return false;
+                        have_params = true;
+                        if (flat_char(&sc, '}'))
+                                continue;
+                        do {
+                                if (m.n_params == RPC_FLAT_MAX ||
+                                    !flat_string(&sc, &m.names[m.n_params]) ||
+                                    !flat_char(&sc, ':') ||
+                                    !flat_string(&sc, &m.values[m.n_params]))
+                                        return false;
+                                for (size_t k = 0; k < m.n_params; k++)
+                                        if (m.names[k].len == m.names[m.n_params].len &&
+                                            memcmp(m.names[k].s, m.names[m.n_params].s,
+                                                   m.names[k].len) == 0)
+                                                return false;
+                                m.n_params++;
+                        } while (flat_char(&sc, ','));
+                        if (!flat_char(&sc, '}'))
+                                return false;
+                } else
+                        return false;
+        } while (flat_char(&sc, ','));
+        if (!flat_char(&sc, '}'))
+                return false;
+        flat_ws(&sc);
+        if (sc.p != sc.end || !have_version || !have_id || !have_method || !have_params)
+                return false;
+        *ret = m;
+        return true;
+}
+
+const RpcFlatString *rpc_flat_param(const RpcFlat *m, const char *name) {
+        for (size_t k = 0; k < m->n_params; k++)
+                if (flat_is(&m->names[k], name))
+                        return &m->values[k];
+        return NULL;
+}
+
 static bool id_is_valid(const json_t *id) {
         return json_is_string(id) || json_is_integer(id) || json_is_null(id);
 }
@@ -201,21 +326,47 @@ static int set_or_null(json_t *o, const char *key, json_t *value) {
         return value ? json_object_set(o, key, value) : json_object_set_new(o, key, json_null());
 }
 
-int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len) {
-        _cleanup_(json_decrefp) json_t *m = rpc_envelope();
+/* Append j's compact text: through a buffer on the stack when it fits
+ * (jansson's callback gets every token on its own, which costs more than
+ * the copy), else piece by piece. */
+static void dump_append(const json_t *j, StrBuf *b) {
+        char buf[512];
+        size_t n = json_dumpb(j, buf, sizeof(buf), JSON_COMPACT | JSON_ENCODE_ANY);
+        if (n == 0)
+                b->failed = true; /* it always writes something: out of memory */
+        else if (n <= sizeof(buf))
+                strbuf_append_len(b, buf, n);
+        else if (json_dump_callback(j, dump_to_strbuf, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+                b->failed = true;
+}
 
-        if (!m || set_or_null(m, "id", id) < 0 || !result ||
-            json_object_set(m, "result", result) < 0)
+/* The envelope is written as text, not built as a jansson object and
+ * dumped: a response per request is on every hot path. */
+int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len) {
+        StrBuf b = STRBUF_INIT;
+
+        if (!result)
                 return -ENOMEM;
-        return rpc_encode(m, ret, ret_len);
+        rpc_encode_result_begin(id, &b);
+        dump_append(result, &b);
+        rpc_encode_result_end(&b);
+        size_t len = b.len;
+        char *s = strbuf_steal(&b);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        *ret_len = len;
+        return 0;
 }
 
 void rpc_encode_result_begin(json_t *id, StrBuf *b) {
         strbuf_append(b, "{\"jsonrpc\":\"2.0\",\"id\":");
         if (!id)
                 strbuf_append(b, "null");
-        else if (json_dump_callback(id, dump_to_strbuf, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
-                b->failed = true;
+        else if (json_is_integer(id))
+                strbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        else
+                dump_append(id, b);
         strbuf_append(b, ",\"result\":");
 }
 

@@ -64,6 +64,32 @@ int rpc_decode(const char *line, size_t len, RpcMessage *ret, RpcError *err);
 void rpc_message_done(RpcMessage *m);
 void rpc_error_done(RpcError *e);
 
+/* The common request in its simplest form, read without building a JSON
+ * tree (the hot path of pipelined subscriptions): an object with exactly
+ * "jsonrpc": "2.0", an integer "id" (0 to 2^53), a "method" and a "params"
+ * object of at most RPC_FLAT_MAX members, every one a string; strings with
+ * no escape, no control character and no byte over 0x7F; no member twice.
+ * Strings point into the line (not NUL-terminated). Any other line,
+ * valid or not, gives false and is left to rpc_decode(), which then
+ * answers it exactly as it would have. */
+#define RPC_FLAT_MAX 4
+
+typedef struct RpcFlatString {
+        const char *s;
+        size_t len;
+} RpcFlatString;
+
+typedef struct RpcFlat {
+        uint64_t id;
+        RpcFlatString method;
+        RpcFlatString names[RPC_FLAT_MAX], values[RPC_FLAT_MAX];
+        size_t n_params;
+} RpcFlat;
+
+bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret);
+/* The value of param name, or NULL. */
+const RpcFlatString *rpc_flat_param(const RpcFlat *m, const char *name);
+
 /* True for a line of only JSON white space: such lines are skipped. */
 bool rpc_line_is_blank(const char *line, size_t len);
 

@@ -277,6 +277,8 @@ int server_open_repository(Server *s, Error *err) {
 /* Close the engine (sessions, and the cursors their queries held, are
  * gone by now), then drop the repository's lock. */
 static void server_close_repository(Server *s) {
+        /* it holds an event of the engine's */
+        s->event_text = async_event_text_free(s->event_text);
         s->engine = engine_free(s->engine);
         lockfile_release(s->repo_lock_path, s->repo_lock_fd);
         s->repo_lock_fd = -1;
@@ -498,6 +500,8 @@ int server_reload(Server *s) {
         /* Read by each query as it starts. */
         s->settings.max_result_objects = fresh.max_result_objects;
         s->settings.max_result_bytes = fresh.max_result_bytes;
+        /* Read by every session at each event. */
+        s->settings.max_backlog_bytes = fresh.max_backlog_bytes;
         /* For new subscriptions; registered ones keep their interval. */
         s->settings.min_within_ms = fresh.min_within_ms;
         /* Liveness: open sessions too (a keepalive chosen by Hello stays). */
@@ -513,11 +517,12 @@ int server_reload(Server *s) {
                 server_set_event_hooks(s);
         log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
                  "objects and %zu bytes, WITHIN at least %zu ms, keepalive %zu ms, stall "
-                 "bound %zu ms)",
+                 "bound %zu ms, backlog up to %zu bytes)",
                  s->cmdline.config_path, log_level_name(s->settings.log_level),
                  s->settings.max_line_bytes, s->settings.max_result_objects,
                  s->settings.max_result_bytes, s->settings.min_within_ms,
-                 s->settings.keepalive_ms, s->settings.stall_timeout_ms);
+                 s->settings.keepalive_ms, s->settings.stall_timeout_ms,
+                 s->settings.max_backlog_bytes);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;

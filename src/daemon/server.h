@@ -20,6 +20,7 @@ typedef struct Engine Engine;
 typedef struct Provider Provider;
 typedef struct Listener Listener;
 typedef struct Session Session;
+typedef struct AsyncEventText AsyncEventText;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
 
 /* How long a shutdown waits for sessions to write what they have queued
@@ -68,6 +69,9 @@ typedef struct Server {
         /* Engine sink callbacks running (async.c): calls must not be
          * released meanwhile. */
         unsigned sink_callbacks;
+        /* The last event's JSON text, made once for all its deliveries
+         * (async.c); NULL until an event is delivered. */
+        AsyncEventText *event_text;
 
         /* for LWMI_Daemon (selfprov.h) */
         uint64_t start_usec;     /* wall clock, since the epoch */

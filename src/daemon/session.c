@@ -143,15 +143,23 @@ static void session_liveness_recheck(Session *s) {
         session_liveness_arm(s, session_now_usec());
 }
 
-/* Whether the client sent bytes that lwmid left in the kernel because it
- * stopped reading them itself (output over the high-water mark, a query
- * in progress, a full line buffer): that silence is ours, not the
- * client's. */
-static bool session_input_held_back(Session *s) {
-        size_t have = evbuffer_get_length(bufferevent_get_input(s->bev));
+/* Whether lwmid owes the client work: a request in progress, complete
+ * requests it has not handled yet (a pipelined batch takes a while), or
+ * bytes it left in the kernel because it stopped reading them itself
+ * (output over the high-water mark, a full line buffer). A client waiting
+ * for that is not silent: the silence is lwmid's. */
+static bool session_owes_work(Session *s) {
+        struct evbuffer *in = bufferevent_get_input(s->bev);
+        size_t have = evbuffer_get_length(in);
+        struct evbuffer_ptr start;
         int waiting = 0;
 
-        if (!s->output_paused && !s->job && have <= s->max_line_bytes)
+        if (s->job)
+                return true;
+        if (have > s->scanned && evbuffer_ptr_set(in, &start, s->scanned, EVBUFFER_PTR_SET) == 0 &&
+            evbuffer_search(in, "\n", 1, &start).pos >= 0)
+                return true;
+        if (!s->output_paused && have <= s->max_line_bytes)
                 return false;
         return ioctl(bufferevent_getfd(s->bev), FIONREAD, &waiting) == 0 && waiting > 0;
 }
@@ -199,8 +207,16 @@ static void session_liveness_check(Session *s) {
          * it waits for its queries, and the stall rule still holds. */
         if (!s->read_eof) {
                 uint64_t keepalive = session_keepalive_usec(s), ka_due = 0;
-                switch (liveness_keepalive_check(now, s->last_heard_usec, keepalive,
-                                                 &s->keepalive_ping_usec, &ka_due)) {
+                LivenessKeepalive want = liveness_keepalive_check(
+                        now, s->last_heard_usec, keepalive, &s->keepalive_ping_usec, &ka_due);
+                if (want != LIVENESS_WAIT && session_owes_work(s)) {
+                        /* it waits for us: count from now */
+                        s->last_heard_usec = now;
+                        s->keepalive_ping_usec = 0;
+                        ka_due = now + keepalive;
+                        want = LIVENESS_WAIT;
+                }
+                switch (want) {
                 case LIVENESS_WAIT:
                         break;
                 case LIVENESS_PING:
@@ -218,12 +234,6 @@ static void session_liveness_check(Session *s) {
                                   s->next_ping_number);
                         break;
                 case LIVENESS_LOST:
-                        if (session_input_held_back(s)) {
-                                s->last_heard_usec = now;
-                                s->keepalive_ping_usec = 0;
-                                ka_due = now + keepalive;
-                                break;
-                        }
                         session_lose(s, SESSION_LOSS_KEEPALIVE,
                                      "nothing heard for %" PRIu64 " ms; Ping s:%" PRIu64
                                      " unanswered for %" PRIu64 " ms (keepalive %u ms)",
@@ -317,12 +327,18 @@ static void session_free_line(const void *data, size_t len, void *extra) {
         mem_free((void *)data);
 }
 
-/* Queue one encoded line (taken over). Small lines are copied into the
- * buffer's current chunk; large ones are handed over without a copy. */
+/* Queue one encoded line (taken over), after any open Indicate batch.
+ * Small lines are copied into the buffer's current chunk; large ones are
+ * handed over without a copy. */
 static void session_queue_line(Session *s, char *line, size_t len) {
         struct evbuffer *out = bufferevent_get_output(s->bev);
         int r;
 
+        async_flush(s->async);
+        if (s->state == SESSION_CLOSED) {
+                mem_free(line);
+                return;
+        }
         if (len < 4096) {
                 r = evbuffer_add(out, line, len);
                 mem_free(line);
@@ -333,6 +349,8 @@ static void session_queue_line(Session *s, char *line, size_t len) {
         }
         if (r < 0)
                 session_close(s, "out of memory queueing output");
+        else
+                s->out_queued += len;
 }
 
 void session_send_line(Session *s, char *line, size_t len) {
@@ -341,6 +359,17 @@ void session_send_line(Session *s, char *line, size_t len) {
                 return;
         }
         session_queue_line(s, line, len);
+}
+
+bool session_send_indicate(Session *s, const char *line, size_t len) {
+        if (s->state == SESSION_CLOSED)
+                return false;
+        if (evbuffer_add(bufferevent_get_output(s->bev), line, len) < 0) {
+                session_close(s, "out of memory queueing output");
+                return false;
+        }
+        s->out_queued += len;
+        return true;
 }
 
 void session_send_error(Session *s, json_t *id, int code, const Error *e) {
@@ -571,12 +600,63 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
         json_decref(result);
 }
 
+static bool flat_copy(const RpcFlatString *v, char *buf, size_t size) {
+        if (!v || v->len == 0 || v->len >= size)
+                return false;
+        memcpy(buf, v->s, v->len);
+        buf[v->len] = '\0';
+        return true;
+}
+
+/* ExecNotificationQueryAsync in its flat form (rpc_decode_flat): the hot
+ * request of a consumer that registers many filters, handled without a
+ * JSON tree and answered with a line written here, byte for byte what the
+ * general path writes. Only when its params are exactly the three it
+ * takes, within bounds that make the general path's checks pass; false
+ * leaves the line to the general path. */
+static bool session_handle_flat(Session *s, const RpcFlat *m) {
+        static const char method[] = "ExecNotificationQueryAsync";
+        const RpcFlatString *query = rpc_flat_param(m, "query");
+        char ns[256], sink[ASYNC_SINK_ID_MAX + 1];
+        uint64_t call;
+        Error e = { 0 };
+
+        if (m->method.len != sizeof(method) - 1 || memcmp(m->method.s, method, m->method.len) != 0 ||
+            m->n_params != 3 || !query || !flat_copy(rpc_flat_param(m, "namespace"), ns, sizeof(ns)) ||
+            !flat_copy(rpc_flat_param(m, "sink"), sink, sizeof(sink)))
+                return false;
+        s->requests++;
+        int r = async_subscribe(s->async, sink, ns, query->s, query->len, &call, &e);
+        if (r != 0) {
+                json_t *id = json_integer((json_int_t)m->id);
+                if (!id) {
+                        session_close(s, "out of memory answering a request");
+                        return true;
+                }
+                session_answer_failure(s, id, false, method, 0, r, &e);
+                json_decref(id);
+                return true;
+        }
+        log_debug("session %llu: call %" PRIu64 " on sink '%s': %.*s", session_idu(s), call, sink,
+                  (int)query->len, query->s);
+        char line[96];
+        int n = snprintf(line, sizeof(line),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"result\":{\"call\":%" PRIu64 "}}\n",
+                         m->id, call);
+        if (evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n) < 0)
+                session_close(s, "out of memory queueing output");
+        return true;
+}
+
 static void session_handle_line(Session *s, const char *line, size_t len) {
         RpcMessage m;
         RpcError e = { 0 };
+        RpcFlat flat;
         int r;
 
         if (rpc_line_is_blank(line, len))
+                return;
+        if (rpc_decode_flat(line, len, &flat) && session_handle_flat(s, &flat))
                 return;
         r = rpc_decode(line, len, &m, &e);
         if (r < 0) {
@@ -943,6 +1023,10 @@ void session_close_after_flush(Session *s, const char *fmt, ...) {
         va_start(ap, fmt);
         session_vset_reason(s, fmt, ap);
         va_end(ap);
+        /* an Indicate still open is part of what must be flushed */
+        async_flush(s->async);
+        if (s->state != SESSION_OPEN)
+                return; /* out of memory queueing it: closed */
         s->state = SESSION_DRAINING;
         bufferevent_disable(s->bev, EV_READ);
         event_del(s->process_event);
@@ -1020,7 +1104,9 @@ static void session_vclose(Session *s, const char *fmt, va_list ap) {
                  "registrations=%zu released_in_us=%" PRIu64 " requests=%" PRIu64
                  " connected_ms=%" PRIu64 " detail=\"%s\"",
                  session_idu(s), s->loss == SESSION_LOSS_CLOSED ? "closed" : "lost",
-                 session_loss_name(s->loss), (long)s->uid, (long)s->pid,
+                 session_loss_name(s->loss),
+                 /* -1: unknown (a TCP peer has no credentials) */
+                 s->uid == (uid_t)-1 ? -1L : (long)s->uid, (long)s->pid,
                  session_quote(s->peer[0] ? s->peer : "-", peer, sizeof(peer)),
                  session_quote(s->client_name ? s->client_name : "-", client, sizeof(client)),
                  calls, release_usec, s->requests, usec / 1000u,

@@ -32,9 +32,10 @@
  *    for keepalive_ms → a Ping; nothing heard within keepalive_ms / 2 of
  *    it → the session is lost (reason keepalive). Outbound traffic does
  *    not count. A session whose client shut down its sending side (it can
- *    answer nothing) is exempt while it waits for its queries; so is
- *    silence while lwmid itself stopped reading the client's input (back-
- *    pressure, a query in progress) with bytes waiting in the kernel;
+ *    answer nothing) is exempt while it waits for its queries; and while
+ *    lwmid owes the client work (a request in progress, complete requests
+ *    not handled yet, bytes it stopped reading itself) the silence is
+ *    lwmid's: the keepalive counts from when that work is done;
  *  - stall: the output bytes are dated as they are queued; the consumer
  *    has taken those handed to the kernel minus the kernel's send queue
  *    (SIOCOUTQ). When the oldest byte not yet taken is older than the
@@ -61,7 +62,7 @@ typedef struct Server Server;
 typedef struct MethodJob MethodJob;
 typedef struct Async Async;
 
-#define SESSION_MAX_MESSAGES_PER_TURN 64
+#define SESSION_MAX_MESSAGES_PER_TURN 256
 #define SESSION_MAX_BYTES_PER_TURN (256u * 1024)
 #define SESSION_MAX_USEC_PER_TURN 2000
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
@@ -135,6 +136,10 @@ typedef struct Session {
         bool read_eof;  /* peer shut down its side */
         bool peer_gone; /* ... and closed the connection: it reads nothing more */
         bool output_paused;
+        /* Bytes ever queued to the output; with the buffer's length it
+         * tells how many have been written (async.c counts its Indicate
+         * backlog so). */
+        uint64_t out_queued;
 
         /* liveness */
         unsigned keepalive_ms;
@@ -194,8 +199,15 @@ void session_close_after_flush(Session *s, const char *fmt, ...)
 void session_send_result(Session *s, json_t *id, json_t *result);
 void session_send_error(Session *s, json_t *id, int code, const Error *e);
 /* Queue one encoded line, '\n' included (taken over, mem_free; dropped on
- * a closed session). Failing to queue it closes the session. */
+ * a closed session). Failing to queue it closes the session. Every line
+ * but an Indicate first flushes the Indicate batch the session's Async may
+ * hold open (async_flush), so lines leave in the order they were made. */
 void session_send_line(Session *s, char *line, size_t len);
+/* The same for an Indicate line made by async.c (no flush: it is the
+ * batch, or comes after it). len bytes are added to out_queued. Returns
+ * false when the line was not queued (the session is closed, or closes
+ * for lack of memory). */
+bool session_send_indicate(Session *s, const char *line, size_t len);
 
 /* Send a Ping request ("s:<n>") and remember it until answered.
  * -EBUSY when SESSION_MAX_PINGS are outstanding, -ENOMEM, -ESHUTDOWN when

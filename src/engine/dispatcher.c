@@ -602,6 +602,9 @@ void bucket_path_unref(Dispatcher *d, Bucket *b, uint16_t id) {
                 return;
         uid_put(d, p->uid);
         p->uid = 0;
+        mem_free(p->tmpl);
+        p->tmpl = NULL;
+        p->tmpl_len = 0;
         for (uint32_t j = 0; j < p->n_parts; j++) {
                 mem_free(p->parts[j]);
                 p->parts[j] = NULL;
@@ -639,8 +642,12 @@ static uint32_t eq_tag(const Bucket *b, uint16_t path_id, EqDomain domain) {
         return b->paths[path_id].uid << 3 | (uint32_t)domain;
 }
 
+/* Keys that differ only in their last 6 bits (ids 64k to 64k + 63) have
+ * consecutive homes, placed at random as a block: a run of registrations
+ * or events on consecutive ids touches adjacent slots, and no set of keys
+ * collides more than with a plain hash of each. */
 static size_t eq_home(uint32_t tag, uint64_t bits) {
-        return (size_t)mix64(bits ^ (uint64_t)tag * 0x9e3779b97f4a7c15u);
+        return (size_t)(mix64((bits >> 6) ^ (uint64_t)tag * 0x9e3779b97f4a7c15u) + (bits & 63));
 }
 
 static Filter *eq_slot_filter(const EqSlot *s) {
@@ -1339,6 +1346,7 @@ Dispatcher *dispatcher_free(Dispatcher *d) {
         mem_free(d->buckets);
         mem_free(d->eq);
         mem_free(d->free_uids);
+        mem_free(d->text_buf);
         mem_free(d->sink_at);
         mem_free(d->shared);
         for (int k = 0; k < _SYS_EVENT_MAX; k++)
@@ -1358,6 +1366,7 @@ void dispatcher_set_hooks(Dispatcher *d, const EngineTimerOps *timers,
         /* a source needs timers too (e.g. a grace period) */
         d->have_watch = d->have_timers && timers->watch && timers->unwatch;
         d->min_within_usec = opts ? opts->min_within_usec : 500000;
+        d->memo_epoch++;
 }
 
 void dispatcher_set_poll_ops(Dispatcher *d, const PollOps *ops) {

@@ -317,6 +317,7 @@ static bool bucket_gone(Bucket *b, void *userdata) {
 void engine_events_class_deleted(Engine *e, const char *ns, const char *class_name) {
         char message[512];
         Gone g = { .e = e, .ns = ns };
+        e->events->memo_epoch++;
         snprintf(message, sizeof(message),
                  "class %s was deleted from namespace %s: the query names it or a subclass",
                  class_name, ns);
@@ -351,6 +352,7 @@ static void mark_changed_paths(Bucket *b, void *userdata) {
 void engine_events_class_changed(Engine *e, const char *ns, const char *class_name) {
         char message[512];
         Changed c = { .e = e, .ns = ns, .class_name = class_name };
+        e->events->memo_epoch++;
         if (!dispatcher_ns_find(e->events, ns))
                 return;
         snprintf(message, sizeof(message),

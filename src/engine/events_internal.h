@@ -122,6 +122,10 @@ typedef struct EqPath {
         uint32_t n_parts;   /* 1 or 2 */
         uint32_t n_filters; /* 0: a free slot */
         uint32_t hints[2];  /* property indexes found last time */
+        /* The text of a captured filter on this path: the others store
+         * theirs as what differs from it (FILTER_TEXT_SPLIT). */
+        char *tmpl;
+        size_t tmpl_len;
         uint8_t category;   /* EqCategory of the property when indexed */
         bool doomed;        /* its filters are being ended */
 } EqPath;
@@ -193,6 +197,7 @@ enum {
         FILTER_INDEXED = 1 << 0,    /* in the equality table, else in the bucket's scan list */
         FILTER_CAPTURED = 1 << 1,   /* no query: delivered without evaluation */
         FILTER_FIRST_USED = 1 << 2, /* `first` is a live call */
+        FILTER_TEXT_SPLIT = 1 << 3, /* text is the path's tmpl with a middle of its own */
 };
 
 /* A filter is what its calls share. An indexed filter is found through its
@@ -218,7 +223,11 @@ struct Filter {
         FilterQuery *query; /* NULL: captured */
         Call first;         /* with FILTER_FIRST_USED */
         /* The query text of the first registration, NUL, then for a
-         * captured string key its literal, NUL. */
+         * captured string key its literal, NUL. With FILTER_TEXT_SPLIT
+         * (captured, a key that is not a string): two uint16_t, the
+         * lengths of the path's tmpl that come before and after, then the
+         * middle, NUL: distinct equality filters whose texts differ only
+         * in their literal cost a few bytes of text each. */
         char text[];
 };
 
@@ -317,6 +326,27 @@ typedef struct Route {
         Bucket *buckets[ROUTE_MAX];
 } Route;
 
+/* The shape of the last subscriptions of one kind, so that the next of a
+ * long run needs no parsing (filter.c, subscribe_memo_*): an extrinsic
+ * query whose WHERE is one `Prop = <integer>` (captured), as in a consumer
+ * registering one filter per id. Two such texts that differ only in a run
+ * of digits after `=` (and whose keys are those digits) set the fixed text
+ * around the digits; a later text with the same fixed parts, in the same
+ * namespace, while nothing changed (epoch), is that query with another
+ * integer. */
+typedef struct SubscribeMemo {
+        /* ns, class name, property and the last such text, each NUL-
+         * terminated, in buf (no allocation: a cache that cannot fail);
+         * longer ones are not remembered */
+        char buf[512];
+        const char *ns, *class_name, *prop, *text; /* NULL: nothing remembered */
+        size_t len;
+        CimType type; /* of prop */
+        size_t pre, suf; /* ready: text[0, pre) and the last suf bytes are fixed */
+        bool ready;
+        uint64_t epoch;
+} SubscribeMemo;
+
 struct Dispatcher {
         EventNs *namespaces;
         Sink *sinks;
@@ -338,6 +368,11 @@ struct Dispatcher {
         size_t prop_time, prop_target, prop_previous;
 
         char *host;
+        SubscribeMemo memo;
+        uint64_t memo_epoch; /* classes and options changed */
+        uint64_t memo_hits;  /* subscriptions made by the memo (for tests) */
+        char *text_buf; /* call_query() of a split text; text_cap bytes */
+        size_t text_cap;
         WqlEvalContext ctx;
         EngineTimerOps timers;
         bool have_timers;
@@ -468,6 +503,12 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
 /* The category of an indexable path (a property of the event class ec, or
  * TargetInstance.Prop of isa), EQ_CAT_NONE when it is not one. */
 EqCategory filter_path_category(const EqPath *p, const CimClass *ec, const CimClass *isa);
+/* Whether the text of f's first registration is [text, text+len). */
+bool filter_text_is(const Filter *f, const char *text, size_t len);
+/* That text, NUL-terminated: f->text, or for a split text a copy in the
+ * dispatcher's buffer, valid until the next call. */
+const char *filter_text(Dispatcher *d, const Filter *f);
+void subscribe_memo_clear(SubscribeMemo *m);
 /* Drop one reference (a call); frees the filter at zero. */
 void filter_unref(Dispatcher *d, Filter *f);
 /* Deliver event to f's calls if f matches it (evaluated unless captured). */

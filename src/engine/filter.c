@@ -213,6 +213,8 @@ static int check_embedded(const WqlExpr *e, const IsaSet *isa, Error *err) {
 typedef struct Placement {
         const WqlExpr *isa; /* the `TargetInstance ISA` conjunct, intrinsic only */
         const WqlExpr *eq;  /* the equality conjunct indexed, or NULL */
+        const WqlPropertyRef *eq_path; /* its property */
+        const CimClass *ec, *isa_class; /* the event class and the ISA class */
         EqKey key;
         EqCategory category; /* of the property of eq */
         bool captured;
@@ -279,7 +281,7 @@ static void place(Dispatcher *d, const WqlQuery *q, const CimClass *ec, const Ci
                   const WqlExpr *isa_expr, const Bucket *b, Placement *ret) {
         Conjuncts c = { .n = 0 };
         size_t best_len = SIZE_MAX;
-        *ret = (Placement){ .isa = isa_expr };
+        *ret = (Placement){ .isa = isa_expr, .ec = ec, .isa_class = isa };
         if (q->where)
                 conjuncts_collect(q->where, &c);
         for (size_t k = 0; k < c.n; k++) {
@@ -292,6 +294,7 @@ static void place(Dispatcher *d, const WqlQuery *q, const CimClass *ec, const Ci
                 if (len < best_len) {
                         best_len = len;
                         ret->eq = c.items[k];
+                        ret->eq_path = &c.items[k]->compare.left.prop;
                         ret->key = key;
                         ret->category = cat;
                 }
@@ -302,9 +305,9 @@ static void place(Dispatcher *d, const WqlQuery *q, const CimClass *ec, const Ci
 
 /* The existing captured filter at p in bucket b, or NULL. */
 static Filter *captured_find(Dispatcher *d, Bucket *b, const Placement *p) {
-        if (!p->eq)
+        if (!p->eq_path)
                 return b->all;
-        long id = bucket_path_find(b, &p->eq->compare.left.prop, p->category);
+        long id = bucket_path_find(b, p->eq_path, p->category);
         if (id < 0)
                 return NULL;
         EqProbe probe;
@@ -401,20 +404,106 @@ void filter_offer(Dispatcher *d, Filter *f, Instance *event, size_t *delivered, 
 /* A new filter in bucket b (whose reference it takes) at placement p, with
  * one reference (the caller's call). q is taken when the filter is not
  * captured (then canonical and share_hash too). */
+/* The split of text against the path's template: its first pre and last
+ * suf bytes are the template's. False when splitting saves nothing. */
+static bool text_split(const EqPath *path, const char *text, size_t len, size_t *ret_pre,
+                       size_t *ret_suf) {
+        if (!path || !path->tmpl)
+                return false;
+        size_t most = len < path->tmpl_len ? len : path->tmpl_len;
+        size_t pre = 0, suf = 0;
+        while (pre < most && text[pre] == path->tmpl[pre])
+                pre++;
+        while (suf < most - pre && text[len - 1 - suf] == path->tmpl[path->tmpl_len - 1 - suf])
+                suf++;
+        if (pre > UINT16_MAX || suf > UINT16_MAX || pre + suf <= 2 * sizeof(uint16_t))
+                return false;
+        *ret_pre = pre;
+        *ret_suf = suf;
+        return true;
+}
+
+static const EqPath *split_path(const Filter *f) {
+        return &f->bucket->paths[f->path_id];
+}
+
+static void split_lengths(const Filter *f, size_t *pre, size_t *suf) {
+        uint16_t v[2];
+        memcpy(v, f->text, sizeof(v));
+        *pre = v[0];
+        *suf = v[1];
+}
+
+bool filter_text_is(const Filter *f, const char *text, size_t len) {
+        /* f's text holds no NUL and neither does text (the parser refuses
+         * it), so strncmp stops within both */
+        if (!(f->flags & FILTER_TEXT_SPLIT))
+                return strncmp(f->text, text, len) == 0 && f->text[len] == '\0';
+        size_t pre, suf;
+        split_lengths(f, &pre, &suf);
+        const EqPath *path = split_path(f);
+        const char *mid = f->text + 2 * sizeof(uint16_t);
+        size_t mid_len = strlen(mid);
+        return len == pre + mid_len + suf && memcmp(text, path->tmpl, pre) == 0 &&
+               memcmp(text + pre, mid, mid_len) == 0 &&
+               memcmp(text + pre + mid_len, path->tmpl + path->tmpl_len - suf, suf) == 0;
+}
+
+const char *filter_text(Dispatcher *d, const Filter *f) {
+        if (!(f->flags & FILTER_TEXT_SPLIT))
+                return f->text;
+        size_t pre, suf;
+        split_lengths(f, &pre, &suf);
+        const EqPath *path = split_path(f);
+        const char *mid = f->text + 2 * sizeof(uint16_t);
+        size_t mid_len = strlen(mid);
+        /* text_cap was made large enough when f was made */
+        memcpy(d->text_buf, path->tmpl, pre);
+        memcpy(d->text_buf + pre, mid, mid_len);
+        memcpy(d->text_buf + pre + mid_len, path->tmpl + path->tmpl_len - suf, suf);
+        d->text_buf[pre + mid_len + suf] = '\0';
+        return d->text_buf;
+}
+
+/* Room in d->text_buf for a text of len bytes. */
+static int text_buf_reserve(Dispatcher *d, size_t len) {
+        if (len + 1 <= d->text_cap)
+                return 0;
+        char *grown = mem_realloc(d->text_buf, len + 1);
+        if (!grown)
+                return -ENOMEM;
+        d->text_buf = grown;
+        d->text_cap = len + 1;
+        return 0;
+}
+
 static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q, char **canonical,
                       uint64_t share_hash, const char *text, size_t len, Filter **ret) {
-        size_t lit_len = 0;
-        if (p->eq && p->captured && p->key.domain == EQ_STRING)
+        size_t lit_len = 0, pre = 0, suf = 0;
+        bool split = false;
+        if (p->eq_path && p->captured && p->key.domain == EQ_STRING)
                 lit_len = strlen(p->key.v.s) + 1;
-        Filter *f = mem_malloc(offsetof(Filter, text) + len + 1 + lit_len);
+        else if (p->eq_path && p->captured) {
+                long id = bucket_path_find(b, p->eq_path, p->category);
+                split = id >= 0 && text_split(&b->paths[id], text, len, &pre, &suf) &&
+                        text_buf_reserve(d, len) == 0;
+        }
+        size_t stored = split ? 2 * sizeof(uint16_t) + (len - pre - suf) : len;
+        Filter *f = mem_malloc(offsetof(Filter, text) + stored + 1 + lit_len);
         if (!f)
                 return -ENOMEM;
         *f = (Filter){ .bucket = b,
                        .n_calls = 1,
                        .path_id = EQ_PATH_NONE,
                        .flags = p->captured ? FILTER_CAPTURED : 0 };
-        memcpy(f->text, text, len);
-        f->text[len] = '\0';
+        if (split) {
+                uint16_t v[2] = { (uint16_t)pre, (uint16_t)suf };
+                memcpy(f->text, v, sizeof(v));
+                memcpy(f->text + sizeof(v), text + pre, len - pre - suf);
+                f->flags |= FILTER_TEXT_SPLIT;
+        } else
+                memcpy(f->text, text, len);
+        f->text[stored] = '\0';
 
         FilterQuery *fq = NULL;
         int r;
@@ -427,11 +516,21 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
                 if (dispatcher_share_reserve(d) < 0)
                         goto nomem;
         }
-        if (p->eq) {
+        if (p->eq_path) {
                 uint16_t id;
-                r = bucket_path_get(d, b, &p->eq->compare.left.prop, p->category, &id);
+                r = bucket_path_get(d, b, p->eq_path, p->category, &id);
                 if (r < 0)
                         goto nomem;
+                EqPath *path = &b->paths[id];
+                if (p->captured && p->key.domain != EQ_STRING && !path->tmpl) {
+                        /* the template of the path's later texts */
+                        path->tmpl = mem_strndup(text, len);
+                        if (!path->tmpl) {
+                                bucket_path_unref(d, b, id);
+                                goto nomem;
+                        }
+                        path->tmpl_len = len;
+                }
                 if (dispatcher_eq_reserve(d) < 0) {
                         bucket_path_unref(d, b, id);
                         goto nomem;
@@ -440,7 +539,7 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
                 f->domain = (uint8_t)p->key.domain;
                 f->key = p->key.v;
                 if (lit_len) {
-                        char *lit = f->text + len + 1;
+                        char *lit = f->text + stored + 1;
                         memcpy(lit, p->key.v.s, lit_len);
                         f->key.s = lit;
                 }
@@ -455,7 +554,7 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
                 f->query = fq;
                 dispatcher_share_insert(d, f);
         }
-        if (p->eq)
+        if (p->eq_path)
                 dispatcher_eq_insert(d, f);
         else {
                 dispatcher_scan_insert(b, f);
@@ -532,19 +631,150 @@ static void unref_task(PollTask *t) {
                 poll_task_unref(t);
 }
 
+/* ---- the subscription memo (SubscribeMemo) ------------------------------------- */
+
+static int subscribe_placed(Dispatcher *d, const char *ns, const char *class_name,
+                            const char *isa_name, PollTask *task, const WqlQuery *query,
+                            Placement *pl, WqlQuery **q, const char *text, size_t len, Sink *sink,
+                            uint64_t call_id, Call **ret);
+
+void subscribe_memo_clear(SubscribeMemo *m) {
+        m->ns = m->class_name = m->prop = m->text = NULL;
+        m->ready = false;
+}
+
+/* Remember strings in m->buf; false when they do not fit. */
+static bool memo_store(SubscribeMemo *m, const char *ns, const char *class_name, const char *prop,
+                       const char *text, size_t len) {
+        size_t a = strlen(ns) + 1, b = strlen(class_name) + 1, c = strlen(prop) + 1;
+        if (a + b + c + len + 1 > sizeof(m->buf))
+                return false;
+        char *at = m->buf;
+        m->ns = memcpy(at, ns, a);
+        m->class_name = memcpy(at += a, class_name, b);
+        m->prop = memcpy(at += b, prop, c);
+        char *t = memcpy(at += c, text, len);
+        t[len] = '\0';
+        m->text = t;
+        m->len = len;
+        return true;
+}
+
+static bool is_digit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+/* The integer of digits [s, s+n): 1 to 18 digits, no leading zero. */
+static bool memo_digits(const char *s, size_t n, int64_t *ret) {
+        int64_t v = 0;
+        if (n == 0 || n > 18 || (n > 1 && s[0] == '0'))
+                return false;
+        for (size_t k = 0; k < n; k++) {
+                if (!is_digit(s[k]))
+                        return false;
+                v = v * 10 + (s[k] - '0');
+        }
+        *ret = v;
+        return true;
+}
+
+/* Whether the fixed parts around [pre, len - suf) of text make the digits
+ * there the right side of `=`, a whole token: `= ` or `=` before (not
+ * `<=`, `>=`, `!=`), the end or a space or `)` after. */
+static bool memo_fits(const char *text, size_t len, size_t pre, size_t suf) {
+        size_t k = pre;
+        while (k > 0 && text[k - 1] == ' ')
+                k--;
+        if (k < 2 || text[k - 1] != '=' || text[k - 2] == '<' || text[k - 2] == '>' ||
+            text[k - 2] == '!')
+                return false;
+        return suf == 0 || text[len - suf] == ' ' || text[len - suf] == ')';
+}
+
+/* After a subscription placed as p (extrinsic): remember its text and,
+ * when it and the one before differ only in the integer of the equality,
+ * the fixed parts around it. */
+static void subscribe_memo_note(Dispatcher *d, const char *ns, const char *text, size_t len,
+                                const CimClass *ec, const Placement *p) {
+        SubscribeMemo *m = &d->memo;
+        int64_t v;
+        if (!p->captured || !p->eq || p->eq_path->n_parts != 1 ||
+            p->eq->compare.right.lit.kind != WQL_LIT_INTEGER || p->key.domain != EQ_UINT)
+                return;
+        bool same = m->text && m->epoch == d->memo_epoch && strcmp(m->ns, ns) == 0 &&
+                    strcmp(m->class_name, ec->name) == 0 && strcmp(m->prop, p->eq_path->parts[0]) == 0;
+        if (same && !m->ready) {
+                size_t most = len < m->len ? len : m->len, pre = 0, suf = 0;
+                while (pre < most && text[pre] == m->text[pre])
+                        pre++;
+                while (suf < most - pre && text[len - 1 - suf] == m->text[m->len - 1 - suf])
+                        suf++;
+                while (pre > 0 && is_digit(text[pre - 1]))
+                        pre--;
+                while (suf > 0 && is_digit(text[len - suf]))
+                        suf--;
+                int64_t mine;
+                if (memo_fits(text, len, pre, suf) && memo_fits(m->text, m->len, pre, suf) &&
+                    memo_digits(text + pre, len - pre - suf, &mine) && (uint64_t)mine == p->key.v.u &&
+                    memo_digits(m->text + pre, m->len - pre - suf, &v)) {
+                        m->pre = pre;
+                        m->suf = suf;
+                        m->ready = true;
+                        return;
+                }
+        } else if (same)
+                return;
+        /* another kind of query: it becomes the candidate */
+        long idx = class_find_property(ec, p->eq_path->parts[0]);
+        if (idx < 0)
+                return;
+        subscribe_memo_clear(m);
+        if (!memo_store(m, ns, ec->name, p->eq_path->parts[0], text, len))
+                return;
+        m->type = ec->props[idx].type;
+        m->epoch = d->memo_epoch;
+}
+
+/* The subscription of text by the memo, or -EAGAIN when the memo does not
+ * say what text is. */
+static int subscribe_memo_try(Dispatcher *d, const SubscribeEnv *env, const char *ns,
+                              const char *text, size_t len, Sink *sink, uint64_t call_id,
+                              Call **ret) {
+        SubscribeMemo *m = &d->memo;
+        size_t max_length = env->limits ? env->limits->max_length : 16384;
+        int64_t v;
+        if (!m->ready || m->epoch != d->memo_epoch || len > max_length ||
+            len <= m->pre + m->suf || memcmp(text, m->text, m->pre) != 0 ||
+            memcmp(text + len - m->suf, m->text + m->len - m->suf, m->suf) != 0 ||
+            !memo_digits(text + m->pre, len - m->pre - m->suf, &v) || strcmp(m->ns, ns) != 0)
+                return -EAGAIN;
+        WqlLiteral lit = { .kind = WQL_LIT_INTEGER, .i = v };
+        char *parts[1] = { (char *)m->prop };
+        WqlPropertyRef path = { .parts = parts, .n_parts = 1 };
+        Placement p = { .eq_path = &path, .captured = true };
+        if (!eq_key_from_literal(&lit, m->type, &p.key))
+                return -EAGAIN;
+        p.category = eq_category(m->type);
+        d->memo_hits++;
+        return subscribe_placed(d, ns, m->class_name, NULL, NULL, NULL, &p, NULL, text, len, sink,
+                                call_id, ret);
+}
+
 int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, const char *text,
                      size_t len, Sink *sink, uint64_t call_id, Call **ret, Error *err) {
         _cleanup_(wql_query_freep) WqlQuery *q = NULL;
         _cleanup_(class_unrefp) CimClass *ec = NULL;
         _cleanup_(isa_set_clear) IsaSet isas = { .n = 0 };
         CimClass *isa = NULL; /* the bucket's, in isas */
-        _cleanup_free_ char *canonical = NULL;
         PollTask *task = NULL;
-        Bucket *b = NULL;
-        Filter *f = NULL;
         const WqlExpr *isa_expr = NULL;
         unsigned line, column;
         int r;
+
+        /* a long run of registrations that differ only in an integer */
+        r = subscribe_memo_try(d, env, ns, text, len, sink, call_id, ret);
+        if (r != -EAGAIN)
+                return r;
 
         r = wql_parse(text, len, env->limits, &q, err);
         if (r != 0)
@@ -619,16 +849,34 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
                         return r;
         }
 
-        Bucket *existing = dispatcher_bucket_find(d, ns, ec->name, isa ? isa->name : NULL, task);
+        if (!intrinsic)
+                subscribe_memo_note(d, ns, text, len, ec, &p);
+        return subscribe_placed(d, ns, ec->name, isa ? isa->name : NULL, task, q, &p, &q, text,
+                                len, sink, call_id, ret);
+}
+
+/* The rest of a subscription, once its placement p is known: the filter
+ * shared or made, then the call. The reference on task is taken. */
+static int subscribe_placed(Dispatcher *d, const char *ns, const char *class_name,
+                            const char *isa_name, PollTask *task, const WqlQuery *query,
+                            Placement *pl, WqlQuery **q, const char *text, size_t len, Sink *sink,
+                            uint64_t call_id, Call **ret) {
+        _cleanup_free_ char *canonical = NULL;
+        Bucket *b = NULL;
+        Filter *f = NULL;
+        Placement p = *pl;
+        int r;
+
+        Bucket *existing = dispatcher_bucket_find(d, ns, class_name, isa_name, task);
         uint64_t share_hash = 0;
         if (existing && !p.captured)
-                place(d, q, ec, isa, isa_expr, existing, &p); /* the shortest chain */
+                place(d, query, pl->ec, pl->isa_class, p.isa, existing, &p); /* the shortest chain */
 
         /* an existing filter? */
         if (existing && p.captured)
                 f = captured_find(d, existing, &p);
         if (!p.captured) {
-                canonical = wql_query_format(q);
+                canonical = wql_query_format(query);
                 if (!canonical) {
                         unref_task(task);
                         return -ENOMEM;
@@ -647,11 +895,11 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
                 return r;
         }
 
-        r = dispatcher_bucket_get(d, ns, ec->name, isa ? isa->name : NULL, task, &b);
+        r = dispatcher_bucket_get(d, ns, class_name, isa_name, task, &b);
         unref_task(task); /* the bucket holds the task now */
         if (r < 0)
                 return r;
-        r = filter_new(d, b, &p, &q, &canonical, share_hash, text, len, &f);
+        r = filter_new(d, b, &p, q, &canonical, share_hash, text, len, &f);
         if (r < 0) {
                 dispatcher_bucket_unref(d, b);
                 return r;

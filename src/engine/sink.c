@@ -85,13 +85,18 @@ static void call_free(Call *c) {
         if (c->filter_next)
                 c->filter_next->filter_pprev = c->filter_pprev;
         d->n_calls--;
-        /* while c is still readable: the slot may name it */
-        dispatcher_eq_refresh(d, f);
-        if (c->filter & CALL_INLINE)
+        /* While c is still readable (the filter's slot may name it): the
+         * slot says how to reach the calls left, or, with the last one, the
+         * filter goes (one probe of the table, not two). */
+        if (f->n_calls == 2) /* one left: the slot names it (with more, the filter) */
+                dispatcher_eq_refresh(d, f);
+        if (c->filter & CALL_INLINE) {
                 f->flags &= (uint8_t)~FILTER_FIRST_USED;
-        else
+                filter_unref(d, f); /* may free f, and so c */
+        } else {
+                filter_unref(d, f);
                 mem_free(c);
-        filter_unref(d, f); /* may free f, and so an inline c */
+        }
 }
 
 size_t sink_cancel_all(Sink *s, void (*each)(Call *c, void *ud), void *ud) {
@@ -129,15 +134,8 @@ void *sink_userdata(const Sink *s) {
         return s->userdata;
 }
 
-/* Whether the text of f's first registration is [text, text+len): f->text
- * is NUL-terminated and text holds no NUL (the parser refuses it), so
- * strncmp stops within both. */
-static bool same_text(const Filter *f, const char *text, size_t len) {
-        return strncmp(f->text, text, len) == 0 && f->text[len] == '\0';
-}
-
 int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, Call **ret) {
-        bool own = !same_text(f, text, len);
+        bool own = !filter_text_is(f, text, len);
         bool inline_call = !own && !(f->flags & FILTER_FIRST_USED);
         Call *c = inline_call ? &f->first : mem_malloc(sizeof(Call) + (own ? len + 1 : 0));
         if (!c)
@@ -163,7 +161,8 @@ int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, C
         f->calls = c;
         c->filter_pprev = &f->calls;
         sink->d->n_calls++;
-        dispatcher_eq_refresh(sink->d, f);
+        if (f->n_calls <= 2) /* the slot names this call, or from now the filter */
+                dispatcher_eq_refresh(sink->d, f);
         *ret = c;
         return 0;
 }
@@ -189,7 +188,8 @@ Sink *call_sink(const Call *c) {
 }
 
 const char *call_query(const Call *c) {
-        return (c->filter & CALL_OWN_TEXT) ? call_own_text(c) : call_filter(c)->text;
+        return (c->filter & CALL_OWN_TEXT) ? call_own_text(c)
+                                           : filter_text(c->sink->d, call_filter(c));
 }
 
 const WqlQuery *call_projection(const Call *c) {

@@ -189,6 +189,15 @@ class TestStall(LivenessTestCase):
         self.addCleanup(self.stop_publishing.set)
         return t
 
+    def assert_stall_age(self, m):
+        """The age lwmid reports for the oldest byte not taken: past the
+        bound, and by no more than its granularity (1/16) and the timer's
+        slack."""
+        age = re.search(r"output not taken by the client for (\d+) ms", m["detail"])
+        self.assertIsNotNone(age, m.group(0))
+        self.assertGreaterEqual(int(age.group(1)), 500, m.group(0))
+        self.assertLess(int(age.group(1)), 500 + 500 / 16 + 150, m.group(0))
+
     def test_subscriber_that_reads_nothing_is_lost(self):
         c, session = self.subscriber()
         t0 = time.monotonic()
@@ -199,10 +208,11 @@ class TestStall(LivenessTestCase):
         self.assertEqual(m["verb"], "lost")
         self.assertEqual(m["reason"], "stall")
         self.assertEqual(m["registrations"], "1")
-        self.assertIn("output not taken by the client for", m["detail"])
+        self.assert_stall_age(m)
         self.assertGreaterEqual(seen - t0, 0.5)
-        # the bound, its granularity (1/16), the log poll and slack
-        self.assertLess(seen - t0, 0.5 * 1.1 + 0.3)
+        # the bound, its granularity (1/16), the log poll and (loaded
+        # machines) slack
+        self.assertLess(seen - t0, 2)
         self.assert_alive()
         self.assertTrue(self.publisher.call_ok("Ping", id="p") == {})
 
@@ -215,7 +225,7 @@ class TestStall(LivenessTestCase):
         lost = None
         # read 256 bytes every 20 ms (about 13 KB/s) while some 50 KB/s
         # come: a steady trickle that never catches up
-        while time.monotonic() - t0 < 6:
+        while time.monotonic() - t0 < 9:
             try:
                 data = c.sock.recv(256)
             except socket.timeout:
@@ -231,13 +241,15 @@ class TestStall(LivenessTestCase):
         self.stop_publishing.set()
         m, _ = self.wait_log(self.daemon, session, 5)
         self.assertEqual(m["reason"], "stall", m.group(0))
+        self.assert_stall_age(m)
         # it read all along, also after the stall bound had passed ...
         self.assertGreater(len(reads), 20)
         self.assertTrue(any(t - t0 > 0.6 for t in reads), reads)
-        # ... and was lost anyway, within a few times the bound (when its
-        # oldest unread byte was 500 ms old)
+        # ... and was lost anyway (when its oldest unread byte was 500 ms
+        # old: assert_stall_age), within a few times the bound on a loaded
+        # machine (the publisher must outpace the reader)
         self.assertIsNotNone(lost)
-        self.assertLess(lost - t0, 4)
+        self.assertLess(lost - t0, 8)
         self.assert_alive()
 
     def test_steady_reader_is_kept(self):

@@ -555,6 +555,66 @@ static void test_params_check(void **state) {
         json_decref(one);
 }
 
+/* The flat form: read without a tree when the line is exactly the simple
+ * shape; every other line, valid JSON-RPC or not, is refused (and goes to
+ * rpc_decode). */
+static void test_decode_flat(void **state) {
+        (void)state;
+        RpcFlat m;
+        const char *ok = " {\"jsonrpc\": \"2.0\", \"id\": 42, \"method\": \"M\", "
+                         "\"params\": {\"query\": \"SELECT * FROM X WHERE Id = 5\", \"sink\": \"s\"}}\r";
+        assert_true(rpc_decode_flat(ok, strlen(ok), &m));
+        assert_int_equal(m.id, 42);
+        assert_int_equal(m.method.len, 1);
+        assert_memory_equal(m.method.s, "M", 1);
+        assert_int_equal(m.n_params, 2);
+        const RpcFlatString *q = rpc_flat_param(&m, "query");
+        assert_non_null(q);
+        assert_int_equal(q->len, strlen("SELECT * FROM X WHERE Id = 5"));
+        assert_memory_equal(q->s, "SELECT * FROM X WHERE Id = 5", q->len);
+        assert_null(rpc_flat_param(&m, "namespace"));
+        /* members in any order, empty params, id 0 and 2^53 */
+        const char *order = "{\"params\":{},\"method\":\"M\",\"id\":0,\"jsonrpc\":\"2.0\"}";
+        assert_true(rpc_decode_flat(order, strlen(order), &m));
+        assert_int_equal(m.id, 0);
+        assert_int_equal(m.n_params, 0);
+        const char *big = "{\"jsonrpc\":\"2.0\",\"id\":9007199254740992,\"method\":\"M\",\"params\":{}}";
+        assert_true(rpc_decode_flat(big, strlen(big), &m));
+        assert_int_equal(m.id, UINT64_C(9007199254740992));
+        /* not flat: left to rpc_decode */
+        static const char *const refused[] = {
+                "",
+                "[]",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\"}",               /* no params */
+                "{\"jsonrpc\":\"2.0\",\"method\":\"M\",\"params\":{}}",          /* notification */
+                "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"M\",\"params\":{}}", /* string id */
+                "{\"jsonrpc\":\"2.0\",\"id\":-1,\"method\":\"M\",\"params\":{}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":01,\"method\":\"M\",\"params\":{}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1.0,\"method\":\"M\",\"params\":{}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1e3,\"method\":\"M\",\"params\":{}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":9007199254740993,\"method\":\"M\",\"params\":{}}",
+                "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"M\",\"params\":{}}",
+                "{\"jsonrpc\":\"2.0\",\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"1\",\"a\":\"2\"}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":1}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"\\n\"}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"\xc3\xa9\"}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"\t\"}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":[]}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{},\"x\":\"y\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{}} x",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\"}}",
+        };
+        for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+                m.id = 77;
+                assert_false(rpc_decode_flat(refused[k], strlen(refused[k]), &m));
+                assert_int_equal(m.id, 77); /* untouched */
+        }
+        /* the line's length bounds it, not a NUL */
+        assert_false(rpc_decode_flat(ok, strlen(ok) - 3, &m));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_decode_request),
@@ -572,6 +632,7 @@ int main(void) {
                 cmocka_unit_test(test_encode_request_and_notification),
                 cmocka_unit_test(test_encode_out_of_memory),
                 cmocka_unit_test(test_params_check),
+                cmocka_unit_test(test_decode_flat),
         };
         return cmocka_run_group_tests(tests, setup_hooks, NULL);
 }

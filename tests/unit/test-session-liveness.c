@@ -270,6 +270,32 @@ static void test_keepalive_partial_line_does_not_count(void **state) {
         assert_int_equal(f->server->sessions_lost[SESSION_LOSS_KEEPALIVE], 1);
 }
 
+/* A line of n bytes (n - 1 'x' and '\n') queued on the session. */
+static void queue_bytes(Session *s, size_t n) {
+        char *line = mem_malloc(n);
+        assert_non_null(line);
+        memset(line, 'x', n - 1);
+        line[n - 1] = '\n';
+        session_send_line(s, line, n);
+}
+
+/* A client whose requests lwmid has not handled yet (here held back while
+ * its output is over the high-water mark) waits for lwmid: not silent. */
+static void test_keepalive_while_lwmid_owes_work(void **state) {
+        Fixture *f = *state;
+
+        hello_keepalive(f, 500);
+        queue_bytes(f->session, 2u << 20);
+        peer_send(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Ping\"}\n");
+        run_ms(f, 1200);
+        assert_true(f->session->output_paused);
+        assert_int_equal(f->session->requests, 1); /* the Hello only */
+        assert_int_equal(f->server->n_sessions, 1);
+        assert_int_equal(f->session->next_ping_number, 0);
+        for (int i = 0; i < SESSION_LOSS_N; i++)
+                assert_int_equal(f->server->sessions_lost[i], 0);
+}
+
 static void test_keepalive_reload(void **state) {
         Fixture *f = *state;
         int peer2;
@@ -291,15 +317,6 @@ static void test_keepalive_reload(void **state) {
         assert_non_null(strstr(line, "between 500 and 60000"));
         assert_int_equal(f->session->keepalive_ms, 600);
         close(peer2);
-}
-
-/* A line of n bytes (n - 1 'x' and '\n') queued on the session. */
-static void queue_bytes(Session *s, size_t n) {
-        char *line = mem_malloc(n);
-        assert_non_null(line);
-        memset(line, 'x', n - 1);
-        line[n - 1] = '\n';
-        session_send_line(s, line, n);
 }
 
 static void test_stall_of_a_consumer_that_reads_nothing(void **state) {
@@ -432,6 +449,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_keepalive_answered_is_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_keepalive_any_line_counts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_keepalive_partial_line_does_not_count, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_keepalive_while_lwmid_owes_work, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_keepalive_reload, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stall_of_a_consumer_that_reads_nothing, setup,

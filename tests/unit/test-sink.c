@@ -328,6 +328,96 @@ static void test_slot_delivery_modes(void **state) {
         assert_int_equal(f->d->n_free_uids, f->d->next_uid); /* every path uid back */
 }
 
+/* Distinct equality filters on one path keep only what their text has of
+ * its own against the path's first text; each call still reads its text
+ * as given, also after the first filter is gone. */
+static void test_split_texts(void **state) {
+        Fixture *f = *state;
+        static const char *const texts[] = {
+                "SELECT * FROM App_Event WHERE Id = 5",
+                "SELECT * FROM App_Event WHERE Id = 12345",
+                "SELECT * FROM App_Event WHERE Id = 6",
+                "SELECT * FROM App_Event WHERE Id = 5 ", /* shares filter 0, not its text */
+                "SELECT * FROM App_Event WHERE  Id = 7",
+                "select * from App_Event where Id = 8",
+        };
+        Call *c[6];
+        for (size_t k = 0; k < 6; k++)
+                c[k] = subscribe_ok(f->d, &f->table, f->sink, k + 1, texts[k]);
+        assert_false(call_filter(c[0])->flags & FILTER_TEXT_SPLIT);
+        assert_true(call_filter(c[1])->flags & FILTER_TEXT_SPLIT);
+        assert_true(call_filter(c[2])->flags & FILTER_TEXT_SPLIT);
+        assert_ptr_equal(call_filter(c[3]), call_filter(c[0]));
+        assert_true(call_filter(c[4])->flags & FILTER_TEXT_SPLIT);
+        for (size_t k = 0; k < 6; k++)
+                assert_string_equal(call_query(c[k]), texts[k]);
+        /* the same text as a split filter's: no copy of its own */
+        Call *again = subscribe_ok(f->d, &f->table, f->sink, 9, texts[1]);
+        assert_false(again->filter & CALL_OWN_TEXT);
+        assert_string_equal(call_query(again), texts[1]);
+        Call *other = subscribe_ok(f->d, &f->table, f->sink, 10, "SELECT * FROM App_Event WHERE Id = 12345.0");
+        assert_true(other->filter & CALL_OWN_TEXT);
+        assert_string_equal(call_query(other), "SELECT * FROM App_Event WHERE Id = 12345.0");
+        assert_int_equal(publish(f, 12345, ""), 3);
+
+        call_cancel(c[0]);
+        call_cancel(c[3]);
+        for (size_t k = 1; k < 6; k++)
+                if (k != 3)
+                        assert_string_equal(call_query(c[k]), texts[k]);
+        sink_cancel_all(f->sink, NULL, NULL);
+        assert_int_equal(stats(f).filters, 0);
+}
+
+/* A run of registrations that differ only in the integer of `Id = n` is
+ * made without parsing once two of them set the shape; anything else, or
+ * anything after a change (epoch), goes through the parser and means the
+ * same. */
+static void test_subscribe_memo(void **state) {
+        Fixture *f = *state;
+        char text[128];
+        Call *c[8];
+        for (unsigned k = 0; k < 4; k++) {
+                snprintf(text, sizeof(text), "SELECT * FROM App_Event WHERE Id = %u", k * 100 + 1);
+                c[k] = subscribe_ok(f->d, &f->table, f->sink, k + 1, text);
+                assert_string_equal(call_query(c[k]), text);
+        }
+        assert_int_equal(f->d->memo_hits, 2); /* the third and the fourth */
+        assert_int_equal(publish(f, 301, ""), 1);
+        assert_int_equal(f->rec.call_ids[0], 4);
+        assert_int_equal(publish(f, 300, ""), 0);
+
+        /* not a plain integer there: parsed, and meaning what it says */
+        c[4] = subscribe_ok(f->d, &f->table, f->sink, 5, "SELECT * FROM App_Event WHERE Id = 7.5");
+        c[5] = subscribe_ok(f->d, &f->table, f->sink, 6, "SELECT * FROM App_Event WHERE Id = 007");
+        assert_int_equal(f->d->memo_hits, 2);
+        assert_int_equal(publish(f, 7, ""), 1);
+        assert_int_equal(f->rec.call_ids[1], 6);
+        Error err;
+        SubscribeEnv env = table_env(&f->table);
+        Call *bad = NULL;
+        const char *b = "SELECT * FROM App_Event WHERE Id = 5 AND";
+        assert_int_equal(filter_subscribe(f->d, &env, FIXTURE_NS, b, strlen(b), f->sink, 99, &bad,
+                                          &err),
+                         WBEM_E_INVALID_QUERY);
+
+        /* a change of classes or options: the shape is learnt again */
+        f->d->memo_epoch++;
+        c[6] = subscribe_ok(f->d, &f->table, f->sink, 7, "SELECT * FROM App_Event WHERE Id = 8");
+        c[7] = subscribe_ok(f->d, &f->table, f->sink, 8, "SELECT * FROM App_Event WHERE Id = 9");
+        assert_int_equal(f->d->memo_hits, 2);
+        Call *last = subscribe_ok(f->d, &f->table, f->sink, 9, "SELECT * FROM App_Event WHERE Id = 10");
+        assert_int_equal(f->d->memo_hits, 3);
+        assert_string_equal(call_query(last), "SELECT * FROM App_Event WHERE Id = 10");
+        /* a bigger integer than the property holds is a key like any */
+        Call *huge = subscribe_ok(f->d, &f->table, f->sink, 10,
+                                  "SELECT * FROM App_Event WHERE Id = 123456789012345678");
+        assert_int_equal(f->d->memo_hits, 4);
+        assert_int_equal(call_filter(huge)->key.u, UINT64_C(123456789012345678));
+        sink_cancel_all(f->sink, NULL, NULL);
+        assert_int_equal(stats(f).filters, 0);
+}
+
 static void test_call_end(void **state) {
         Fixture *f = *state;
         EngineEventStats before = stats(f);
@@ -444,6 +534,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_sink_free_releases, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_filter_sharing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_slot_delivery_modes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_split_texts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_subscribe_memo, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_call_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_projection, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_subscribe_enomem, setup, teardown),
