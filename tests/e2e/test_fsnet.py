@@ -130,15 +130,36 @@ class FileDataTest(DaemonTestCase):
         self.assert_error(reply, WBEM_ERROR, "WBEM_E_ACCESS_DENIED", id=1)
 
 
-def event_summary(note):
+def event_summary(ev):
     """("+", name) for a creation, ("~", name) a modification, ("-", name)
-    a deletion, from an Indicate of one event."""
+    a deletion."""
     kinds = {"__InstanceCreationEvent": "+", "__InstanceModificationEvent": "~",
              "__InstanceDeletionEvent": "-"}
-    objs = note["params"]["objects"]
-    assert len(objs) == 1, note
-    ev = objs[0]
     return kinds[ev["__CLASS"]], ev["TargetInstance"]["Name"]
+
+
+def take_events(client, count, timeout=20):
+    """The next count events (objects of Indicates, which may batch several);
+    those beyond count are kept for the next call."""
+    pending = client.__dict__.setdefault("pending_events", [])
+    deadline = time.monotonic() + timeout
+    while len(pending) < count:
+        note = client.take_notes(1, timeout=max(0.1, deadline - time.monotonic()))[0]
+        if note["method"] == "Indicate":
+            pending.extend(note["params"]["objects"])
+    taken = pending[:count]
+    del pending[:count]
+    return taken
+
+
+def wait_event(client, pred, timeout=20):
+    """The first event (kept or to come) for which pred is true; the ones
+    before it are dropped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ev = take_events(client, 1, timeout=max(0.1, deadline - time.monotonic()))[0]
+        if pred(ev):
+            return ev
 
 
 class FileEventsTest(DaemonTestCase):
@@ -155,7 +176,7 @@ class FileEventsTest(DaemonTestCase):
                          sink="s")["call"]
 
     def next_events(self, count):
-        return [event_summary(n) for n in self.c.take_notes(count)]
+        return [event_summary(e) for e in take_events(self.c, count)]
 
     def test_create_modify_delete_move(self):
         self.subscribe("SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA "
@@ -172,12 +193,12 @@ class FileEventsTest(DaemonTestCase):
         with open(a, "a") as f:
             f.write("more")
         # one write, one modification (content: size and times)
-        ev = self.c.take_notes(1)[0]["params"]["objects"][0]
+        ev = take_events(self.c, 1)[0]
         self.assertEqual(ev["__CLASS"], "__InstanceModificationEvent")
         self.assertEqual(int(ev["TargetInstance"]["Size"]), 4)
         self.assertEqual(int(ev["PreviousInstance"]["Size"]), 0)
         os.chmod(a, 0o600)
-        ev = self.c.take_notes(1)[0]["params"]["objects"][0]
+        ev = take_events(self.c, 1)[0]
         self.assertEqual(ev["TargetInstance"]["Mode"], 0o600)
         # a rename inside: deletion + creation (the deletion to both calls)
         b = os.path.join(self.dir, "b.txt")
@@ -194,7 +215,7 @@ class FileEventsTest(DaemonTestCase):
         self.assertEqual(self.next_events(2), [("-", "back.txt"), ("-", "back.txt")])
         # a file elsewhere is no event here
         open(os.path.join(self.tmpdir, "other"), "w").close()
-        self.assertTrue(self.c.quiet(0.3))
+        self.assertTrue(self.c.quiet(0.3) and not self.c.__dict__.get("pending_events"))
 
     def test_directory_removed_ends_the_call(self):
         call = self.subscribe("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
@@ -301,26 +322,24 @@ class NetifTest(DaemonTestCase):
               "SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA "
               "'Linux_NetworkInterface'")
         made = self.add_interface("ev0")
-        got = [event_summary(n) for n in ev.take_notes(len(made))]
+        got = [event_summary(e) for e in take_events(ev, len(made))]
         self.assertEqual(sorted(got), sorted(("+", m) for m in made))
         self.ip("link", "set", made[-1], "up")  # a veth's peer first, so ev0 comes up
         self.ip("link", "set", "ev0", "up")
-        note = ev.wait_note(lambda n: event_summary(n) == ("~", "ev0") and
-                            n["params"]["objects"][0]["TargetInstance"]["Flags"] & 1)
-        obj = note["params"]["objects"][0]
+        obj = wait_event(ev, lambda e: event_summary(e) == ("~", "ev0") and
+                         e["TargetInstance"]["Flags"] & 1)
         self.assertFalse(obj["PreviousInstance"]["Flags"] & 1)
         self.ip("addr", "add", "198.51.100.7/24", "dev", "ev0")
-        note = ev.wait_note(lambda n: "198.51.100.7/24" in
-                            (n["params"]["objects"][0]["TargetInstance"]["IPv4Addresses"] or []))
-        self.assertEqual(event_summary(note), ("~", "ev0"))
+        obj = wait_event(ev, lambda e: "198.51.100.7/24" in
+                         (e["TargetInstance"]["IPv4Addresses"] or []))
+        self.assertEqual(event_summary(obj), ("~", "ev0"))
         self.ip("addr", "del", "198.51.100.7/24", "dev", "ev0")
-        note = ev.wait_note(lambda n: "198.51.100.7/24" in
-                            (n["params"]["objects"][0]["PreviousInstance"] or {}).get(
-                                "IPv4Addresses", []))
-        self.assertEqual(event_summary(note), ("~", "ev0"))
+        obj = wait_event(ev, lambda e: "198.51.100.7/24" in
+                         ((e.get("PreviousInstance") or {}).get("IPv4Addresses") or []))
+        self.assertEqual(event_summary(obj), ("~", "ev0"))
         self.ip("link", "del", "ev0")
-        note = ev.wait_note(lambda n: event_summary(n) == ("-", "ev0"))
-        self.assertEqual(note["params"]["objects"][0]["TargetInstance"]["Name"], "ev0")
+        obj = wait_event(ev, lambda e: event_summary(e) == ("-", "ev0"))
+        self.assertEqual(obj["TargetInstance"]["Name"], "ev0")
 
 
 if __name__ == "__main__":
