@@ -1092,7 +1092,8 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
         r = async_check_sink_id(sink_id, err);
         if (r != 0)
                 return r;
-        r = engine_query_begin(e, ns, query, len, &cursor, err);
+        ProviderCaller caller = session_caller(a->session);
+        r = engine_query_begin_as(e, &caller, ns, query, len, &cursor, err);
         if (r != 0)
                 return r;
         AsyncQuery *q = mem_calloc(1, sizeof(*q));
@@ -1148,7 +1149,8 @@ int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *q
         if (calls_reserve(a) < 0 || epochs_reserve(a) < 0)
                 return error_from_errno(err, -ENOMEM);
         uint64_t id = a->last_call_id + 1;
-        r = engine_subscribe(e, ns, query, len, s->sink, id, &call, err);
+        ProviderCaller caller = session_caller(a->session);
+        r = engine_subscribe_as(e, &caller, ns, query, len, s->sink, id, &call, err);
         if (r != 0)
                 return r;
         a->last_call_id = id;

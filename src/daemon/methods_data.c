@@ -107,8 +107,9 @@ static int method_get_object(const MethodCall *call, json_t **ret_result, Method
 
         if (!e)
                 return WBEM_E_FAILED;
-        r = engine_get_object(e, param_string(call, "namespace"), param_string(call, "path"), &inst,
-                              &cls, err);
+        ProviderCaller caller = session_caller(call->session);
+        r = engine_get_object_as(e, &caller, param_string(call, "namespace"),
+                                 param_string(call, "path"), &inst, &cls, err);
         if (r != 0)
                 return r;
         ObjJsonOptions opts = { .host = engine_host_name(e) };
@@ -399,8 +400,10 @@ static int method_exec_query(const MethodCall *call, json_t **ret_result, Method
 
         if (!e)
                 return WBEM_E_FAILED;
-        r = engine_query_begin(e, param_string(call, "namespace"), json_string_value(query),
-                               json_string_length(query), &cursor, err);
+        ProviderCaller caller = session_caller(call->session);
+        r = engine_query_begin_as(e, &caller, param_string(call, "namespace"),
+                                  json_string_value(query), json_string_length(query), &cursor,
+                                  err);
         if (r != 0)
                 return r;
         return query_job_new(call, "ExecQuery", e, cursor, ret_job);
@@ -422,8 +425,10 @@ static int method_enum_instances(const MethodCall *call, json_t **ret_result, Me
 
         if (!e)
                 return WBEM_E_FAILED;
-        r = engine_enum_instances(e, param_string(call, "namespace"), param_string(call, "class"),
-                                  param_bool(call, "deep", true), &cursor, err);
+        ProviderCaller caller = session_caller(call->session);
+        r = engine_enum_instances_as(e, &caller, param_string(call, "namespace"),
+                                     param_string(call, "class"), param_bool(call, "deep", true),
+                                     &cursor, err);
         if (r != 0)
                 return r;
         return query_job_new(call, "EnumInstances", e, cursor, ret_job);

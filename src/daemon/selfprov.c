@@ -386,7 +386,9 @@ static void self_cursor_free(SelfCursor *c) {
 }
 
 static int self_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
-                           ProviderCursor **ret, bool *ret_filtered, Error *err) {
+                           const ProviderCaller *caller, ProviderCursor **ret, bool *ret_filtered,
+                           Error *err) {
+        (void)caller;
         SelfClass which = SELF_DAEMON;
         int r = self_class(cls, &which, err);
         (void)query;

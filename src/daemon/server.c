@@ -231,6 +231,8 @@ static void server_set_event_hooks(Server *s) {
 int server_open_repository(Server *s, Error *err) {
         static int (*const provider_new[])(Provider **) = {
                 os_provider_new,
+                file_provider_new,
+                netif_provider_new,
         };
         EngineOptions opts = { .repository_path = s->settings.repository };
         ProcessOptions process_opts = {

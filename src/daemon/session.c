@@ -860,6 +860,44 @@ void session_set_max_line(Session *s, size_t max_line_bytes) {
                 session_schedule(s);
 }
 
+/* The peer's supplementary groups (SO_PEERGROUPS, Linux 4.13): the kernel
+ * says how much room they need when the first guess is short. A kernel
+ * that cannot tell leaves the peer with none: it then sees less, never
+ * more. 0 or -ENOMEM. */
+static int session_read_groups(Session *s, int fd) {
+#ifdef SO_PEERGROUPS
+        socklen_t len = 32 * sizeof(gid_t);
+        for (int attempt = 0; attempt < 3; attempt++) {
+                gid_t *groups = mem_malloc(len ? len : sizeof(gid_t));
+                if (!groups)
+                        return -ENOMEM;
+                socklen_t got = len;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &got) == 0) {
+                        s->groups = groups;
+                        s->n_groups = got / sizeof(gid_t);
+                        return 0;
+                }
+                mem_free(groups);
+                if (errno != ERANGE || got <= len)
+                        return 0;
+                len = got;
+        }
+#else
+        (void)s;
+        (void)fd;
+#endif
+        return 0;
+}
+
+ProviderCaller session_caller(const Session *s) {
+        return (ProviderCaller){
+                .uid = s->uid,
+                .gid = s->gid,
+                .groups = s->groups,
+                .n_groups = s->n_groups,
+        };
+}
+
 int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t cred_len = sizeof(cred);
@@ -885,6 +923,11 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 s->uid = cred.uid;
                 s->gid = cred.gid;
                 snprintf(s->peer, sizeof(s->peer), "unix pid %ld", (long)cred.pid);
+                if (session_read_groups(s, fd) < 0) {
+                        close(fd);
+                        mem_free(s);
+                        return -ENOMEM;
+                }
         } else {
                 s->uid = (uid_t)-1;
                 s->gid = (gid_t)-1;
@@ -893,6 +936,7 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         s->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (!s->bev) {
                 close(fd);
+                mem_free(s->groups);
                 mem_free(s);
                 return -ENOMEM;
         }
@@ -958,6 +1002,7 @@ Session *session_free(Session *s) {
         if (s->bev)
                 bufferevent_free(s->bev);
         mem_free(s->client_name);
+        mem_free(s->groups);
         mem_free(s);
         return NULL;
 }

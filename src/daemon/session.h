@@ -56,6 +56,7 @@
 
 #include "error.h"
 #include "liveness.h"
+#include "provider.h"
 
 typedef struct Server Server;
 typedef struct MethodJob MethodJob;
@@ -117,10 +118,14 @@ typedef struct Session {
         uint64_t job_started_usec;
 
         /* the peer, from SO_PEERCRED (Unix); over TCP unknown: pid 0,
-         * uid and gid -1 */
+         * uid and gid -1, which providers that check access refuse
+         * (ProviderCaller). Its supplementary groups from SO_PEERGROUPS
+         * (none when the kernel cannot tell, or over TCP). */
         pid_t pid;
         uid_t uid;
         gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
         char *client_name; /* from Hello; NULL until then */
 
         /* sinks and asynchronous calls (async.h) */
@@ -238,3 +243,7 @@ int session_set_tcp_user_timeout(int fd, unsigned keepalive_ms);
 
 /* Monotonic clock in microseconds. */
 uint64_t session_now_usec(void);
+
+/* The peer as providers see it (ProviderCaller: whom a request is for),
+ * valid while s lives. */
+ProviderCaller session_caller(const Session *s);

@@ -527,10 +527,10 @@ int engine_provider_error(const Provider *p, int r, Error *err) {
 
 /* Without get_instance: enumerate the class and compare keys. */
 static int provider_find(Provider *p, const char *ns, CimClass *cls, const ObjectPath *path,
-                         Instance **ret, Error *err) {
+                         const ProviderCaller *caller, Instance **ret, Error *err) {
         ProviderCursor *pc = NULL;
         bool filtered = false;
-        int r = p->ops->enum_begin(p, ns, cls, NULL, &pc, &filtered, err);
+        int r = p->ops->enum_begin(p, ns, cls, NULL, caller, &pc, &filtered, err);
         if (r != 0)
                 return engine_provider_error(p, r, err);
         for (;;) {
@@ -559,11 +559,11 @@ static int provider_find(Provider *p, const char *ns, CimClass *cls, const Objec
 /* The instance at path (keys converted for cls) from provider p:
  * WBEM_E_NOT_FOUND, without a message, when it has none. */
 static int provider_get(Provider *p, const char *ns, CimClass *cls, const ObjectPath *path,
-                        Instance **ret, Error *err) {
+                        const ProviderCaller *caller, Instance **ret, Error *err) {
         if (!p->ops->get_instance)
-                return provider_find(p, ns, cls, path, ret, err);
+                return provider_find(p, ns, cls, path, caller, ret, err);
         Instance *inst = NULL;
-        int r = p->ops->get_instance(p, ns, cls, path, &inst, err);
+        int r = p->ops->get_instance(p, ns, cls, path, caller, &inst, err);
         if (r == 0 && !inst)
                 r = error_set(err, WBEM_E_PROVIDER_FAILURE, "the %s provider returned no instance",
                               p->name);
@@ -594,8 +594,8 @@ int engine_instance_in_namespace(Instance *inst, const char *ns, Instance **ret)
         return r;
 }
 
-static int get_object_do(Engine *e, const char *ns, const char *path, Instance **ret_instance,
-                         CimClass **ret_class, Error *err) {
+static int get_object_do(Engine *e, const ProviderCaller *caller, const char *ns, const char *path,
+                         Instance **ret_instance, CimClass **ret_class, Error *err) {
         const char *name;
         int r = engine_namespace(e, ns, &name, err);
         if (r != 0)
@@ -644,7 +644,7 @@ static int get_object_do(Engine *e, const char *ns, const char *path, Instance *
         }
         r = WBEM_E_NOT_FOUND;
         if (pv && !cls->is_abstract)
-                r = provider_get(pv, name, cls, p, &inst, err);
+                r = provider_get(pv, name, cls, p, caller, &inst, err);
         if (r == WBEM_E_NOT_FOUND) {
                 r = repo_instance_get(e->repo, name, path, &inst, err);
                 /* Stored before a provider took the class over: queries do
@@ -661,7 +661,7 @@ static int get_object_do(Engine *e, const char *ns, const char *path, Instance *
                     repo_class_get(e->repo, name, pc->class_name, &sub, NULL) != 0 ||
                     sub->is_abstract || !class_isa(sub, cls->name))
                         continue;
-                r = provider_get(pc->provider, name, sub, p, &inst, err);
+                r = provider_get(pc->provider, name, sub, p, caller, &inst, err);
         }
         if (r == WBEM_E_NOT_FOUND)
                 return error_set(err, WBEM_E_NOT_FOUND,
@@ -713,5 +713,10 @@ int engine_delete_instance(Engine *e, const char *ns, const char *path, Instance
 
 int engine_get_object(Engine *e, const char *ns, const char *path, Instance **ret_instance,
                       CimClass **ret_class, Error *err) {
-        return engine_errno(get_object_do(e, ns, path, ret_instance, ret_class, err), err);
+        return engine_errno(get_object_do(e, NULL, ns, path, ret_instance, ret_class, err), err);
+}
+
+int engine_get_object_as(Engine *e, const ProviderCaller *caller, const char *ns, const char *path,
+                         Instance **ret_instance, CimClass **ret_class, Error *err) {
+        return engine_errno(get_object_do(e, caller, ns, path, ret_instance, ret_class, err), err);
 }

@@ -82,8 +82,15 @@ Provider *engine_class_provider(Engine *e, const char *ns, const char *class_nam
  * used up. The daemon may
  * write to the repository between calls; what changes may or may not be
  * seen, and a class deleted meanwhile contributes nothing more. */
-int engine_query_begin(Engine *e, const char *ns, const char *text, size_t len,
-                       QueryCursor **ret, Error *err);
+int engine_query_begin(Engine *e, const char *ns, const char *text, size_t len, QueryCursor **ret,
+                       Error *err);
+/* engine_query_begin() for a peer: providers get `caller` (copied into the
+ * cursor; may be NULL: the daemon itself) and show only what it may see
+ * (provider.h, ProviderCaller). The daemon passes the peer's identity on
+ * every request a peer makes; the functions without _as are for the
+ * daemon's own work and tests. */
+int engine_query_begin_as(Engine *e, const ProviderCaller *caller, const char *ns, const char *text,
+                          size_t len, QueryCursor **ret, Error *err);
 /* 0 with *ret an instance; 0 with *ret NULL at the end (and on every call
  * after it); -EAGAIN when this call's work budget (ENGINE_QUERY_BUDGET_*)
  * was used up before a match: nothing is lost, call again (the daemon on
@@ -109,6 +116,8 @@ size_t engine_query_pages_read(const QueryCursor *c);
  * projection. WBEM_E_INVALID_NAMESPACE, WBEM_E_INVALID_CLASS. */
 int engine_enum_instances(Engine *e, const char *ns, const char *class_name, bool deep,
                           QueryCursor **ret, Error *err);
+int engine_enum_instances_as(Engine *e, const ProviderCaller *caller, const char *ns,
+                             const char *class_name, bool deep, QueryCursor **ret, Error *err);
 
 /* GetObject: a path to an instance (keys, or Class=@ for a singleton), or a
  * class name, in namespace ns (a namespace written in the path must be ns).
@@ -124,6 +133,9 @@ int engine_enum_instances(Engine *e, const char *ns, const char *class_name, boo
  * WBEM_E_INVALID_NAMESPACE, a provider's error. */
 int engine_get_object(Engine *e, const char *ns, const char *path, Instance **ret_instance,
                       CimClass **ret_class, Error *err);
+/* engine_get_object() for a peer (see engine_query_begin_as()). */
+int engine_get_object_as(Engine *e, const ProviderCaller *caller, const char *ns, const char *path,
+                         Instance **ret_instance, CimClass **ret_class, Error *err);
 
 /* Classes, with repo.h's rules and flags, plus one: a provider's class, and
  * a class that a provider's class derives from, belong to the provider and

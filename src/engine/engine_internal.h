@@ -77,7 +77,8 @@ void engine_events_instance_deleted(Engine *e, const char *ns, Instance *deleted
  * (no source op, no fd watches, the provider's reason), or an error
  * (prefixed with the provider's name). */
 int engine_source_check(Engine *e, Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                        char **ret_key, char *why, size_t why_size, Error *err);
+                        const ProviderCaller *caller, char **ret_key, char *why, size_t why_size,
+                        Error *err);
 /* The running source (ns, p, key), started if new, as a task with a new
  * reference. The provider's start errors. */
 int engine_source_get(Engine *e, Provider *p, const char *ns, const char *key, PollTask **ret,

@@ -48,10 +48,13 @@ typedef enum CursorSource {
 
 struct QueryCursor {
         Engine *engine;
-        char *ns;          /* stored spelling */
-        WqlQuery *query;   /* owned; synthesised for an enumeration */
-        bool is_query;     /* false: EnumInstances (no hint for providers) */
-        WqlFilter *filter; /* query->where prepared; NULL without WHERE */
+        char *ns;                   /* stored spelling */
+        WqlQuery *query;            /* owned; synthesised for an enumeration */
+        bool is_query;              /* false: EnumInstances (no hint for providers) */
+        ProviderCaller caller_copy; /* its groups: groups_owned */
+        gid_t *groups_owned;
+        const ProviderCaller *caller; /* &caller_copy, or NULL: the daemon */
+        WqlFilter *filter;            /* query->where prepared; NULL without WHERE */
         WqlEvalContext ctx;
 
         CimClass **classes; /* to visit, in order; one reference each */
@@ -225,8 +228,8 @@ static int source_open(QueryCursor *c, Error *err) {
         }
         bool filtered = false;
         ProviderCursor *pc = NULL;
-        int r = p->ops->enum_begin(p, c->ns, c->cls, c->is_query ? c->query : NULL, &pc, &filtered,
-                                   err);
+        int r = p->ops->enum_begin(p, c->ns, c->cls, c->is_query ? c->query : NULL, c->caller, &pc,
+                                   &filtered, err);
         if (r != 0)
                 return engine_provider_error(p, r, err);
         c->source = SOURCE_PROVIDER;
@@ -437,6 +440,7 @@ QueryCursor *engine_query_end(QueryCursor *c) {
         wql_filter_free(c->filter);
         wql_query_free(c->query);
         mem_free(c->ns);
+        mem_free(c->groups_owned);
         mem_free(c);
         return NULL;
 }
@@ -445,12 +449,27 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(QueryCursor *, engine_query_end);
 
 /* A cursor over cls (and, with deep, its subclasses) in ns (stored
  * spelling), taking q over. */
-static int cursor_new(Engine *e, const char *ns, WqlQuery *q, CimClass *cls, bool deep,
-                      bool is_query, QueryCursor **ret, Error *err) {
+static int cursor_new(Engine *e, const ProviderCaller *caller, const char *ns, WqlQuery *q,
+                      CimClass *cls, bool deep, bool is_query, QueryCursor **ret, Error *err) {
         _cleanup_(wql_query_freep) WqlQuery *query = q;
         _cleanup_(engine_query_endp) QueryCursor *c = mem_calloc(1, sizeof(QueryCursor));
         if (!c)
                 return -ENOMEM;
+        if (caller) {
+                c->caller_copy = *caller;
+                c->caller_copy.groups = NULL;
+                c->caller_copy.n_groups = 0;
+                if (caller->n_groups > 0) {
+                        gid_t *groups = mem_reallocarray(NULL, caller->n_groups, sizeof(gid_t));
+                        if (!groups)
+                                return -ENOMEM;
+                        memcpy(groups, caller->groups, caller->n_groups * sizeof(gid_t));
+                        c->groups_owned = groups;
+                        c->caller_copy.groups = groups;
+                        c->caller_copy.n_groups = caller->n_groups;
+                }
+                c->caller = &c->caller_copy;
+        }
         c->engine = e;
         c->query = TAKE_PTR(query);
         c->is_query = is_query;
@@ -515,8 +534,8 @@ static void query_position(const WqlQuery *q, WqlTokenKind kind, bool after, uns
         wql_token_clear(&t);
 }
 
-static int query_begin_do(Engine *e, const char *ns, const char *text, size_t len,
-                          QueryCursor **ret, Error *err) {
+static int query_begin_do(Engine *e, const ProviderCaller *caller, const char *ns, const char *text,
+                          size_t len, QueryCursor **ret, Error *err) {
         _cleanup_(wql_query_freep) WqlQuery *q = NULL;
         int r = wql_parse(text, len, &e->limits, &q, err);
         if (r != 0)
@@ -553,11 +572,11 @@ static int query_begin_do(Engine *e, const char *ns, const char *text, size_t le
         r = wql_check_properties(q, cls, err);
         if (r != 0)
                 return r;
-        return cursor_new(e, name, TAKE_PTR(q), cls, true, true, ret, err);
+        return cursor_new(e, caller, name, TAKE_PTR(q), cls, true, true, ret, err);
 }
 
-static int enum_instances_do(Engine *e, const char *ns, const char *class_name, bool deep,
-                             QueryCursor **ret, Error *err) {
+static int enum_instances_do(Engine *e, const ProviderCaller *caller, const char *ns,
+                             const char *class_name, bool deep, QueryCursor **ret, Error *err) {
         const char *name;
         int r = engine_namespace(e, ns, &name, err);
         if (r != 0)
@@ -581,17 +600,27 @@ static int enum_instances_do(Engine *e, const char *ns, const char *class_name, 
         q->text = mem_printf("SELECT * FROM %s", cls->name);
         if (!q->class_name || !q->text)
                 return -ENOMEM;
-        return cursor_new(e, name, TAKE_PTR(q), cls, deep, false, ret, err);
+        return cursor_new(e, caller, name, TAKE_PTR(q), cls, deep, false, ret, err);
 }
 
 /* ---- the interface: a negative errno comes with err filled too ---- */
 
 int engine_query_begin(Engine *e, const char *ns, const char *text, size_t len, QueryCursor **ret,
                        Error *err) {
-        return engine_errno(query_begin_do(e, ns, text, len, ret, err), err);
+        return engine_errno(query_begin_do(e, NULL, ns, text, len, ret, err), err);
+}
+
+int engine_query_begin_as(Engine *e, const ProviderCaller *caller, const char *ns, const char *text,
+                          size_t len, QueryCursor **ret, Error *err) {
+        return engine_errno(query_begin_do(e, caller, ns, text, len, ret, err), err);
 }
 
 int engine_enum_instances(Engine *e, const char *ns, const char *class_name, bool deep,
                           QueryCursor **ret, Error *err) {
-        return engine_errno(enum_instances_do(e, ns, class_name, deep, ret, err), err);
+        return engine_errno(enum_instances_do(e, NULL, ns, class_name, deep, ret, err), err);
+}
+
+int engine_enum_instances_as(Engine *e, const ProviderCaller *caller, const char *ns,
+                             const char *class_name, bool deep, QueryCursor **ret, Error *err) {
+        return engine_errno(enum_instances_do(e, caller, ns, class_name, deep, ret, err), err);
 }

@@ -71,8 +71,8 @@ static int class_provider(Engine *e, const char *ns, const CimClass *cls, Provid
         return 0;
 }
 
-static int events_source(void *userdata, const char *ns, CimClass *cls, const WqlQuery *q,
-                         PollTask **ret_task, Error *err) {
+static int events_source(void *userdata, const ProviderCaller *caller, const char *ns,
+                         CimClass *cls, const WqlQuery *q, PollTask **ret_task, Error *err) {
         Engine *e = userdata;
         char why[256];
         Provider *p;
@@ -84,7 +84,7 @@ static int events_source(void *userdata, const char *ns, CimClass *cls, const Wq
                 return 0;
         }
         _cleanup_free_ char *key = NULL;
-        r = engine_source_check(e, p, ns, cls, q, &key, why, sizeof(why), err);
+        r = engine_source_check(e, p, ns, cls, q, caller, &key, why, sizeof(why), err);
         if (r < 0 || r > 1)
                 return r;
         if (r == 1) /* native: WITHIN, if any, is ignored */
@@ -149,6 +149,11 @@ void engine_set_event_hooks(Engine *e, const EngineTimerOps *timers,
 
 void engine_event_stats(const Engine *e, EngineEventStats *ret) {
         dispatcher_stats(e->events, ret);
+        for (size_t k = 0; k < e->n_providers; k++) {
+                const ProviderOps *ops = e->providers[k]->ops;
+                if (ops->source_watches)
+                        ret->watches += ops->source_watches(e->providers[k]);
+        }
 }
 
 int sink_new(Engine *e, const SinkOps *ops, void *userdata, Sink **ret) {
@@ -159,6 +164,11 @@ int sink_new(Engine *e, const SinkOps *ops, void *userdata, Sink **ret) {
 
 int engine_subscribe(Engine *e, const char *ns, const char *text, size_t len, Sink *sink,
                      uint64_t call_id, Call **ret, Error *err) {
+        return engine_subscribe_as(e, NULL, ns, text, len, sink, call_id, ret, err);
+}
+
+int engine_subscribe_as(Engine *e, const ProviderCaller *caller, const char *ns, const char *text,
+                        size_t len, Sink *sink, uint64_t call_id, Call **ret, Error *err) {
         const char *name;
         int r;
         if (!sink || sink->d != e->events)
@@ -172,6 +182,7 @@ int engine_subscribe(Engine *e, const char *ns, const char *text, size_t len, Si
                         .class_get = events_class_get,
                         .source = events_source,
                         .userdata = e,
+                        .caller = caller,
                         .limits = &e->limits,
                 };
                 r = filter_subscribe(e->events, &env, name, text, len, sink, call_id, ret, err);

@@ -84,6 +84,12 @@ void *sink_userdata(const Sink *s);
  * with its provider's error. */
 int engine_subscribe(Engine *e, const char *ns, const char *text, size_t len, Sink *sink,
                      uint64_t call_id, Call **ret, Error *err);
+/* engine_subscribe() for a peer: a native source checks the subscriber
+ * (caller, valid during this call only; NULL: the daemon) as a data query
+ * would (provider.h, ProviderCaller). The daemon passes the peer's
+ * identity on every subscription a peer makes. */
+int engine_subscribe_as(Engine *e, const ProviderCaller *caller, const char *ns, const char *text,
+                        size_t len, Sink *sink, uint64_t call_id, Call **ret, Error *err);
 /* Unlink and free one call, silently. O(1) apart from the filter or poll
  * task it may release. */
 void call_cancel(Call *c);

@@ -490,10 +490,11 @@ typedef struct SubscribeEnv {
          * NULL when they are raised natively; 0 with a new reference to a
          * poll task; or an error (no WITHIN where one is needed, ...).
          * May be NULL: every class is native. */
-        int (*source)(void *userdata, const char *ns, CimClass *cls, const WqlQuery *q,
-                      PollTask **ret_task, Error *err);
+        int (*source)(void *userdata, const ProviderCaller *caller, const char *ns, CimClass *cls,
+                      const WqlQuery *q, PollTask **ret_task, Error *err);
         void *userdata;
-        const WqlLimits *limits; /* NULL: defaults */
+        const ProviderCaller *caller; /* the subscriber; NULL: the daemon */
+        const WqlLimits *limits;      /* NULL: defaults */
 } SubscribeEnv;
 
 /* engine_subscribe() without the engine: see events.h for the errors. */

@@ -844,7 +844,7 @@ int filter_subscribe(Dispatcher *d, const SubscribeEnv *env, const char *ns, con
         }
 
         if (intrinsic && env->source) {
-                r = env->source(env->userdata, ns, isa, q, &task, err);
+                r = env->source(env->userdata, env->caller, ns, isa, q, &task, err);
                 if (r != 0)
                         return r;
         }

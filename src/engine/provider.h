@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "class.h"
 #include "error.h"
@@ -35,6 +36,20 @@ typedef struct ProviderCursor ProviderCursor;
 typedef struct ProviderSource ProviderSource;
 typedef struct EventSource EventSource;
 
+/* Whom a request is made for: the peer's credentials (SO_PEERCRED and
+ * SO_PEERGROUPS, taken when it connected), so that a provider never shows a
+ * peer what the peer could not read itself (DESIGN.md, "Security"): a
+ * directory listing is checked against these ids, never against the
+ * daemon's. A NULL caller is the daemon itself (its own snapshots, tests):
+ * no restriction. uid (uid_t)-1 is a peer whose credentials are unknown;
+ * providers that check access refuse it. */
+typedef struct ProviderCaller {
+        uid_t uid; /* effective ids of the peer */
+        gid_t gid;
+        const gid_t *groups; /* supplementary groups; may include gid */
+        size_t n_groups;
+} ProviderCaller;
+
 typedef struct ProviderOps {
         /* Class definitions this provider serves in namespace `ns`: returned
          * as definitions (own properties only; superclass by name), parents
@@ -44,10 +59,14 @@ typedef struct ProviderOps {
         /* Start an enumeration of the instances of exactly class `cls`
          * (not subclasses: the engine asks for each class of a deep query).
          * `query` may be NULL (enumerate all) or the parsed query, as a hint.
+         * `caller` (NULL: the daemon) is whom the instances are for; a
+         * provider that would show more than the caller may see answers
+         * WBEM_E_ACCESS_DENIED. It is valid during this call only.
          * On success *ret_filtered tells whether every instance the cursor
          * yields already satisfies query->where. */
         int (*enum_begin)(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
-                          ProviderCursor **ret, bool *ret_filtered, Error *err);
+                          const ProviderCaller *caller, ProviderCursor **ret, bool *ret_filtered,
+                          Error *err);
         /* Next instance: 1 with *ret set (a new reference), 0 at the end,
          * or an error. */
         int (*enum_next)(ProviderCursor *c, Instance **ret, Error *err);
@@ -55,9 +74,9 @@ typedef struct ProviderOps {
 
         /* One instance by path (keys already converted to the key types).
          * WBEM_E_NOT_FOUND when absent. May be NULL: the engine then
-         * enumerates and compares keys. */
+         * enumerates and compares keys. `caller` as for enum_begin. */
         int (*get_instance)(Provider *p, const char *ns, CimClass *cls, const ObjectPath *path,
-                            Instance **ret, Error *err);
+                            const ProviderCaller *caller, Instance **ret, Error *err);
 
         void (*free)(Provider *p);
 
@@ -86,9 +105,13 @@ typedef struct ProviderOps {
          *   a WbemStatus with err filled when the query cannot be
          *      watched at all (e.g. no directory named), or -errno.
          * It must be cheap: it runs for every event subscription on the
-         * provider's classes. */
+         * provider's classes. `caller` (NULL: the daemon) is the subscriber,
+         * as for enum_begin: a source shared by several subscriptions is
+         * checked for each of them here (e.g. Linux_File: may this peer
+         * list the directory?), and refuses with WBEM_E_ACCESS_DENIED. */
         int (*source_check)(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                            char **ret_key, char *why, size_t why_size, Error *err);
+                            const ProviderCaller *caller, char **ret_key, char *why,
+                            size_t why_size, Error *err);
         /* Start the source for (ns, key): from now on raise its events
          * with event_source_raise(src, ...) until source_stop. src stays
          * valid until source_stop returns. *ret is the provider's state.
@@ -99,11 +122,15 @@ typedef struct ProviderOps {
         /* Stop it: release every watch and timer, free the state. Raises
          * nothing. */
         void (*source_stop)(ProviderSource *s);
+        /* Optional: the kernel watches the provider's sources hold now
+         * (Linux_File: one inotify watch per directory watched), summed
+         * into EngineEventStats.watches (LWMI_Daemon.Watches). */
+        size_t (*source_watches)(Provider *p);
 } ProviderOps;
 
 struct Provider {
-        const char *name;      /* "process", "os": for messages */
-        const char *ns;        /* namespace it serves, e.g. "root/cimv2" */
+        const char *name; /* "process", "os": for messages */
+        const char *ns;   /* namespace it serves, e.g. "root/cimv2" */
         const ProviderOps *ops;
         void *userdata;
 };

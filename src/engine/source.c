@@ -122,7 +122,8 @@ void event_source_free(EventSource *src) {
 /* ---- starting (events.c asks) ------------------------------------------------ */
 
 int engine_source_check(Engine *e, Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                        char **ret_key, char *why, size_t why_size, Error *err) {
+                        const ProviderCaller *caller, char **ret_key, char *why, size_t why_size,
+                        Error *err) {
         const ProviderOps *ops = p->ops;
         if (!ops->source_check || !ops->source_start || !ops->source_stop) {
                 snprintf(why, why_size, "the %s provider has no event source", p->name);
@@ -136,7 +137,7 @@ int engine_source_check(Engine *e, Provider *p, const char *ns, CimClass *cls, c
         }
         why[0] = '\0';
         char *key = NULL;
-        int r = ops->source_check(p, ns, cls, q, &key, why, why_size, err);
+        int r = ops->source_check(p, ns, cls, q, caller, &key, why, why_size, err);
         if (r < 0 || r > 1) {
                 mem_free(key);
                 return engine_provider_error(p, r, err);

@@ -220,7 +220,9 @@ static void os_cursor_free(OsCursor *c) {
 }
 
 static int os_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
-                         ProviderCursor **ret, bool *ret_filtered, Error *err) {
+                         const ProviderCaller *caller, ProviderCursor **ret, bool *ret_filtered,
+                         Error *err) {
+        (void)caller;
         int r = os_check_class(cls, err);
         if (r != 0)
                 return r;
@@ -257,7 +259,8 @@ static void os_enum_end(ProviderCursor *pc) {
 }
 
 static int os_get_instance(Provider *p, const char *ns, CimClass *cls, const ObjectPath *path,
-                           Instance **ret, Error *err) {
+                           const ProviderCaller *caller, Instance **ret, Error *err) {
+        (void)caller;
         int r = os_check_class(cls, err);
         if (r != 0)
                 return r;

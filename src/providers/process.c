@@ -467,7 +467,9 @@ static void process_cursor_free(ProcessCursor *c) {
 }
 
 static int process_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
-                              ProviderCursor **ret, bool *ret_filtered, Error *err) {
+                              const ProviderCaller *caller, ProviderCursor **ret,
+                              bool *ret_filtered, Error *err) {
+        (void)caller;
         ProcessProvider *pp = p->userdata;
         int r = process_check_class(cls, err);
         if (r != 0)
@@ -630,7 +632,8 @@ static int process_path_pid(const ObjectPath *path, uint32_t *ret_pid, bool *ret
 }
 
 static int process_get_instance(Provider *p, const char *ns, CimClass *cls, const ObjectPath *path,
-                                Instance **ret, Error *err) {
+                                const ProviderCaller *caller, Instance **ret, Error *err) {
+        (void)caller;
         ProcessProvider *pp = p->userdata;
         int r = process_check_class(cls, err);
         if (r != 0)

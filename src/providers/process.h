@@ -40,7 +40,8 @@ bool process_error_is_absent(int r);
 
 /* process_events.c: ProviderOps.source_* for Linux_Process. */
 int process_events_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                         char **ret_key, char *why, size_t why_size, Error *err);
+                         const ProviderCaller *caller, char **ret_key, char *why, size_t why_size,
+                         Error *err);
 int process_events_start(Provider *p, const char *ns, const char *key, EventSource *src,
                          ProviderSource **ret, Error *err);
 void process_events_stop(ProviderSource *s);

@@ -656,8 +656,10 @@ bool process_provider_native_events(Provider *p, char *why, size_t why_size) {
 }
 
 int process_events_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                         char **ret_key, char *why, size_t why_size, Error *err) {
+                         const ProviderCaller *caller, char **ret_key, char *why, size_t why_size,
+                         Error *err) {
         (void)ns;
+        (void)caller; /* every process is announced, as /proc shows them */
         (void)cls;
         (void)q;
         (void)err;

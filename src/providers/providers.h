@@ -4,6 +4,8 @@
  *   process_provider_new()  Linux_Process in root/cimv2, from /proc, with
  *                           native events from the kernel's proc connector
  *   os_provider_new()       Linux_OperatingSystem in root/cimv2 (singleton)
+ *   file_provider_new()     Linux_File in root/cimv2, one directory at a time
+ *   netif_provider_new()    Linux_NetworkInterface in root/cimv2, from rtnetlink
  *
  * A new provider is handed to engine_register_provider(), which takes it
  * over; p->ops->free(p) releases it (and the Provider itself). */
@@ -11,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "provider.h"
 
@@ -37,6 +40,13 @@ int process_provider_new_with(const char *proc_root, const ProcessOptions *opts,
  * the daemon's log line. */
 bool process_provider_native_events(Provider *p, char *why, size_t why_size);
 int os_provider_new(Provider **ret);
+int file_provider_new(Provider **ret);
+int netif_provider_new(Provider **ret);
+
+/* The inotify watches the file provider holds now (one per directory
+ * watched), and *ret_overflows (may be NULL) the inotify queue overflows
+ * seen since its watcher was made (each followed by a rescan). */
+size_t file_provider_watches(const Provider *file_provider, uint64_t *ret_overflows);
 
 /* For tests: a process provider reading a /proc-like tree at proc_root
  * (a directory of PID directories and a "stat" file with a btime line). */

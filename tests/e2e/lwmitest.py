@@ -42,7 +42,8 @@ class Daemon:
     block it); notifications arrive on a datagram socket."""
 
     def __init__(self, tmpdir, args=(), socket_path=None, rlimit_nofile=None, env=None,
-                 repository=":memory:", pass_socket=True, journal=False, listen=None):
+                 repository=":memory:", pass_socket=True, journal=False, listen=None,
+                 prefix=()):
         self.tmpdir = tmpdir
         self.socket_path = socket_path or os.path.join(tmpdir, "run", "lwmid.sock")
         self.log_path = os.path.join(tmpdir, "lwmid-%d.log" % time.monotonic_ns())
@@ -50,7 +51,9 @@ class Daemon:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
         self.notifications = []
-        argv = [lwmid_path()]
+        # prefix: a command that execs lwmid (e.g. ip netns exec NAME), so
+        # that the process started is still lwmid
+        argv = list(prefix) + [lwmid_path()]
         if listen is not None:
             argv += ["--listen", listen]
         if pass_socket:

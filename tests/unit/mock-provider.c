@@ -98,9 +98,17 @@ static int mock_make(Mock *m, const MockRow *row, CimClass *cls, const char *ns,
         return 0;
 }
 
+static void mock_note_caller(MockStats *stats, const ProviderCaller *caller) {
+        stats->caller_uid = caller ? (long)caller->uid : -2;
+        stats->caller_groups = caller ? caller->n_groups : 0;
+        stats->caller_group0 = caller && caller->n_groups ? caller->groups[0] : 0;
+}
+
 static int mock_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
-                           ProviderCursor **ret, bool *ret_filtered, Error *err) {
+                           const ProviderCaller *caller, ProviderCursor **ret, bool *ret_filtered,
+                           Error *err) {
         Mock *m = p->userdata;
+        mock_note_caller(m->stats, caller);
         if (m->stats->begins < 16)
                 snprintf(m->stats->begun[m->stats->begins], sizeof(m->stats->begun[0]), "%s",
                          cls->name);
@@ -166,8 +174,9 @@ static void mock_enum_end(ProviderCursor *pc) {
 }
 
 static int mock_get_instance(Provider *p, const char *ns, CimClass *cls, const ObjectPath *path,
-                             Instance **ret, Error *err) {
+                             const ProviderCaller *caller, Instance **ret, Error *err) {
         Mock *m = p->userdata;
+        mock_note_caller(m->stats, caller);
         m->stats->gets++;
         for (size_t k = 0; k < m->cfg.n_rows; k++) {
                 const MockRow *row = &m->cfg.rows[k];

@@ -44,6 +44,11 @@ typedef struct MockStats {
         unsigned opened;            /* cursors made (begins that succeeded) */
         unsigned begins_with_query; /* enum_begin given a query hint */
         char begun[16][64];         /* class names enum_begin was asked for */
+        /* the caller of the last enum_begin / get_instance: its uid and
+         * groups ((uid_t)-2 when it was NULL, the daemon) */
+        long caller_uid;
+        size_t caller_groups;
+        gid_t caller_group0;
         bool freed;
 } MockStats;
 

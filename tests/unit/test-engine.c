@@ -815,6 +815,78 @@ static void test_provider_unfiltered(void **state) {
         assert_true(stats.freed);
 }
 
+/* The peer's identity reaches the provider, copied into the cursor (the
+ * caller's struct need not outlive engine_query_begin_as()); the
+ * functions without _as give it none (the daemon itself). */
+static void test_provider_caller(void **state) {
+        (void)state;
+        MockStats stats;
+        MockConfig cfg = { .with_get = true };
+        Engine *e = engine_with_mock(&cfg, &stats);
+        Results res = { 0 };
+        QueryCursor *c = NULL;
+        Instance *i = NULL;
+        CimClass *cls = NULL;
+        const char *q = "SELECT * FROM Mock_Base";
+
+        gid_t *groups = mem_malloc(2 * sizeof(gid_t));
+        assert_non_null(groups);
+        groups[0] = 77;
+        groups[1] = 78;
+        ProviderCaller *caller = mem_malloc(sizeof(ProviderCaller));
+        assert_non_null(caller);
+        *caller = (ProviderCaller){ .uid = 1234, .gid = 99, .groups = groups, .n_groups = 2 };
+        OK(engine_query_begin_as(e, caller, NS, q, strlen(q), &c, err));
+        groups[0] = 0;
+        mem_free(groups);
+        mem_free(caller);
+        OK(drain(c, &res, err)); /* enum_begin runs at the first pull */
+        assert_string_equal(ids(&res), "1,2,3");
+        results_done(&res);
+        assert_int_equal(stats.caller_uid, 1234);
+        assert_int_equal(stats.caller_groups, 2);
+        assert_int_equal(stats.caller_group0, 77);
+
+        ProviderCaller nobody = { .uid = 65534, .gid = 65534 };
+        OK(engine_enum_instances_as(e, &nobody, NS, "Mock_Item", false, &c, err));
+        OK(drain(c, &res, err));
+        results_done(&res);
+        assert_int_equal(stats.caller_uid, 65534);
+        assert_int_equal(stats.caller_groups, 0);
+
+        OK(engine_get_object_as(e, &nobody, NS, "Mock_Item.Id=2", &i, &cls, err));
+        i = instance_unref(i);
+        assert_int_equal(stats.caller_uid, 65534);
+
+        OK(engine_get_object(e, NS, "Mock_Item.Id=2", &i, &cls, err));
+        i = instance_unref(i);
+        assert_int_equal(stats.caller_uid, -2);
+        OK(engine_query_begin(e, NS, q, strlen(q), &c, err));
+        OK(drain(c, &res, err));
+        results_done(&res);
+        assert_int_equal(stats.caller_uid, -2);
+
+        /* a failure to copy the groups is a clean -ENOMEM */
+        ProviderCaller two = { .uid = 5, .gid = 5, .groups = (gid_t[]){ 1, 2 }, .n_groups = 2 };
+        unsigned long n;
+        for (n = 1; n < 200; n++) {
+                c = NULL;
+                mem_fail_at(n);
+                int r = engine_query_begin_as(e, &two, NS, q, strlen(q), &c, NULL);
+                bool triggered = mem_fail_triggered();
+                mem_fail_at(0);
+                if (!triggered) {
+                        assert_int_equal(r, 0);
+                        engine_query_end(c);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+                assert_null(c);
+        }
+        assert_true(n < 200);
+        engine_free(e);
+}
+
 static void test_provider_filtered(void **state) {
         (void)state;
         MockStats stats;
@@ -1642,6 +1714,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_class_ops),
                 cmocka_unit_test(test_get_object),
                 cmocka_unit_test(test_provider_unfiltered),
+                cmocka_unit_test(test_provider_caller),
                 cmocka_unit_test(test_provider_filtered),
                 cmocka_unit_test(test_provider_errors),
                 cmocka_unit_test(test_provider_get),

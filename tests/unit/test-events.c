@@ -100,9 +100,11 @@ static int proc_get_classes(Provider *p, CimClass ***ret, size_t *ret_count, Err
 }
 
 static int proc_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
-                           ProviderCursor **ret, bool *ret_filtered, Error *err) {
+                           const ProviderCaller *caller, ProviderCursor **ret, bool *ret_filtered,
+                           Error *err) {
         Procs *procs = p->userdata;
         (void)ns;
+        (void)caller;
         (void)query;
         procs->enumerations++;
         if (procs->fail_status)
@@ -162,9 +164,11 @@ static void proc_free(Provider *p) {
 }
 
 static int proc_source_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
-                             char **ret_key, char *why, size_t why_size, Error *err) {
+                             const ProviderCaller *caller, char **ret_key, char *why,
+                             size_t why_size, Error *err) {
         Procs *procs = p->userdata;
         (void)ns;
+        (void)caller;
         (void)cls;
         procs->checks++;
         if (procs->native == NATIVE_UNAVAILABLE) {

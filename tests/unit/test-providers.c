@@ -69,8 +69,8 @@ static EnumResult enum_all(Provider *p, CimClass *cls, const WqlQuery *query, bo
         EnumResult res = { 0 };
         ProviderCursor *c = NULL;
         Error err = { 0 };
-        assert_int_equal(p->ops->enum_begin(p, "root/cimv2", cls, query, &c, &res.filtered, &err),
-                         0);
+        assert_int_equal(
+                p->ops->enum_begin(p, "root/cimv2", cls, query, NULL, &c, &res.filtered, &err), 0);
         for (;;) {
                 Instance *inst = NULL;
                 int r = p->ops->enum_next(c, &inst, &err);
@@ -161,7 +161,7 @@ static void pid_query_init(PidQuery *q, int64_t pid) {
 static int get_process(Provider *p, CimClass *cls, uint32_t pid, Instance **ret, Error *err) {
         ObjectPathKey key = { .name = (char *)"ProcessId", .value = value_uint(CIM_UINT32, pid) };
         ObjectPath path = { .class_name = (char *)"Linux_Process", .keys = &key, .n_keys = 1 };
-        return p->ops->get_instance(p, "root/cimv2", cls, &path, ret, err);
+        return p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, ret, err);
 }
 
 /* ---- parsers ---------------------------------------------------------- */
@@ -627,7 +627,7 @@ static void test_process_fake_proc(void **state) {
         cls = provider_class(p);
         ProviderCursor *c = NULL;
         bool filtered;
-        assert_int_equal(p->ops->enum_begin(p, "root/cimv2", cls, NULL, &c, &filtered, &err),
+        assert_int_equal(p->ops->enum_begin(p, "root/cimv2", cls, NULL, NULL, &c, &filtered, &err),
                          WBEM_E_PROVIDER_FAILURE);
         assert_non_null(strstr(err.message, "/nonexistent-lwmi-proc"));
         assert_int_equal(get_process(p, cls, 1, &got, &err), WBEM_E_PROVIDER_FAILURE);
@@ -669,8 +669,9 @@ static void test_process_class(void **state) {
         assert_int_equal(class_new("Other", NULL, &other, &err), 0);
         ProviderCursor *c = NULL;
         bool filtered;
-        assert_int_equal(p->ops->enum_begin(p, "root/cimv2", other, NULL, &c, &filtered, &err),
-                         WBEM_E_INVALID_CLASS);
+        assert_int_equal(
+                p->ops->enum_begin(p, "root/cimv2", other, NULL, NULL, &c, &filtered, &err),
+                WBEM_E_INVALID_CLASS);
         Instance *got = NULL;
         assert_int_equal(get_process(p, other, 1, &got, &err), WBEM_E_INVALID_CLASS);
         class_unref(other);
@@ -678,23 +679,23 @@ static void test_process_class(void **state) {
         /* Paths that do not name a ProcessId. */
         ObjectPathKey key = { .name = (char *)"Handle", .value = value_uint(CIM_UINT32, 1) };
         ObjectPath path = { .class_name = (char *)"Linux_Process", .keys = &key, .n_keys = 1 };
-        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err),
+        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err),
                          WBEM_E_INVALID_OBJECT_PATH);
         path.n_keys = 0;
-        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err),
+        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err),
                          WBEM_E_INVALID_OBJECT_PATH);
         key = (ObjectPathKey){ .name = NULL, .value = value_bool(true) };
         path.n_keys = 1;
-        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err),
+        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err),
                          WBEM_E_INVALID_OBJECT_PATH);
         /* The unnamed form, and a signed key, work; a negative one is absent. */
         key = (ObjectPathKey){ .name = NULL, .value = value_sint(CIM_SINT64, getpid()) };
-        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err), 0);
+        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err), 0);
         assert_int_equal(get_u(got, "ProcessId"), (uint64_t)getpid());
         instance_unref(got);
         got = NULL;
         key.value = value_sint(CIM_SINT64, -5);
-        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err),
+        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err),
                          WBEM_E_NOT_FOUND);
         assert_null(got);
 
@@ -1100,7 +1101,8 @@ static void test_process_alloc_failure(void **state) {
                 Error err = { 0 };
                 Instance *got = NULL;
                 mem_fail_at(n);
-                int r = p->ops->enum_begin(p, "root/cimv2", cls, &q.query, &c, &filtered, &err);
+                int r = p->ops->enum_begin(p, "root/cimv2", cls, &q.query, NULL, &c, &filtered,
+                                           &err);
                 if (r == 0) {
                         r = p->ops->enum_next(c, &got, &err);
                         p->ops->enum_end(c);
@@ -1215,7 +1217,7 @@ static void test_os_singleton(void **state) {
         ObjectPath path = { .class_name = (char *)"Linux_OperatingSystem", .is_singleton = true };
         Instance *got = NULL;
         Error err = { 0 };
-        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err), 0);
+        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err), 0);
         check_os(got);
         instance_unref(got);
         got = NULL;
@@ -1224,7 +1226,7 @@ static void test_os_singleton(void **state) {
         path = (ObjectPath){ .class_name = (char *)"Linux_OperatingSystem",
                              .keys = &key,
                              .n_keys = 1 };
-        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err),
+        assert_int_equal(p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err),
                          WBEM_E_INVALID_OBJECT_PATH);
         assert_null(got);
 
@@ -1232,8 +1234,9 @@ static void test_os_singleton(void **state) {
         assert_int_equal(class_new("Other", NULL, &other, &err), 0);
         ProviderCursor *c = NULL;
         bool filtered;
-        assert_int_equal(p->ops->enum_begin(p, "root/cimv2", other, NULL, &c, &filtered, &err),
-                         WBEM_E_INVALID_CLASS);
+        assert_int_equal(
+                p->ops->enum_begin(p, "root/cimv2", other, NULL, NULL, &c, &filtered, &err),
+                WBEM_E_INVALID_CLASS);
         class_unref(other);
 
         /* Allocation failures through one instance. */
@@ -1242,7 +1245,7 @@ static void test_os_singleton(void **state) {
         for (n = 1; n < 10000; n++) {
                 got = NULL;
                 mem_fail_at(n);
-                int r = p->ops->get_instance(p, "root/cimv2", cls, &path, &got, &err);
+                int r = p->ops->get_instance(p, "root/cimv2", cls, &path, NULL, &got, &err);
                 bool triggered = mem_fail_triggered();
                 mem_fail_at(0);
                 if (!triggered) {
