@@ -22,8 +22,16 @@
  * 256 events and the server's answer (it handles a connection's packets in
  * order) tells those events were handed to the subscribers; lwmi answers
  * each PublishEvent. Events a server drops (a slow consumer) show up as
- * counts below M, not as errors. Every byte the servers send is parsed
- * only as far as counting needs; server Pings are answered. */
+ * counts below M, not as errors. MQTT and NATS frames are parsed as far
+ * as their framing (the 16-byte payload is opaque to a subscriber); an
+ * lwmi Indicate is parsed whole as a real consumer parses it: every byte
+ * checked against JSON's grammar by a non-allocating scanner (what a
+ * consumer that cares for speed uses; --parser jansson parses with
+ * jansson, as liblwmi does, several microseconds per event), seq checked
+ * against the last one and EventsDropped, every event's T read. Server
+ * Pings are answered.
+ *
+ *   --parser scan|jansson   how the consumer parses lwmi lines (scan) */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,6 +49,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "mem.h"
 #include "strbuf.h"
@@ -61,9 +71,14 @@ typedef struct Conn {
         StrBuf out; /* bytes to send from out_off */
         size_t out_off;
         uint64_t events;  /* events received (consumer) */
+        uint64_t lines;   /* Indicate lines (lwmi) */
+        uint64_t seq;     /* the last seq seen on the sink (lwmi) */
+        uint64_t dropped; /* events reported dropped (lwmi EventsDropped) */
+        uint64_t checksum; /* of the events' T values: each one is read */
         uint64_t answers; /* SUBACK/PONG/PINGRESP/responses received */
         uint64_t errors;
         bool unsupported; /* lwmid answered -32601: a method it does not offer yet */
+        bool jansson;     /* parse Indicates with jansson (else with the scanner below) */
         bool closed;
 } Conn;
 
@@ -75,6 +90,7 @@ typedef struct Options {
         uint64_t window;
         unsigned idle_ms;
         unsigned timeout_s;
+        bool jansson;
 } Options;
 
 static uint64_t now_nsec(void) {
@@ -279,19 +295,315 @@ static bool contains(const char *s, size_t len, const char *needle) {
         return memmem(s, len, needle, strlen(needle)) != NULL;
 }
 
-static size_t count_in(const char *s, size_t len, const char *needle) {
-        size_t n = 0, nlen = strlen(needle);
-        const char *p = s, *end = s + len;
+/* --- a validating JSON scanner for Indicate lines ------------------------
+ *
+ * What a consumer that cares for speed uses instead of a DOM parser: every
+ * byte of the line is checked against JSON's grammar (strings with their
+ * escapes, numbers, nesting), nothing is allocated, and the members the
+ * consumer needs are taken out on the way: seq, and each event's T. It
+ * parses the whole line, so a malformed one is an error, as with jansson
+ * (--parser jansson), which costs several microseconds per small object
+ * and would make the consumer, not the server, the measured bottleneck. */
 
-        while ((p = memmem(p, (size_t)(end - p), needle, nlen))) {
-                n++;
-                p += nlen;
+typedef struct Scan {
+        const char *p, *end;
+} Scan;
+
+static void scan_ws(Scan *s) {
+        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
+                s->p++;
+}
+
+static bool scan_char(Scan *s, char c) {
+        scan_ws(s);
+        if (s->p < s->end && *s->p == c) {
+                s->p++;
+                return true;
         }
-        return n;
+        return false;
+}
+
+/* A string: its raw text (escapes not decoded) in [*ret, *ret + *ret_len). */
+static bool scan_string(Scan *s, const char **ret, size_t *ret_len) {
+        scan_ws(s);
+        if (s->p >= s->end || *s->p != '"')
+                return false;
+        const char *start = ++s->p;
+        while (s->p < s->end) {
+                unsigned char c = (unsigned char)*s->p;
+                if (c == '"') {
+                        *ret = start;
+                        *ret_len = (size_t)(s->p - start);
+                        s->p++;
+                        return true;
+                }
+                if (c < 0x20)
+                        return false;
+                if (c == '\\') {
+                        if (++s->p >= s->end)
+                                return false;
+                        if (*s->p == 'u') {
+                                for (int k = 0; k < 4; k++)
+                                        if (++s->p >= s->end || !strchr("0123456789abcdefABCDEF", *s->p))
+                                                return false;
+                        } else if (!strchr("\"\\/bfnrt", *s->p)) {
+                                return false;
+                        }
+                }
+                s->p++;
+        }
+        return false;
+}
+
+static bool scan_number(Scan *s, int64_t *ret) {
+        scan_ws(s);
+        const char *start = s->p;
+        bool negative = s->p < s->end && *s->p == '-';
+        if (negative)
+                s->p++;
+        int64_t v = 0;
+        const char *digits = s->p;
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+                v = v * 10 + (*s->p++ - '0');
+        if (s->p == digits || (*digits == '0' && s->p - digits > 1))
+                return false;
+        if (s->p < s->end && *s->p == '.') {
+                const char *frac = ++s->p;
+                while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+                        s->p++;
+                if (s->p == frac)
+                        return false;
+        }
+        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+                s->p++;
+                if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+                        s->p++;
+                const char *exp = s->p;
+                while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+                        s->p++;
+                if (s->p == exp)
+                        return false;
+        }
+        (void)start;
+        if (ret)
+                *ret = negative ? -v : v;
+        return true;
+}
+
+static bool scan_literal(Scan *s, const char *word) {
+        size_t n = strlen(word);
+        if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+                return false;
+        s->p += n;
+        return true;
+}
+
+/* Any value, checked and skipped. */
+static bool scan_value(Scan *s, unsigned depth) {
+        const char *str;
+        size_t len;
+
+        if (depth > 64)
+                return false;
+        scan_ws(s);
+        if (s->p >= s->end)
+                return false;
+        switch (*s->p) {
+        case '"':
+                return scan_string(s, &str, &len);
+        case '{':
+                s->p++;
+                if (scan_char(s, '}'))
+                        return true;
+                do {
+                        if (!scan_string(s, &str, &len) || !scan_char(s, ':') ||
+                            !scan_value(s, depth + 1))
+                                return false;
+                } while (scan_char(s, ','));
+                return scan_char(s, '}');
+        case '[':
+                s->p++;
+                if (scan_char(s, ']'))
+                        return true;
+                do {
+                        if (!scan_value(s, depth + 1))
+                                return false;
+                } while (scan_char(s, ','));
+                return scan_char(s, ']');
+        case 't':
+                return scan_literal(s, "true");
+        case 'f':
+                return scan_literal(s, "false");
+        case 'n':
+                return scan_literal(s, "null");
+        default:
+                return scan_number(s, NULL);
+        }
+}
+
+static bool key_is(const char *key, size_t len, const char *want) {
+        return strlen(want) == len && memcmp(key, want, len) == 0;
+}
+
+/* One event object: every member checked, T (a sint64: a decimal string)
+ * read. */
+static bool scan_event(Conn *c, Scan *s) {
+        const char *key, *t;
+        size_t len, tlen;
+        bool have_t = false;
+
+        if (!scan_char(s, '{'))
+                return false;
+        if (!scan_char(s, '}')) {
+                do {
+                        if (!scan_string(s, &key, &len) || !scan_char(s, ':'))
+                                return false;
+                        if (key_is(key, len, "T")) {
+                                if (!scan_string(s, &t, &tlen))
+                                        return false;
+                                have_t = true;
+                        } else if (!scan_value(s, 1)) {
+                                return false;
+                        }
+                } while (scan_char(s, ','));
+                if (!scan_char(s, '}'))
+                        return false;
+        }
+        if (!have_t)
+                die("an event without T");
+        c->checksum += strtoull(t, NULL, 10);
+        c->events++;
+        return true;
+}
+
+/* An Indicate or EventsDropped line, scanned whole; false for another
+ * notification. */
+static bool scan_notification(Conn *c, const char *line, size_t len) {
+        Scan s = { .p = line, .end = line + len };
+        const char *key, *method = NULL;
+        size_t klen, mlen = 0;
+        int64_t seq = -1, first = -1, last = -1, count = -1;
+        uint64_t events = c->events;
+        bool have_objects = false;
+
+        if (!scan_char(&s, '{'))
+                die("lwmid sent a line that does not parse: %.*s", (int)len, line);
+        do {
+                if (!scan_string(&s, &key, &klen) || !scan_char(&s, ':'))
+                        goto bad;
+                if (key_is(key, klen, "method")) {
+                        if (!scan_string(&s, &method, &mlen))
+                                goto bad;
+                } else if (key_is(key, klen, "params")) {
+                        if (!scan_char(&s, '{'))
+                                goto bad;
+                        do {
+                                if (!scan_string(&s, &key, &klen) || !scan_char(&s, ':'))
+                                        goto bad;
+                                bool ok;
+                                if (key_is(key, klen, "seq"))
+                                        ok = scan_number(&s, &seq);
+                                else if (key_is(key, klen, "first_seq"))
+                                        ok = scan_number(&s, &first);
+                                else if (key_is(key, klen, "last_seq"))
+                                        ok = scan_number(&s, &last);
+                                else if (key_is(key, klen, "count"))
+                                        ok = scan_number(&s, &count);
+                                else if (key_is(key, klen, "objects")) {
+                                        ok = scan_char(&s, '[');
+                                        have_objects = true;
+                                        if (ok && !scan_char(&s, ']')) {
+                                                do
+                                                        ok = scan_event(c, &s);
+                                                while (ok && scan_char(&s, ','));
+                                                ok = ok && scan_char(&s, ']');
+                                        }
+                                } else
+                                        ok = scan_value(&s, 1);
+                                if (!ok)
+                                        goto bad;
+                        } while (scan_char(&s, ','));
+                        if (!scan_char(&s, '}'))
+                                goto bad;
+                } else if (!scan_value(&s, 1)) {
+                        goto bad;
+                }
+        } while (scan_char(&s, ','));
+        if (!scan_char(&s, '}'))
+                goto bad;
+        scan_ws(&s);
+        if (s.p != s.end)
+                goto bad;
+        if (method && key_is(method, mlen, "Indicate")) {
+                if (!have_objects || seq != (int64_t)c->seq + 1)
+                        die("Indicate with seq %" PRId64 " after %" PRIu64, seq, c->seq);
+                c->seq = (uint64_t)seq;
+                c->lines++;
+                return true;
+        }
+        c->events = events; /* objects of something else are no events */
+        if (method && key_is(method, mlen, "EventsDropped")) {
+                if (first != (int64_t)c->seq + 1 || last < first || count != last - first + 1)
+                        die("EventsDropped %" PRId64 "-%" PRId64 " after seq %" PRIu64, first, last,
+                            c->seq);
+                c->seq = (uint64_t)last;
+                c->dropped += (uint64_t)count;
+                return true;
+        }
+        return false;
+bad:
+        die("lwmid sent a line that does not parse at byte %zu: %.*s", (size_t)(s.p - line),
+            (int)len, line);
+}
+
+/* An Indicate or EventsDropped, parsed as a consumer would (liblwmi does
+ * the same: the whole line through jansson): every object is read, and
+ * seq is checked, so that a gap not reported is an error. Returns false
+ * for another notification. */
+static bool lwmi_notification(Conn *c, const char *line, size_t len) {
+        if (!c->jansson)
+                return scan_notification(c, line, len);
+        json_error_t je;
+        json_t *m = json_loadb(line, len, 0, &je);
+        if (!m)
+                die("lwmid sent a line that does not parse: %s", je.text);
+        const char *method = json_string_value(json_object_get(m, "method"));
+        json_t *params = json_object_get(m, "params");
+        bool handled = true;
+        if (method && strcmp(method, "Indicate") == 0) {
+                uint64_t seq = (uint64_t)json_integer_value(json_object_get(params, "seq"));
+                json_t *objects = json_object_get(params, "objects");
+                if (seq != c->seq + 1 || !json_is_array(objects))
+                        die("Indicate with seq %" PRIu64 " after %" PRIu64, seq, c->seq);
+                c->seq = seq;
+                c->lines++;
+                size_t k;
+                json_t *o;
+                json_array_foreach(objects, k, o) {
+                        /* the event's own property (a sint64: a string) */
+                        const char *t = json_string_value(json_object_get(o, "T"));
+                        if (!t)
+                                die("an event without T");
+                        c->checksum += strtoull(t, NULL, 10);
+                        c->events++;
+                }
+        } else if (method && strcmp(method, "EventsDropped") == 0) {
+                uint64_t first = (uint64_t)json_integer_value(json_object_get(params, "first_seq"));
+                uint64_t last = (uint64_t)json_integer_value(json_object_get(params, "last_seq"));
+                if (first != c->seq + 1 || last < first)
+                        die("EventsDropped %" PRIu64 "-%" PRIu64 " after seq %" PRIu64, first, last,
+                            c->seq);
+                c->seq = last;
+                c->dropped += (uint64_t)json_integer_value(json_object_get(params, "count"));
+        } else {
+                handled = false;
+        }
+        json_decref(m);
+        return handled;
 }
 
 static void lwmi_parse(Conn *c) {
-        static const char indicate[] = "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\"";
+        static const char notification[] = "{\"jsonrpc\":\"2.0\",\"method\":\"";
 
         for (;;) {
                 char *start = c->in + c->in_start;
@@ -302,12 +614,10 @@ static void lwmi_parse(Conn *c) {
                         return;
                 size_t len = (size_t)(eol - start);
                 c->in_start += len + 1;
-                if (len >= sizeof(indicate) - 1 && memcmp(start, indicate, sizeof(indicate) - 1) == 0) {
-                        /* Bench_Event has no embedded objects: one __CLASS
-                         * per event in the batch. */
-                        c->events += count_in(start, len, "\"__CLASS\":");
+                if (len >= sizeof(notification) - 1 &&
+                    memcmp(start, notification, sizeof(notification) - 1) == 0 &&
+                    lwmi_notification(c, start, len))
                         continue;
-                }
                 if (contains(start, len, "\"method\":")) {
                         /* A server request: answer a Ping with its id
                          * ("s:<n>", no escapes), ignore notifications. */
@@ -449,6 +759,7 @@ static int run_consume(const Options *o) {
         for (unsigned i = 0; i < o->connections; i++) {
                 snprintf(name, sizeof(name), "fanout-consumer-%d-%u", (int)getpid(), i);
                 conn_open(&conns[i], o->addr);
+                conns[i].jansson = o->jansson;
                 conn_handshake(&conns[i], o->proto, name, true);
                 conns[i].events = 0;
         }
@@ -493,19 +804,22 @@ static int run_consume(const Options *o) {
                 }
         }
 
-        uint64_t total = 0, min = UINT64_MAX, max = 0, errors = 0;
+        uint64_t total = 0, min = UINT64_MAX, max = 0, errors = 0, lines = 0, dropped = 0;
         unsigned closed = 0;
         for (unsigned i = 0; i < o->connections; i++) {
                 total += conns[i].events;
                 min = conns[i].events < min ? conns[i].events : min;
                 max = conns[i].events > max ? conns[i].events : max;
                 errors += conns[i].errors;
+                lines += conns[i].lines;
+                dropped += conns[i].dropped;
                 closed += conns[i].closed;
                 conn_close(&conns[i]);
         }
         printf("{\"received\":%" PRIu64 ",\"min_per_connection\":%" PRIu64 ",\"max_per_connection\":%" PRIu64
-               ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"closed\":%u,\"errors\":%" PRIu64 "}\n",
-               total, min, max, first, last, closed, errors);
+               ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"closed\":%u,\"errors\":%" PRIu64
+               ",\"lines\":%" PRIu64 ",\"dropped\":%" PRIu64 "}\n",
+               total, min, max, first, last, closed, errors, lines, dropped);
         mem_free(conns);
         mem_free(pfds);
         return 0;
@@ -609,6 +923,7 @@ int main(int argc, char **argv) {
                 { "idle-ms", required_argument, NULL, 'i' },
                 { "timeout-s", required_argument, NULL, 't' },
                 { "tag", required_argument, NULL, 'g' },
+                { "parser", required_argument, NULL, 'p' },
                 { NULL, 0, NULL, 0 },
         };
         Options o = { .connections = 1, .events = 100000, .window = 4096, .idle_ms = 3000, .timeout_s = 300 };
@@ -632,6 +947,12 @@ int main(int argc, char **argv) {
                         o.timeout_s = (unsigned)parse_count(optarg, "--timeout-s", 1, 86400);
                         break;
                 case 'g': /* marks the process as the benchmark's own */
+                        break;
+                case 'p':
+                        if (strcmp(optarg, "jansson") == 0)
+                                o.jansson = true;
+                        else if (strcmp(optarg, "scan") != 0)
+                                die("--parser must be scan or jansson");
                         break;
                 default:
                         return 2;

@@ -5,8 +5,9 @@ For each system, on a fresh server: a consumer process (fanout-client
 consume) opens K connections, each subscribed to the one stream, and once
 every subscription is confirmed a publisher process (fanout-client publish,
 a connection of its own) sends M small events (a 16-byte payload; for lwmi
-a Bench_Event with Id and T) as fast as its flow control allows. The
-figure is deliveries per second: events received over all K connections
+a Bench_Event with Id and T, each Indicate parsed by the consumer as
+liblwmi would: jansson, seq checked, every object read) as fast as its
+flow control allows. The figure is deliveries per second: events received over all K connections
 divided by the time from the publisher's first byte to the last event
 received; "per consumer" divides that by K. Each case runs --repeat times;
 the table gives the best and the median, and how many deliveries were
@@ -68,7 +69,10 @@ def one_run(server, client, k, m, opts, children):
     return {"k": k, "m": m, "received": got["received"], "expected": k * m,
             "min_per_connection": got["min_per_connection"], "closed": got["closed"],
             "seconds": seconds, "publish_seconds": (pub["end_ns"] - pub["start_ns"]) / 1e9,
-            "rate": got["received"] / seconds if seconds else 0.0}
+            "rate": got["received"] / seconds if seconds else 0.0,
+            # lwmi: Indicate lines (several events each when batched) and
+            # events reported dropped (EventsDropped)
+            "lines": got.get("lines"), "dropped": got.get("dropped")}
 
 
 def run_system(name, opts, children, tmp, client):

@@ -65,6 +65,24 @@ typedef struct CallSlot {
 
 typedef TAILQ_HEAD(AsyncQueryList, AsyncQuery) AsyncQueryList;
 
+/* Indicate lines in the session's output: bytes [start, end) of its
+ * output stream (Session.out_queued counts them). */
+typedef struct IndicateSpan {
+        uint64_t start, end;
+} IndicateSpan;
+
+/* What closes an open Indicate line. */
+#define BATCH_TAIL "]}}\n"
+#define BATCH_TAIL_LEN (sizeof(BATCH_TAIL) - 1)
+
+struct AsyncEventText {
+        Instance *event; /* whose text `text` holds (a reference); NULL: none */
+        StrBuf text;
+        ObjText whole;      /* writes events whole (calls without a select list) */
+        ObjText projecting; /* writes for a call with a select list */
+        StrBuf projected;   /* its text */
+};
+
 /* An event call's delivered and dropped events (LWMI_Registration), made
  * on its first event: a registration that sees none costs nothing more. */
 typedef struct CallCounts CallCounts;
@@ -111,6 +129,22 @@ struct Async {
         AsyncQueryList queries;
         struct event *query_event;
         bool queries_waiting; /* for the output to drain */
+
+        /* The open Indicate (async.h "Batching"): its line so far, without
+         * BATCH_TAIL (for which room is always kept); batch_sink is NULL
+         * when none is open. */
+        char *batch;
+        size_t batch_len, batch_cap;
+        AsyncSink *batch_sink;
+        uint64_t batch_call, batch_seq;
+        struct event *flush_event; /* closes it at the end of the turn */
+        bool flush_scheduled;
+
+        /* Indicate lines queued and not yet written, oldest first from
+         * spans_head, and their bytes not yet written. */
+        IndicateSpan *spans;
+        size_t spans_head, spans_n, spans_cap;
+        uint64_t backlog_queued;
 
         bool dropping;      /* over the backlog: events are dropped */
         AsyncSink *dropped; /* sinks with drops to report */
@@ -589,50 +623,271 @@ static int indicate_line(AsyncSink *s, uint64_t call, uint64_t seq, const char *
         return 0;
 }
 
+/* ---- the backlog and the open Indicate ------------------------------------ */
+
+/* Credit the Indicate bytes the socket has taken since last time. */
+static void backlog_settle(Async *a) {
+        uint64_t written = a->session->out_queued - async_output_bytes(a);
+
+        while (a->spans_head < a->spans_n) {
+                IndicateSpan *sp = &a->spans[a->spans_head];
+                if (sp->start >= written)
+                        break;
+                uint64_t upto = sp->end < written ? sp->end : written;
+                a->backlog_queued -= upto - sp->start;
+                sp->start = upto;
+                if (sp->start < sp->end)
+                        break;
+                a->spans_head++;
+        }
+        if (a->spans_head == a->spans_n)
+                a->spans_head = a->spans_n = 0;
+}
+
+size_t async_backlog_bytes(Async *a) {
+        if (!a || a->released)
+                return 0;
+        backlog_settle(a);
+        return (size_t)a->backlog_queued + (a->batch_sink ? a->batch_len + BATCH_TAIL_LEN : 0);
+}
+
+/* Room to record one more span, so that queueing a line made for it
+ * never fails over its bookkeeping. */
+static int spans_reserve(Async *a) {
+        if (a->spans_n < a->spans_cap)
+                return 0;
+        if (a->spans_head > 0) {
+                a->spans_n -= a->spans_head;
+                memmove(a->spans, a->spans + a->spans_head, a->spans_n * sizeof(IndicateSpan));
+                a->spans_head = 0;
+                return 0;
+        }
+        size_t cap = a->spans_cap ? a->spans_cap * 2 : 8;
+        IndicateSpan *p = mem_reallocarray(a->spans, cap, sizeof(IndicateSpan));
+        if (!p)
+                return -ENOMEM;
+        a->spans = p;
+        a->spans_cap = cap;
+        return 0;
+}
+
+/* An Indicate line of len bytes was just queued (after spans_reserve). */
+static void spans_add(Async *a, size_t len) {
+        uint64_t end = a->session->out_queued, start = end - len;
+
+        if (a->spans_n > a->spans_head && a->spans[a->spans_n - 1].end == start)
+                a->spans[a->spans_n - 1].end = end;
+        else
+                a->spans[a->spans_n++] = (IndicateSpan){ .start = start, .end = end };
+        a->backlog_queued += len;
+}
+
+/* Queue a finished Indicate line (copied). 0, or -ENOMEM with nothing
+ * queued. On a session that is closing it is dropped (0): nobody reads it. */
+static int async_queue_indicate(Async *a, const char *line, size_t len) {
+        if (spans_reserve(a) < 0)
+                return -ENOMEM;
+        if (session_send_indicate(a->session, line, len))
+                spans_add(a, len);
+        return 0;
+}
+
+/* Room for extra more bytes in the open line, and its tail. */
+static int batch_reserve(Async *a, size_t extra) {
+        size_t need = a->batch_len + extra + BATCH_TAIL_LEN;
+        if (need <= a->batch_cap)
+                return 0;
+        size_t cap = a->batch_cap ? a->batch_cap : 1024;
+        while (cap < need)
+                cap *= 2;
+        char *p = mem_realloc(a->batch, cap);
+        if (!p)
+                return -ENOMEM;
+        a->batch = p;
+        a->batch_cap = cap;
+        return 0;
+}
+
+void async_flush(Async *a) {
+        if (!a || !a->batch_sink)
+                return;
+        a->batch_sink = NULL;
+        size_t len = a->batch_len + BATCH_TAIL_LEN;
+        a->batch_len = 0;
+        /* a session flushing its last output (draining) still sends it */
+        if (!a->released && a->session->state != SESSION_CLOSED) {
+                memcpy(a->batch + len - BATCH_TAIL_LEN, BATCH_TAIL, BATCH_TAIL_LEN);
+                /* its span was reserved when it was opened */
+                if (session_send_indicate(a->session, a->batch, len))
+                        spans_add(a, len);
+        }
+        /* A large buffer is not kept for an idle session. */
+        if (a->batch_cap > 4 * ASYNC_BATCH_BYTES) {
+                mem_free(a->batch);
+                a->batch = NULL;
+                a->batch_cap = 0;
+        }
+}
+
+static void async_flush_cb(evutil_socket_t fd, short what, void *userdata) {
+        Async *a = userdata;
+        (void)fd;
+        (void)what;
+
+        a->flush_scheduled = false;
+        async_flush(a);
+}
+
+/* Add an event's text (a JSON object) for call on s: into the open
+ * Indicate when it is this call's and still the sink's latest, else into
+ * a new one, which takes the sink's next seq. 0 or -ENOMEM (nothing
+ * changed: the caller drops the event). */
+static int batch_add(Async *a, AsyncSink *s, uint64_t call, const char *text, size_t len) {
+        static const struct timeval now = { 0, 0 };
+
+        if (a->batch_sink == s && a->batch_call == call && a->batch_seq == s->seq &&
+            a->batch_len < ASYNC_BATCH_BYTES) {
+                if (batch_reserve(a, len + 1) < 0)
+                        return -ENOMEM;
+                a->batch[a->batch_len++] = ',';
+                memcpy(a->batch + a->batch_len, text, len);
+                a->batch_len += len;
+                return 0;
+        }
+        async_flush(a);
+        if (!async_open(a))
+                return 0; /* the session closed queueing it: nobody reads */
+        /* the head: the envelope, sink id (JSON), two numbers */
+        size_t head = 96 + strlen(s->id_json);
+        if (spans_reserve(a) < 0 || batch_reserve(a, head + len) < 0)
+                return -ENOMEM;
+        uint64_t seq = s->seq + 1;
+        int n = snprintf(a->batch, a->batch_cap,
+                         "{\"jsonrpc\":\"2.0\",\"method\":\"Indicate\",\"params\":{\"sink\":%s,"
+                         "\"call\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"objects\":[",
+                         s->id_json, call, seq);
+        if (n < 0 || (size_t)n > head)
+                return -ENOMEM; /* cannot be: head has room for two uint64 */
+        memcpy(a->batch + n, text, len);
+        a->batch_len = (size_t)n + len;
+        s->seq = seq;
+        a->batch_sink = s;
+        a->batch_call = call;
+        a->batch_seq = seq;
+        if (!a->flush_scheduled) {
+                /* a zero timer: after this turn's other callbacks */
+                if (evtimer_add(a->flush_event, &now) == 0)
+                        a->flush_scheduled = true;
+                else
+                        async_flush(a); /* no batching then */
+        }
+        return 0;
+}
+
+/* ---- an event's text ---------------------------------------------------------- */
+
+AsyncEventText *async_event_text_free(AsyncEventText *t) {
+        if (!t)
+                return NULL;
+        instance_unref(t->event);
+        strbuf_done(&t->text);
+        strbuf_done(&t->projected);
+        objtext_done(&t->whole);
+        objtext_done(&t->projecting);
+        mem_free(t);
+        return NULL;
+}
+
+static void strbuf_reset(StrBuf *b) {
+        if (strbuf_failed(b))
+                strbuf_done(b);
+        else
+                strbuf_truncate(b, 0);
+}
+
+/* The JSON text of event as call's Indicate carries it (borrowed, valid
+ * until the next event). An event written whole is written once, however
+ * many calls it goes to: the engine delivers one event to all its calls
+ * before the next, and the text is kept with a reference to the event, so
+ * the pointer cannot name another event meanwhile (a shared instance
+ * never changes: instance.h). A call with a select list gets its own. 0,
+ * or objtext_append's errors. */
+static int event_text(Server *server, const Call *call, Instance *event, const char **ret,
+                      size_t *ret_len, Error *err) {
+        AsyncEventText *t = server->event_text;
+        const WqlQuery *projection = call_projection(call);
+        int r;
+
+        if (!t) {
+                t = mem_calloc(1, sizeof(*t));
+                if (!t)
+                        return -ENOMEM;
+                const char *host = engine_host_name(server->engine);
+                objtext_init(&t->whole, host, NULL);
+                objtext_init(&t->projecting, host, NULL);
+                server->event_text = t;
+        }
+        if (projection) {
+                objtext_set_query(&t->projecting, projection);
+                strbuf_reset(&t->projected);
+                r = objtext_append(&t->projecting, event, &t->projected, err);
+                if (r != 0)
+                        return r;
+                *ret = t->projected.data;
+                *ret_len = t->projected.len;
+                return 0;
+        }
+        if (t->event != event) {
+                t->event = instance_unref(t->event);
+                strbuf_reset(&t->text);
+                r = objtext_append(&t->whole, event, &t->text, err);
+                if (r != 0)
+                        return r;
+                t->event = instance_ref(event);
+        }
+        *ret = t->text.data;
+        *ret_len = t->text.len;
+        return 0;
+}
+
 /* ---- the engine's callbacks ----------------------------------------------- */
 
-/* Write one event for call as an Indicate (or drop it); see async.h. */
+/* Write one event for call into the session's Indicates (or drop it); see
+ * async.h. */
 static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
         Async *a = s->a;
         Server *server = async_server(a);
-        uint64_t seq = ++s->seq;
+        size_t budget = server->settings.max_backlog_bytes;
 
-        if (!a->dropping && async_output_bytes(a) > ASYNC_MAX_BACKLOG) {
-                log_debug("session %llu: output over %u bytes, dropping events",
-                          (unsigned long long)a->session->id, ASYNC_MAX_BACKLOG);
+        if (!a->dropping && async_backlog_bytes(a) >= budget) {
+                log_debug("session %llu: Indicate backlog at its budget of %zu bytes, dropping "
+                          "events",
+                          (unsigned long long)a->session->id, budget);
                 a->dropping = true;
         }
         if (a->dropping) {
                 async_count_event(a, call, false);
-                sink_drop(s, seq);
+                sink_drop(s, ++s->seq);
                 return;
         }
 
-        StrBuf objects = STRBUF_INIT;
-        ObjText text;
-        Error err = { 0 };
-        char *line = NULL;
+        const char *text = NULL;
         size_t len = 0;
-        /* With a select list, only the selected properties are written,
-         * as for a data query. */
-        objtext_init(&text, engine_host_name(server->engine), call_projection(call));
-        int r = objtext_append(&text, event, &objects, &err);
-        objtext_done(&text);
+        Error err = { 0 };
+        int r = event_text(server, call, event, &text, &len, &err);
         if (r == 0)
-                r = indicate_line(s, call_id(call), seq, objects.data, objects.len, &line, &len);
-        strbuf_done(&objects);
+                r = batch_add(a, s, call_id(call), text, len);
         if (r == 0) {
                 async_count_event(a, call, true);
-                session_send_line(a->session, line, len);
                 return;
         }
         /* an event we cannot write (out of memory, a string that is not
-         * UTF-8): its seq is reported as dropped */
+         * UTF-8): a seq of its own, reported as dropped */
         log_debug("session %llu: event for call %" PRIu64 " dropped: %s",
                   (unsigned long long)a->session->id, call_id(call),
                   r < 0 ? strerror(-r) : err.message);
         async_count_event(a, call, false);
-        sink_drop(s, seq);
+        sink_drop(s, ++s->seq);
 }
 
 static void async_indicate(Sink *sink, Call *call, Instance *event, void *userdata) {
@@ -696,7 +951,8 @@ static void query_schedule(Async *a) {
         evtimer_add(a->query_event, &now);
 }
 
-/* Send the batch q holds, if any, as one Indicate. */
+/* Send the batch q holds, if any, as one Indicate (after the open event
+ * Indicate, if any). */
 static int query_flush(Async *a, AsyncQuery *q) {
         char *line;
         size_t len;
@@ -710,8 +966,12 @@ static int query_flush(Async *a, AsyncQuery *q) {
         strbuf_truncate(&q->batch, 0);
         if (r < 0)
                 return r;
+        async_flush(a);
+        r = async_queue_indicate(a, line, len);
+        mem_free(line);
+        if (r < 0)
+                return r;
         q->sink->seq++;
-        session_send_line(a->session, line, len);
         return 0;
 }
 
@@ -972,7 +1232,12 @@ int async_new(Session *session, Async **ret) {
         a->session = session;
         TAILQ_INIT(&a->queries);
         a->query_event = evtimer_new(session->server->base, async_query_cb, a);
-        if (!a->query_event) {
+        a->flush_event = evtimer_new(session->server->base, async_flush_cb, a);
+        if (!a->query_event || !a->flush_event) {
+                if (a->query_event)
+                        event_free(a->query_event);
+                if (a->flush_event)
+                        event_free(a->flush_event);
                 mem_free(a);
                 return -ENOMEM;
         }
@@ -986,6 +1251,17 @@ static size_t async_release_now(Async *a) {
 
         a->released = true;
         event_del(a->query_event);
+        event_del(a->flush_event);
+        a->flush_scheduled = false;
+        /* an open Indicate is dropped with the rest: nobody reads it */
+        a->batch_sink = NULL;
+        mem_free(a->batch);
+        a->batch = NULL;
+        a->batch_len = a->batch_cap = 0;
+        mem_free(a->spans);
+        a->spans = NULL;
+        a->spans_head = a->spans_n = a->spans_cap = 0;
+        a->backlog_queued = 0;
         while ((q = TAILQ_FIRST(&a->queries)))
                 query_free(a, q);
         /* every sink (and so every call) in one pass */
@@ -1042,6 +1318,7 @@ Async *async_free(Async *a) {
         if (!a->released)
                 async_release_now(a);
         event_free(a->query_event);
+        event_free(a->flush_event);
         mem_free(a);
         return NULL;
 }
@@ -1049,8 +1326,9 @@ Async *async_free(Async *a) {
 void async_output_drained(Async *a) {
         if (!async_open(a))
                 return;
-        if (a->dropping) {
-                log_debug("session %llu: output drained, delivering events again",
+        if (a->dropping &&
+            async_backlog_bytes(a) <= async_server(a)->settings.max_backlog_bytes / 2) {
+                log_debug("session %llu: Indicate backlog drained, delivering events again",
                           (unsigned long long)a->session->id);
                 a->dropping = false;
                 async_report_drops(a);

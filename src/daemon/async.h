@@ -14,30 +14,52 @@
  * so CancelAsyncCall {call} is O(1); cancelling a sink walks its own calls
  * (sink_cancel_all) and its running queries.
  *
- * seq. Each Indicate on a sink takes the sink's next seq, from 1: an event
- * when it matches (in the engine's indicate callback, one event per
- * Indicate), a query batch when it is written (up to
- * ASYNC_QUERY_BATCH objects). A seq that cannot be delivered is used up
- * and reported (EventsDropped), so every gap a consumer sees is reported
- * exactly once.
+ * seq. Each Indicate on a sink takes the sink's next seq, from 1: seq
+ * numbers a sink's Indicate messages, not events. An event takes a seq
+ * when it matches, unless it joins the Indicate its call already has open
+ * (below); a query batch takes one when it is written (up to
+ * ASYNC_QUERY_BATCH objects). An event that cannot be delivered (over the
+ * backlog, out of memory) is never batched: it takes a seq of its own,
+ * used up and reported (EventsDropped), so every gap a consumer sees is
+ * reported exactly once, and EventsDropped's count is the number of
+ * events lost.
+ *
+ * Batching. Events for a session are written as Indicate lines with one
+ * or more objects. The session has at most one Indicate open, the last
+ * thing made for it; an event for the same sink and call joins it while
+ * it is the sink's latest seq and under ASYNC_BATCH_BYTES. Anything else
+ * queued on the session (a response, SetStatus, EventsDropped, a query
+ * batch, an Indicate of another call) first closes and queues the open
+ * one (async_flush, called by session.c), and so does a zero timer at the
+ * end of the loop turn that opened it. So batching changes no order: the
+ * lines leave as if each event had been written at once, only fewer and
+ * larger. An event's JSON text is made once however many calls it is
+ * delivered to (a call with a select list writes its own).
  *
  * Ordering, per session (DESIGN.md "Wire protocol"): every line goes
- * straight into the session's output buffer, in the order made, and
- * nothing is queued anywhere else. A call's response is queued when its
- * method returns, before any of its Indicates can be made (an event query
- * takes its first event from a later engine call; a query's first batch
- * is made on a later loop turn). Its SetStatus is made after its last
- * Indicate. Cancelling sends each cancelled call's SetStatus, then the
- * method's response; Indicates already in the output buffer stay there and
- * are read before the SetStatus (none is removed, so none needs to be
+ * into the session's output buffer in the order made (an open Indicate is
+ * closed before anything else is queued). A call's response is queued
+ * when its method returns, before any of its Indicates can be made (an
+ * event query takes its first event from a later engine call; a query's
+ * first batch is made on a later loop turn). Its SetStatus is made after
+ * its last Indicate. Cancelling sends each cancelled call's SetStatus,
+ * then the method's response; Indicates already made (queued or open)
+ * go out before the SetStatus (none is removed, so none needs to be
  * reported).
  *
- * Backlog. While the session's output holds more than ASYNC_MAX_BACKLOG
- * bytes, events for it are dropped: their seq is used up and counted per
- * sink, and once the output has drained to SESSION_OUTPUT_LOW_WATER one
- * EventsDropped per sink reports the range. Responses and SetStatus are
- * never dropped. Running queries are not dropped but wait: they make no
- * batch while the output is over SESSION_OUTPUT_HIGH_WATER.
+ * Backlog. One budget per session (Settings.max_backlog_bytes, 4 MiB by
+ * default, applied on SIGHUP), counting Indicate messages only: the bytes
+ * of the open Indicate plus those of Indicate lines queued in the
+ * session's output and not yet written to its socket (tracked as spans of
+ * the output stream, settled against Session.out_queued and the buffer's
+ * length). Responses, SetStatus and EventsDropped are never counted and
+ * never dropped. Once the backlog reaches the budget, events for the
+ * session are dropped: their seq is used up and counted per sink. When
+ * the backlog has drained to half the budget (checked as the output
+ * drains: the session's write callback) one EventsDropped per sink
+ * reports the range. Running queries are not dropped but wait: they make
+ * no batch while events are dropped or the output is over
+ * SESSION_OUTPUT_HIGH_WATER.
  *
  * Figures (LWMI_Session, LWMI_Registration). Each event written or
  * dropped is counted for its call, its session and the server
@@ -71,8 +93,8 @@ typedef struct Async Async;
 /* Objects and time per loop turn for a session's running queries. */
 #define ASYNC_QUERY_MAX_OBJECTS_PER_TURN 256
 #define ASYNC_QUERY_MAX_USEC_PER_TURN 2000
-/* Output bytes over which a session's events are dropped. */
-#define ASYNC_MAX_BACKLOG (4u * 1024 * 1024)
+/* An open Indicate takes no more events once its line is this long. */
+#define ASYNC_BATCH_BYTES (64u * 1024)
 
 /* The calls of session s. The engine is the server's (none: every method
  * fails). */
@@ -106,9 +128,23 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
 size_t async_cancel_call(Async *a, uint64_t call_id);
 size_t async_cancel_sink(Async *a, const char *sink_id);
 
-/* The session's output drained to its low-water mark: report drops and
- * resume waiting queries. */
+/* The session's output drained to its low-water mark: report drops (if
+ * the backlog is down to half the budget) and resume waiting queries. */
 void async_output_drained(Async *a);
+
+/* Close the open Indicate, if any, and queue it on the session. Called by
+ * session.c before it queues any other line. Accepts NULL. */
+void async_flush(Async *a);
+
+/* Bytes of Indicate messages made for the session and not yet written to
+ * its socket (the open one included): what the budget counts. */
+size_t async_backlog_bytes(Async *a);
+
+/* The server's shared state for writing events (the last event's JSON
+ * text, made once for all its deliveries): created on first use, freed
+ * with the server (server_free calls this). Accepts NULL. */
+typedef struct AsyncEventText AsyncEventText;
+AsyncEventText *async_event_text_free(AsyncEventText *t);
 
 /* For introspection (LWMI_Session, LWMI_Registration). */
 size_t async_sink_count(const Async *a);

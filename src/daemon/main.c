@@ -61,9 +61,11 @@ static void usage(FILE *f) {
                    "                         [daemon], keys socket, repository, log_level,\n"
                    "                         max_line_bytes, max_result_objects,\n"
                    "                         max_result_bytes, min_within_ms, keepalive_ms,\n"
-                   "                         stall_timeout_ms, listen, insecure_tcp =\n"
-                   "                         true|false); options given on the command line\n"
-                   "                         win. Unknown keys and bad values are errors.\n"
+                   "                         stall_timeout_ms, max_backlog_bytes, listen,\n"
+                   "                         insecure_tcp = true|false, proc_connector =\n"
+                   "                         true|false, fork_grace_ms); options given on the\n"
+                   "                         command line win. Unknown keys and bad values are\n"
+                   "                         errors.\n"
                    "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
@@ -93,6 +95,24 @@ static void usage(FILE *f) {
                    "                         queue) may be N ms old, from 100 to 3600000; older,\n"
                    "                         the client is lost (stalled) and its session\n"
                    "                         closed. Default: 10000\n"
+                   "  --no-proc-connector    do not use the kernel's proc connector for\n"
+                   "                         Linux_Process events (it needs CAP_NET_ADMIN in\n"
+                   "                         the initial user and pid namespaces; without it\n"
+                   "                         they are off anyway): event queries on processes\n"
+                   "                         then need WITHIN and poll. The log says at start\n"
+                   "                         which mode is in force. Default: on\n"
+                   "  --fork-grace-ms N      a forked process that has not called exec within N\n"
+                   "                         ms is announced as it is (an exec within it\n"
+                   "                         announces the new program instead), 0 to 10000.\n"
+                   "                         Default: 10\n"
+                   "  --max-backlog-bytes N  the budget of each session's Indicate backlog:\n"
+                   "                         bytes of Indicate messages made for it and not\n"
+                   "                         yet written to its socket (responses and\n"
+                   "                         SetStatus do not count). Over it, new events for\n"
+                   "                         the session are dropped, and each sink is told\n"
+                   "                         which (EventsDropped) once the backlog has\n"
+                   "                         drained. N as for --max-line-bytes, from 4K to\n"
+                   "                         1G. Default: 4M\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -104,8 +124,8 @@ static void usage(FILE *f) {
                    "                         (for new requests), keepalive_ms (for sessions\n"
                    "                         whose Hello chose none) and stall_timeout_ms also\n"
                    "                         for open sessions; a changed socket, repository,\n"
-                   "                         listen or insecure_tcp is logged and needs a\n"
-                   "                         restart\n"
+                   "                         listen, insecure_tcp, proc_connector or\n"
+                   "                         fork_grace_ms is logged and needs a restart\n"
                    "\n"
                    "Exit status:\n"
                    "  0  clean shutdown, or --help / --version\n"
@@ -124,12 +144,15 @@ enum {
         OPT_LOG_LEVEL,
         OPT_MAX_LINE_BYTES,
         OPT_MAX_RESULT_OBJECTS,
+        OPT_MAX_BACKLOG_BYTES,
         OPT_MAX_RESULT_BYTES,
         OPT_MIN_WITHIN_MS,
         OPT_KEEPALIVE_MS,
         OPT_STALL_TIMEOUT_MS,
         OPT_LISTEN,
         OPT_INSECURE_TCP,
+        OPT_NO_PROC_CONNECTOR,
+        OPT_FORK_GRACE_MS,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -162,6 +185,9 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "stall-timeout-ms", required_argument, NULL, OPT_STALL_TIMEOUT_MS },
                 { "listen", required_argument, NULL, OPT_LISTEN },
                 { "insecure-tcp", no_argument, NULL, OPT_INSECURE_TCP },
+                { "no-proc-connector", no_argument, NULL, OPT_NO_PROC_CONNECTOR },
+                { "fork-grace-ms", required_argument, NULL, OPT_FORK_GRACE_MS },
+                { "max-backlog-bytes", required_argument, NULL, OPT_MAX_BACKLOG_BYTES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -288,6 +314,33 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                         o->insecure_tcp = true;
                         o->from_cmdline |= SETTINGS_SET_INSECURE_TCP;
                         break;
+                case OPT_NO_PROC_CONNECTOR:
+                        o->proc_connector = false;
+                        o->from_cmdline |= SETTINGS_SET_PROC_CONNECTOR;
+                        break;
+                case OPT_FORK_GRACE_MS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--fork-grace-ms", 0,
+                                                 SETTINGS_MAX_FORK_GRACE_MS, &o->fork_grace_ms,
+                                                 &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_FORK_GRACE_MS;
+                        break;
+                }
+                case OPT_MAX_BACKLOG_BYTES: {
+                        Error e;
+                        if (settings_parse_size_in(optarg, "--max-backlog-bytes",
+                                                   SETTINGS_MIN_MAX_BACKLOG_BYTES,
+                                                   SETTINGS_MAX_MAX_BACKLOG_BYTES,
+                                                   &o->max_backlog_bytes, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_MAX_BACKLOG_BYTES;
+                        break;
+                }
                 case ':':
                         fprintf(stderr, "lwmid: option %s needs an argument\n", argv[optind - 1]);
                         fprintf(stderr, "Try 'lwmid --help' for more information.\n");

@@ -12,9 +12,12 @@ void objtext_init(ObjText *w, const char *host, const WqlQuery *query) {
         *w = (ObjText){ .host = host, .query = query && !query->select_all ? query : NULL };
 }
 
+void objtext_set_query(ObjText *w, const WqlQuery *query) {
+        w->query = query && !query->select_all ? query : NULL;
+}
+
 void objtext_done(ObjText *w) {
         mem_free(w->select);
-        mem_free(w->scratch);
         *w = (ObjText){ 0 };
 }
 
@@ -41,29 +44,7 @@ static int objtext_select(ObjText *w, const CimClass *cls, ObjJsonOptions *opts)
         return 0;
 }
 
-/* Into a buffer of its own size jansson cannot fail but for its own
- * allocations, which it reports (0): nothing is ever dropped silently, as
- * json_dumps() may (objjson.h). */
-static int objtext_dump(ObjText *w, const json_t *j, StrBuf *b) {
-        for (;;) {
-                size_t n = json_dumpb(j, w->scratch, w->scratch_cap, JSON_COMPACT);
-                if (n == 0)
-                        return -ENOMEM;
-                if (n <= w->scratch_cap) {
-                        strbuf_append_len(b, w->scratch, n);
-                        return strbuf_failed(b) ? -ENOMEM : 0;
-                }
-                size_t cap = n > 2 * w->scratch_cap ? n : 2 * w->scratch_cap;
-                char *p = mem_realloc(w->scratch, cap);
-                if (!p)
-                        return -ENOMEM;
-                w->scratch = p;
-                w->scratch_cap = cap;
-        }
-}
-
 int objtext_append(ObjText *w, const Instance *inst, StrBuf *b, Error *err) {
-        _cleanup_(json_decrefp) json_t *j = NULL;
         ObjJsonOptions opts = { .host = w->host };
         int r;
 
@@ -72,8 +53,5 @@ int objtext_append(ObjText *w, const Instance *inst, StrBuf *b, Error *err) {
                 if (r < 0)
                         return r;
         }
-        r = objjson_instance_to_json(inst, &opts, &j, err);
-        if (r != 0)
-                return r;
-        return objtext_dump(w, j, b);
+        return objjson_instance_to_text(inst, &opts, b, err);
 }

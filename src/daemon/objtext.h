@@ -1,9 +1,9 @@
 /* Instances as JSON text appended to a line being built: what ExecQuery's
  * answer, ExecQueryAsync's Indicate batches and event Indicates are made
- * of. An object is converted with objjson (so the wire form is the one
- * DESIGN.md gives) and dumped in one piece into a scratch buffer before it
- * is appended: jansson hands a dump callback every token on its own, and
- * those appends cost more than the copy.
+ * of. An object is written by objjson_instance_to_text (the wire form
+ * DESIGN.md gives, the same as objjson_instance_to_json's) straight into
+ * the line: no jansson tree is built and dumped, which cost more than
+ * everything else an event takes on its way to a consumer.
  *
  * With a query that has a select list, each object is written with the
  * selected properties and the key properties of its class (the engine kept
@@ -24,13 +24,13 @@ typedef struct ObjText {
         const WqlQuery *query; /* its select list; NULL: every property; borrowed */
         const char **select;   /* the names written for the last class */
         size_t select_cap;
-        char *scratch; /* one object's text */
-        size_t scratch_cap;
 } ObjText;
 
 /* host and query are borrowed and must outlive the writer. */
 void objtext_init(ObjText *w, const char *host, const WqlQuery *query);
 void objtext_done(ObjText *w);
+/* Write for another query from now on (its buffers are kept). */
+void objtext_set_query(ObjText *w, const WqlQuery *query);
 
 /* Append inst's compact JSON text to b. 0, -ENOMEM (b may then hold part
  * of it: the caller drops the line), or objjson's WBEM_E_INVALID_PARAMETER

@@ -201,21 +201,47 @@ static int set_or_null(json_t *o, const char *key, json_t *value) {
         return value ? json_object_set(o, key, value) : json_object_set_new(o, key, json_null());
 }
 
-int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len) {
-        _cleanup_(json_decrefp) json_t *m = rpc_envelope();
+/* Append j's compact text: through a buffer on the stack when it fits
+ * (jansson's callback gets every token on its own, which costs more than
+ * the copy), else piece by piece. */
+static void dump_append(const json_t *j, StrBuf *b) {
+        char buf[512];
+        size_t n = json_dumpb(j, buf, sizeof(buf), JSON_COMPACT | JSON_ENCODE_ANY);
+        if (n == 0)
+                b->failed = true; /* it always writes something: out of memory */
+        else if (n <= sizeof(buf))
+                strbuf_append_len(b, buf, n);
+        else if (json_dump_callback(j, dump_to_strbuf, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+                b->failed = true;
+}
 
-        if (!m || set_or_null(m, "id", id) < 0 || !result ||
-            json_object_set(m, "result", result) < 0)
+/* The envelope is written as text, not built as a jansson object and
+ * dumped: a response per request is on every hot path. */
+int rpc_encode_result(json_t *id, json_t *result, char **ret, size_t *ret_len) {
+        StrBuf b = STRBUF_INIT;
+
+        if (!result)
                 return -ENOMEM;
-        return rpc_encode(m, ret, ret_len);
+        rpc_encode_result_begin(id, &b);
+        dump_append(result, &b);
+        rpc_encode_result_end(&b);
+        size_t len = b.len;
+        char *s = strbuf_steal(&b);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        *ret_len = len;
+        return 0;
 }
 
 void rpc_encode_result_begin(json_t *id, StrBuf *b) {
         strbuf_append(b, "{\"jsonrpc\":\"2.0\",\"id\":");
         if (!id)
                 strbuf_append(b, "null");
-        else if (json_dump_callback(id, dump_to_strbuf, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
-                b->failed = true;
+        else if (json_is_integer(id))
+                strbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        else
+                dump_append(id, b);
         strbuf_append(b, ",\"result\":");
 }
 

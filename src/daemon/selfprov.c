@@ -40,6 +40,7 @@ static const CimPropertySpec daemon_properties[] = {
         { "EventsDelivered", CIM_UINT64, false, false },
         { "EventsDropped", CIM_UINT64, false, false },
         { "EventsFailed", CIM_UINT64, false, false },
+        { "SourceOverflows", CIM_UINT64, false, false },
         { "SessionsLostClosed", CIM_UINT64, false, false },
         { "SessionsLostReset", CIM_UINT64, false, false },
         { "SessionsLostStall", CIM_UINT64, false, false },
@@ -146,7 +147,7 @@ static uint64_t self_memory_rss(void) {
 
 /* Bytes queued for the peer and not yet taken by it: the session's
  * output buffer plus the kernel's send queue, as the stall rule counts
- * them (session_output_taken). */
+ * them (session_output_taken, which caches what it looks up: not const). */
 static uint64_t self_backlog_bytes(Session *s) {
         uint64_t queued, taken;
 
@@ -232,6 +233,7 @@ static int self_daemon(Server *server, CimClass *cls, const char *ns, Instance *
                 { "EventsDelivered", CIM_UINT64, server->events_delivered },
                 { "EventsDropped", CIM_UINT64, server->events_dropped },
                 { "EventsFailed", CIM_UINT64, st.events_failed },
+                { "SourceOverflows", CIM_UINT64, st.source_overflows },
                 { "SessionsLostClosed", CIM_UINT64, server->sessions_lost[SESSION_LOSS_CLOSED] },
                 { "SessionsLostReset", CIM_UINT64, server->sessions_lost[SESSION_LOSS_RESET] },
                 { "SessionsLostStall", CIM_UINT64, server->sessions_lost[SESSION_LOSS_STALL] },

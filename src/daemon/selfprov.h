@@ -7,7 +7,7 @@
  *   LWMI_Daemon        the singleton (LWMI_Daemon=@): counts of sessions,
  *                      sinks, registrations, filters, poll tasks, sources
  *                      and watches (engine_event_stats); events raised and
- *                      failed (the engine's), delivered and dropped (the
+ *                      failed, native sources' overflows (the engine's), delivered and dropped (the
  *                      server's: Indicates written to sessions or not);
  *                      sessions lost by SessionLoss and registrations
  *                      reclaimed (Server); MemoryRss (/proc/self/statm);

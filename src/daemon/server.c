@@ -230,10 +230,14 @@ static void server_set_event_hooks(Server *s) {
  * clients never see a half-started daemon. */
 int server_open_repository(Server *s, Error *err) {
         static int (*const provider_new[])(Provider **) = {
-                process_provider_new,
                 os_provider_new,
         };
         EngineOptions opts = { .repository_path = s->settings.repository };
+        ProcessOptions process_opts = {
+                .proc_connector = s->settings.proc_connector,
+                .fork_grace_ms = (unsigned)s->settings.fork_grace_ms,
+        };
+        Provider *process = NULL;
         int r;
 
         r = server_lock_repository(s, err);
@@ -243,17 +247,26 @@ int server_open_repository(Server *s, Error *err) {
         if (r != 0)
                 return r;
         server_set_event_hooks(s);
-        for (size_t i = 0; i <= ELEMENTSOF(provider_new); i++) {
+        for (size_t i = 0; i <= ELEMENTSOF(provider_new) + 1; i++) {
                 Provider *p;
-                /* the built-in ones, then the daemon's self-description */
-                r = i < ELEMENTSOF(provider_new) ? provider_new[i](&p) : selfprov_new(s, &p);
+                /* the process provider, the other built-in ones, then the
+                 * daemon's self-description */
+                if (i == 0)
+                        r = process_provider_new_with("/proc", &process_opts, &p);
+                else if (i <= ELEMENTSOF(provider_new))
+                        r = provider_new[i - 1](&p);
+                else
+                        r = selfprov_new(s, &p);
                 if (r < 0)
                         return error_from_errno(err, r);
+                if (i == 0)
+                        process = p;
                 /* The engine takes p over, also when this fails. */
                 r = engine_register_provider(s->engine, p, err);
                 if (r != 0)
                         return r;
         }
+        s->process = process;
         log_debug("repository %s open (host name %s)", s->settings.repository,
                   engine_host_name(s->engine));
         return 0;
@@ -262,6 +275,8 @@ int server_open_repository(Server *s, Error *err) {
 /* Close the engine (sessions, and the cursors their queries held, are
  * gone by now), then drop the repository's lock. */
 static void server_close_repository(Server *s) {
+        /* it holds an event of the engine's */
+        s->event_text = async_event_text_free(s->event_text);
         s->engine = engine_free(s->engine);
         lockfile_release(s->repo_lock_path, s->repo_lock_fd);
         s->repo_lock_fd = -1;
@@ -346,6 +361,16 @@ int server_start(Server *s, Error *err) {
                  s->settings.stall_timeout_ms);
         if (s->tcp_listener)
                 log_info("listening on %s", listener_name(s->tcp_listener));
+        /* Which way process events come, once: the first event query would
+         * find out anyway, but an operator wants to know at start. */
+        char why[256];
+        if (process_provider_native_events(s->process, why, sizeof(why)))
+                log_info("Linux_Process events are native, from the kernel's proc connector "
+                         "(fork grace %zu ms)",
+                         s->settings.fork_grace_ms);
+        else
+                log_info("Linux_Process events are polled only (event queries need WITHIN): %s",
+                         why);
         /* Not running under systemd is fine: sd_notify() then does nothing. */
         (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s%s%s\nMAINPID=%ld",
                          s->settings.socket_path, s->tcp_listener ? " and " : "",
@@ -448,6 +473,11 @@ int server_reload(Server *s) {
                 log_warning("SIGHUP: repository changed to %s in %s; still using %s until a "
                             "restart",
                             fresh.repository, s->cmdline.config_path, s->settings.repository);
+        if (fresh.proc_connector != s->settings.proc_connector ||
+            fresh.fork_grace_ms != s->settings.fork_grace_ms)
+                log_warning("SIGHUP: proc_connector or fork_grace_ms changed in %s; the process "
+                            "events keep the current setting until a restart",
+                            s->cmdline.config_path);
         if (!streq_ptr(fresh.listen, s->settings.listen) ||
             fresh.insecure_tcp != s->settings.insecure_tcp)
                 log_warning("SIGHUP: listen or insecure_tcp changed in %s; still listening on %s "
@@ -468,6 +498,8 @@ int server_reload(Server *s) {
         /* Read by each query as it starts. */
         s->settings.max_result_objects = fresh.max_result_objects;
         s->settings.max_result_bytes = fresh.max_result_bytes;
+        /* Read by every session at each event. */
+        s->settings.max_backlog_bytes = fresh.max_backlog_bytes;
         /* For new subscriptions; registered ones keep their interval. */
         s->settings.min_within_ms = fresh.min_within_ms;
         /* Liveness: open sessions too (a keepalive chosen by Hello stays). */
@@ -483,11 +515,12 @@ int server_reload(Server *s) {
                 server_set_event_hooks(s);
         log_info("SIGHUP: reloaded %s (log level %s, max line %zu bytes, results up to %zu "
                  "objects and %zu bytes, WITHIN at least %zu ms, keepalive %zu ms, stall "
-                 "bound %zu ms)",
+                 "bound %zu ms, backlog up to %zu bytes)",
                  s->cmdline.config_path, log_level_name(s->settings.log_level),
                  s->settings.max_line_bytes, s->settings.max_result_objects,
                  s->settings.max_result_bytes, s->settings.min_within_ms,
-                 s->settings.keepalive_ms, s->settings.stall_timeout_ms);
+                 s->settings.keepalive_ms, s->settings.stall_timeout_ms,
+                 s->settings.max_backlog_bytes);
         settings_done(&fresh);
         (void)sd_notify(0, "READY=1");
         return 0;

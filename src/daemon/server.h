@@ -17,8 +17,10 @@
 #include "error.h"
 
 typedef struct Engine Engine;
+typedef struct Provider Provider;
 typedef struct Listener Listener;
 typedef struct Session Session;
+typedef struct AsyncEventText AsyncEventText;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
 
 /* How long a shutdown waits for sessions to write what they have queued
@@ -63,9 +65,13 @@ typedef struct Server {
         /* The repository, the providers and the data operations; NULL
          * until server_open_repository(). */
         Engine *engine;
+        Provider *process; /* the engine's process provider (for the events log line) */
         /* Engine sink callbacks running (async.c): calls must not be
          * released meanwhile. */
         unsigned sink_callbacks;
+        /* The last event's JSON text, made once for all its deliveries
+         * (async.c); NULL until an event is delivered. */
+        AsyncEventText *event_text;
 
         /* for LWMI_Daemon (selfprov.h) */
         uint64_t start_usec;     /* wall clock, since the epoch */

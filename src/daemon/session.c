@@ -83,29 +83,32 @@ uint64_t session_output_queued(const Session *s) {
         return s->output.queued;
 }
 
-/* The bytes a Unix peer has not read, exactly (sockdiag.h). 0 or a
- * negative errno: not a Unix socket, no sock_diag, peer unknown. */
-static int session_unix_unread(Session *s, uint64_t *ret) {
+/* Find the Unix peer's socket (once, when a stall check first needs it:
+ * the lookup walks the kernel's table of Unix sockets). */
+static void session_learn_peer(Session *s) {
         Server *server = s->server;
-        int diag = server_sockdiag(server);
+        struct stat st;
+        int diag;
 
-        if (s->tcp || diag < 0)
-                return -ENOTSUP;
-        if (!s->peer_ino_tried) {
-                struct stat st;
-                /* once, when a stall check first needs it */
-                s->peer_ino_tried = true;
-                if (fstat(bufferevent_getfd(s->bev), &st) < 0 ||
-                    sockdiag_unix_peer(diag, ++server->sockdiag_seq, (uint64_t)st.st_ino,
-                                       &s->peer_ino) < 0)
-                        s->peer_ino = 0;
-        }
-        if (s->peer_ino == 0)
-                return -ENOENT;
-        return sockdiag_unix_unread(diag, ++server->sockdiag_seq, s->peer_ino, ret);
+        if (s->peer_ino_tried || s->tcp)
+                return;
+        s->peer_ino_tried = true;
+        diag = server_sockdiag(server);
+        if (diag < 0 || fstat(bufferevent_getfd(s->bev), &st) < 0 ||
+            sockdiag_unix_peer(diag, ++server->sockdiag_seq, (uint64_t)st.st_ino, &s->peer_ino) < 0)
+                s->peer_ino = 0;
 }
 
-uint64_t session_output_taken(Session *s) {
+/* The bytes a Unix peer has not read, exactly (sockdiag.h). 0 or a
+ * negative errno: not a Unix socket, no sock_diag, peer not known. */
+static int session_unix_unread(const Session *s, uint64_t *ret) {
+        if (s->tcp || s->peer_ino == 0 || s->server->sockdiag_fd < 0)
+                return -ENOTSUP;
+        return sockdiag_unix_unread(s->server->sockdiag_fd, ++s->server->sockdiag_seq, s->peer_ino,
+                                    ret);
+}
+
+uint64_t session_output_taken(const Session *s) {
         uint64_t written = s->output.queued - evbuffer_get_length(bufferevent_get_output(s->bev));
         uint64_t unsent = 0;
         int outq = 0;
@@ -140,14 +143,19 @@ static void session_liveness_recheck(Session *s) {
         session_liveness_arm(s, session_now_usec());
 }
 
-/* Whether the client sent bytes that lwmid left in the kernel because it
- * stopped reading them itself (output over the high-water mark, a query
- * in progress, a full line buffer): that silence is ours, not the
- * client's. */
+/* Whether lwmid itself holds requests of the client's that it has not
+ * handled yet: complete lines in its input buffer (a slow turn, a busy
+ * loop, a sanitizer build working through a pipelined burst), or bytes it
+ * left in the kernel because it stopped reading (output over the
+ * high-water mark, a query in progress, a full line buffer). That silence
+ * is lwmid's, not the client's: no Ping, no loss. */
 static bool session_input_held_back(Session *s) {
-        size_t have = evbuffer_get_length(bufferevent_get_input(s->bev));
+        struct evbuffer *in = bufferevent_get_input(s->bev);
+        size_t have = evbuffer_get_length(in);
         int waiting = 0;
 
+        if (have > s->scanned && evbuffer_search(in, "\n", 1, NULL).pos >= 0)
+                return true;
         if (!s->output_paused && !s->job && have <= s->max_line_bytes)
                 return false;
         return ioctl(bufferevent_getfd(s->bev), FIONREAD, &waiting) == 0 && waiting > 0;
@@ -177,6 +185,7 @@ static void session_liveness_check(Session *s) {
                 return; /* a draining session has its own bound */
 
         if (s->output.count > 0) {
+                session_learn_peer(s);
                 uint64_t taken = session_output_taken(s);
                 if (liveness_output_oldest(&s->output, taken, &oldest)) {
                         if (now - oldest >= stall) {
@@ -195,8 +204,15 @@ static void session_liveness_check(Session *s) {
          * it waits for its queries, and the stall rule still holds. */
         if (!s->read_eof) {
                 uint64_t keepalive = session_keepalive_usec(s), ka_due = 0;
-                switch (liveness_keepalive_check(now, s->last_heard_usec, keepalive,
-                                                 &s->keepalive_ping_usec, &ka_due)) {
+                LivenessKeepalive step = liveness_keepalive_check(
+                        now, s->last_heard_usec, keepalive, &s->keepalive_ping_usec, &ka_due);
+                if (step != LIVENESS_WAIT && session_input_held_back(s)) {
+                        s->last_heard_usec = now;
+                        s->keepalive_ping_usec = 0;
+                        ka_due = now + keepalive;
+                        step = LIVENESS_WAIT;
+                }
+                switch (step) {
                 case LIVENESS_WAIT:
                         break;
                 case LIVENESS_PING:
@@ -214,12 +230,6 @@ static void session_liveness_check(Session *s) {
                                   s->next_ping_number);
                         break;
                 case LIVENESS_LOST:
-                        if (session_input_held_back(s)) {
-                                s->last_heard_usec = now;
-                                s->keepalive_ping_usec = 0;
-                                ka_due = now + keepalive;
-                                break;
-                        }
                         session_lose(s, SESSION_LOSS_KEEPALIVE,
                                      "nothing heard for %" PRIu64 " ms; Ping s:%" PRIu64
                                      " unanswered for %" PRIu64 " ms (keepalive %u ms)",
@@ -252,8 +262,10 @@ static void session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_inf
         if (info->n_added == 0)
                 return;
         uint64_t now = session_now_usec(), stall = session_stall_usec(s), oldest;
-        if (liveness_output_full(&s->output))
+        if (liveness_output_full(&s->output)) {
+                session_learn_peer(s);
                 (void)liveness_output_oldest(&s->output, session_output_taken(s), &oldest);
+        }
         if (liveness_output_queued(&s->output, info->n_added, now,
                                    liveness_granularity_usec(stall)))
                 session_liveness_arm(s, now + stall);
@@ -311,12 +323,18 @@ static void session_free_line(const void *data, size_t len, void *extra) {
         mem_free((void *)data);
 }
 
-/* Queue one encoded line (taken over). Small lines are copied into the
- * buffer's current chunk; large ones are handed over without a copy. */
+/* Queue one encoded line (taken over), after any open Indicate batch.
+ * Small lines are copied into the buffer's current chunk; large ones are
+ * handed over without a copy. */
 static void session_queue_line(Session *s, char *line, size_t len) {
         struct evbuffer *out = bufferevent_get_output(s->bev);
         int r;
 
+        async_flush(s->async);
+        if (s->state == SESSION_CLOSED) {
+                mem_free(line);
+                return;
+        }
         if (len < 4096) {
                 r = evbuffer_add(out, line, len);
                 mem_free(line);
@@ -327,6 +345,8 @@ static void session_queue_line(Session *s, char *line, size_t len) {
         }
         if (r < 0)
                 session_close(s, "out of memory queueing output");
+        else
+                s->out_queued += len;
 }
 
 void session_send_line(Session *s, char *line, size_t len) {
@@ -335,6 +355,17 @@ void session_send_line(Session *s, char *line, size_t len) {
                 return;
         }
         session_queue_line(s, line, len);
+}
+
+bool session_send_indicate(Session *s, const char *line, size_t len) {
+        if (s->state == SESSION_CLOSED)
+                return false;
+        if (evbuffer_add(bufferevent_get_output(s->bev), line, len) < 0) {
+                session_close(s, "out of memory queueing output");
+                return false;
+        }
+        s->out_queued += len;
+        return true;
 }
 
 void session_send_error(Session *s, json_t *id, int code, const Error *e) {
@@ -892,6 +923,10 @@ void session_close_after_flush(Session *s, const char *fmt, ...) {
         va_start(ap, fmt);
         session_vset_reason(s, fmt, ap);
         va_end(ap);
+        /* an Indicate still open is part of what must be flushed */
+        async_flush(s->async);
+        if (s->state != SESSION_OPEN)
+                return; /* out of memory queueing it: closed */
         s->state = SESSION_DRAINING;
         bufferevent_disable(s->bev, EV_READ);
         event_del(s->process_event);
@@ -969,7 +1004,9 @@ static void session_vclose(Session *s, const char *fmt, va_list ap) {
                  "registrations=%zu released_in_us=%" PRIu64 " requests=%" PRIu64
                  " connected_ms=%" PRIu64 " detail=\"%s\"",
                  session_idu(s), s->loss == SESSION_LOSS_CLOSED ? "closed" : "lost",
-                 session_loss_name(s->loss), (long)s->uid, (long)s->pid,
+                 session_loss_name(s->loss),
+                 /* -1: unknown (a TCP peer has no credentials) */
+                 s->uid == (uid_t)-1 ? -1L : (long)s->uid, (long)s->pid,
                  session_quote(s->peer[0] ? s->peer : "-", peer, sizeof(peer)),
                  session_quote(s->client_name ? s->client_name : "-", client, sizeof(client)),
                  calls, release_usec, s->requests, usec / 1000u,

@@ -60,7 +60,7 @@ typedef struct Server Server;
 typedef struct MethodJob MethodJob;
 typedef struct Async Async;
 
-#define SESSION_MAX_MESSAGES_PER_TURN 64
+#define SESSION_MAX_MESSAGES_PER_TURN 256
 #define SESSION_MAX_BYTES_PER_TURN (256u * 1024)
 #define SESSION_MAX_USEC_PER_TURN 2000
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
@@ -130,6 +130,10 @@ typedef struct Session {
         bool read_eof;  /* peer shut down its side */
         bool peer_gone; /* ... and closed the connection: it reads nothing more */
         bool output_paused;
+        /* Bytes ever queued to the output; with the buffer's length it
+         * tells how many have been written (async.c counts its Indicate
+         * backlog so). */
+        uint64_t out_queued;
 
         /* liveness */
         unsigned keepalive_ms;
@@ -189,8 +193,15 @@ void session_close_after_flush(Session *s, const char *fmt, ...)
 void session_send_result(Session *s, json_t *id, json_t *result);
 void session_send_error(Session *s, json_t *id, int code, const Error *e);
 /* Queue one encoded line, '\n' included (taken over, mem_free; dropped on
- * a closed session). Failing to queue it closes the session. */
+ * a closed session). Failing to queue it closes the session. Every line
+ * but an Indicate first flushes the Indicate batch the session's Async may
+ * hold open (async_flush), so lines leave in the order they were made. */
 void session_send_line(Session *s, char *line, size_t len);
+/* The same for an Indicate line made by async.c (no flush: it is the
+ * batch, or comes after it). len bytes are added to out_queued. Returns
+ * false when the line was not queued (the session is closed, or closes
+ * for lack of memory). */
+bool session_send_indicate(Session *s, const char *line, size_t len);
 
 /* Send a Ping request ("s:<n>") and remember it until answered.
  * -EBUSY when SESSION_MAX_PINGS are outstanding, -ENOMEM, -ESHUTDOWN when
@@ -215,9 +226,10 @@ void session_set_keepalive(Session *s, unsigned keepalive_ms, bool chosen);
 void session_settings_changed(Session *s);
 
 /* Output bytes queued so far, and those the consumer has taken (handed to
- * the kernel and no longer in its send queue). */
+ * the kernel and no longer in its send queue: for a Unix peer found by a
+ * stall check, its exact unread bytes; else SIOCOUTQ). */
 uint64_t session_output_queued(const Session *s);
-uint64_t session_output_taken(Session *s);
+uint64_t session_output_taken(const Session *s);
 
 /* Set TCP_USER_TIMEOUT to 1.5 x keepalive_ms on a TCP socket (AF_INET,
  * AF_INET6); nothing for other sockets. 0 or a negative errno. */

@@ -29,6 +29,9 @@ void settings_init(Settings *o) {
                 .min_within_ms = SETTINGS_DEFAULT_MIN_WITHIN_MS,
                 .keepalive_ms = SETTINGS_DEFAULT_KEEPALIVE_MS,
                 .stall_timeout_ms = SETTINGS_DEFAULT_STALL_TIMEOUT_MS,
+                .proc_connector = true,
+                .fork_grace_ms = SETTINGS_DEFAULT_FORK_GRACE_MS,
+                .max_backlog_bytes = SETTINGS_DEFAULT_MAX_BACKLOG_BYTES,
         };
 }
 
@@ -252,6 +255,9 @@ static const struct {
         { "stall_timeout_ms", SETTINGS_SET_STALL_TIMEOUT_MS },
         { "listen", SETTINGS_SET_LISTEN },
         { "insecure_tcp", SETTINGS_SET_INSECURE_TCP },
+        { "proc_connector", SETTINGS_SET_PROC_CONNECTOR },
+        { "fork_grace_ms", SETTINGS_SET_FORK_GRACE_MS },
+        { "max_backlog_bytes", SETTINGS_SET_MAX_BACKLOG_BYTES },
 };
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -278,7 +284,8 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 parse_fail(p, p->line,
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
                            "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
-                           "min_within_ms, keepalive_ms, stall_timeout_ms, listen, insecure_tcp)",
+                           "min_within_ms, keepalive_ms, stall_timeout_ms, listen, insecure_tcp, "
+                           "proc_connector, fork_grace_ms, max_backlog_bytes)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -351,6 +358,27 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
+        } else if (flag == SETTINGS_SET_PROC_CONNECTOR) {
+                bool b;
+                if (settings_parse_bool(value, "proc_connector", &b, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_FORK_GRACE_MS) {
+                size_t n;
+                if (settings_parse_count(value, "fork_grace_ms", 0, SETTINGS_MAX_FORK_GRACE_MS,
+                                         &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
+        } else if (flag == SETTINGS_SET_MAX_BACKLOG_BYTES) {
+                size_t size;
+                if (settings_parse_size_in(value, "max_backlog_bytes",
+                                           SETTINGS_MIN_MAX_BACKLOG_BYTES,
+                                           SETTINGS_MAX_MAX_BACKLOG_BYTES, &size, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
         } else if (flag == SETTINGS_SET_MAX_RESULT_BYTES) {
                 size_t size;
                 if (settings_parse_size_in(value, "max_result_bytes", SETTINGS_MIN_MAX_RESULT_BYTES,
@@ -412,6 +440,19 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 break;
         case SETTINGS_SET_INSECURE_TCP:
                 (void)settings_parse_bool(value, "insecure_tcp", &o->insecure_tcp, NULL);
+                break;
+        case SETTINGS_SET_PROC_CONNECTOR:
+                (void)settings_parse_bool(value, "proc_connector", &o->proc_connector, NULL);
+                break;
+        case SETTINGS_SET_FORK_GRACE_MS:
+                (void)settings_parse_count(value, "fork_grace_ms", 0, SETTINGS_MAX_FORK_GRACE_MS,
+                                           &o->fork_grace_ms, NULL);
+                break;
+        case SETTINGS_SET_MAX_BACKLOG_BYTES:
+                (void)settings_parse_size_in(value, "max_backlog_bytes",
+                                             SETTINGS_MIN_MAX_BACKLOG_BYTES,
+                                             SETTINGS_MAX_MAX_BACKLOG_BYTES,
+                                             &o->max_backlog_bytes, NULL);
                 break;
         }
         return 1;

@@ -42,6 +42,17 @@
 #define SETTINGS_DEFAULT_STALL_TIMEOUT_MS ((size_t)10000)
 #define SETTINGS_MIN_STALL_TIMEOUT_MS ((size_t)100)
 #define SETTINGS_MAX_STALL_TIMEOUT_MS ((size_t)3600000)
+/* The budget of a session's Indicate backlog (DESIGN.md "Liveness"): the
+ * bytes of Indicate messages made for it and not yet written to its
+ * socket. Over it, new events for the session are dropped and reported. */
+#define SETTINGS_DEFAULT_MAX_BACKLOG_BYTES ((size_t)4 << 20)
+#define SETTINGS_MIN_MAX_BACKLOG_BYTES ((size_t)4 << 10)
+#define SETTINGS_MAX_MAX_BACKLOG_BYTES ((size_t)1 << 30)
+
+/* How long a forked process that has not exec'd waits before it is
+ * announced (Linux_Process events from the proc connector), in ms. */
+#define SETTINGS_DEFAULT_FORK_GRACE_MS ((size_t)10)
+#define SETTINGS_MAX_FORK_GRACE_MS ((size_t)10000)
 
 /* Which settings were given on the command line (Settings.from_cmdline). */
 enum {
@@ -56,6 +67,9 @@ enum {
         SETTINGS_SET_STALL_TIMEOUT_MS = 1u << 8,
         SETTINGS_SET_LISTEN = 1u << 9,
         SETTINGS_SET_INSECURE_TCP = 1u << 10,
+        SETTINGS_SET_PROC_CONNECTOR = 1u << 11,
+        SETTINGS_SET_FORK_GRACE_MS = 1u << 12,
+        SETTINGS_SET_MAX_BACKLOG_BYTES = 1u << 13,
 };
 
 typedef struct Settings {
@@ -71,13 +85,17 @@ typedef struct Settings {
         size_t stall_timeout_ms;   /* the oldest output byte not taken may be this old */
         char *listen;      /* TCP address "ADDR:PORT" (netaddr.h); NULL: no TCP listener */
         bool insecure_tcp; /* allow a listen address that is not loopback */
+        bool proc_connector;  /* native process events when privileged */
+        size_t fork_grace_ms; /* a fork without exec is announced after it */
+        size_t max_backlog_bytes;  /* a session's Indicate backlog budget */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
 
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
  * and 64 MiB, WITHIN at least 500 ms, keepalive and stall bound 10 s, no
- * TCP listener. */
+ * TCP listener, the proc connector on with a fork grace of 10 ms, a
+ * backlog of 4 MiB per session. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */

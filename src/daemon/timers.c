@@ -52,10 +52,38 @@ static void timers_stop(void *userdata, void *timer) {
         mem_free(t);
 }
 
+static void timers_readable(evutil_socket_t fd, short what, void *userdata) {
+        Timer *t = userdata;
+        (void)fd;
+        (void)what;
+        /* fn may unwatch (free) t, as for a timer. */
+        t->fn(t->arg);
+}
+
+static void *timers_watch(void *userdata, int fd, void (*fn)(void *arg), void *arg) {
+        struct event_base *base = userdata;
+        Timer *t = mem_calloc(1, sizeof(*t));
+
+        if (!t)
+                return NULL;
+        t->fn = fn;
+        t->arg = arg;
+        t->event = event_new(base, fd, EV_READ | EV_PERSIST, timers_readable, t);
+        if (!t->event || event_add(t->event, NULL) < 0) {
+                if (t->event)
+                        event_free(t->event);
+                mem_free(t);
+                return NULL;
+        }
+        return t;
+}
+
 EngineTimerOps timers_ops(struct event_base *base) {
         return (EngineTimerOps){
                 .start = timers_start,
                 .stop = timers_stop,
+                .watch = timers_watch,
+                .unwatch = timers_stop,
                 .userdata = base,
         };
 }

@@ -1355,6 +1355,8 @@ void dispatcher_set_hooks(Dispatcher *d, const EngineTimerOps *timers,
                 d->timers = *timers;
         else
                 d->timers = (EngineTimerOps){ 0 };
+        /* a source needs timers too (e.g. a grace period) */
+        d->have_watch = d->have_timers && timers->watch && timers->unwatch;
         d->min_within_usec = opts ? opts->min_within_usec : 500000;
 }
 
@@ -1368,10 +1370,11 @@ void dispatcher_stats(const Dispatcher *d, EngineEventStats *ret) {
                 .registrations = d->n_calls,
                 .filters = d->n_filters,
                 .poll_tasks = d->n_tasks,
-                .sources = 0,
+                .sources = d->n_sources,
                 .watches = 0,
                 .events_raised = d->events_raised,
                 .events_delivered = d->events_delivered,
                 .events_failed = d->events_failed,
+                .source_overflows = d->source_overflows,
         };
 }

@@ -10,6 +10,7 @@
 #include "engine.h"
 
 typedef struct Dispatcher Dispatcher;
+typedef struct PollTask PollTask;
 
 /* One (namespace, class) a provider serves. */
 typedef struct ProviderClass {
@@ -71,6 +72,16 @@ bool engine_events_wanted(Engine *e, const char *ns);
  * EngineEventStats.events_failed. */
 void engine_events_instance_put(Engine *e, const char *ns, Instance *stored, Instance *previous);
 void engine_events_instance_deleted(Engine *e, const char *ns, Instance *deleted);
+/* source.c: whether provider p raises the events of cls that q can match
+ * natively: 1 with *ret_key (a new string, never NULL), 0 with why filled
+ * (no source op, no fd watches, the provider's reason), or an error
+ * (prefixed with the provider's name). */
+int engine_source_check(Engine *e, Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
+                        char **ret_key, char *why, size_t why_size, Error *err);
+/* The running source (ns, p, key), started if new, as a task with a new
+ * reference. The provider's start errors. */
+int engine_source_get(Engine *e, Provider *p, const char *ns, const char *key, PollTask **ret,
+                      Error *err);
 /* After class_name (and, with a cascade, its subclasses) was deleted from
  * ns: end the calls whose query names a class that is gone. */
 void engine_events_class_deleted(Engine *e, const char *ns, const char *class_name);

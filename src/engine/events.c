@@ -8,11 +8,12 @@
  * Sources. A class has native instance events when neither it nor any
  * subclass is served by a provider: all its instances live in the
  * repository, whose writes raise events after COMMIT. Otherwise its
- * instances come (at least partly) from providers, none of which has a
- * native source yet (issue 6 adds them: see event_source()), so an
- * intrinsic query needs WITHIN and gets a poll task; the poll enumerates the
- * class deeply, repository subclasses included, and its events reach only
- * the calls of that task, so nothing is delivered twice.
+ * instances come (at least partly) from providers: when the provider says
+ * it raises them natively (ProviderOps.source_check, source.c) the call
+ * goes on that provider's running source; if not, an intrinsic query needs
+ * WITHIN and gets a poll task; the poll enumerates the class deeply,
+ * repository subclasses included. Either way a task's events reach only the
+ * calls of that task, so nothing is delivered twice.
  *
  * TIME_CREATED is WMI's: 100-nanosecond intervals since 1601-01-01 UTC
  * (a FILETIME), as uint64.
@@ -70,16 +71,6 @@ static int class_provider(Engine *e, const char *ns, const CimClass *cls, Provid
         return 0;
 }
 
-/* Whether provider p raises events of cls by itself. Issue 6: ask the
- * provider (ProviderOps will say, and why not, e.g. "the process source
- * needs CAP_NET_ADMIN") and start its source for the first subscription;
- * until then no provider has one. */
-static bool event_source(Provider *p, const CimClass *cls, char *why, size_t why_size) {
-        (void)cls;
-        snprintf(why, why_size, "the %s provider has no event source", p->name);
-        return false;
-}
-
 static int events_source(void *userdata, const char *ns, CimClass *cls, const WqlQuery *q,
                          PollTask **ret_task, Error *err) {
         Engine *e = userdata;
@@ -88,10 +79,16 @@ static int events_source(void *userdata, const char *ns, CimClass *cls, const Wq
         int r = class_provider(e, ns, cls, &p);
         if (r < 0)
                 return r;
-        if (!p || event_source(p, cls, why, sizeof(why))) {
+        if (!p) {
                 *ret_task = NULL;
                 return 0;
         }
+        _cleanup_free_ char *key = NULL;
+        r = engine_source_check(e, p, ns, cls, q, &key, why, sizeof(why), err);
+        if (r < 0 || r > 1)
+                return r;
+        if (r == 1) /* native: WITHIN, if any, is ignored */
+                return engine_source_get(e, p, ns, key, ret_task, err);
         if (!q->has_within)
                 return error_set(err, WBEM_E_INVALID_QUERY,
                                  "instances of %s come from the %s provider and %s: add WITHIN n "

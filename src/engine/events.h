@@ -15,8 +15,10 @@
  *
  * Sources: events of repository classes are raised by engine_put_instance /
  * engine_delete_instance after COMMIT; extrinsic events by
- * engine_publish_event; classes served by a provider without a native
- * source are polled (WITHIN n): one poll task per (namespace, class,
+ * engine_publish_event; a provider with a native source for a class
+ * raises its events itself (provider.h: one source per (namespace,
+ * provider, key), started by the first call that needs it and stopped by
+ * the last); other classes served by a provider are polled (WITHIN n): one poll task per (namespace, class,
  * interval), shared by the calls that need it, started by the first and
  * stopped by the last, diffing snapshots into creation, modification and
  * deletion events. Timers come from the host loop through EngineTimerOps so
@@ -71,12 +73,15 @@ void *sink_userdata(const Sink *s);
  *  - an intrinsic query without `TargetInstance ISA 'Class'` as a top-level
  *    conjunct naming an existing class (as WMI requires);
  *  - a class whose instances come from a provider without a native event
- *    source and no WITHIN: the message says that WITHIN is needed and why;
+ *    source (or whose source is not available: no privilege, no watch
+ *    hooks) and no WITHIN: the message says that WITHIN is needed and why;
  *  - WITHIN below the minimum (EngineEventOptions.min_within_usec);
  *  - properties that do not exist on the event class (or on the ISA class
  *    for TargetInstance.X / PreviousInstance.X).
  * WITHIN is accepted and ignored when the class has a native source
- * (repository classes do). */
+ * (repository classes do, and provider classes with a source_check that
+ * says so). A native source that fails to start fails the subscription
+ * with its provider's error. */
 int engine_subscribe(Engine *e, const char *ns, const char *text, size_t len, Sink *sink,
                      uint64_t call_id, Call **ret, Error *err);
 /* Unlink and free one call, silently. O(1) apart from the filter or poll
@@ -100,11 +105,17 @@ const WqlQuery *call_projection(const Call *c);
 int engine_publish_event(Engine *e, const char *ns, Instance *event, size_t *ret_delivered,
                          Error *err);
 
-/* Timers for poll tasks, supplied by the host loop. start() returns a
- * handle that fires fn(arg) every interval_usec until stop(handle). */
+/* The host loop's services for poll tasks and native sources. start()
+ * returns a handle that fires fn(arg) every interval_usec until
+ * stop(handle) (fn may stop its own timer). watch() returns a handle that
+ * runs fn(arg) whenever fd is readable until unwatch(handle) (fn may
+ * unwatch its own watch); both NULL for lack of memory. Without watch and
+ * unwatch no native source runs: every provider class is polled. */
 typedef struct EngineTimerOps {
         void *(*start)(void *userdata, uint64_t interval_usec, void (*fn)(void *arg), void *arg);
         void (*stop)(void *userdata, void *timer);
+        void *(*watch)(void *userdata, int fd, void (*fn)(void *arg), void *arg);
+        void (*unwatch)(void *userdata, void *watch);
         void *userdata;
 } EngineTimerOps;
 
@@ -123,11 +134,12 @@ typedef struct EngineEventStats {
         size_t registrations; /* calls */
         size_t filters;       /* distinct compiled filters */
         size_t poll_tasks;
-        size_t sources; /* native sources running (later issues) */
-        size_t watches; /* native source watches (inotify); 0 until native sources exist */
+        size_t sources;       /* native sources running (provider.h) */
+        size_t watches;       /* native source watches (inotify); 0 until such a source exists */
         uint64_t events_raised;
         uint64_t events_delivered; /* indicate callbacks */
         uint64_t events_failed;    /* events not (fully) delivered for lack of memory */
+        uint64_t source_overflows; /* native sources that lost notifications and rescanned */
 } EngineEventStats;
 
 void engine_event_stats(const Engine *e, EngineEventStats *ret);

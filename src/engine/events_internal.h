@@ -271,11 +271,17 @@ typedef struct Snapshot {
 /* Consecutive failed polls after which a task ends its calls. */
 #define POLL_MAX_FAILURES 3
 
+/* A task carries the buckets of one source of provider events: a poll
+ * (timer, snapshot) or, with `source` set, a provider's native source
+ * (source.c: no timer, no snapshot, interval 0, class_name NULL). Both are
+ * shared and refcounted alike, and their events reach their own buckets
+ * only. */
 struct PollTask {
         PollTask *next, **pprev; /* the dispatcher's tasks */
         Dispatcher *d;
         char *ns;
         char *class_name;
+        EventSource *source; /* a native source; NULL for a poll */
         uint64_t interval_usec;
         size_t refs;     /* buckets, plus subscriptions under way */
         Bucket *buckets; /* through Bucket.next */
@@ -335,14 +341,16 @@ struct Dispatcher {
         WqlEvalContext ctx;
         EngineTimerOps timers;
         bool have_timers;
+        bool have_watch; /* timers.watch and unwatch: native sources may run */
         PollOps poll_ops;
         uint64_t min_within_usec;
 
         Route routes[ROUTE_CACHE];
         uint64_t generation; /* of the native buckets and namespaces */
 
-        size_t n_sinks, n_calls, n_filters, n_tasks;
+        size_t n_sinks, n_calls, n_filters, n_tasks, n_sources;
         uint64_t events_raised, events_delivered, events_failed;
+        uint64_t source_overflows; /* event_source_overflowed() */
         unsigned no_shrink; /* tables keep their size while > 0 (walks under way) */
 };
 
@@ -483,6 +491,23 @@ void call_end(Call *c, int status, const char *message);
 int poll_task_get(Dispatcher *d, const char *ns, const char *class_name, uint64_t interval_usec,
                   PollTask **ret, Error *err);
 void poll_task_unref(PollTask *t);
+/* Whether some bucket of t takes events of class sys (SYS_*). */
+bool poll_task_wants(const PollTask *t, int sys);
 /* One poll: snapshot, diff, raise. The timer calls it; tests too. */
 void poll_task_tick(void *task);
 void snapshot_clear(Snapshot *s);
+
+/* source.c: native sources of providers (provider.h) */
+
+/* The engine's side of a running source. */
+struct EventSource {
+        PollTask *task; /* carries its buckets; the task owns it */
+        void *engine;   /* Engine *, for event_source_class() */
+        Provider *provider;
+        char *key;
+        ProviderSource *state; /* the provider's */
+};
+
+/* Stop and free a task's source (poll_task_unref() calls it when the last
+ * reference goes). */
+void event_source_free(EventSource *src);

@@ -364,6 +364,296 @@ int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json
         return instance_to_json_depth(i, opts, 0, ret, err);
 }
 
+/* ---- the same, written straight as text ------------------------------------ */
+
+/* A JSON string: '"', '\\' and control characters escaped, the rest (valid
+ * UTF-8, checked by the caller) as it is, as jansson writes it. */
+static void text_string(StrBuf *b, const char *s) {
+        static const char hex[] = "0123456789abcdef";
+        const char *run = s;
+        const char *p = s;
+
+        strbuf_append_char(b, '"');
+        for (; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+                if (c >= 0x20 && c != '"' && c != '\\')
+                        continue;
+                strbuf_append_len(b, run, (size_t)(p - run));
+                run = p + 1;
+                switch (c) {
+                case '"':
+                        strbuf_append_len(b, "\\\"", 2);
+                        break;
+                case '\\':
+                        strbuf_append_len(b, "\\\\", 2);
+                        break;
+                case '\b':
+                        strbuf_append_len(b, "\\b", 2);
+                        break;
+                case '\f':
+                        strbuf_append_len(b, "\\f", 2);
+                        break;
+                case '\n':
+                        strbuf_append_len(b, "\\n", 2);
+                        break;
+                case '\r':
+                        strbuf_append_len(b, "\\r", 2);
+                        break;
+                case '\t':
+                        strbuf_append_len(b, "\\t", 2);
+                        break;
+                default: {
+                        char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                        strbuf_append_len(b, u, sizeof(u));
+                        break;
+                }
+                }
+        }
+        strbuf_append_len(b, run, (size_t)(p - run));
+        strbuf_append_char(b, '"');
+}
+
+static void text_string_or_null(StrBuf *b, const char *s) {
+        if (s)
+                text_string(b, s);
+        else
+                strbuf_append_len(b, "null", 4);
+}
+
+/* Decimal digits of v, without printf (a hot path). */
+static void text_u64(StrBuf *b, uint64_t v, bool negative) {
+        char buf[24];
+        size_t at = sizeof(buf);
+        do {
+                buf[--at] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        if (negative)
+                buf[--at] = '-';
+        strbuf_append_len(b, buf + at, sizeof(buf) - at);
+}
+
+static void text_i64(StrBuf *b, int64_t v) {
+        /* the magnitude of INT64_MIN does not fit an int64_t */
+        text_u64(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+/* "name": */
+static void text_key(StrBuf *b, const char *name, bool *first) {
+        if (!*first)
+                strbuf_append_char(b, ',');
+        *first = false;
+        text_string(b, name);
+        strbuf_append_char(b, ':');
+}
+
+static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
+                                  StrBuf *b, Error *err);
+
+/* As scalar_to_json. */
+static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned depth, StrBuf *b,
+                          Error *err) {
+        char buf[40];
+
+        if (v->is_null) {
+                strbuf_append_len(b, "null", 4);
+                return 0;
+        }
+        switch (v->type) {
+        case CIM_STRING:
+        case CIM_REFERENCE:
+                if (!utf8_valid(v->s))
+                        return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                         "the string is not valid UTF-8");
+                text_string(b, v->s);
+                return 0;
+        case CIM_BOOLEAN:
+                if (v->b)
+                        strbuf_append_len(b, "true", 4);
+                else
+                        strbuf_append_len(b, "false", 5);
+                return 0;
+        case CIM_SINT8:
+        case CIM_SINT16:
+        case CIM_SINT32:
+                text_i64(b, v->i);
+                return 0;
+        case CIM_UINT8:
+        case CIM_UINT16:
+        case CIM_UINT32:
+                text_u64(b, v->u, false);
+                return 0;
+        case CIM_SINT64:
+                strbuf_append_char(b, '"');
+                text_i64(b, v->i);
+                strbuf_append_char(b, '"');
+                return 0;
+        case CIM_UINT64:
+                strbuf_append_char(b, '"');
+                text_u64(b, v->u, false);
+                strbuf_append_char(b, '"');
+                return 0;
+        case CIM_REAL32:
+        case CIM_REAL64:
+                if (isnan(v->r)) {
+                        strbuf_append(b, "\"NaN\"");
+                } else if (isinf(v->r)) {
+                        strbuf_append(b, v->r > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+                } else {
+                        /* jansson's form: 17 digits, always a real */
+                        int n = snprintf(buf, sizeof(buf), "%.17g", v->r);
+                        if (n <= 0 || (size_t)n >= sizeof(buf))
+                                return -ENOMEM;
+                        strbuf_append_len(b, buf, (size_t)n);
+                        if (!strpbrk(buf, ".eEn"))
+                                strbuf_append_len(b, ".0", 2);
+                }
+                return 0;
+        case CIM_DATETIME:
+                cim_datetime_format(&v->dt, buf);
+                text_string(b, buf);
+                return 0;
+        case CIM_OBJECT:
+                if (!v->obj) {
+                        strbuf_append_len(b, "null", 4);
+                        return 0;
+                }
+                return instance_to_text_depth(v->obj, nested, depth + 1, b, err);
+        default:
+                return error_set(err, WBEM_E_INVALID_PARAMETER, "a value of invalid type %d",
+                                 (int)v->type);
+        }
+}
+
+/* As value_to_json_depth. */
+static int value_to_text_depth(const Value *v, const ObjJsonOptions *nested, unsigned depth,
+                               StrBuf *b, Error *err) {
+        if (!v->is_array)
+                return scalar_to_text(v, nested, depth, b, err);
+        if (v->is_null || !v->arr) {
+                strbuf_append_len(b, "null", 4);
+                return 0;
+        }
+        strbuf_append_char(b, '[');
+        for (size_t k = 0; k < v->arr->count; k++) {
+                Value item = v->arr->items[k];
+                item.type = v->type;
+                item.is_array = false;
+                if (k > 0)
+                        strbuf_append_char(b, ',');
+                int r = scalar_to_text(&item, nested, depth, b, err);
+                if (r != 0)
+                        return error_prefix(err, r, "item %zu: ", k);
+        }
+        strbuf_append_char(b, ']');
+        return 0;
+}
+
+/* As instance_system_properties. */
+static int instance_system_properties_text(const Instance *i, const ObjJsonOptions *opts,
+                                           StrBuf *b, bool *first) {
+        const CimClass *c = i->cls;
+        const char *host = opts ? opts->host : NULL;
+
+        text_key(b, "__GENUS", first);
+        strbuf_append_char(b, '2');
+        text_key(b, "__CLASS", first);
+        text_string(b, c->name);
+        text_key(b, "__SUPERCLASS", first);
+        text_string_or_null(b, c->superclass);
+        text_key(b, "__DERIVATION", first);
+        strbuf_append_char(b, '[');
+        for (size_t k = 0; k < c->n_derivation; k++) {
+                if (k > 0)
+                        strbuf_append_char(b, ',');
+                text_string(b, c->derivation[k]);
+        }
+        strbuf_append_char(b, ']');
+        if (host) {
+                text_key(b, "__SERVER", first);
+                text_string(b, host);
+        }
+        text_key(b, "__NAMESPACE", first);
+        text_string_or_null(b, i->ns);
+
+        _cleanup_free_ char *relpath = NULL;
+        int r = instance_validate_keys(i, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                relpath = instance_relpath(i);
+                if (!relpath)
+                        return -ENOMEM;
+        }
+        text_key(b, "__RELPATH", first);
+        text_string_or_null(b, relpath);
+        if (relpath && i->ns && host) {
+                _cleanup_free_ char *path = instance_path(i, host);
+                if (!path)
+                        return -ENOMEM;
+                text_key(b, "__PATH", first);
+                text_string(b, path);
+        }
+        return 0;
+}
+
+/* As instance_to_json_depth. */
+static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
+                                  StrBuf *b, Error *err) {
+        const CimClass *c = i->cls;
+        bool first = true;
+        int r;
+
+        if (depth > OBJJSON_MAX_DEPTH)
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "embedded objects nest deeper than %d levels", OBJJSON_MAX_DEPTH);
+        r = name_check("class", c->name, err);
+        if (r != 0)
+                return r;
+        r = name_check("host", opts && opts->host ? opts->host : "", err);
+        if (r != 0)
+                return r;
+        r = name_check("namespace", i->ns ? i->ns : "", err);
+        if (r != 0)
+                return r;
+
+        ObjJsonOptions nested = {
+                .host = opts ? opts->host : NULL,
+                .storage = opts && opts->storage,
+        };
+        strbuf_append_char(b, '{');
+        if (opts && opts->storage) {
+                text_key(b, "__CLASS", &first);
+                text_string(b, c->name);
+        } else {
+                r = instance_system_properties_text(i, opts, b, &first);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t k = 0; k < c->n_props; k++) {
+                const CimProperty *p = &c->props[k];
+                if (!select_has(opts, p->name))
+                        continue;
+                r = name_check("property", p->name, err);
+                if (r != 0)
+                        return r;
+                text_key(b, p->name, &first);
+                r = value_to_text_depth(&i->values[k], &nested, depth, b, err);
+                if (r != 0)
+                        return error_prefix(err, r, "property '%s': ", p->name);
+        }
+        strbuf_append_char(b, '}');
+        return strbuf_failed(b) ? -ENOMEM : 0;
+}
+
+int objjson_instance_to_text(const Instance *i, const ObjJsonOptions *opts, StrBuf *b,
+                             Error *err) {
+        int r = instance_to_text_depth(i, opts, 0, b, err);
+        if (r == 0 && strbuf_failed(b))
+                r = -ENOMEM;
+        return r;
+}
+
 static const char *json_type_text(const json_t *j) {
         switch (json_typeof(j)) {
         case JSON_OBJECT:

@@ -94,6 +94,15 @@ int objjson_value_from_json(json_t *j, CimType t, bool is_array, ObjJsonResolveF
  * objjson_value_to_json. */
 int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json_t **ret,
                              Error *err);
+/* The same object written straight as compact JSON text, appended to b
+ * (struct StrBuf, strbuf.h): the same members in the same order, parsed
+ * back equal to objjson_instance_to_json's, without building a jansson
+ * tree (the wire's hot path: every event and query result). Returns 0,
+ * -ENOMEM (b failed), or the same WBEM_E_INVALID_PARAMETER errors; on any
+ * error b may hold part of the object. */
+struct StrBuf;
+int objjson_instance_to_text(const Instance *i, const ObjJsonOptions *opts, struct StrBuf *b,
+                             Error *err);
 
 /* An instance from JSON: "__CLASS" names its class (found with resolve); the
  * other members are property values. System properties ("__" names) other

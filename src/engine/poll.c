@@ -144,7 +144,8 @@ static bool instances_equal(Instance *a, Instance *b) {
 int poll_task_get(Dispatcher *d, const char *ns, const char *class_name, uint64_t interval_usec,
                   PollTask **ret, Error *err) {
         for (PollTask *t = d->tasks; t; t = t->next)
-                if (t->interval_usec == interval_usec && name_equal(t->class_name, class_name) &&
+                if (!t->source && t->interval_usec == interval_usec &&
+                    name_equal(t->class_name, class_name) &&
                     ns_equal(t->ns, ns)) {
                         t->refs++;
                         *ret = t;
@@ -195,19 +196,23 @@ void poll_task_unref(PollTask *t) {
         if (--t->refs > 0)
                 return;
         Dispatcher *d = t->d;
-        d->timers.stop(d->timers.userdata, t->timer);
         *t->pprev = t->next;
         if (t->next)
                 t->next->pprev = t->pprev;
-        d->n_tasks--;
+        if (t->source) {
+                d->n_sources--;
+                event_source_free(t->source);
+        } else {
+                d->timers.stop(d->timers.userdata, t->timer);
+                d->n_tasks--;
+        }
         snapshot_clear(&t->snapshot);
         mem_free(t->ns);
         mem_free(t->class_name);
         mem_free(t);
 }
 
-/* Whether some bucket of t takes events of class sys. */
-static bool task_wants(PollTask *t, int sys) {
+bool poll_task_wants(const PollTask *t, int sys) {
         for (Bucket *b = t->buckets; b; b = b->next)
                 if (class_isa(t->d->sys[sys], b->class_name))
                         return true;
@@ -247,8 +252,8 @@ void poll_task_tick(void *arg) {
         }
         t->failures = 0;
 
-        bool creation = task_wants(t, SYS_CREATION), deletion = task_wants(t, SYS_DELETION),
-             modification = task_wants(t, SYS_MODIFICATION);
+        bool creation = poll_task_wants(t, SYS_CREATION), deletion = poll_task_wants(t, SYS_DELETION),
+             modification = poll_task_wants(t, SYS_MODIFICATION);
         for (size_t k = 0; k < fresh.n; k++) {
                 SnapEntry *now = &fresh.entries[k];
                 SnapEntry *before = snapshot_find(&t->snapshot, now->relpath, now->hash);

@@ -10,11 +10,17 @@
  * The engine applies the query's WHERE itself unless the provider says it
  * already did (ret_filtered): a provider may use the query as a hint, e.g.
  * `WHERE ProcessId = 42` reads one /proc entry. Providers never log and never
- * block for long; they return -errno or a WbemStatus with an Error. */
+ * block for long; they return -errno or a WbemStatus with an Error.
+ *
+ * Events: the engine polls a provider's class (WITHIN n: snapshot and diff)
+ * unless the provider has a native event source for it (the source_* ops
+ * below, and the event_source_*() calls at the end that a running source
+ * makes); docs/events.md, "Native sources", describes both sides. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "class.h"
 #include "error.h"
@@ -24,6 +30,10 @@
 
 typedef struct Provider Provider;
 typedef struct ProviderCursor ProviderCursor;
+/* A running native event source: the provider's state (opaque to the
+ * engine) and the engine's side, handed to the provider (source.c). */
+typedef struct ProviderSource ProviderSource;
+typedef struct EventSource EventSource;
 
 typedef struct ProviderOps {
         /* Class definitions this provider serves in namespace `ns`: returned
@@ -51,13 +61,44 @@ typedef struct ProviderOps {
 
         void (*free)(Provider *p);
 
-        /* Native events: the extension point for issue 6, not yet in the
-         * interface. Until a provider can say that it raises the instance
-         * events of a class by itself (and start and stop that source for
-         * the engine, refcounted like poll tasks), every intrinsic query on
-         * a provider's class needs WITHIN and is polled by the engine
-         * (events.c: event_source() is the one place that decides, and the
-         * one to extend along with the operations added here). */
+        /* ---- native events (optional: all three NULL means none) ----
+         *
+         * A provider that learns of changes by itself (a kernel
+         * notification, a watch) raises the instance events of its classes
+         * natively: no WITHIN is needed, and a WITHIN given is accepted and
+         * ignored. The engine runs one *source* per (namespace, provider,
+         * key): the key, chosen by the provider from the query, says what
+         * a running source watches, e.g. "" for "every process" or the
+         * directory of `TargetInstance.Directory = '/var/log'`. The first
+         * registration that needs a source starts it, the last one to go
+         * stops it (refcounted, like a poll task); its events go to the
+         * registrations of that source only, each filter evaluated as
+         * usual (so a source may raise more than its registrations want).
+         *
+         * source_check: whether events of `cls` (the query's `TargetInstance
+         * ISA` class: one this provider serves, or an ancestor of one) that
+         * query `q` can match are raised natively. Returns
+         *   1  native: *ret_key is a new mem_*() string (NULL means "");
+         *   0  not native now: `why` tells the user, e.g. "the process
+         *      source needs CAP_NET_ADMIN in the initial user and pid
+         *      namespaces"; WITHIN then polls, and without WITHIN the
+         *      subscription fails with a message that includes `why`;
+         *   a WbemStatus with err filled when the query cannot be
+         *      watched at all (e.g. no directory named), or -errno.
+         * It must be cheap: it runs for every event subscription on the
+         * provider's classes. */
+        int (*source_check)(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
+                            char **ret_key, char *why, size_t why_size, Error *err);
+        /* Start the source for (ns, key): from now on raise its events
+         * with event_source_raise(src, ...) until source_stop. src stays
+         * valid until source_stop returns. *ret is the provider's state.
+         * A failure fails the subscription that asked (its error, prefixed
+         * with the provider's name). */
+        int (*source_start)(Provider *p, const char *ns, const char *key, EventSource *src,
+                            ProviderSource **ret, Error *err);
+        /* Stop it: release every watch and timer, free the state. Raises
+         * nothing. */
+        void (*source_stop)(ProviderSource *s);
 } ProviderOps;
 
 struct Provider {
@@ -66,3 +107,54 @@ struct Provider {
         const ProviderOps *ops;
         void *userdata;
 };
+
+/* ---- what a running source may ask of the engine (source.c) ----
+ *
+ * These are for a provider's source between source_start and source_stop;
+ * they run on the daemon's loop (in the provider's watch and timer
+ * callbacks, or inside source_start). */
+
+typedef enum ProviderEvent {
+        PROVIDER_EVENT_CREATION,     /* __InstanceCreationEvent */
+        PROVIDER_EVENT_MODIFICATION, /* __InstanceModificationEvent, with PreviousInstance */
+        PROVIDER_EVENT_DELETION,     /* __InstanceDeletionEvent: the last known instance */
+} ProviderEvent;
+
+/* Raise an intrinsic event of kind on the registrations of src:
+ * TargetInstance `target` (an instance of a class the provider serves, of
+ * the engine's copy: event_source_class()), PreviousInstance `previous`
+ * for a modification (may be NULL; ignored otherwise). Both borrowed. Never
+ * fails: an event that cannot be built or delivered for lack of memory is
+ * counted (EngineEventStats.events_failed). Delivery callbacks run inside;
+ * they cannot stop src. */
+void event_source_raise(EventSource *src, ProviderEvent kind, Instance *target,
+                        Instance *previous);
+/* Whether some registration of src takes events of kind (a source may skip
+ * the work of an event nobody wants). */
+bool event_source_wants(const EventSource *src, ProviderEvent kind);
+/* The engine's copy of class `name` of the source's namespace (a new
+ * reference): instances raised are built on it. WBEM_E_INVALID_CLASS when
+ * there is none. */
+int event_source_class(EventSource *src, const char *name, CimClass **ret, Error *err);
+
+/* The host's loop (EngineTimerOps, events.h): fn(arg) runs whenever fd is
+ * readable, until event_source_unwatch; NULL for lack of memory. */
+void *event_source_watch(EventSource *src, int fd, void (*fn)(void *arg), void *arg);
+void event_source_unwatch(EventSource *src, void *watch);
+/* fn(arg) every interval_usec until event_source_timer_stop (which fn may
+ * call on its own timer); NULL for lack of memory. */
+void *event_source_timer_start(EventSource *src, uint64_t interval_usec, void (*fn)(void *arg),
+                               void *arg);
+void event_source_timer_stop(EventSource *src, void *timer);
+
+/* The source lost notifications (a kernel queue overflowed: ENOBUFS on a
+ * netlink socket, IN_Q_OVERFLOW) and resynchronises (a scan): counted in
+ * EngineEventStats.source_overflows (LWMI_Daemon.SourceOverflows), so that
+ * a loss is never silent. */
+void event_source_overflowed(EventSource *src);
+
+/* The source failed for good: end every registration of src with status
+ * and message (call_ended). The last one going stops the source, from
+ * inside this call: the provider must not touch its state after it
+ * returns, and must not call it from source_start or source_stop. */
+void event_source_fail(EventSource *src, int status, const char *message);

@@ -136,6 +136,13 @@ typedef struct WqlQuery {
 int wql_parse(const char *text, size_t len, const WqlLimits *limits, WqlQuery **ret, Error *err);
 WqlQuery *wql_query_free(WqlQuery *q);
 
+/* The literal of a top-level conjunct `path = literal` of e (joined by AND
+ * only, not under OR or NOT), where path is given as its parts, compared
+ * ASCII case-insensitively ({"TargetInstance", "Directory"}); NULL when
+ * there is none. For providers that derive what to watch from a query
+ * (ProviderOps.source_check). */
+const WqlLiteral *wql_find_equality(const WqlExpr *e, const char *const *parts, size_t n_parts);
+
 /* Canonical text of a condition or whole query (keywords upper case, strings
  * single-quoted with escapes, minimal parentheses). Equal texts mean equal
  * filters: the dispatcher uses it to share compiled filters. NULL on

@@ -25,6 +25,7 @@
 
 #include "cleanup.h"
 #include "mem.h"
+#include "names.h"
 #include "wql_lex.h"
 
 #define WQL_DEPTH_CEILING 1024u
@@ -899,4 +900,27 @@ int wql_parse(const char *text, size_t len, const WqlLimits *limits, WqlQuery **
                 return r;
         *ret = TAKE_PTR(q);
         return 0;
+}
+
+static bool wql_path_is(const WqlPropertyRef *ref, const char *const *parts, size_t n_parts) {
+        if (ref->n_parts != n_parts)
+                return false;
+        for (size_t k = 0; k < n_parts; k++)
+                if (!name_equal(ref->parts[k], parts[k]))
+                        return false;
+        return true;
+}
+
+const WqlLiteral *wql_find_equality(const WqlExpr *e, const char *const *parts, size_t n_parts) {
+        /* a long AND chain nests to the left: walk that spine in a loop */
+        while (e && e->kind == WQL_EXPR_AND) {
+                const WqlLiteral *l = wql_find_equality(e->binary.right, parts, n_parts);
+                if (l)
+                        return l;
+                e = e->binary.left;
+        }
+        if (!e || e->kind != WQL_EXPR_COMPARE || e->compare.op != WQL_OP_EQ ||
+            e->compare.right.is_property || !wql_path_is(&e->compare.left.prop, parts, n_parts))
+                return NULL;
+        return &e->compare.right.lit;
 }

@@ -26,12 +26,9 @@
 #include "cleanup.h"
 #include "mem.h"
 #include "names.h"
+#include "process.h"
 #include "procfs.h"
 #include "props.h"
-#include "providers.h"
-
-#define PROCESS_CLASS "Linux_Process"
-#define PROCESS_NAMESPACE "root/cimv2"
 
 /* Distinct users remembered during one enumeration, so a scan of a
  * thousand processes asks the user database only once per user. */
@@ -59,13 +56,9 @@ static const CimPropertySpec process_properties[] = {
         { "CreationDate", CIM_DATETIME, false, false },
         { "SessionId", CIM_UINT32, false, false },
         { "Cgroup", CIM_STRING, false, false },
+        { "ExitCode", CIM_UINT32, false, false },
         /* clang-format on */
 };
-
-typedef struct ProcessProvider {
-        Provider provider; /* handed out; userdata points back here */
-        char *proc_root;
-} ProcessProvider;
 
 typedef struct ProcessUser {
         uint32_t uid;
@@ -367,7 +360,7 @@ static int process_read(int root_fd, uint32_t pid, ProcessContext *ctx, CimClass
 }
 
 /* Errors of process_read() that mean "no such process here" during a scan. */
-static bool process_error_is_absent(int r) {
+bool process_error_is_absent(int r) {
         return r == -ENOENT || r == -ESRCH || r == -ENOTDIR || r == -ELOOP || r == -EACCES ||
                r == -EPERM || r == -EBADMSG;
 }
@@ -564,6 +557,47 @@ static int process_enum_next(ProviderCursor *pc, Instance **ret, Error *err) {
         }
 }
 
+struct ProcessReader {
+        int root_fd;
+        ProcessContext ctx;
+        unsigned reads;
+};
+
+int process_reader_new(const ProcessProvider *pp, ProcessReader **ret, Error *err) {
+        ProcessReader *r = mem_calloc(1, sizeof(ProcessReader));
+        if (!r)
+                return -ENOMEM;
+        int k = process_open_root(pp, &r->root_fd, err);
+        if (k != 0) {
+                mem_free(r);
+                return k;
+        }
+        process_context_init(&r->ctx, r->root_fd, true);
+        *ret = r;
+        return 0;
+}
+
+void process_reader_free(ProcessReader *r) {
+        if (!r)
+                return;
+        process_context_done(&r->ctx);
+        close(r->root_fd);
+        mem_free(r);
+}
+
+int process_reader_root(const ProcessReader *r) {
+        return r->root_fd;
+}
+
+int process_reader_read(ProcessReader *r, uint32_t pid, CimClass *cls, const char *ns,
+                        Instance **ret, Error *err) {
+        /* A long-lived reader forgets user names now and then, so that a
+         * renamed user shows up within a while. */
+        if (++r->reads % 4096 == 0)
+                process_context_done(&r->ctx);
+        return process_read(r->root_fd, pid, &r->ctx, cls, ns, ret, err);
+}
+
 static void process_enum_end(ProviderCursor *pc) {
         process_cursor_free((ProcessCursor *)pc);
 }
@@ -639,12 +673,19 @@ static const ProviderOps process_ops = {
         .enum_end = process_enum_end,
         .get_instance = process_get_instance,
         .free = process_free,
+        .source_check = process_events_check,
+        .source_start = process_events_start,
+        .source_stop = process_events_stop,
 };
 
-int process_provider_new_at(const char *proc_root, Provider **ret) {
+int process_provider_new_with(const char *proc_root, const ProcessOptions *opts,
+                              Provider **ret) {
         ProcessProvider *pp = mem_calloc(1, sizeof(ProcessProvider));
         if (!pp)
                 return -ENOMEM;
+        pp->opts = opts ? *opts : (ProcessOptions){ .proc_connector = true };
+        if (!opts)
+                pp->opts.fork_grace_ms = PROCESS_DEFAULT_FORK_GRACE_MS;
         pp->proc_root = mem_strdup(proc_root);
         if (!pp->proc_root) {
                 mem_free(pp);
@@ -658,6 +699,10 @@ int process_provider_new_at(const char *proc_root, Provider **ret) {
         };
         *ret = &pp->provider;
         return 0;
+}
+
+int process_provider_new_at(const char *proc_root, Provider **ret) {
+        return process_provider_new_with(proc_root, NULL, ret);
 }
 
 int process_provider_new(Provider **ret) {

@@ -371,7 +371,8 @@ class TestExtrinsic(EventTestCase):
         self.subscribe("SELECT * FROM T_Alarm WHERE Sev = 7", sink="x", client=other)
         self.subscribe("SELECT * FROM T_Alarm WHERE Sev = 8", sink="y", client=other)
         self.subscribe("SELECT * FROM __InstanceCreationEvent WITHIN 1 "
-                       "WHERE TargetInstance ISA 'Linux_Process'", sink="x", client=other)
+                       "WHERE TargetInstance ISA 'LWMI_Session'", sink="x", client=other,
+                       ns="root/lwmi")
         counts = self.daemon_counts()
         self.assertEqual(counts["Sessions"], base["Sessions"] + 1)
         self.assertEqual(counts["Registrations"], base["Registrations"] + 3)
@@ -468,6 +469,10 @@ class TestIntrinsic(EventTestCase):
 
 
 class TestPolling(EventTestCase):
+    # polling of Linux_Process, whatever the daemon's privileges (native
+    # process events: test_proc_events.py)
+    daemon_args = ("--no-proc-connector",)
+
     def test_process_creation_and_deletion(self):
         """A spawned sleep with a unique argument is caught by a WITHIN 1
         creation query on Linux_Process, and its exit by the deletion
@@ -504,7 +509,8 @@ class TestPolling(EventTestCase):
         e = self.sub_error("SELECT * FROM __InstanceCreationEvent "
                            "WHERE TargetInstance ISA 'Linux_Process'", "WBEM_E_INVALID_QUERY",
                            "WITHIN")
-        self.assertIn("no event source", e["message"])
+        self.assertIn("the process event source (the kernel's proc connector) is turned off",
+                      e["message"])
 
     def test_within_below_minimum(self):
         e = self.sub_error("SELECT * FROM __InstanceCreationEvent WITHIN 0.1 "
@@ -541,6 +547,86 @@ class TestMinWithinSetting(EventTestCase):
                            "minimum polling interval of 2 seconds")
         self.subscribe("SELECT * FROM __InstanceCreationEvent WITHIN 2 "
                        "WHERE TargetInstance ISA 'Linux_Process'")
+
+
+class TestBacklog(EventTestCase):
+    """--max-backlog-bytes: a consumer that does not read loses the events
+    over its budget, every one of them reported, and nothing else."""
+    daemon_args = ("--max-backlog-bytes", "64K")
+
+    def test_drops_reported_exactly(self):
+        self.c.ok("PutClass", namespace=NS, **{"class": EVENT_CLASS})
+        consumer = self.event_client()
+        # the kernel holds little of what is not read: lwmid's queue fills
+        consumer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        call = self.subscribe("SELECT * FROM T_Alarm", sink="slow", client=consumer)
+        before = self.c.ok("GetObject", namespace="root/lwmi", path="LWMI_Daemon=@")
+        n = 1500
+        source = "x" * 500
+        replies = self.c.pipeline("PublishEvent", [
+            {"namespace": NS, "event": {"__CLASS": "T_Alarm", "Sev": k, "Source": source}}
+            for k in range(n)])
+        self.assertTrue(all(r["result"]["delivered"] == 1 for r in replies))
+        after = self.c.ok("GetObject", namespace="root/lwmi", path="LWMI_Daemon=@")
+        dropped = int(after["EventsDropped"]) - int(before["EventsDropped"])
+        # 1500 events of 800 bytes cannot all wait in 64 KiB (and the
+        # kernel's small buffers)
+        self.assertGreater(dropped, 0)
+        # a request while over the budget is answered all the same
+        ping = consumer.send_request("Ping", {})
+
+        seq, sevs, reported = 0, [], []
+        consumer.quiet(1.0)  # everything there is, until a second passes without
+        for m in consumer.notes:
+            p = m["params"]
+            if m["method"] == "Indicate":
+                self.assertEqual(p["call"], call)
+                self.assertEqual(p["seq"], seq + 1, "a gap not reported")
+                seq = p["seq"]
+                sevs += [o["Sev"] for o in p["objects"]]
+            else:
+                self.assertEqual(m["method"], "EventsDropped")
+                self.assertEqual(p["sink"], "slow")
+                self.assertEqual(p["first_seq"], seq + 1)
+                self.assertEqual(p["last_seq"], p["first_seq"] + p["count"] - 1)
+                seq = p["last_seq"]
+                reported.append(p["count"])
+        consumer.notes = []
+        self.assertIn("result", consumer.response(ping))
+        # the consumer read nothing meanwhile: a first part came, the rest
+        # was dropped and reported in one range
+        self.assertEqual(sevs, list(range(len(sevs))))
+        self.assertEqual(reported, [dropped])
+        self.assertEqual(len(sevs) + dropped, n)
+        # and events flow again, with the next seq
+        self.c.ok("PublishEvent", namespace=NS, event={"__CLASS": "T_Alarm", "Sev": 7})
+        m = consumer.take_notes(1)[0]
+        self.assertEqual(m["method"], "Indicate")
+        self.assertEqual(m["params"]["seq"], seq + 1)
+        self.assertEqual(m["params"]["objects"][0]["Sev"], 7)
+
+    def test_responses_do_not_count(self):
+        """Responses far over the budget waiting in the consumer's queue do
+        not make its events dropped."""
+        self.c.ok("PutClass", namespace=NS, **{"class": EVENT_CLASS})
+        consumer = self.event_client()
+        consumer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        call = self.subscribe("SELECT * FROM T_Alarm", sink="s", client=consumer)
+        # 8 Pings whose ids make 400 KB of responses, not read yet
+        big = ["p%d-" % k + "y" * 50000 for k in range(8)]
+        consumer.send_raw(b"".join(json.dumps({"jsonrpc": "2.0", "id": i, "method": "Ping"}).encode()
+                                   + b"\n" for i in big))
+        time.sleep(0.5)
+        before = self.c.ok("GetObject", namespace="root/lwmi", path="LWMI_Daemon=@")
+        self.c.ok("PublishEvent", namespace=NS, event={"__CLASS": "T_Alarm", "Sev": 1})
+        after = self.c.ok("GetObject", namespace="root/lwmi", path="LWMI_Daemon=@")
+        self.assertEqual(after["EventsDropped"], before["EventsDropped"])
+        for i in big:
+            self.assertIn("result", consumer.response(i))
+        m = consumer.take_notes(1)[0]
+        self.assertEqual(m["method"], "Indicate")
+        self.assertEqual((m["params"]["call"], m["params"]["seq"]), (call, 1))
+        self.assertTrue(consumer.quiet())
 
 
 class TestQueryAsync(EventTestCase):

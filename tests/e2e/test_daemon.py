@@ -507,6 +507,7 @@ class TestOptions(DaemonTestCase):
         r = self.run_lwmid("--help")
         self.assertEqual(r.returncode, 0)
         for text in ("--socket", "--repository", "--config", "--log-level", "--max-line-bytes",
+                     "--max-backlog-bytes", "max_backlog_bytes",
                      "--version", "Exit status", "/run/lwmi/lwmid.sock", "XDG_RUNTIME_DIR",
                      "SIGHUP"):
             self.assertIn(text, r.stdout)
@@ -525,6 +526,8 @@ class TestOptions(DaemonTestCase):
                                (["--max-line-bytes", "12"], "out of range"),
                                (["--max-line-bytes", "2T"], "unit"),
                                (["--max-line-bytes", "-1"], "not a size"),
+                               (["--max-backlog-bytes", "1K"], "out of range"),
+                               (["--max-backlog-bytes", "x"], "--max-backlog-bytes"),
                                (["--socket", ""], "empty"),
                                (["extra"], "extra")):
             with self.subTest(args=args):
@@ -551,6 +554,7 @@ class TestOptions(DaemonTestCase):
         for text, fragment in (("[daemon]\nbogus = 1\n", ":2: unknown key 'bogus'"),
                                ("[daemon]\nlog_level = loud\n", ":2: key 'log_level'"),
                                ("; c\n[daemon]\nmax_line_bytes = 1\n", ":3: key max_line_bytes"),
+                               ("[daemon]\nmax_backlog_bytes = 2G\n", ":2: key max_backlog_bytes"),
                                ("[other]\nsocket = /x\n", ":2: unknown section [other]"),
                                ("socket = /x\n", ":1: key 'socket' outside a section"),
                                ("[daemon]\nsocket = /a\nsocket = /b\n", ":3: key 'socket' set more"),
@@ -591,6 +595,7 @@ class TestOptions(DaemonTestCase):
         self.assertNotIn("debug lwmid:", d.log_text())
 
         self.write_config("[daemon]\nlog_level = debug\nmax_line_bytes = 1K\n"
+                          "max_backlog_bytes = 256K\n"
                           "socket = /elsewhere.sock\nrepository = /elsewhere.db\n")
         d.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 5
@@ -601,6 +606,7 @@ class TestOptions(DaemonTestCase):
         self.assertIn("socket changed to /elsewhere.sock", log)
         self.assertIn("repository changed to /elsewhere.db", log)
         self.assertIn("until a restart", log)
+        self.assertIn("backlog up to 262144 bytes", log)
         # the new limit holds for the session opened before the reload
         c.send_raw(msg + b" " * 2000 + b"\n")
         self.assert_error(c.recv(), INVALID_REQUEST, "WBEM_E_QUOTA_VIOLATION", message_has="1024")

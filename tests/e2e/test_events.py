@@ -517,6 +517,10 @@ SIGNAL_CLASS = {"__CLASS": "E2E_Signal", "__SUPERCLASS": "__ExtrinsicEvent",
 class TestWithDaemon(EventsTestCase):
     """watch, publish, the consumer and many-filters against lwmid."""
 
+    # test_process_start_and_exit watches Linux_Process by WITHIN polling
+    # (native process events: test_proc_events.py)
+    daemon_args = ("--no-proc-connector",)
+
     def setUp(self):
         super().setUp()
         c = self.connect()

@@ -167,6 +167,12 @@ class TestIntrospection(IntrospectCase):
         self.assertEqual(u64(d["RegistrationsReclaimed"]),
                          u64(base["RegistrationsReclaimed"]) + 3)
 
+
+class TestBacklog(IntrospectCase):
+    # the consumer reads nothing for a while: neither a stall nor silence
+    # may end it meanwhile, however slow the machine
+    daemon_args = ("--stall-timeout-ms", "120000", "--keepalive-ms", "60000")
+
     def test_backlog_and_drops(self):
         """A consumer that does not read: its BacklogBytes grows, then its
         events are dropped and counted for the registration, the session

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "async.h"
@@ -69,6 +70,10 @@ static int setup(void **state) {
         settings_init(&o);
         o.socket_path = mem_strdup("/nonexistent/test.sock");
         o.repository = mem_strdup(":memory:");
+        /* not the liveness tests: a slow machine (sanitizers, load) must
+         * not bring a keepalive Ping or a stall into them */
+        o.keepalive_ms = 60000;
+        o.stall_timeout_ms = 600000;
         if (server_new(&o, &o, &f->server, &e) != 0)
                 return -1;
         settings_done(&o);
@@ -599,7 +604,7 @@ static void test_backlog_drops(void **state) {
         subscribe(a, 1, "s", "SELECT * FROM T_Ev");
         json_int_t call = expect_result_int(f, a, 1, "call");
 
-        const int events = (int)(2 * ASYNC_MAX_BACKLOG / sizeof(text));
+        const int events = (int)(2 * f->server->settings.max_backlog_bytes / sizeof(text));
         char *msg = malloc(sizeof(text) + 256);
         for (int k = 0; k < events; k++) {
                 snprintf(msg, sizeof(text) + 256,
@@ -663,6 +668,266 @@ static void test_backlog_drops(void **state) {
         json_t *d = self_query(f, &f->b, 100002, "SELECT * FROM LWMI_Daemon");
         assert_int_equal(self_u64(json_array_get(d, 0), "EventsDropped"), dropped);
         json_decref(d);
+}
+
+/* Events published in one turn for one call go out as one Indicate with
+ * several objects and one seq; the next turn's take the next seq. */
+static void test_batching(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        char text[8192] = "";
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev");
+        json_int_t call = expect_result_int(f, a, 1, "call");
+        for (int k = 0; k < 10; k++)
+                snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PublishEvent\",\"params\":{"
+                         "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":%d}}}\n",
+                         10 + k, k);
+        send_text(&f->b, text);
+        for (int k = 0; k < 10; k++)
+                assert_int_equal(expect_result_int(f, &f->b, 10 + k, "delivered"), 1);
+
+        /* every event, in order, seq counting the Indicates */
+        int events = 0, indicates = 0;
+        while (events < 10) {
+                json_t *objs = expect_indicate(f, a, "s", call, ++indicates);
+                for (size_t k = 0; k < json_array_size(objs); k++) {
+                        json_t *o = json_array_get(objs, k);
+                        assert_int_equal(json_integer_value(json_object_get(o, "Sev")), events);
+                        events++;
+                }
+                json_decref(objs);
+        }
+        assert_int_equal(events, 10);
+        /* handled in one turn (two at worst, on a very slow machine) */
+        assert_true(indicates <= 2);
+        expect_nothing(f, a);
+        publish(&f->b, 30, 99);
+        assert_int_equal(expect_result_int(f, &f->b, 30, "delivered"), 1);
+        json_t *objs = expect_indicate(f, a, "s", call, indicates + 1);
+        assert_int_equal(json_array_size(objs), 1);
+        json_decref(objs);
+        expect_nothing(f, a);
+}
+
+/* Batching changes no order: events for two sinks stay interleaved as
+ * they were made, and on the session that publishes, each Indicate comes
+ * before the response that made it; a cancelled call's Indicates come
+ * before its SetStatus. */
+static void test_batching_keeps_order(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        char text[8192] = "";
+
+        put_event_class(f, a);
+        subscribe(a, 1, "s1", "SELECT * FROM T_Ev");
+        json_int_t c1 = expect_result_int(f, a, 1, "call");
+        subscribe(a, 2, "s2", "SELECT * FROM T_Ev");
+        json_int_t c2 = expect_result_int(f, a, 2, "call");
+        for (int k = 0; k < 3; k++)
+                snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PublishEvent\",\"params\":{"
+                         "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":%d}}}\n",
+                         10 + k, k);
+        send_text(&f->b, text);
+        for (int k = 0; k < 3; k++)
+                assert_int_equal(expect_result_int(f, &f->b, 10 + k, "delivered"), 2);
+        json_int_t seq1 = 0, seq2 = 0, last_sev = -1;
+        for (int k = 0; k < 6; k++) {
+                json_t *m = next_msg(f, a);
+                assert_non_null(m);
+                assert_string_equal(msg_method(m), "Indicate");
+                bool one = strcmp(json_string_value(msg_param(m, "sink")), "s1") == 0;
+                assert_int_equal(msg_int(m, "call"), one ? c1 : c2);
+                assert_int_equal(msg_int(m, "seq"), one ? ++seq1 : ++seq2);
+                json_t *objs = msg_param(m, "objects");
+                assert_int_equal(json_array_size(objs), 1);
+                json_int_t sev = json_integer_value(json_object_get(json_array_get(objs, 0), "Sev"));
+                assert_true(sev >= last_sev);
+                last_sev = sev;
+                json_decref(m);
+        }
+        assert_int_equal(seq1, 3);
+        assert_int_equal(seq2, 3);
+
+        /* publishing on the consumer's own session, then cancelling */
+        text[0] = '\0';
+        for (int k = 0; k < 3; k++)
+                snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PublishEvent\",\"params\":{"
+                         "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":%d}}}\n",
+                         20 + k, k);
+        snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                 "{\"jsonrpc\":\"2.0\",\"id\":23,\"method\":\"CancelAsyncCall\",\"params\":{"
+                 "\"sink\":\"s1\"}}\n");
+        send_text(a, text);
+        for (int k = 0; k < 3; k++) {
+                /* s1's and s2's Indicate (in the engine's order), then the response */
+                bool seen1 = false, seen2 = false;
+                for (int n = 0; n < 2; n++) {
+                        json_t *m = next_msg(f, a);
+                        assert_non_null(m);
+                        assert_string_equal(msg_method(m), "Indicate");
+                        bool one = strcmp(json_string_value(msg_param(m, "sink")), "s1") == 0;
+                        assert_int_equal(msg_int(m, "seq"), one ? ++seq1 : ++seq2);
+                        seen1 |= one;
+                        seen2 |= !one;
+                        json_decref(m);
+                }
+                assert_true(seen1 && seen2);
+                assert_int_equal(expect_result_int(f, a, 20 + k, "delivered"), 2);
+        }
+        expect_status(f, a, "s1", c1, "WBEM_E_CALL_CANCELLED");
+        assert_int_equal(expect_result_int(f, a, 23, "cancelled"), 1);
+        expect_nothing(f, a);
+}
+
+/* Make the kernel hold little of what a session writes to p, so that
+ * what p does not read stays in lwmid's output buffer. */
+static void small_socket_buffers(Peer *p) {
+        int size = 4096;
+        int fd = bufferevent_getfd(p->session->bev);
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)), 0);
+        assert_int_equal(setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)), 0);
+}
+
+/* The budget counts Indicates only: a consumer whose output holds far
+ * more than the budget in responses still gets its events. */
+static void test_backlog_counts_indicates_only(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        Async *as = a->session->async;
+        const size_t id_len = 50000;
+
+        f->server->settings.max_backlog_bytes = 16384;
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev");
+        json_int_t call = expect_result_int(f, a, 1, "call");
+        small_socket_buffers(a);
+
+        /* four Pings whose string ids make 200 KB of responses, not read */
+        char *line = malloc(id_len + 128);
+        assert_non_null(line);
+        for (int k = 0; k < 4; k++) {
+                int n = snprintf(line, id_len + 128, "{\"jsonrpc\":\"2.0\",\"id\":\"%d", k);
+                memset(line + n, 'p', id_len);
+                strcpy(line + n + id_len, "\",\"method\":\"Ping\"}\n");
+                        send_text(a, line);
+        }
+        free(line);
+        uint64_t requests = a->session->requests;
+        for (int k = 0; k < 2000 && a->session->requests < requests + 4; k++)
+                pump(f, 1);
+        assert_int_equal(a->session->requests, requests + 4);
+        struct evbuffer *out = bufferevent_get_output(a->session->bev);
+        assert_true(evbuffer_get_length(out) > 4 * f->server->settings.max_backlog_bytes);
+        assert_int_equal(async_backlog_bytes(as), 0);
+
+        publish(&f->b, 10, 1);
+        assert_int_equal(expect_result_int(f, &f->b, 10, "delivered"), 1);
+        pump(f, 3);
+        size_t backlog = async_backlog_bytes(as);
+        assert_true(backlog > 100 && backlog < 1000); /* one Indicate line */
+        assert_int_equal(f->server->events_dropped, 0);
+
+        /* read it all: the four responses, then the event, nothing dropped */
+        for (int k = 0; k < 4; k++) {
+                json_t *m = next_msg(f, a);
+                assert_non_null(m);
+                char id[16];
+                snprintf(id, sizeof(id), "%d", k);
+                assert_true(strncmp(json_string_value(json_object_get(m, "id")), id, strlen(id)) ==
+                            0);
+                json_decref(m);
+        }
+        json_decref(expect_indicate(f, a, "s", call, 1));
+        expect_nothing(f, a);
+        assert_int_equal(async_backlog_bytes(as), 0);
+}
+
+/* Over the budget every new event is dropped, its seq used up; the
+ * backlog never grows past the budget by more than one Indicate; once it
+ * drains the sink gets exactly the missing range, and the events
+ * delivered plus the count reported make every event published.
+ * Responses are never dropped. */
+static void test_backlog_exact_drops(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a;
+        Async *as = a->session->async;
+        const size_t budget = 16384;
+        const int events = 200;
+        char text[1001];
+        char msg[1300];
+
+        memset(text, 't', sizeof(text) - 1);
+        text[sizeof(text) - 1] = '\0';
+        f->server->settings.max_backlog_bytes = budget;
+        put_event_class(f, a);
+        subscribe(a, 1, "s", "SELECT * FROM T_Ev");
+        json_int_t call = expect_result_int(f, a, 1, "call");
+        small_socket_buffers(a);
+        uint64_t dropped_before = f->server->events_dropped;
+
+        for (int k = 0; k < events; k++) {
+                snprintf(msg, sizeof(msg),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"PublishEvent\",\"params\":{"
+                         "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":%d,"
+                         "\"Text\":\"%s\"}}}\n",
+                         k + 10, k, text);
+                send_text(&f->b, msg);
+                assert_int_equal(expect_result_int(f, &f->b, k + 10, "delivered"), 1);
+                /* an Indicate is about 1.3 KB */
+                assert_true(async_backlog_bytes(as) < budget + 2000);
+        }
+        assert_true(async_backlog_bytes(as) >= budget);
+        uint64_t dropped = f->server->events_dropped - dropped_before;
+        assert_true(dropped > 0 && dropped < (uint64_t)events);
+        /* a request meanwhile is answered all the same */
+        sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"Ping\"}");
+
+        json_int_t next_seq = 1, next_sev = 0, reported = 0;
+        bool answered = false;
+        for (;;) {
+                json_t *m = next_msg(f, a);
+                if (!m)
+                        break;
+                const char *method = msg_method(m);
+                if (!method) {
+                        assert_int_equal(json_integer_value(json_object_get(m, "id")), 7);
+                        answered = true;
+                } else if (strcmp(method, "Indicate") == 0) {
+                        assert_int_equal(msg_int(m, "call"), call);
+                        assert_int_equal(msg_int(m, "seq"), next_seq);
+                        next_seq++;
+                        json_t *objs = msg_param(m, "objects");
+                        for (size_t k = 0; k < json_array_size(objs); k++)
+                                assert_int_equal(json_integer_value(json_object_get(
+                                                         json_array_get(objs, k), "Sev")),
+                                                 next_sev++);
+                } else {
+                        /* the one report, once the backlog drained */
+                        assert_string_equal(method, "EventsDropped");
+                        assert_int_equal(reported, 0);
+                        assert_string_equal(json_string_value(msg_param(m, "sink")), "s");
+                        assert_int_equal(msg_int(m, "first_seq"), next_seq);
+                        reported = msg_int(m, "count");
+                        assert_int_equal(msg_int(m, "last_seq"), next_seq + reported - 1);
+                        next_seq += reported;
+                        assert_true(async_backlog_bytes(as) <= budget / 2);
+                }
+                json_decref(m);
+        }
+        assert_true(answered);
+        assert_int_equal(reported, (json_int_t)dropped);
+        /* the dropped ones were the last ones: all after the budget filled */
+        assert_int_equal(next_sev + reported, events);
+
+        publish(&f->b, 999, 1);
+        assert_int_equal(expect_result_int(f, &f->b, 999, "delivered"), 1);
+        json_decref(expect_indicate(f, a, "s", call, next_seq));
+        expect_nothing(f, a);
 }
 
 static void test_close_releases_everything(void **state) {
@@ -1256,6 +1521,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_engine_ends_call, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_intrinsic_events, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_backlog_drops, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_batching_keeps_order, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_backlog_counts_indicates_only, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_backlog_exact_drops, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_close_releases_everything, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shutdown_status, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_self_description, setup, teardown),

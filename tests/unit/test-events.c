@@ -26,7 +26,9 @@
 #include "instance.h"
 #include "mem.h"
 #include "names.h"
+#include "provider.h"
 #include "repo.h"
+#include "wql.h"
 
 #define NS "root/cimv2"
 
@@ -41,11 +43,32 @@ typedef struct ProcRow {
         uint64_t size;
 } ProcRow;
 
+/* A native source of the provider (ProviderOps.source_*). */
+#define SRC_MAX 4
+
+typedef struct ProcSource {
+        struct Procs *procs;
+        EventSource *src;
+        char key[64];
+        void *watch, *timer;
+        bool running;
+} ProcSource;
+
+typedef enum NativeMode {
+        NATIVE_UNAVAILABLE, /* source_check: 0 with a reason */
+        NATIVE_ON,          /* keyed by TargetInstance.Name = '...', else "" */
+        NATIVE_REFUSE,      /* source_check: WBEM_E_INVALID_QUERY */
+} NativeMode;
+
 typedef struct Procs {
         ProcRow rows[PROC_MAX];
         int fail_status; /* enumeration fails with it when non-zero */
         unsigned enumerations;
         bool freed;
+        NativeMode native;
+        int start_status; /* source_start fails with it when non-zero */
+        ProcSource sources[SRC_MAX];
+        unsigned started, stopped, checks;
 } Procs;
 
 typedef struct ProcCursor {
@@ -138,12 +161,74 @@ static void proc_free(Provider *p) {
         mem_free(p);
 }
 
+static int proc_source_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
+                             char **ret_key, char *why, size_t why_size, Error *err) {
+        Procs *procs = p->userdata;
+        (void)ns;
+        (void)cls;
+        procs->checks++;
+        if (procs->native == NATIVE_UNAVAILABLE) {
+                snprintf(why, why_size, "the proc source needs a miracle");
+                return 0;
+        }
+        if (procs->native == NATIVE_REFUSE)
+                return error_set(err, WBEM_E_INVALID_QUERY, "name a process");
+        static const char *const name_path[] = { "TargetInstance", "Name" };
+        const WqlLiteral *l = wql_find_equality(q->where, name_path, 2);
+        if (l && l->kind == WQL_LIT_STRING) {
+                *ret_key = mem_strdup(l->s);
+                if (!*ret_key)
+                        return -ENOMEM;
+        }
+        return 1;
+}
+
+static void proc_source_fd(void *arg) {
+        (void)arg;
+}
+
+static int proc_source_start(Provider *p, const char *ns, const char *key, EventSource *src,
+                             ProviderSource **ret, Error *err) {
+        Procs *procs = p->userdata;
+        (void)ns;
+        if (procs->start_status)
+                return error_set(err, procs->start_status, "the proc source cannot start");
+        for (size_t k = 0; k < SRC_MAX; k++) {
+                ProcSource *ps = &procs->sources[k];
+                if (ps->running)
+                        continue;
+                *ps = (ProcSource){ .procs = procs, .src = src, .running = true };
+                snprintf(ps->key, sizeof(ps->key), "%s", key);
+                ps->watch = event_source_watch(src, 0, proc_source_fd, ps);
+                ps->timer = event_source_timer_start(src, 10000, proc_source_fd, ps);
+                assert_non_null(ps->watch);
+                assert_non_null(ps->timer);
+                procs->started++;
+                *ret = (ProviderSource *)ps;
+                return 0;
+        }
+        fail_msg("out of sources");
+        return -ENOMEM;
+}
+
+static void proc_source_stop(ProviderSource *s) {
+        ProcSource *ps = (ProcSource *)s;
+        assert_true(ps->running);
+        event_source_unwatch(ps->src, ps->watch);
+        event_source_timer_stop(ps->src, ps->timer);
+        ps->running = false;
+        ps->procs->stopped++;
+}
+
 static const ProviderOps proc_ops = {
         .get_classes = proc_get_classes,
         .enum_begin = proc_enum_begin,
         .enum_next = proc_enum_next,
         .enum_end = proc_enum_end,
         .free = proc_free,
+        .source_check = proc_source_check,
+        .source_start = proc_source_start,
+        .source_stop = proc_source_stop,
 };
 
 /* ---- fake timers ------------------------------------------------------------ */
@@ -186,11 +271,17 @@ static void fake_stop(void *userdata, void *timer) {
         ft->stopped++;
 }
 
+/* Watches are fake timers of interval UINT64_MAX (never fired by hand). */
+static void *fake_watch(void *userdata, int fd, void (*fn)(void *arg), void *arg) {
+        (void)fd;
+        return fake_start(userdata, UINT64_MAX, fn, arg);
+}
+
 /* Fire every active timer of the interval once (0: all). */
 static unsigned fake_fire(FakeTimers *ft, uint64_t interval_usec) {
         unsigned fired = 0;
         for (size_t k = 0; k < TIMER_MAX; k++)
-                if (ft->t[k].active &&
+                if (ft->t[k].active && ft->t[k].interval_usec != UINT64_MAX &&
                     (!interval_usec || ft->t[k].interval_usec == interval_usec)) {
                         ft->t[k].fn(ft->t[k].arg);
                         fired++;
@@ -305,10 +396,13 @@ static int setup(void **state) {
         *p = (Provider){ .name = "proc", .ns = NS, .ops = &proc_ops, .userdata = &f->procs };
         if (engine_register_provider(f->e, p, &err) != 0)
                 fail_msg("register: %s", err.message);
-        engine_set_event_hooks(
-                f->e,
-                &(EngineTimerOps){ .start = fake_start, .stop = fake_stop, .userdata = &f->timers },
-                NULL);
+        engine_set_event_hooks(f->e,
+                               &(EngineTimerOps){ .start = fake_start,
+                                                  .stop = fake_stop,
+                                                  .watch = fake_watch,
+                                                  .unwatch = fake_stop,
+                                                  .userdata = &f->timers },
+                               NULL);
         assert_int_equal(sink_new(f->e, &seen_ops, &f->seen, &f->sink), 0);
         *state = f;
         return 0;
@@ -319,6 +413,7 @@ static int teardown(void **state) {
         seen_clear(&f->seen);
         engine_free(f->e);
         assert_true(f->procs.freed);
+        assert_int_equal(f->procs.started, f->procs.stopped);
         assert_int_equal(fake_active(&f->timers), 0);
         free(f);
         return 0;
@@ -403,8 +498,8 @@ static void test_subscribe_errors(void **state) {
                   WBEM_E_INVALID_QUERY, "needs \"TargetInstance ISA 'Class'\"" },
                 { NS, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Proc'",
                   WBEM_E_INVALID_QUERY,
-                  "instances of App_Proc come from the proc provider and the proc provider has no "
-                  "event source: add WITHIN n" },
+                  "instances of App_Proc come from the proc provider and the proc source needs a "
+                  "miracle: add WITHIN n" },
                 { NS,
                   "SELECT * FROM __InstanceDeletionEvent WITHIN 0.2 WHERE TargetInstance ISA "
                   "'App_Proc'",
@@ -482,6 +577,195 @@ static void test_subscribe_errors(void **state) {
         after = stats(f);
         assert_counts_equal(&after, &before);
         assert_int_equal(fake_active(&f->timers), 0);
+}
+
+/* ---- native sources ----------------------------------------------------------------- */
+
+static Instance *proc_instance(Fixture *f, uint32_t id, const char *name, uint64_t size) {
+        CimClass *cls;
+        Instance *i;
+        Error err = { 0 };
+        assert_int_equal(event_source_class(f->procs.sources[0].src, "App_Proc", &cls, &err), 0);
+        assert_int_equal(instance_new(cls, &i), 0);
+        class_unref(cls);
+        assert_int_equal(instance_set_namespace(i, NS), 0);
+        Value v = value_uint(CIM_UINT32, id);
+        assert_int_equal(instance_set(i, "Id", &v, &err), 0);
+        v = value_uint(CIM_UINT64, size);
+        assert_int_equal(instance_set(i, "Size", &v, &err), 0);
+        assert_int_equal(value_string(name, &v), 0);
+        assert_int_equal(instance_set_take(i, "Name", &v, &err), 0);
+        value_clear(&v);
+        return i;
+}
+
+static ProcSource *source_keyed(Fixture *f, const char *key) {
+        for (size_t k = 0; k < SRC_MAX; k++)
+                if (f->procs.sources[k].running && strcmp(f->procs.sources[k].key, key) == 0)
+                        return &f->procs.sources[k];
+        return NULL;
+}
+
+/* A provider that raises its events itself: no WITHIN needed (one given is
+ * ignored), one running source per key shared by the calls that need it,
+ * started by the first and stopped by the last; its events reach its own
+ * calls only, filtered as usual; kinds nobody wants are not wanted. */
+static void test_native_source(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        Error err = { 0 };
+        f->procs.native = NATIVE_ON;
+
+        sub(f, 1, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Proc'");
+        assert_int_equal(f->procs.started, 1);
+        assert_int_equal(stats(f).sources, 1);
+        assert_int_equal(stats(f).poll_tasks, 0);
+        assert_int_equal(f->procs.enumerations, 0); /* no baseline: nothing is polled */
+        ProcSource *all = source_keyed(f, "");
+        assert_non_null(all);
+        /* WITHIN is ignored, the source shared */
+        sub(f, 2,
+            "SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE TargetInstance ISA 'App_Proc' "
+            "AND TargetInstance.Size > 10");
+        assert_int_equal(f->procs.started, 1);
+        assert_int_equal(stats(f).sources, 1);
+        assert_int_equal(fake_active(&f->timers), 2); /* the source's watch and timer */
+        /* another key: another source */
+        sub(f, 3,
+            "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Proc' AND "
+            "TargetInstance.Name = 'sshd'");
+        assert_int_equal(f->procs.started, 2);
+        assert_int_equal(stats(f).sources, 2);
+        ProcSource *sshd = source_keyed(f, "sshd");
+        assert_non_null(sshd);
+        all = source_keyed(f, "");
+
+        assert_true(event_source_wants(all->src, PROVIDER_EVENT_CREATION));
+        assert_true(event_source_wants(all->src, PROVIDER_EVENT_MODIFICATION));
+        assert_false(event_source_wants(sshd->src, PROVIDER_EVENT_CREATION));
+        assert_true(event_source_wants(sshd->src, PROVIDER_EVENT_DELETION));
+
+        Instance *bash = proc_instance(f, 7, "bash", 50);
+        event_source_raise(all->src, PROVIDER_EVENT_CREATION, bash, NULL);
+        assert_int_equal(seen_count(&f->seen, 1), 1);
+        assert_int_equal(seen_count(&f->seen, 2), 1);
+        assert_int_equal(f->seen.n, 2);
+        Instance *ev = seen_last(&f->seen, 1);
+        assert_string_equal(ev->cls->name, "__InstanceCreationEvent");
+        assert_int_equal(uint_of(embedded(ev, "TargetInstance"), "Id"), 7);
+        assert_false(instance_get(ev, "TIME_CREATED")->is_null);
+        seen_clear(&f->seen);
+
+        /* a modification with its previous instance; the filter of 2 applies */
+        Instance *bigger = proc_instance(f, 7, "bash", 60);
+        event_source_raise(all->src, PROVIDER_EVENT_MODIFICATION, bigger, bash);
+        assert_int_equal(f->seen.n, 1);
+        ev = seen_last(&f->seen, 2);
+        assert_string_equal(ev->cls->name, "__InstanceModificationEvent");
+        assert_int_equal(uint_of(embedded(ev, "PreviousInstance"), "Size"), 50);
+        assert_int_equal(uint_of(embedded(ev, "TargetInstance"), "Size"), 60);
+        seen_clear(&f->seen);
+        Instance *small = proc_instance(f, 8, "sshd", 5);
+        event_source_raise(all->src, PROVIDER_EVENT_MODIFICATION, small, NULL);
+        assert_int_equal(f->seen.n, 0); /* Size > 10 does not hold */
+
+        /* a source's events reach its own calls only */
+        event_source_raise(sshd->src, PROVIDER_EVENT_DELETION, small, NULL);
+        assert_int_equal(f->seen.n, 1);
+        assert_int_equal(seen_count(&f->seen, 3), 1);
+        seen_clear(&f->seen);
+        event_source_raise(sshd->src, PROVIDER_EVENT_CREATION, small, NULL); /* nobody wants it */
+        event_source_raise(sshd->src, PROVIDER_EVENT_DELETION, NULL, NULL);  /* ignored */
+        assert_int_equal(f->seen.n, 0);
+
+        /* a class the source's namespace lacks */
+        CimClass *cls = NULL;
+        assert_int_equal(event_source_class(all->src, "App_Nope", &cls, &err),
+                         WBEM_E_INVALID_CLASS);
+        assert_non_null(strstr(err.message, "there is no class App_Nope"));
+
+        instance_unref(bash);
+        instance_unref(bigger);
+        instance_unref(small);
+
+        /* the last call of a source stops it */
+        sink_cancel_all(f->sink, NULL, NULL);
+        assert_int_equal(f->procs.stopped, 2);
+        EngineEventStats after = stats(f);
+        assert_counts_equal(&after, &before);
+        assert_int_equal(fake_active(&f->timers), 0);
+}
+
+/* Without a source, or with one that cannot run now, WITHIN polls and a
+ * query without it fails with the provider's reason; a source that fails
+ * for good ends its calls; the check's and start's errors fail the
+ * subscription. */
+static void test_native_source_errors(void **state) {
+        Fixture *f = *state;
+        EngineEventStats before = stats(f);
+        Error err = { 0 };
+        Call *c = NULL;
+        const char *q = "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Proc'";
+        const char *qw = "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+                         "'App_Proc'";
+
+        /* unavailable: polled with WITHIN, refused without */
+        assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err),
+                         WBEM_E_INVALID_QUERY);
+        assert_non_null(strstr(err.message, "the proc source needs a miracle: add WITHIN"));
+        sub(f, 1, qw);
+        assert_int_equal(stats(f).poll_tasks, 1);
+        assert_int_equal(stats(f).sources, 0);
+        sink_cancel_all(f->sink, NULL, NULL);
+
+        /* the check refuses the query */
+        f->procs.native = NATIVE_REFUSE;
+        assert_int_equal(engine_subscribe(f->e, NS, qw, strlen(qw), f->sink, 1, &c, &err),
+                         WBEM_E_INVALID_QUERY);
+        assert_non_null(strstr(err.message, "provider proc: name a process"));
+
+        /* the start fails */
+        f->procs.native = NATIVE_ON;
+        f->procs.start_status = WBEM_E_ACCESS_DENIED;
+        assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err),
+                         WBEM_E_ACCESS_DENIED);
+        assert_non_null(strstr(err.message, "the proc source cannot start"));
+        assert_int_equal(stats(f).sources, 0);
+        f->procs.start_status = 0;
+
+        /* no descriptor watches from the host: polled */
+        engine_set_event_hooks(
+                f->e,
+                &(EngineTimerOps){ .start = fake_start, .stop = fake_stop, .userdata = &f->timers },
+                NULL);
+        assert_int_equal(engine_subscribe(f->e, NS, q, strlen(q), f->sink, 1, &c, &err),
+                         WBEM_E_INVALID_QUERY);
+        assert_non_null(strstr(err.message, "no descriptor watches"));
+        engine_set_event_hooks(f->e,
+                               &(EngineTimerOps){ .start = fake_start,
+                                                  .stop = fake_stop,
+                                                  .watch = fake_watch,
+                                                  .unwatch = fake_stop,
+                                                  .userdata = &f->timers },
+                               NULL);
+
+        /* failing for good ends the source's calls, and stops it */
+        sub(f, 1, q);
+        sub(f, 2, "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Proc'");
+        sub(f, 3, "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Proc' AND "
+                  "TargetInstance.Name = 'x'");
+        assert_int_equal(stats(f).sources, 2);
+        event_source_fail(source_keyed(f, "")->src, WBEM_E_PROVIDER_FAILURE, "the kernel said no");
+        assert_int_equal(f->seen.n_ended, 2);
+        assert_int_equal(f->seen.ended_status, WBEM_E_PROVIDER_FAILURE);
+        assert_string_equal(f->seen.ended_message, "the kernel said no");
+        assert_int_equal(stats(f).sources, 1);
+        assert_int_equal(stats(f).registrations, before.registrations + 1);
+        sink_cancel_all(f->sink, NULL, NULL);
+        EngineEventStats after = stats(f);
+        assert_counts_equal(&after, &before);
+        assert_int_equal(fake_active(&f->timers), 0);
+        assert_int_equal(f->procs.started, f->procs.stopped);
 }
 
 /* ---- repository events ----------------------------------------------------------- */
@@ -883,6 +1167,47 @@ static void test_class_change_ends_stale_keys(void **state) {
 
 /* ---- out of memory ----------------------------------------------------------------- */
 
+/* Allocation failure at every step of a subscription on a native source:
+ * -ENOMEM, nothing kept, a source started for it stopped again. */
+static void test_native_enomem(void **state) {
+        Fixture *f = *state;
+        static const char *const queries[] = {
+                "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'App_Proc'",
+                ("SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'App_Proc' AND "
+                 "TargetInstance.Name = 'x'"),
+                ("SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'App_Proc' AND "
+                 "TargetInstance.Size > 3"),
+        };
+        f->procs.native = NATIVE_ON;
+        for (size_t q = 0; q < ELEMENTSOF(queries); q++) {
+                EngineEventStats before = stats(f);
+                bool done = false;
+                for (unsigned long n = 1; !done && n < 5000; n++) {
+                        Call *c = NULL;
+                        Error err = { 0 };
+                        mem_fail_at(n);
+                        int r = engine_subscribe(f->e, NS, queries[q], strlen(queries[q]), f->sink,
+                                                 q, &c, &err);
+                        bool fired = mem_fail_triggered();
+                        mem_fail_at(0);
+                        if (r == 0) {
+                                done = true;
+                                continue;
+                        }
+                        assert_true(fired);
+                        assert_int_equal(r, -ENOMEM);
+                        assert_null(c);
+                        EngineEventStats now = stats(f);
+                        assert_counts_equal(&now, &before);
+                        assert_int_equal(f->procs.started - f->procs.stopped, before.sources);
+                }
+                assert_true(done);
+        }
+        assert_int_equal(stats(f).sources, 2);
+        sink_cancel_all(f->sink, NULL, NULL);
+        assert_int_equal(stats(f).sources, 0);
+}
+
 static void test_subscribe_enomem(void **state) {
         Fixture *f = *state;
         static const char *const queries[] = {
@@ -1040,9 +1365,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_extrinsic, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_within_polling, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_poll_failure_ends_calls, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_native_source, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_native_source_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_class_delete_ends_calls, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_class_change_ends_stale_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_subscribe_enomem, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_native_enomem, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_raise_enomem, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include "mem.h"
 #include "names.h"
 #include "objjson.h"
+#include "strbuf.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -784,6 +785,106 @@ static void test_nesting_depth(void **state) {
         classes_done(&cs);
 }
 
+/* ---- the text writer -------------------------------------------------------- */
+
+/* objjson_instance_to_text(i, opts) must give what objjson_instance_to_json
+ * gives: equal when parsed, members in the same order. */
+static void check_text(const Instance *i, const ObjJsonOptions *opts) {
+        json_t *want = NULL;
+        Error err = { 0 };
+        assert_int_equal(objjson_instance_to_json(i, opts, &want, &err), 0);
+        StrBuf b = STRBUF_INIT;
+        strbuf_append(&b, "x"); /* appended after what is there */
+        assert_int_equal(objjson_instance_to_text(i, opts, &b, &err), 0);
+        assert_int_equal(b.data[0], 'x');
+        json_error_t je;
+        json_t *got = json_loadb(b.data + 1, b.len - 1, JSON_REJECT_DUPLICATES, &je);
+        if (!got)
+                fail_msg("text does not parse (%s): %s", je.text, b.data + 1);
+        if (!json_equal(want, got)) {
+                char *w = json_dumps(want, JSON_COMPACT);
+                fail_msg("text %s, want %s", b.data + 1, w);
+        }
+        void *wi = json_object_iter(want), *gi = json_object_iter(got);
+        for (; wi && gi; wi = json_object_iter_next(want, wi), gi = json_object_iter_next(got, gi))
+                assert_string_equal(json_object_iter_key(wi), json_object_iter_key(gi));
+        assert_null(wi);
+        assert_null(gi);
+        json_decref(want);
+        json_decref(got);
+        strbuf_done(&b);
+}
+
+/* Both writers fail alike. */
+static void check_text_error(const Instance *i, const ObjJsonOptions *opts, int status,
+                             const char *message_has) {
+        json_t *j = NULL;
+        Error e1 = { 0 }, e2 = { 0 };
+        StrBuf b = STRBUF_INIT;
+        assert_int_equal(objjson_instance_to_json(i, opts, &j, &e1), status);
+        assert_int_equal(objjson_instance_to_text(i, opts, &b, &e2), status);
+        assert_string_equal(e1.message, e2.message);
+        assert_non_null(strstr(e2.message, message_has));
+        strbuf_done(&b);
+}
+
+static void test_instance_text(void **state) {
+        (void)state;
+        Classes cs = { 0 };
+        make_classes(&cs);
+        Instance *i = make_all(&cs);
+
+        check_text(i, NULL);
+        check_text(i, &(ObjJsonOptions){ .host = "h\"ost" });
+        assert_int_equal(instance_set_namespace(i, "root/cimv2"), 0);
+        check_text(i, &(ObjJsonOptions){ .host = "host" });
+        check_text(i, &(ObjJsonOptions){ .host = "host", .storage = true });
+        char *sel[] = { "u64", "NoSuchProperty", "S", "Obj" };
+        check_text(i, &(ObjJsonOptions){ .host = "host", .select = sel, .n_select = 4 });
+        check_text(i, &(ObjJsonOptions){ .host = "host", .select = sel, .n_select = 0 });
+
+        /* every escape, reals JSON cannot carry, integers at their ends */
+        set_value(i, "S", str("\x01\x1f\b\f\n\r\t\"\\/ \xe2\x82\xac \x7f"));
+        set_value(i, "R64", value_real(CIM_REAL64, NAN));
+        set_value(i, "R32", value_real(CIM_REAL32, -INFINITY));
+        set_value(i, "I32", value_sint(CIM_SINT32, INT32_MAX));
+        set_value(i, "I64", value_sint(CIM_SINT64, INT64_MAX));
+        set_value(i, "U64", value_uint(CIM_UINT64, 0));
+        check_text(i, &(ObjJsonOptions){ .host = "host" });
+        set_value(i, "R64", value_real(CIM_REAL64, INFINITY));
+        set_value(i, "R32", value_real(CIM_REAL32, 1e20));
+        set_value(i, "I8", value_sint(CIM_SINT8, 0));
+        check_text(i, &(ObjJsonOptions){ .host = "host" });
+
+        /* errors as objjson_instance_to_json's */
+        set_value(i, "S", str("bad \xff"));
+        check_text_error(i, NULL, WBEM_E_INVALID_PARAMETER,
+                         "property 'S': the string is not valid UTF-8");
+        check_text_error(i, &(ObjJsonOptions){ .host = "h\xff" }, WBEM_E_INVALID_PARAMETER,
+                         "host name");
+        instance_unref(i);
+
+        /* nulls: no relpath, no path */
+        assert_int_equal(instance_new(find_class(&cs, "Test_All"), &i), 0);
+        check_text(i, &(ObjJsonOptions){ .host = "host" });
+        instance_unref(i);
+        classes_done(&cs);
+
+        /* 32 levels of embedding write, 33 do not */
+        Classes nodes = { .list = { make_node_class() }, .n = 1 };
+        json_t *j = nested_json(OBJJSON_MAX_DEPTH);
+        assert_int_equal(objjson_instance_from_json(j, resolve, &nodes, &i, NULL), 0);
+        json_decref(j);
+        check_text(i, NULL);
+        Instance *deeper = NULL;
+        assert_int_equal(instance_new(nodes.list[0], &deeper), 0);
+        set_value(deeper, "Next", value_object(i));
+        instance_unref(i);
+        check_text_error(deeper, NULL, WBEM_E_INVALID_PARAMETER, "deeper than 32");
+        instance_unref(deeper);
+        classes_done(&nodes);
+}
+
 /* ---- classes -------------------------------------------------------------- */
 
 static void test_class_round_trip(void **state) {
@@ -983,6 +1084,11 @@ static int op_class_from_json(json_t *j, CimClass **ret) {
         return objjson_class_from_json(j, NULL, NULL, ret, NULL);
 }
 
+static int op_instance_to_text(Instance *i, StrBuf *b) {
+        strbuf_done(b);
+        return objjson_instance_to_text(i, &(ObjJsonOptions){ .host = "h" }, b, NULL);
+}
+
 static void test_allocation_failures(void **state) {
         (void)state;
         Classes cs = { 0 };
@@ -996,6 +1102,13 @@ static void test_allocation_failures(void **state) {
         ALLOC_LOOP(op_instance_from_json(j, &cs, &back));
         assert_instances_equal(i, back);
         instance_unref(back);
+        /* the text writer: every failure reported */
+        StrBuf b = STRBUF_INIT;
+        ALLOC_LOOP(op_instance_to_text(i, &b));
+        json_t *tj = json_loadb(b.data, b.len, 0, NULL);
+        assert_true(json_equal(tj, j));
+        json_decref(tj);
+        strbuf_done(&b);
         json_decref(j);
 
         /* Text: every failure reported, never a text with a piece missing. */
@@ -1037,6 +1150,7 @@ int main(void) {
                 cmocka_unit_test(test_instance_select),
                 cmocka_unit_test(test_instance_reading_errors),
                 cmocka_unit_test(test_nesting_depth),
+                cmocka_unit_test(test_instance_text),
                 cmocka_unit_test(test_class_round_trip),
                 cmocka_unit_test(test_class_reading_errors),
                 cmocka_unit_test(test_class_invalid_utf8),

@@ -652,7 +652,8 @@ static void test_process_class(void **state) {
         assert_string_equal(cls->name, "Linux_Process");
         assert_null(cls->superclass);
         assert_false(cls->is_singleton);
-        assert_int_equal(cls->n_props, 17);
+        assert_int_equal(cls->n_props, 18);
+        assert_int_equal(cls->props[class_find_property(cls, "ExitCode")].type, CIM_UINT32);
         assert_int_equal(cls->n_keys, 1);
         long k = class_find_property(cls, "processid");
         assert_true(k >= 0);

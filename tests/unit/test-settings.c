@@ -124,7 +124,8 @@ static void test_load_string(void **state) {
                                               "max_result_bytes = 8M\n"
                                               "min_within_ms = 250\n"
                                               "keepalive_ms = 500\n"
-                                              "stall_timeout_ms = 3600000\n",
+                                              "stall_timeout_ms = 3600000\n"
+                                              "max_backlog_bytes = 64K\n",
                                               &e),
                          0);
         assert_string_equal(o.socket_path, "/run/x.sock");
@@ -136,11 +137,13 @@ static void test_load_string(void **state) {
         assert_int_equal(o.min_within_ms, 250);
         assert_int_equal(o.keepalive_ms, 500);
         assert_int_equal(o.stall_timeout_ms, 3600000);
+        assert_int_equal(o.max_backlog_bytes, 65536);
         assert_int_equal(o.from_file,
                          SETTINGS_SET_SOCKET | SETTINGS_SET_REPOSITORY | SETTINGS_SET_LOG_LEVEL |
                                  SETTINGS_SET_MAX_LINE_BYTES | SETTINGS_SET_MAX_RESULT_OBJECTS |
                                  SETTINGS_SET_MAX_RESULT_BYTES | SETTINGS_SET_MIN_WITHIN_MS |
-                                 SETTINGS_SET_KEEPALIVE_MS | SETTINGS_SET_STALL_TIMEOUT_MS);
+                                 SETTINGS_SET_KEEPALIVE_MS | SETTINGS_SET_STALL_TIMEOUT_MS |
+                                 SETTINGS_SET_MAX_BACKLOG_BYTES);
         settings_done(&o);
         assert_null(o.socket_path);
 
@@ -153,6 +156,7 @@ static void test_load_string(void **state) {
         assert_int_equal(o.min_within_ms, 500);
         assert_int_equal(o.keepalive_ms, 10000);
         assert_int_equal(o.stall_timeout_ms, 10000);
+        assert_int_equal(o.max_backlog_bytes, 4 * 1048576);
         assert_int_equal(o.log_level, LOG_LEVEL_INFO);
         assert_null(o.socket_path);
         settings_done(&o);
@@ -237,6 +241,10 @@ static void test_load_errors(void **state) {
                           "f.conf:2: key stall_timeout_ms: '99' is out of range (100 to 3600000)");
         expect_load_error("[daemon]\nstall_timeout_ms = 3600001\n",
                           "f.conf:2: key stall_timeout_ms: '3600001' is out of range");
+        expect_load_error("[daemon]\nmax_backlog_bytes = 1K\n",
+                          "f.conf:2: key max_backlog_bytes: '1K' is out of range");
+        expect_load_error("[daemon]\nmax_backlog_bytes = 2G\n",
+                          "f.conf:2: key max_backlog_bytes: '2G' is out of range");
         expect_load_error("[daemon]\nmax_result_bytes = 2G\n",
                           "f.conf:2: key max_result_bytes: '2G' is out of range");
         expect_load_error("[daemon]\nsocket =\n", "f.conf:2: key 'socket': empty path");

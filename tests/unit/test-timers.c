@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "timers.h"
 
@@ -84,11 +85,62 @@ static void test_long_interval(void **state) {
         event_base_free(base);
 }
 
+typedef struct Reader {
+        EngineTimerOps ops;
+        void *watch;
+        int fd;
+        unsigned fired;
+        unsigned unwatch_at; /* unwatch from inside the callback at this count */
+} Reader;
+
+static void reader_fire(void *arg) {
+        Reader *r = arg;
+        char c;
+        r->fired++;
+        assert_int_equal(read(r->fd, &c, 1), 1);
+        if (r->fired == r->unwatch_at) {
+                r->ops.unwatch(r->ops.userdata, r->watch);
+                r->watch = NULL;
+        }
+}
+
+/* A watch runs its function while the descriptor is readable, and
+ * unwatching (also from inside the callback) frees it and stops it. */
+static void test_watch_readable(void **state) {
+        (void)state;
+        struct event_base *base = event_base_new();
+        assert_non_null(base);
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        Reader r = { .ops = timers_ops(base), .fd = fds[0], .unwatch_at = 3 };
+
+        r.watch = r.ops.watch(r.ops.userdata, fds[0], reader_fire, &r);
+        assert_non_null(r.watch);
+        run_for_ms(base, 20);
+        assert_int_equal(r.fired, 0); /* nothing to read */
+        assert_int_equal(write(fds[1], "ab", 2), 2);
+        run_for_ms(base, 20);
+        assert_int_equal(r.fired, 2);
+        assert_int_equal(write(fds[1], "cd", 2), 2);
+        run_for_ms(base, 20);
+        assert_int_equal(r.fired, 3); /* unwatched at the third */
+        assert_null(r.watch);
+        assert_int_equal(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 0);
+
+        r.watch = r.ops.watch(r.ops.userdata, fds[0], reader_fire, &r);
+        assert_non_null(r.watch);
+        r.ops.unwatch(r.ops.userdata, r.watch);
+        close(fds[0]);
+        close(fds[1]);
+        event_base_free(base);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fires_until_stopped),
                 cmocka_unit_test(test_stop_inside_callback),
                 cmocka_unit_test(test_long_interval),
+                cmocka_unit_test(test_watch_readable),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
