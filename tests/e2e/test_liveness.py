@@ -13,6 +13,7 @@ missing (an option absent from `lwmid --help`, a property absent from
 LWMI_Daemon). The times measured are printed as "measured: ..." lines on
 standard error. Run with tests/e2e/run.sh."""
 
+import datetime
 import os
 import re
 import signal
@@ -61,6 +62,15 @@ def need_option(option, branch):
     if not lwmid_has_option(option):
         raise unittest.SkipTest("lwmid --help has no %s (the %s work is not in this build)"
                                 % (option, branch))
+
+
+def log_time(line):
+    """The wall-clock time (seconds since the epoch) at the start of a log
+    line ("2026-11-26T13:43:50.829+0000 info lwmid: ..."), or None."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}) ", line)
+    if not m:
+        return None
+    return datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
 MEASURED = []
@@ -231,8 +241,12 @@ class FaultTestCase(DaemonTestCase):
     def wait_release(self, session, since, bound):
         """Wait (at most bound + the margin, and for a few seconds more to
         say what happened) for the session's closing log line; returns the
-        line and the seconds from `since` (monotonic) to when it was seen,
-        failing if that is over bound + margin."""
+        line and the seconds from `since` (monotonic, just before the
+        fault) to the release, failing if that is over bound + margin.
+        The release time is the line's own timestamp when it has one, so
+        that this process being slow to look (a loaded machine) does not
+        count; else when the line was first seen."""
+        since_wall = time.time() - (time.monotonic() - since)
         limit = bound + margin_s()
         deadline = since + limit + 5
         while True:
@@ -240,6 +254,9 @@ class FaultTestCase(DaemonTestCase):
             now = time.monotonic()
             if line:
                 elapsed = now - since
+                stamp = log_time(line)
+                if stamp is not None:
+                    elapsed = min(elapsed, stamp - since_wall)
                 self.assertLessEqual(elapsed, limit, "released after %.3f s, bound %.1f s "
                                      "+ %.1f s: %s" % (elapsed, bound, margin_s(), line))
                 return line, elapsed
@@ -419,15 +436,21 @@ class TestLost(FaultTestCase):
         pinger = Pinger(self.daemon.socket_path)
         try:
             time.sleep(0.2)
+            cpu0 = self.daemon.cpu_seconds()
             t0 = time.monotonic()
             self.assertEqual(many.finish(), 0)
+            t_exit = time.monotonic()
             want = dict(before_levels, Sessions=before_levels["Sessions"] + 1)
-            back = self.wait_levels(want, timeout=20)
-            elapsed = time.monotonic() - t0
+            self.wait_levels(want, timeout=20)
+            t_back = time.monotonic()
+            cpu = self.daemon.cpu_seconds() - cpu0
             time.sleep(0.2)
         finally:
             rtts = pinger.stop()
         self.wait_levels(before_levels)
+        t_ping = time.monotonic()
+        self.monitor.call_ok("Ping")
+        ping_after = time.monotonic() - t_ping
         if reclaimed_before is not None:
             self.assertEqual(self.counter("RegistrationsReclaimed"), reclaimed_before + n)
         closed = set()
@@ -435,15 +458,20 @@ class TestLost(FaultTestCase):
             m = re.search(r"\bsession (\d+) .*\b(closed|lost)\b", line)
             if m and m.group(1) in ids:
                 closed.add(m.group(1))
-        closed = len(closed)
-        self.assertEqual(closed, n, "closing log lines of the %d sessions" % n)
+        self.assertEqual(len(closed), n, "closing log lines of the %d sessions" % n)
         self.assertGreater(len(rtts), 0)
-        measured("1,000 sessions (one registration each) dropped by process exit: all released "
-                 "%.0f ms after the exit began (levels back in %.0f ms of polling); another "
-                 "client's Ping round trips meanwhile: %d, max %.1f ms"
-                 % (elapsed * 1000, back * 1000, len(rtts), max(rtts) * 1000))
-        self.assertLess(elapsed, 10 if slow() else 3)
-        self.assertLess(max(rtts), 2.0 if slow() else 1.0, "a Ping waited that long")
+        measured("1,000 sessions (one registration each) dropped by process exit: the exit took "
+                 "%.0f ms, all released %.0f ms after it (lwmid's CPU %.0f ms); another "
+                 "client's Ping round trips meanwhile: %d, max %.1f ms; one after: %.1f ms"
+                 % ((t_exit - t0) * 1000, (t_back - t_exit) * 1000, cpu * 1000, len(rtts),
+                    max(rtts) * 1000, ping_after * 1000))
+        # Wall-clock figures suffer from a loaded machine (the tests run in
+        # parallel): generous bounds on them, a tighter one on lwmid's own
+        # work.
+        self.assertLess(t_back - t_exit, 10 if slow() else 3)
+        self.assertLess(cpu, 3 if slow() else 1, "lwmid's CPU time for the release")
+        self.assertLess(max(rtts), 5, "a Ping waited that long")
+        self.assertLess(ping_after, 2 if slow() else 1, "the Ping after the release")
 
 
 class TestHung(FaultTestCase):
@@ -540,7 +568,9 @@ class TestSurvives(FaultTestCase):
 
     def test_half_rate_reader_drops_reported(self):
         need_option("--max-backlog-bytes", "fanout")
-        rate, seconds, payload = 400, 3, 1000
+        # (under sanitizers the publisher's round trips are slower: a rate
+        # it surely keeps, or the reader at half of it might keep up)
+        rate, seconds, payload = (200 if slow() else 400), 3, 1000
         self.lwmid("--max-backlog-bytes", "16K")
         dropped_before = self.counter("EventsDropped")
         consumer = self.client("consume", "--all", "--read-rate", rate // 2)
