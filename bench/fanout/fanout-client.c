@@ -77,7 +77,6 @@ typedef struct Conn {
         uint64_t checksum; /* of the events' T values: each one is read */
         uint64_t answers; /* SUBACK/PONG/PINGRESP/responses received */
         uint64_t errors;
-        bool unsupported; /* lwmid answered -32601: a method it does not offer yet */
         bool jansson;     /* parse Indicates with jansson (else with the scanner below) */
         bool closed;
 } Conn;
@@ -636,8 +635,6 @@ static void lwmi_parse(Conn *c) {
                         continue;
                 }
                 if (contains(start, len, "\"error\":")) {
-                        if (contains(start, len, "\"code\":-32601"))
-                                c->unsupported = true;
                         if (!c->errors)
                                 fprintf(stderr, "fanout-client: lwmid: %.*s\n", (int)len, start);
                         c->errors++;
@@ -738,9 +735,9 @@ static void conn_handshake(Conn *c, Proto proto, const char *name, bool subscrib
         }
         }
         if (c->errors) {
-                printf("{\"ready\":false,\"unsupported\":%s}\n", c->unsupported ? "true" : "false");
+                printf("{\"ready\":false}\n");
                 fflush(stdout);
-                exit(c->unsupported ? 0 : 1);
+                exit(1);
         }
         int flags = fcntl(c->fd, F_GETFL);
         if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0)

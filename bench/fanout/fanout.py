@@ -36,10 +36,6 @@ def log(*args):
     print("#", *args, file=sys.stderr, flush=True)
 
 
-class Unsupported(Exception):
-    pass
-
-
 def one_run(server, client, k, m, opts, children):
     tag = ["--tag", children.tmp]
     consumer = children.spawn("agent", [client, "consume", server.system, server.addr, "--connections", str(k),
@@ -50,8 +46,6 @@ def one_run(server, client, k, m, opts, children):
     try:
         ready = lines.read(60)
         if not ready.get("ready"):
-            if ready.get("unsupported"):
-                raise Unsupported("ExecNotificationQueryAsync: method not found (-32601)")
             raise peers.BenchError("consumers could not subscribe")
         publisher = subprocess.run([client, "publish", server.system, server.addr, "--events", str(m),
                                     "--window", str(opts.window), "--timeout-s", str(opts.timeout)] + tag,
@@ -92,8 +86,6 @@ def run_system(name, opts, children, tmp, client):
                 log("%s K=%d run %d: %s" % (name, k, i + 1, json.dumps(r)))
                 runs.append(r)
             res["cases"][k] = runs
-    except Unsupported as e:
-        res["unsupported"] = str(e)
     finally:
         server.stop()
     return res
@@ -112,7 +104,7 @@ def report(results, opts):
 
     def case(s, k):
         r = by.get(s)
-        if not r or "error" in r or r.get("unsupported"):
+        if not r or "error" in r:
             return None
         return r["cases"].get(k)
 
@@ -122,8 +114,6 @@ def report(results, opts):
             return "did not run"
         if "error" in r:
             return "failed (below)"
-        if r.get("unsupported"):
-            return "not offered yet"
         return fn(r)
 
     for k, m in ((1, opts.events1), (100, opts.events100)):
@@ -163,8 +153,6 @@ def report(results, opts):
         r = by.get(s)
         if r and "error" in r:
             notes.append("- %s: failed: %s" % (s, r["error"]))
-        if r and r.get("unsupported"):
-            notes.append("- %s: not offered yet: %s" % (s, r["unsupported"]))
     return peers.table(header, rows) + ("\n\n" + "\n".join(notes) if notes else "")
 
 

@@ -155,10 +155,6 @@ def run_system(name, n, opts, children, tmp):
             log("%s N=%d: %s" % (name, n, fault))
             res[fault] = run_fault(server, healthy, n, fault, opts, children)
             log("  %s" % json.dumps(res[fault]))
-        except agent.Unsupported as e:
-            log("%s N=%d: not offered: %s" % (name, n, e))
-            res["unsupported"] = str(e)
-            break
         finally:
             if healthy:
                 healthy.kill()
@@ -234,10 +230,6 @@ def report(results, opts):
                 if "error" in r:
                     cells.append("failed (below)")
                     notes.add("%s: failed: %s" % (s, r["error"]))
-                    continue
-                if r.get("unsupported"):
-                    cells.append("not offered yet")
-                    notes.add("%s: not offered yet: %s" % (s, r["unsupported"]))
                     continue
                 try:
                     cells.append(getter(r) or "—")

@@ -46,11 +46,6 @@ LWMI_NAMESPACE = "root/cimv2"
 LWMI_EVENT_CLASS = "Bench_Event"
 
 
-class Unsupported(Exception):
-    """The server does not offer a method the benchmark needs (lwmi's
-    -32601: specified but not implemented in this version)."""
-
-
 def connect(addr, timeout=10.0):
     """A connected blocking socket for tcp:HOST:PORT or unix:PATH."""
     kind, _, rest = addr.partition(":")
@@ -399,10 +394,8 @@ class Lwmi(Conn):
                 continue
             if "error" in msg:
                 err = msg["error"]
-                text = "%s: %s" % (err.get("data", {}).get("status"), err.get("message"))
-                if err.get("code") == -32601:
-                    raise Unsupported(text)
-                raise RuntimeError(text)
+                raise RuntimeError("%s: %s" % (err.get("data", {}).get("status"),
+                                               err.get("message")))
             return msg["result"]
 
     def _server_message(self, msg):
@@ -432,7 +425,6 @@ class Lwmi(Conn):
         self.next_id = rid
         want = len(queries)
         got = [0]
-        unsupported = []
         pending = bytearray()
 
         # Answers are counted without parsing (a line without a
@@ -455,14 +447,10 @@ class Lwmi(Conn):
                         err = json.loads(line)["error"]
                         self.note_error("%s: %s" % (err.get("data", {}).get("status"),
                                       err.get("message")))
-                        if err.get("code") == -32601:
-                            unsupported.append(self.first_error)
-            return got[0] >= want or (unsupported and got[0] >= 1)
+            return got[0] >= want
 
         elapsed = self.pipelined(b"".join(lines), consume)
         self.buf += pending
-        if unsupported:
-            raise Unsupported(unsupported[0])
         return elapsed
 
     def feed(self, data):
@@ -548,9 +536,6 @@ def run_consumer(args):
     try:
         conn = open_conn(args.system, args.addr, name, args.keepalive)
         seconds = conn.subscribe(range(args.first, args.first + args.count))
-    except Unsupported as e:
-        emit({"ready": False, "unsupported": True, "error": str(e)})
-        return 0
     except (OSError, ConnectionError, RuntimeError, ValueError) as e:
         emit({"ready": False, "error": "%s: %s" % (type(e).__name__, e)})
         return 1
@@ -599,7 +584,7 @@ def run_publisher(args):
     name = "kb-publisher-%d" % os.getpid()
     try:
         conn = open_conn(args.system, args.addr, name, args.keepalive)
-    except (OSError, ConnectionError, RuntimeError, Unsupported) as e:
+    except (OSError, ConnectionError, RuntimeError) as e:
         emit({"ready": False, "error": "%s: %s" % (type(e).__name__, e)})
         return 1
     conn.sock.settimeout(10.0)

@@ -199,15 +199,12 @@ class Agent:
 
 def start_consumer(children, system, addr, first, count, keepalive, timeout):
     """A consumer process with `count` registrations; returns (Agent, its
-    ready line). A failed subscription raises BenchError, a method the
-    server does not offer agent.Unsupported."""
+    ready line). A failed subscription raises BenchError."""
     a = Agent(children, "consumer", system, addr, "--first", first, "--count", count,
               *(["--keepalive", keepalive] if keepalive else []))
     ready = a.read(timeout)
     if not ready.get("ready"):
         a.kill()
-        if ready.get("unsupported"):
-            raise agent.Unsupported(ready.get("error"))
         raise BenchError("consumer: %s" % ready.get("error"))
     if ready.get("errors"):
         a.kill()
@@ -525,7 +522,7 @@ class Lwmid(Server):
                 if key.lower() == "registrations":
                     return int(value)
             self.monitor_error = "LWMI_Daemon has no Registrations property"
-        except (RuntimeError, agent.Unsupported, IndexError) as e:
+        except (RuntimeError, IndexError) as e:
             self.monitor_error = str(e)
         except OSError as e:
             self.monitor_error = str(e)
