@@ -162,7 +162,7 @@ int tlsconn_token(const lwmi_tls_options *o, char **ret, lwmi_error *err) {
  * fallback. Clears OpenSSL's queue. */
 static void tlsconn_describe(TlsConn *t, int ssl_error, const char *fallback, char *why,
                              size_t size) {
-        long verify = SSL_get_verify_result(t->ssl);
+        long verify = t->ssl ? SSL_get_verify_result(t->ssl) : X509_V_OK;
         unsigned long e = ERR_peek_last_error();
 
         if (verify != X509_V_OK) {
