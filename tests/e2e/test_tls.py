@@ -422,6 +422,61 @@ class TestListen(TlsTestCase):
         self.assertEqual(c.call_ok("Hello")["user"], "nobody")
 
 
+def consumer_path():
+    path = os.environ.get("LWMI_CONSUMER")
+    if path:
+        return path
+    for candidate in ("build/gcc/examples/consumer", "build/examples/consumer"):
+        full = os.path.join(ROOT, candidate)
+        if os.path.exists(full):
+            return full
+    raise unittest.SkipTest("examples/consumer not built: set LWMI_CONSUMER")
+
+
+ITEM_CLASS = {"__CLASS": "E2E_TlsItem", "__SUPERCLASS": None,
+              "properties": {"Id": {"type": "uint32", "key": True},
+                             "Name": {"type": "string"}}}
+
+
+class TestEvents(TlsTestCase):
+    def test_event_loops_over_tls(self):
+        """liblwmi's poll integration over TLS: the example consumer
+        (lwmi_run) and lwmi watch (its own poll loop on lwmi_fd) get
+        events through a tls: address set up from the environment."""
+        d = self.start_tls()
+        writer = self.connect(d)
+        writer.call_ok("PutClass", {"namespace": NS, "class": ITEM_CLASS})
+        env = dict(os.environ)
+        env.update({"LWMI_SOCKET": self.connect_address(d),
+                    "LWMI_TLS_CA": self.pki.path("ca.pem"),
+                    "LWMI_TLS_CERT": self.pki.path("nobody.pem"),
+                    "LWMI_TLS_KEY": self.pki.path("nobody.key")})
+        procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=env, stdin=subprocess.DEVNULL)
+                 for argv in ([consumer_path(), "-n", NS, "-c", "2",
+                               "SELECT * FROM __InstanceOperationEvent "
+                               "WHERE TargetInstance ISA 'E2E_TlsItem'"],
+                              [lwmi_path(), "-n", NS, "--json", "watch", "--count", "2",
+                               "SELECT * FROM __InstanceOperationEvent "
+                               "WHERE TargetInstance ISA 'E2E_TlsItem'"])]
+        for p in procs:
+            self.addCleanup(lambda p=p: p.poll() is None and (p.kill(), p.wait()))
+        deadline = time.monotonic() + 30
+        i = 0
+        while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            writer.call_ok("PutInstance", {"namespace": NS, "instance": {
+                "__CLASS": "E2E_TlsItem", "Id": 1, "Name": "v%d" % i}}, id=i + 10)
+            i += 1
+            time.sleep(0.2)
+        for p in procs:
+            out, err = p.communicate(timeout=10)
+            self.assertEqual(p.returncode, 0, err)
+            events = [json.loads(line) for line in out.splitlines()]
+            self.assertEqual(len(events), 2, out)
+            self.assertEqual(events[1]["TargetInstance"]["__CLASS"], "E2E_TlsItem")
+        self.assertGreaterEqual(len(re.findall(r"authenticated as nobody", d.log_text())), 2)
+
+
 class TestLiveness(TlsTestCase):
     def test_keepalive_over_tls(self):
         d = self.start_tls("--log-level", "debug")
