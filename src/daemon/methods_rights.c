@@ -88,12 +88,17 @@ static int rights_change_call(const MethodCall *call, bool grant, json_t **ret_r
         k = rights_change(r, ns, &p, grant ? mask : 0, grant ? 0 : mask, &after, err);
         if (k != 0)
                 return k;
-        char who[RIGHTS_NAME_MAX + 16];
+        char who[RIGHTS_NAME_MAX + 16], now[64] = "";
         rights_principal_format(&p, who, sizeof(who));
-        log_info("session %llu: uid=%ld %s rights on %s for %s; now %u",
+        for (unsigned bit = 1; bit <= RIGHT_ADMIN; bit <<= 1)
+                if (after & bit)
+                        snprintf(now + strlen(now), sizeof(now) - strlen(now), "%s%s",
+                                 now[0] ? "," : "", rights_name(bit));
+        log_info("session %llu: uid=%ld %s %s on %s for %s; the grant now holds: %s",
                  (unsigned long long)call->session->id,
                  call->session->uid == (uid_t)-1 ? -1L : (long)call->session->uid,
-                 grant ? "granted" : "revoked", ns, who, after);
+                 grant ? "granted" : "revoked", given ? given : "all", ns, who,
+                 now[0] ? now : "nothing (removed)");
         json_t *g = rights_grant_to_json(ns, &p, after);
         json_t *result = g ? json_pack("{s:o}", "grant", g) : NULL;
         if (!result)

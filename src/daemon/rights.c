@@ -28,7 +28,7 @@ typedef struct RightsGrant {
 struct Rights {
         Repo *repo; /* NULL: in memory only */
         RightsGrant *grants;
-        size_t n_grants;
+        size_t n_grants, cap;
 };
 
 /* Refusals a session has logged; past RIGHTS_SEEN_MAX distinct ones no
@@ -222,7 +222,21 @@ static RightsGrant *grant_find(const Rights *r, const char *ns, const RightsPrin
         return NULL;
 }
 
-/* Set the grant of p on ns (normalized) to mask in memory; 0 removes it. */
+/* Room for one more grant. */
+static int grants_reserve(Rights *r) {
+        if (r->n_grants < r->cap)
+                return 0;
+        size_t cap = r->cap ? 2 * r->cap : 8;
+        RightsGrant *list = mem_reallocarray(r->grants, cap, sizeof(*list));
+        if (!list)
+                return -ENOMEM;
+        r->grants = list;
+        r->cap = cap;
+        return 0;
+}
+
+/* Set the grant of p on ns (normalized) to mask in memory; 0 removes it.
+ * Fails (-ENOMEM) only when adding a grant. */
 static int grant_put(Rights *r, const char *ns, const RightsPrincipal *p, unsigned mask) {
         RightsGrant *g = grant_find(r, ns, p);
 
@@ -240,27 +254,25 @@ static int grant_put(Rights *r, const char *ns, const RightsPrincipal *p, unsign
         }
         if (!mask)
                 return 0;
+        int k = grants_reserve(r);
+        if (k < 0)
+                return k;
         char *copy = mem_strdup(ns);
-        RightsGrant *list = copy ? mem_reallocarray(r->grants, r->n_grants + 1, sizeof(*list)) : NULL;
-        if (!list) {
-                mem_free(copy);
+        if (!copy)
                 return -ENOMEM;
-        }
-        r->grants = list;
-        list[r->n_grants++] = (RightsGrant){ .ns = copy, .who = *p, .rights = mask };
+        r->grants[r->n_grants++] = (RightsGrant){ .ns = copy, .who = *p, .rights = mask };
         return 0;
 }
 
 /* Write the grant of p on ns to the repository (if any), then memory. */
 static int grant_store(Rights *r, const char *ns, const RightsPrincipal *p, unsigned mask,
                        Error *err) {
-        /* room in memory first: after the commit nothing may fail */
-        if (mask && !grant_find(r, ns, p)) {
-                RightsGrant *list = mem_reallocarray(r->grants, r->n_grants + 1, sizeof(*list));
-                if (!list)
-                        return -ENOMEM;
-                r->grants = list;
-        }
+        /* Everything that can fail in memory first: after the commit
+         * nothing may, or memory and the repository would differ. */
+        bool adding = mask && !grant_find(r, ns, p);
+        int k = adding ? grants_reserve(r) : 0;
+        if (k < 0)
+                return k;
         _cleanup_free_ char *ns_copy = mem_strdup(ns);
         if (!ns_copy)
                 return -ENOMEM;
@@ -272,11 +284,16 @@ static int grant_store(Rights *r, const char *ns, const RightsPrincipal *p, unsi
                         .name = p->name[0] ? (char *)p->name : NULL,
                         .rights = mask,
                 };
-                int k = repo_grants_set(r->repo, &row, 1, err);
+                k = repo_grants_set(r->repo, &row, 1, err);
                 if (k != 0)
                         return k;
         }
-        return grant_put(r, ns_copy, p, mask);
+        if (adding) {
+                r->grants[r->n_grants++] = (RightsGrant){ .ns = TAKE_PTR(ns_copy), .who = *p,
+                                                          .rights = mask };
+                return 0;
+        }
+        return grant_put(r, ns_copy, p, mask); /* changes or removes: cannot fail */
 }
 
 static const struct {
@@ -328,7 +345,12 @@ int rights_new(Repo *repo, Rights **ret, Error *err) {
         }
         for (size_t i = 0; i < n; i++) {
                 RightsPrincipal p = { .id = rows[i].id };
+                errno = 0;
                 _cleanup_free_ char *ns = namespace_normalize(rows[i].ns);
+                if (!ns && errno == ENOMEM) {
+                        repo_grants_free(rows, n);
+                        return -ENOMEM;
+                }
                 if (!kind_parse(rows[i].kind, &p.kind) || !ns) {
                         /* a row this version does not understand grants
                          * nothing (a newer lwmid's, or damage) */
@@ -447,8 +469,10 @@ unsigned rights_for_method(const char *method, bool *ret_on_namespace) {
 }
 
 unsigned rights_for_subscribe(const char *ns) {
+        errno = 0;
         _cleanup_free_ char *n = ns ? namespace_normalize(ns) : NULL;
-        if (n && ns_within(n, "root/lwmi"))
+        /* out of memory: ask for the most (a refusal, not a hole) */
+        if ((n && ns_within(n, "root/lwmi")) || (!n && errno == ENOMEM))
                 return RIGHT_SUBSCRIBE | RIGHT_ADMIN;
         return RIGHT_SUBSCRIBE;
 }

@@ -444,6 +444,75 @@ static void test_check_call_logs_once(void **state) {
         rights_free(server.rights);
 }
 
+/* Every allocation of loading and changing rights failing in turn: a
+ * clean -ENOMEM, nothing leaked (ASan), and memory and repository still
+ * agree on what was there before. */
+static void test_allocation_failures(void **state) {
+        ProviderCaller alice = user(1000, 1000);
+        RightsPrincipal p;
+        Repo *repo = NULL;
+        Rights *r = NULL;
+        Error e = { 0 };
+        (void)state;
+
+        for (unsigned long n = 1;; n++) {
+                Rights *fresh = NULL;
+                mem_fail_at(n);
+                int k = rights_new(NULL, &fresh, NULL);
+                bool hit = mem_fail_triggered();
+                mem_fail_at(0);
+                if (!hit) {
+                        assert_int_equal(k, 0);
+                        rights_free(fresh);
+                        break;
+                }
+                assert_int_equal(k, -ENOMEM);
+                assert_null(fresh);
+        }
+
+        assert_int_equal(repo_open(":memory:", &repo, &e), 0);
+        assert_int_equal(rights_new(repo, &r, &e), 0);
+        assert_int_equal(rights_principal_parse("user:1000", &p, &e), 0);
+        for (unsigned long n = 1;; n++) {
+                Rights *again = NULL;
+                mem_fail_at(n);
+                int k = rights_new(repo, &again, &e);
+                bool hit = mem_fail_triggered();
+                mem_fail_at(0);
+                rights_free(again);
+                if (!hit) {
+                        assert_int_equal(k, 0);
+                        break;
+                }
+                assert_int_equal(k, -ENOMEM);
+        }
+        for (unsigned long n = 1;; n++) {
+                unsigned after = 99;
+                mem_fail_at(n);
+                int k = rights_change(r, "root/cimv2", &p, RIGHT_WRITE, 0, &after, &e);
+                bool hit = mem_fail_triggered();
+                mem_fail_at(0);
+                if (!hit) {
+                        assert_int_equal(k, 0);
+                        assert_int_equal(after, RIGHT_WRITE);
+                        break;
+                }
+                assert_int_equal(k, -ENOMEM);
+                assert_int_equal(after, 99);
+                assert_int_equal(rights_effective(r, &alice, "root/cimv2"),
+                                 RIGHT_READ | RIGHT_SUBSCRIBE);
+                RepoGrant *rows = NULL;
+                size_t count = 0;
+                assert_int_equal(repo_grants_load(repo, &rows, &count, &e), 0);
+                assert_int_equal(count, 3);
+                repo_grants_free(rows, count);
+        }
+        assert_int_equal(rights_effective(r, &alice, "root/cimv2"),
+                         RIGHT_READ | RIGHT_SUBSCRIBE | RIGHT_WRITE);
+        rights_free(r);
+        repo_close(repo);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_rights),
@@ -453,6 +522,7 @@ int main(void) {
                 cmocka_unit_test(test_users_groups_inheritance),
                 cmocka_unit_test(test_storage),
                 cmocka_unit_test(test_check_call_logs_once),
+                cmocka_unit_test(test_allocation_failures),
         };
         log_set_max_level(LOG_LEVEL_ERROR);
         return cmocka_run_group_tests(tests, NULL, NULL);
