@@ -1244,7 +1244,8 @@ static int cmd_rights(const Options *o, int argc, char **argv) {
                         verb);
                 return EXIT_USAGE;
         }
-        if ((list && argc > 2) || (grant && argc != 4) || (!list && !grant && argc != 3 && argc != 4)) {
+        bool revoke = !list && !grant;
+        if ((list && argc > 2) || (grant && argc != 4) || (revoke && argc != 3 && argc != 4)) {
                 fprintf(stderr, "lwmi: rights %s: %s\n\n", verb,
                         argc < (list ? 1 : 3) + (grant ? 1 : 0) ? "missing argument"
                                                                  : "too many arguments");

@@ -56,8 +56,7 @@ static const RpcParam change_params[] = {
 
 /* GrantRights and RevokeRights: the grant of principal on namespace gains
  * or loses rights (RevokeRights without rights: all of them). */
-static int rights_change_call(const MethodCall *call, bool grant, json_t **ret_result,
-                              Error *err) {
+static int rights_change_call(const MethodCall *call, bool grant, json_t **ret_result, Error *err) {
         Rights *r = rights_of(call, err);
         Engine *e = call->session->server->engine;
         const char *given = param_string(call, "rights");

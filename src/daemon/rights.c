@@ -81,7 +81,8 @@ int rights_parse(const char *text, unsigned *ret, Error *err) {
                         found = true;
                 }
                 for (size_t k = 0; !found && k < ELEMENTSOF(right_names); k++)
-                        if (strlen(right_names[k]) == end && strncasecmp(p, right_names[k], end) == 0) {
+                        if (strlen(right_names[k]) == end &&
+                            strncasecmp(p, right_names[k], end) == 0) {
                                 mask |= 1u << k;
                                 found = true;
                         }
@@ -101,7 +102,8 @@ int rights_parse(const char *text, unsigned *ret, Error *err) {
 json_t *rights_to_json(unsigned mask) {
         json_t *a = json_array();
         for (size_t k = 0; a && k < ELEMENTSOF(right_names); k++)
-                if ((mask & (1u << k)) && json_array_append_new(a, json_string(right_names[k])) < 0) {
+                if ((mask & (1u << k)) &&
+                    json_array_append_new(a, json_string(right_names[k])) < 0) {
                         json_decref(a);
                         return NULL;
                 }
@@ -289,8 +291,8 @@ static int grant_store(Rights *r, const char *ns, const RightsPrincipal *p, unsi
                         return k;
         }
         if (adding) {
-                r->grants[r->n_grants++] = (RightsGrant){ .ns = TAKE_PTR(ns_copy), .who = *p,
-                                                          .rights = mask };
+                r->grants[r->n_grants++] =
+                        (RightsGrant){ .ns = TAKE_PTR(ns_copy), .who = *p, .rights = mask };
                 return 0;
         }
         return grant_put(r, ns_copy, p, mask); /* changes or removes: cannot fail */

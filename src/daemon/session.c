@@ -630,7 +630,8 @@ static bool session_handle_flat(Session *s, const RpcFlat *m) {
                 return false;
         /* A refusal takes the general path, which answers and logs it. */
         ProviderCaller who = session_caller(s);
-        if (who.uid != 0 && !rights_allowed(s->server->rights, &who, ns, rights_for_subscribe(ns)))
+        if (who.uid != 0 &&
+            !rights_allowed(s->server->rights, &who, ns, rights_for_subscribe(ns)))
                 return false;
         s->requests++;
         int r = async_subscribe(s->async, sink, ns, query->s, query->len, &call, &e);

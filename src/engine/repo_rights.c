@@ -11,16 +11,15 @@
 #include "mem.h"
 #include "repo_internal.h"
 
-static const char rights_schema[] =
-        "CREATE TABLE IF NOT EXISTS rights (\n"
-        "  id INTEGER PRIMARY KEY,\n"
-        "  namespace TEXT NOT NULL COLLATE NOCASE,\n"
-        "  kind TEXT NOT NULL,\n"
-        "  principal_id INTEGER NOT NULL,\n"
-        "  name TEXT,\n"
-        "  rights INTEGER NOT NULL,\n"
-        "  UNIQUE (namespace, kind, principal_id)\n"
-        ");\n";
+static const char rights_schema[] = "CREATE TABLE IF NOT EXISTS rights (\n"
+                                    "  id INTEGER PRIMARY KEY,\n"
+                                    "  namespace TEXT NOT NULL COLLATE NOCASE,\n"
+                                    "  kind TEXT NOT NULL,\n"
+                                    "  principal_id INTEGER NOT NULL,\n"
+                                    "  name TEXT,\n"
+                                    "  rights INTEGER NOT NULL,\n"
+                                    "  UNIQUE (namespace, kind, principal_id)\n"
+                                    ");\n";
 
 static void stmt_finalizep(sqlite3_stmt **st) {
         sqlite3_finalize(*st);
@@ -89,12 +88,11 @@ int repo_grants_load(Repo *r, RepoGrant **ret, size_t *ret_count, Error *err) {
 /* One row's change inside the caller's transaction. */
 static int grant_write(Repo *r, const RepoGrant *g, Error *err) {
         _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
-        const char *sql = g->rights
-                                  ? "INSERT INTO rights(namespace, kind, principal_id, name, "
-                                    "rights) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, "
-                                    "kind, principal_id) DO UPDATE SET name = ?4, rights = ?5"
-                                  : "DELETE FROM rights WHERE namespace = ?1 AND kind = ?2 AND "
-                                    "principal_id = ?3";
+        const char *sql = g->rights ? "INSERT INTO rights(namespace, kind, principal_id, name, "
+                                      "rights) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, "
+                                      "kind, principal_id) DO UPDATE SET name = ?4, rights = ?5"
+                                    : "DELETE FROM rights WHERE namespace = ?1 AND kind = ?2 AND "
+                                      "principal_id = ?3";
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return repo_sqlite_error(r, rc, err, "writing rights");

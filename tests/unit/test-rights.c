@@ -146,12 +146,13 @@ static void test_method_table(void **state) {
                 assert_int_equal(on_ns, cases[k].on_ns);
         }
         /* every method lwmid serves has an entry of its own */
-        static const char *const served[] = { "Hello", "Ping", "GetObject", "ExecQuery",
-                                              "EnumInstances", "EnumClasses", "PutClass",
-                                              "DeleteClass", "PutInstance", "DeleteInstance",
-                                              "ExecQueryAsync", "ExecNotificationQueryAsync",
-                                              "CancelAsyncCall", "PublishEvent", "ListRights",
-                                              "GrantRights", "RevokeRights" };
+        static const char *const served[] = {
+                "Hello",           "Ping",           "GetObject",      "ExecQuery",
+                "EnumInstances",   "EnumClasses",    "PutClass",       "DeleteClass",
+                "PutInstance",     "DeleteInstance", "ExecQueryAsync", "ExecNotificationQueryAsync",
+                "CancelAsyncCall", "PublishEvent",   "ListRights",     "GrantRights",
+                "RevokeRights"
+        };
         for (size_t k = 0; k < sizeof(served) / sizeof(served[0]); k++)
                 assert_non_null(methods_find(served[k]));
 
@@ -225,7 +226,8 @@ static void test_users_groups_inheritance(void **state) {
 
         assert_int_equal(rights_new(NULL, &r, NULL), 0);
         assert_int_equal(rights_principal_parse("group:1234", &p, &e), 0);
-        assert_int_equal(rights_change(r, "root/app", &p, RIGHT_WRITE | RIGHT_READ, 0, &after, &e), 0);
+        assert_int_equal(rights_change(r, "root/app", &p, RIGHT_WRITE | RIGHT_READ, 0, &after, &e),
+                         0);
         assert_int_equal(after, RIGHT_WRITE | RIGHT_READ);
 
         ProviderCaller primary = user(1000, 1234);
@@ -233,8 +235,7 @@ static void test_users_groups_inheritance(void **state) {
         ProviderCaller other = user(1002, 1002);
         ProviderCaller anon_with_gid = { .uid = (uid_t)-1, .gid = 1234 };
         assert_int_equal(rights_effective(r, &primary, "root/app"), RIGHT_READ | RIGHT_WRITE);
-        assert_int_equal(rights_effective(r, &supplementary, "root/app"),
-                         RIGHT_READ | RIGHT_WRITE);
+        assert_int_equal(rights_effective(r, &supplementary, "root/app"), RIGHT_READ | RIGHT_WRITE);
         assert_int_equal(rights_effective(r, &supplementary, "root/App/deep/er"),
                          RIGHT_READ | RIGHT_WRITE);
         assert_int_equal(rights_effective(r, &supplementary, "root/application"), 0);
@@ -253,8 +254,7 @@ static void test_users_groups_inheritance(void **state) {
         assert_int_equal(rights_change(r, "ROOT", &p, 0, RIGHTS_ALL, &after, &e), 0);
         assert_int_equal(after, 0);
         assert_int_equal(rights_effective(r, &other, "root/app/x"), 0);
-        assert_int_equal(rights_change(r, "root", &p, 0, RIGHTS_ALL, &after, &e),
-                         WBEM_E_NOT_FOUND);
+        assert_int_equal(rights_change(r, "root", &p, 0, RIGHTS_ALL, &after, &e), WBEM_E_NOT_FOUND);
         assert_non_null(strstr(e.message, "user:1002 has no grant on namespace root"));
         assert_int_equal(rights_change(r, "root//x", &p, RIGHT_READ, 0, &after, &e),
                          WBEM_E_INVALID_NAMESPACE);
@@ -374,8 +374,7 @@ static void test_check_call_logs_once(void **state) {
                                                "on namespace root/cimv2");
                 assert_int_equal(rights_check_call(&s, "DeleteClass", cimv2, &e),
                                  WBEM_E_ACCESS_DENIED);
-                assert_int_equal(rights_check_call(&s, "GetObject", app, &e),
-                                 WBEM_E_ACCESS_DENIED);
+                assert_int_equal(rights_check_call(&s, "GetObject", app, &e), WBEM_E_ACCESS_DENIED);
                 assert_string_equal(e.message, "access denied: GetObject needs the read right on "
                                                "namespace Root/App");
                 assert_int_equal(rights_check_call(&s, "ListRights", NULL, &e),
@@ -387,8 +386,8 @@ static void test_check_call_logs_once(void **state) {
         /* root/lwmi subscriptions need admin too */
         RightsPrincipal p;
         assert_int_equal(rights_principal_parse("user:1000", &p, &e), 0);
-        assert_int_equal(rights_change(server.rights, "root/lwmi", &p, RIGHT_SUBSCRIBE, 0, NULL, &e),
-                         0);
+        assert_int_equal(
+                rights_change(server.rights, "root/lwmi", &p, RIGHT_SUBSCRIBE, 0, NULL, &e), 0);
         json_t *lwmi = json_pack("{s:s}", "namespace", "root/lwmi");
         assert_int_equal(rights_check_call(&s, "ExecNotificationQueryAsync", lwmi, &e),
                          WBEM_E_ACCESS_DENIED);
