@@ -294,6 +294,11 @@ class TestRights(RightsTestCase):
         self.assertEqual(self.publish(self.root, 7), 1)
         n = c.wait_indicate()
         self.assertEqual(n["params"]["objects"][0]["Level"], 7)
+        # Hello, Ping and CancelAsyncCall need no right
+        self.assertIn("session", c.call_ok("Hello", {"client": "no rights left"}))
+        self.assertEqual(c.call_ok("Ping"), {})
+        self.assertEqual(c.call_ok("CancelAsyncCall", {"sink": "s"}), {"cancelled": 1})
+        self.assertEqual(self.publish(self.root, 8), 0)
 
     def test_refusal_logged_once_per_session_and_reason(self):
         c = self.connect_as()
