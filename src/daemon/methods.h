@@ -79,6 +79,9 @@ extern const Method methods_events[];
 /* The token methods (methods_tokens.c): AddToken, ListTokens,
  * RevokeToken. */
 extern const Method methods_tokens[];
+/* The rights methods (methods_rights.c): ListRights, GrantRights,
+ * RevokeRights. */
+extern const Method methods_rights[];
 
 /* Class names inside objects read from a client are resolved in the
  * request's namespace: an ObjJsonResolveFunc with a MethodsResolver. */
