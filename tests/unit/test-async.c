@@ -470,15 +470,31 @@ static void test_query_async(void **state) {
 
         fill_items(f, a, count);
         /* the response comes first, even though the first batch could be
-         * made at once; other requests are answered while it runs */
+         * made at once; other requests are answered while it runs (the
+         * Ping's answer may come before or between the batches: when the
+         * turn's budget runs out after the first request, a batch is made
+         * before the Ping is read) */
         exec_query_async(a, 1000, "q", "SELECT Name FROM T_Item");
         sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":1001,\"method\":\"Ping\"}");
         json_int_t call = expect_result_int(f, a, 1000, "call");
-        json_decref(expect_result(f, a, 1001));
+        bool ping_answered = false;
         int seen = 0;
         json_int_t seq = 0;
         while (seen < count) {
-                json_t *objects = expect_indicate(f, a, "q", call, ++seq);
+                json_t *m = next_msg(f, a);
+                assert_non_null(m);
+                if (!ping_answered && msg_method(m) == NULL) {
+                        assert_int_equal(json_integer_value(json_object_get(m, "id")), 1001);
+                        assert_non_null(json_object_get(m, "result"));
+                        ping_answered = true;
+                        json_decref(m);
+                        continue;
+                }
+                assert_string_equal(msg_method(m), "Indicate");
+                assert_int_equal(msg_int(m, "call"), call);
+                assert_int_equal(msg_int(m, "seq"), ++seq);
+                json_t *objects = json_incref(msg_param(m, "objects"));
+                json_decref(m);
                 size_t n = json_array_size(objects);
                 assert_true(n <= ASYNC_QUERY_BATCH);
                 for (size_t k = 0; k < n; k++) {
@@ -494,6 +510,8 @@ static void test_query_async(void **state) {
         }
         assert_int_equal(seen, count);
         assert_int_equal(seq, (count + ASYNC_QUERY_BATCH - 1) / ASYNC_QUERY_BATCH);
+        if (!ping_answered)
+                json_decref(expect_result(f, a, 1001));
         expect_status(f, a, "q", call, "WBEM_S_NO_ERROR");
         assert_int_equal(async_call_count(a->session->async), 0);
 
