@@ -9,7 +9,11 @@
  *   fork (a new thread group)  the child is *pending*: it is announced
  *                              (creation, read from /proc) if no exec comes
  *                              within the grace (ProcessOptions), by a timer
- *                              that runs while forks are pending;
+ *                              that runs while forks are pending; one still
+ *                              on its way to an exec then (inside execve(),
+ *                              or runnable and not yet exec'd: a vfork child
+ *                              waiting for a CPU) gets more graces, at most
+ *                              PROCESS_EVENTS_MAX_DEFERRALS;
  *   exec                       pending or unknown: creation, read at once;
  *                              announced: modification (PreviousInstance:
  *                              the last known instance);
@@ -54,8 +58,8 @@
  * processes (each fork, exec, exit is a message of ~1 KiB of kernel
  * memory) while the daemon is busy. */
 #define PROCESS_EVENTS_RCVBUF (16u << 20)
-/* A fork found inside exec when its grace ends (no command line yet) waits
- * for the exec at most this many graces more. */
+/* A fork still on its way to an exec when its grace ends (inside execve(),
+ * or not yet run) waits for the exec at most this many graces more. */
 #define PROCESS_EVENTS_MAX_DEFERRALS 20
 /* Datagrams read per wakeup: the loop gets its turn between batches. */
 #define PROCESS_EVENTS_BATCH 256
@@ -67,7 +71,7 @@ typedef struct ProcEntry {
         uint32_t ppid;     /* from the fork, for an instance never read */
         bool announced;    /* a creation was raised */
         bool seen;         /* marked by the running scan */
-        uint8_t deferrals; /* graces added while it was caught inside exec */
+        uint8_t deferrals; /* graces added while it was on its way to an exec */
         uint64_t read_ns;  /* CLOCK_MONOTONIC of the fork or of the last read */
         Instance *inst;    /* last known, NULL until read */
 } ProcEntry;
@@ -300,25 +304,28 @@ static void process_events_pend(ProcessSource *s, uint32_t pid, uint64_t deadlin
         }
 }
 
-/* Whether e's grace ended while it is inside execve(): a live process
- * without a command line (the new image's arguments are not there yet).
- * Then it waits one more grace, a bounded number of times, for the exec
- * event, rather than being announced half-made. */
-static bool process_events_inside_exec(ProcessSource *s, ProcEntry *e, uint64_t now) {
+bool process_events_unfinished(const ProcessPeek *peek) {
+        if (peek->state == 'Z' || peek->state == 'X' || peek->state == 'x')
+                return false; /* exiting: announced with what is known */
+        if (!(peek->flags & PROCFS_PF_FORKNOEXEC))
+                return true; /* inside its exec, or through it: the event follows */
+        return peek->state == 'R' || peek->state == 'D';
+}
+
+/* Whether e's grace ended while it is still on its way to an exec
+ * (process_events_unfinished: inside execve(), or a vfork child not yet
+ * run on a busy machine). Then it waits one more grace, a bounded number
+ * of times, for the exec event, rather than being announced with its
+ * parent's image; a look at its stat alone decides. */
+static bool process_events_wait_exec(ProcessSource *s, ProcEntry *e, uint64_t now) {
         if (e->deferrals >= PROCESS_EVENTS_MAX_DEFERRALS)
                 return false;
-        Instance *inst = NULL;
-        if (process_events_read(s, e->pid, &inst) != 0)
-                return false; /* gone: announced with what is known */
-        const Value *cmd = instance_get(inst, "CommandLine");
-        const Value *state = instance_get(inst, "State");
-        bool inside = cmd && cmd->is_null && state && !state->is_null && state->type == CIM_STRING &&
-                      strcmp(state->s, "Zombie") != 0;
-        instance_unref(inst);
-        if (!inside)
-                return false;
+        ProcessPeek peek;
+        if (process_reader_peek(s->reader, e->pid, &peek) != 0 ||
+            !process_events_unfinished(&peek))
+                return false; /* gone or not ours (announced with what is known), or settled */
         e->deferrals++;
-        e->read_ns = now; /* the new deadline is this read + grace */
+        e->read_ns = now; /* the new deadline is this look + grace */
         process_events_pend(s, e->pid, now + s->grace_ns);
         return true;
 }
@@ -335,7 +342,7 @@ static void process_events_tick(void *arg) {
                 /* still pending, and this is its own deadline (not an older
                  * fork's of a reused pid) */
                 if (e && !e->announced && e->read_ns + s->grace_ns == p.deadline_ns &&
-                    !process_events_inside_exec(s, e, now))
+                    !process_events_wait_exec(s, e, now))
                         process_events_announce(s, e);
         }
         if (s->head == s->tail) {
