@@ -88,8 +88,10 @@ class ExecClock:
 
 class Daemon:
     def __init__(self, lwmid, tmp, args):
-        self.sock = os.path.join(tmp, "lwmid-%d.sock" % time.monotonic_ns())
-        self.log = open(os.path.join(tmp, "lwmid.log"), "ab")
+        stamp = time.monotonic_ns()
+        self.sock = os.path.join(tmp, "lwmid-%d.sock" % stamp)
+        self.log_path = os.path.join(tmp, "lwmid-%d.log" % stamp)
+        self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([lwmid, "--socket", self.sock, "--repository", ":memory:",
                                       "--log-level", "info"] + list(args),
                                      stdout=self.log, stderr=self.log)
@@ -108,6 +110,21 @@ class Daemon:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
         self.log.close()
+
+    def traces(self):
+        """The procevents-trace lines of a -Dprocevents_trace=true lwmid
+        (written when its source stops): pid -> [dict of CLOCK_MONOTONIC
+        seconds], oldest first."""
+        out = {}
+        with open(self.log_path, errors="replace") as f:
+            for line in f:
+                if not line.startswith("procevents-trace "):
+                    continue
+                kv = dict(x.split("=", 1) for x in line.split()[1:])
+                t = {k: int(v) / 1e9 for k, v in kv.items() if k not in ("pid", "creation")}
+                t["creation"] = kv["creation"] == "1"
+                out.setdefault(int(kv["pid"]), []).append(t)
+        return out
 
 
 class Client:
@@ -182,8 +199,9 @@ def percentile(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def latency(lwmid, tmp, native, n, gap, dump=None):
+def latency(lwmid, tmp, native, n, gap, dump=None, breakdown=None):
     d = Daemon(lwmid, tmp, [] if native else ["--no-proc-connector"])
+    result = None
     try:
         c = Client(d.sock)
         within = "" if native else "WITHIN 1 "
@@ -227,11 +245,50 @@ def latency(lwmid, tmp, native, n, gap, dump=None):
         if dump is not None:
             dump.extend({"native": native, "pid": p, "before": before[p], "spawned": spawned[p],
                          "exec": execd[p], "seen": seen.get(p)} for p in spawned)
-        return {"n": n, "seen": len(lat_spawn), "timed": len(lat), "p50_ms": percentile(lat, 50),
-                "p99_ms": percentile(lat, 99), "max_ms": max(lat),
-                "spawn_p50_ms": percentile(lat_spawn, 50), "spawn_p99_ms": percentile(lat_spawn, 99)}
+        # a creation before the exec (announced at the fork's grace, with
+        # the parent's image): counted, and in the figures as it came
+        early = sum(1 for p in spawned if p in seen and execd[p] is not None and seen[p] < execd[p])
+        result = {"n": n, "seen": len(lat_spawn), "timed": len(lat), "early": early,
+                  "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "max_ms": max(lat),
+                  "spawn_p50_ms": percentile(lat_spawn, 50),
+                  "spawn_p99_ms": percentile(lat_spawn, 99)}
     finally:
         d.stop()
+    if breakdown is not None:
+        traces = d.traces()
+        for p in spawned:
+            # the daemon's record of this exec: the same kernel stamp
+            t = next((t for t in traces.get(p, []) if execd[p] is not None and
+                      abs(t["exec"] - execd[p]) < 1e-6), None)
+            if t is not None and p in seen and t["creation"]:
+                breakdown.append({"pid": p, "creation": t["creation"], "exec": t["exec"],
+                                  "recv": t["recv"], "handle": t["handle"],
+                                  "read": t["read"] or t["raised"], "raised": t["raised"],
+                                  "seen": seen[p]})
+    return result
+
+
+def breakdown_table(rows):
+    """Where the time from exec to receipt went, per sample: p50, p90, p99,
+    max of each stage, and the stages of the slowest samples."""
+    stages = (("exec -> daemon recv", "exec", "recv"),
+              ("recv -> handling", "recv", "handle"),
+              ("/proc read", "handle", "read"),
+              ("raise (filter, encode, queue)", "read", "raised"),
+              ("queued -> client recv", "raised", "seen"),
+              ("total", "exec", "seen"))
+    print("| stage (%d samples) | p50 ms | p90 ms | p99 ms | max ms |" % len(rows))
+    print("|---|---:|---:|---:|---:|")
+    for name, a, b in stages:
+        v = [(r[b] - r[a]) * 1000 for r in rows]
+        print("| %s | %.3f | %.3f | %.3f | %.3f |" % (name, percentile(v, 50), percentile(v, 90),
+                                                       percentile(v, 99), max(v)))
+    print()
+    print("Slowest: " + "; ".join(
+        "pid %d %.2f ms = %s" % (r["pid"], (r["seen"] - r["exec"]) * 1000,
+                                 " + ".join("%.2f" % ((r[b] - r[a]) * 1000)
+                                            for _, a, b in stages[:-1]))
+        for r in sorted(rows, key=lambda r: r["exec"] - r["seen"])[:5]))
 
 
 def cpu(lwmid, tmp, native, n):
@@ -278,6 +335,9 @@ def main():
     ap.add_argument("--burst-n", type=int, default=2000)
     ap.add_argument("--native-only", action="store_true",
                     help="skip the polled runs (for quick comparisons of the native source)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="with an lwmid built with -Dprocevents_trace=true: where each native "
+                         "sample's time went (daemon wake-up, /proc read, raise, delivery)")
     ap.add_argument("--dump", metavar="FILE",
                     help="write every latency sample (pid; CLOCK_MONOTONIC seconds before and "
                          "after posix_spawn and at the event's receipt) to FILE as JSON")
@@ -285,9 +345,10 @@ def main():
     if os.geteuid() != 0:
         raise SystemExit("run as root: the proc connector needs CAP_NET_ADMIN")
     samples = [] if opts.dump else None
+    stages = [] if opts.breakdown else None
     with tempfile.TemporaryDirectory(prefix="lwmi-procevents-") as tmp:
         res = {"native_latency": latency(opts.lwmid, tmp, True, opts.latency_n,
-                                         opts.gap_ms / 1000, samples)}
+                                         opts.gap_ms / 1000, samples, stages)}
         if not opts.native_only:
             res["polled_latency"] = latency(opts.lwmid, tmp, False, opts.polled_n, 0.25, samples)
         res["native_cpu"] = cpu(opts.lwmid, tmp, True, opts.burst_n)
@@ -305,6 +366,10 @@ def main():
             print("| %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f |"
                   % (name, r["n"], r["seen"], r["p50_ms"], r["p99_ms"], r["max_ms"],
                      r["spawn_p50_ms"], r["spawn_p99_ms"]))
+    for name, key in (("native", "native_latency"), ("polled", "polled_latency")):
+        if res.get(key, {}).get("early"):
+            print("(%s: %d creations came before their exec, announced at the fork's grace)"
+                  % (name, res[key]["early"]))
     print()
     print("| source | processes | events received | burst s | daemon CPU s | CPU ms per 1,000 events |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -314,6 +379,12 @@ def main():
             print("| %s | %d | %d | %.1f | %.3f | %.1f |" % (name, r["n"], r["events"],
                                                              r["spawn_s"], r["cpu_s"],
                                                              r["cpu_ms_per_1000"]))
+    if stages is not None:
+        print()
+        if stages:
+            breakdown_table(stages)
+        else:
+            print("No breakdown: this lwmid was not built with -Dprocevents_trace=true.")
     print(json.dumps(res))
     sys.stdout.flush()
 
