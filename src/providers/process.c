@@ -600,6 +600,24 @@ int process_reader_read(ProcessReader *r, uint32_t pid, CimClass *cls, const cha
         return process_read(r->root_fd, pid, &r->ctx, cls, ns, ret, err);
 }
 
+int process_reader_peek(ProcessReader *r, uint32_t pid, ProcessPeek *ret) {
+        char name[32];
+        snprintf(name, sizeof(name), "%" PRIu32 "/stat", pid);
+        char text[4096];
+        size_t len;
+        int k = procfs_read_small_at(r->root_fd, name, text, sizeof(text), &len);
+        if (k < 0)
+                return k;
+        ProcStat st;
+        k = procfs_stat_parse(text, len, &st);
+        if (k < 0)
+                return k;
+        if (st.pid != pid)
+                return -EBADMSG;
+        *ret = (ProcessPeek){ .state = st.state, .flags = st.flags };
+        return 0;
+}
+
 static void process_enum_end(ProviderCursor *pc) {
         process_cursor_free((ProcessCursor *)pc);
 }

@@ -38,6 +38,27 @@ int process_reader_read(ProcessReader *r, uint32_t pid, CimClass *cls, const cha
                         Instance **ret, Error *err);
 bool process_error_is_absent(int r);
 
+/* What the fork grace needs to know of a process: its stat's state letter
+ * and task flags (PROCFS_PF_*), read from /proc/PID/stat alone. */
+typedef struct ProcessPeek {
+        char state;
+        uint64_t flags;
+} ProcessPeek;
+
+/* Read pid's ProcessPeek: 0; an error for which process_error_is_absent()
+ * is true when it is gone or may not be read; another negative errno. */
+int process_reader_peek(ProcessReader *r, uint32_t pid, ProcessPeek *ret);
+
+/* Whether a forked process whose grace ended, seen as peek, is still on
+ * its way to an exec, so its creation should wait for the exec event
+ * rather than be announced with the parent's image: it has passed the
+ * exec's point of no return (PF_FORKNOEXEC clear: the exec event follows),
+ * or it has not exec'd and is runnable or in uninterruptible sleep (a
+ * vfork or posix_spawn child that has not had a CPU yet on a busy machine,
+ * or is reading the binary). false for a zombie or a dead process, and
+ * for a fork that sleeps or is stopped as it is: those are announced. */
+bool process_events_unfinished(const ProcessPeek *peek);
+
 /* process_events.c: ProviderOps.source_* for Linux_Process. */
 int process_events_check(Provider *p, const char *ns, CimClass *cls, const WqlQuery *q,
                          const ProviderCaller *caller, char **ret_key, char *why, size_t why_size,

@@ -9,7 +9,11 @@
  *   fork (a new thread group)  the child is *pending*: it is announced
  *                              (creation, read from /proc) if no exec comes
  *                              within the grace (ProcessOptions), by a timer
- *                              that runs while forks are pending;
+ *                              that runs while forks are pending; one still
+ *                              on its way to an exec then (inside execve(),
+ *                              or runnable and not yet exec'd: a vfork child
+ *                              waiting for a CPU) gets more graces, at most
+ *                              PROCESS_EVENTS_MAX_DEFERRALS;
  *   exec                       pending or unknown: creation, read at once;
  *                              announced: modification (PreviousInstance:
  *                              the last known instance);
@@ -35,6 +39,7 @@
  * queued is never beaten by its fork's timeout. */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,8 +59,8 @@
  * processes (each fork, exec, exit is a message of ~1 KiB of kernel
  * memory) while the daemon is busy. */
 #define PROCESS_EVENTS_RCVBUF (16u << 20)
-/* A fork found inside exec when its grace ends (no command line yet) waits
- * for the exec at most this many graces more. */
+/* A fork still on its way to an exec when its grace ends (inside execve(),
+ * or not yet run) waits for the exec at most this many graces more. */
 #define PROCESS_EVENTS_MAX_DEFERRALS 20
 /* Datagrams read per wakeup: the loop gets its turn between batches. */
 #define PROCESS_EVENTS_BATCH 256
@@ -67,7 +72,7 @@ typedef struct ProcEntry {
         uint32_t ppid;     /* from the fork, for an instance never read */
         bool announced;    /* a creation was raised */
         bool seen;         /* marked by the running scan */
-        uint8_t deferrals; /* graces added while it was caught inside exec */
+        uint8_t deferrals; /* graces added while it was on its way to an exec */
         uint64_t read_ns;  /* CLOCK_MONOTONIC of the fork or of the last read */
         Instance *inst;    /* last known, NULL until read */
 } ProcEntry;
@@ -76,6 +81,21 @@ typedef struct ProcPending {
         uint32_t pid;
         uint64_t deadline_ns;
 } ProcPending;
+
+#ifdef PROCESS_EVENTS_TRACE
+/* A benchmark build's record of each exec (meson -Dprocevents_trace=true,
+ * bench/procevents --breakdown): CLOCK_MONOTONIC ns of the kernel's exec,
+ * of the recv() that brought it, of the start of its handling, of the end
+ * of the /proc read (the raise's start) and of the raise's end (the event
+ * filtered, encoded and queued for its sessions). Kept in memory, written
+ * to stderr when the source stops, so the tracing costs no I/O meanwhile. */
+typedef struct ProcTrace {
+        uint32_t pid;
+        bool creation; /* else a modification, or nothing raised */
+        uint64_t exec_ns, recv_ns, handle_ns, read_ns, raised_ns;
+} ProcTrace;
+#define PROCESS_EVENTS_TRACE_MAX 100000
+#endif
 
 typedef struct ProcessSource {
         ProcessProvider *pp;
@@ -95,6 +115,11 @@ typedef struct ProcessSource {
         size_t head, tail, cap;
 
         uint64_t overflows, resyncs, messages, skipped;
+#ifdef PROCESS_EVENTS_TRACE
+        uint64_t trace_recv_ns, trace_read_ns;
+        ProcTrace *trace;
+        size_t n_trace;
+#endif
         unsigned char buf[16384];
 } ProcessSource;
 
@@ -204,6 +229,9 @@ static int process_events_read(ProcessSource *s, uint32_t pid, Instance **ret) {
 
 static void process_events_raise(ProcessSource *s, ProviderEvent kind, Instance *target,
                                  Instance *previous) {
+#ifdef PROCESS_EVENTS_TRACE
+        s->trace_read_ns = process_events_now();
+#endif
         event_source_raise(s->src, kind, target, previous);
 }
 
@@ -300,25 +328,28 @@ static void process_events_pend(ProcessSource *s, uint32_t pid, uint64_t deadlin
         }
 }
 
-/* Whether e's grace ended while it is inside execve(): a live process
- * without a command line (the new image's arguments are not there yet).
- * Then it waits one more grace, a bounded number of times, for the exec
- * event, rather than being announced half-made. */
-static bool process_events_inside_exec(ProcessSource *s, ProcEntry *e, uint64_t now) {
+bool process_events_unfinished(const ProcessPeek *peek) {
+        if (peek->state == 'Z' || peek->state == 'X' || peek->state == 'x')
+                return false; /* exiting: announced with what is known */
+        if (!(peek->flags & PROCFS_PF_FORKNOEXEC))
+                return true; /* inside its exec, or through it: the event follows */
+        return peek->state == 'R' || peek->state == 'D';
+}
+
+/* Whether e's grace ended while it is still on its way to an exec
+ * (process_events_unfinished: inside execve(), or a vfork child not yet
+ * run on a busy machine). Then it waits one more grace, a bounded number
+ * of times, for the exec event, rather than being announced with its
+ * parent's image; a look at its stat alone decides. */
+static bool process_events_wait_exec(ProcessSource *s, ProcEntry *e, uint64_t now) {
         if (e->deferrals >= PROCESS_EVENTS_MAX_DEFERRALS)
                 return false;
-        Instance *inst = NULL;
-        if (process_events_read(s, e->pid, &inst) != 0)
-                return false; /* gone: announced with what is known */
-        const Value *cmd = instance_get(inst, "CommandLine");
-        const Value *state = instance_get(inst, "State");
-        bool inside = cmd && cmd->is_null && state && !state->is_null && state->type == CIM_STRING &&
-                      strcmp(state->s, "Zombie") != 0;
-        instance_unref(inst);
-        if (!inside)
-                return false;
+        ProcessPeek peek;
+        if (process_reader_peek(s->reader, e->pid, &peek) != 0 ||
+            !process_events_unfinished(&peek))
+                return false; /* gone or not ours (announced with what is known), or settled */
         e->deferrals++;
-        e->read_ns = now; /* the new deadline is this read + grace */
+        e->read_ns = now; /* the new deadline is this look + grace */
         process_events_pend(s, e->pid, now + s->grace_ns);
         return true;
 }
@@ -335,7 +366,7 @@ static void process_events_tick(void *arg) {
                 /* still pending, and this is its own deadline (not an older
                  * fork's of a reused pid) */
                 if (e && !e->announced && e->read_ns + s->grace_ns == p.deadline_ns &&
-                    !process_events_inside_exec(s, e, now))
+                    !process_events_wait_exec(s, e, now))
                         process_events_announce(s, e);
         }
         if (s->head == s->tail) {
@@ -366,7 +397,43 @@ static void process_events_fork(ProcessSource *s, const ProcCnEvent *ev) {
                 process_events_pend(s, ev->pid, ev->timestamp_ns + s->grace_ns);
 }
 
+#ifdef PROCESS_EVENTS_TRACE
+static void process_events_trace(ProcessSource *s, const ProcCnEvent *ev, bool creation,
+                                 uint64_t handle_ns) {
+        if (!s->trace)
+                s->trace = mem_calloc(PROCESS_EVENTS_TRACE_MAX, sizeof(ProcTrace));
+        if (!s->trace || s->n_trace == PROCESS_EVENTS_TRACE_MAX)
+                return;
+        s->trace[s->n_trace++] = (ProcTrace){
+                .pid = ev->pid,
+                .creation = creation,
+                .exec_ns = ev->timestamp_ns,
+                .recv_ns = s->trace_recv_ns,
+                .handle_ns = handle_ns,
+                .read_ns = s->trace_read_ns,
+                .raised_ns = process_events_now(),
+        };
+}
+
+static void process_events_trace_write(ProcessSource *s) {
+        for (size_t k = 0; k < s->n_trace; k++) {
+                const ProcTrace *t = &s->trace[k];
+                fprintf(stderr,
+                        "procevents-trace pid=%" PRIu32 " creation=%d exec=%" PRIu64
+                        " recv=%" PRIu64 " handle=%" PRIu64 " read=%" PRIu64 " raised=%" PRIu64
+                        "\n",
+                        t->pid, t->creation, t->exec_ns, t->recv_ns, t->handle_ns, t->read_ns,
+                        t->raised_ns);
+        }
+        mem_free(s->trace);
+}
+#endif
+
 static void process_events_exec(ProcessSource *s, const ProcCnEvent *ev) {
+#ifdef PROCESS_EVENTS_TRACE
+        uint64_t handle_ns = process_events_now();
+        s->trace_read_ns = 0;
+#endif
         ProcEntry *e = process_events_find(s, ev->pid);
         if (!e) {
                 /* its fork predates us or was lost */
@@ -375,10 +442,16 @@ static void process_events_exec(ProcessSource *s, const ProcCnEvent *ev) {
                         return;
                 e->read_ns = ev->timestamp_ns;
         }
-        if (!e->announced)
+        bool creation = !e->announced;
+        if (creation)
                 process_events_announce(s, e);
         else
                 process_events_changed(s, e, ev->timestamp_ns);
+#ifdef PROCESS_EVENTS_TRACE
+        process_events_trace(s, ev, creation, handle_ns);
+#else
+        (void)creation;
+#endif
 }
 
 static void process_events_exit(ProcessSource *s, const ProcCnEvent *ev) {
@@ -532,6 +605,9 @@ static bool process_events_drain(ProcessSource *s, size_t max_batches) {
         ProcCnEvent events[64];
         for (size_t b = 0; b < max_batches * PROCESS_EVENTS_BATCH; b++) {
                 long len = proc_connector_recv(s->fd, s->buf, sizeof(s->buf));
+#ifdef PROCESS_EVENTS_TRACE
+                s->trace_recv_ns = process_events_now();
+#endif
                 if (len == 0)
                         return true;
                 if (len == -ENOBUFS) {
@@ -616,6 +692,9 @@ static int process_events_await_ack(ProcessSource *s, Error *err) {
 static void process_events_free(ProcessSource *s) {
         if (!s)
                 return;
+#ifdef PROCESS_EVENTS_TRACE
+        process_events_trace_write(s);
+#endif
         if (s->timer)
                 event_source_timer_stop(s->src, s->timer);
         if (s->watch)

@@ -22,8 +22,11 @@
 #define PROCFS_CMDLINE_MAX (64 * 1024)
 #define PROCFS_TEXT_MAX (64 * 1024)
 
-/* Kernel task flag for kernel threads (include/linux/sched.h). */
+/* Kernel task flags (include/linux/sched.h): a kernel thread; a process
+ * forked and not (yet) through execve() (cleared at the exec's point of no
+ * return, before the new image is set up). */
 #define PROCFS_PF_KTHREAD 0x00200000u
+#define PROCFS_PF_FORKNOEXEC 0x00000040u
 
 /* The fields of /proc/PID/stat the providers use (proc(5) numbering). */
 typedef struct ProcStat {

@@ -2,7 +2,9 @@
  * (src/providers/process_events.c) through the engine, on this machine's
  * kernel: a stand-in host loop (poll() on the watched descriptor, timers
  * fired by hand) drives it. A child that execs is created and deleted with
- * ExitCode; a child that never execs is announced when its grace ends;
+ * ExitCode; a child that never execs is announced when its grace ends; one
+ * still runnable and not exec'd then is announced at its exec; when a
+ * grace ends, which processes wait for their exec (a table);
  * the source runs once for several calls and stops with the last; turned
  * off, the provider says why and WITHIN polls. Skipped where the proc
  * connector may not be used (not root in the initial namespaces). */
@@ -25,6 +27,8 @@
 #include "events.h"
 #include "instance.h"
 #include "mem.h"
+#include "process.h"
+#include "procfs.h"
 #include "providers.h"
 
 #define NS "root/cimv2"
@@ -266,12 +270,72 @@ static void test_native(void **state) {
         assert_int_equal(instance_get(target_of(evs[1]), "ExitCode")->u, 9);
         assert_int_equal(waitpid(child, &status, 0), child);
 
+        /* a child that stays runnable past the grace before it execs (a
+         * vfork child waiting for a CPU, here spinning for three graces):
+         * created once, at its exec, with the new image */
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                struct timespec t0, t;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                do
+                        clock_gettime(CLOCK_MONOTONIC, &t);
+                while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+                       15000000L);
+                execl("/bin/true", "true", (char *)NULL);
+                _exit(127);
+        }
+        n = wait_deletion(&f.loop, &f.seen, (uint32_t)child, evs, 4);
+        assert_int_equal(n, 2);
+        assert_string_equal(evs[0]->cls->name, "__InstanceCreationEvent");
+        assert_string_equal(instance_get(target_of(evs[0]), "Name")->s, "true");
+        assert_int_equal(instance_get(target_of(evs[1]), "ExitCode")->u, 0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+
         /* the last call stops the source: its watch and timers go */
         sink_cancel_all(f.sink, NULL, NULL);
         engine_event_stats(f.e, &st);
         assert_int_equal(st.sources, 0);
         assert_int_equal(f.loop.started, f.loop.stopped);
         fixture_done(&f);
+}
+
+/* When a fork's grace ends: wait for its exec while it is on its way to
+ * one, announce it otherwise. */
+static void test_unfinished(void **state) {
+        (void)state;
+        static const struct {
+                char state;
+                uint64_t flags;
+                bool wait;
+        } cases[] = {
+                /* not exec'd: runnable (a vfork child not yet run) or in
+                 * uninterruptible sleep (reading the binary) waits */
+                { 'R', PROCFS_PF_FORKNOEXEC, true },
+                { 'D', PROCFS_PF_FORKNOEXEC, true },
+                /* not exec'd and sleeping or stopped: a fork as it is */
+                { 'S', PROCFS_PF_FORKNOEXEC, false },
+                { 'T', PROCFS_PF_FORKNOEXEC, false },
+                { 't', PROCFS_PF_FORKNOEXEC, false },
+                { 'I', PROCFS_PF_FORKNOEXEC | PROCFS_PF_KTHREAD, false },
+                /* past the exec's point of no return: the event follows,
+                 * whatever it is doing */
+                { 'R', 0, true },
+                { 'S', 0, true },
+                { 'D', PROCFS_PF_KTHREAD, true },
+                /* exiting: announced now, its exit follows */
+                { 'Z', 0, false },
+                { 'Z', PROCFS_PF_FORKNOEXEC, false },
+                { 'X', 0, false },
+                { 'x', PROCFS_PF_FORKNOEXEC, false },
+        };
+        for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+                ProcessPeek peek = { .state = cases[k].state, .flags = cases[k].flags };
+                if (process_events_unfinished(&peek) != cases[k].wait)
+                        fail_msg("state %c flags %#llx: expected %s", cases[k].state,
+                                 (unsigned long long)cases[k].flags,
+                                 cases[k].wait ? "wait" : "announce");
+        }
 }
 
 static void test_turned_off(void **state) {
@@ -300,6 +364,7 @@ static void test_turned_off(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_native),
+                cmocka_unit_test(test_unfinished),
                 cmocka_unit_test(test_turned_off),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

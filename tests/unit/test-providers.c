@@ -27,6 +27,7 @@
 #include "cleanup.h"
 #include "mem.h"
 #include "osrelease.h"
+#include "process.h"
 #include "procfs.h"
 #include "props.h"
 #include "providers.h"
@@ -616,6 +617,28 @@ static void test_process_fake_proc(void **state) {
         assert_true(instance_get(got, "CreationDate")->is_null);
         assert_int_equal(get_u(got, "ParentProcessId"), 7);
         instance_unref(got);
+
+        /* A look at a process's stat alone (the fork grace's): state and
+         * flags; what cannot be read or parsed says so. */
+        ProcessReader *reader = NULL;
+        assert_int_equal(process_reader_new(p->userdata, &reader, &err), 0);
+        ProcessPeek peek = { 0 };
+        assert_int_equal(process_reader_peek(reader, 100, &peek), 0);
+        assert_int_equal(peek.state, 'Z');
+        assert_int_equal(peek.flags, 0);
+        assert_int_equal(process_reader_peek(reader, 107, &peek), 0);
+        assert_int_equal(peek.state, 'I');
+        assert_int_equal(peek.flags, PROCFS_PF_KTHREAD);
+        assert_int_equal(process_reader_peek(reader, 108, &peek), 0);
+        assert_int_equal(peek.state, 'R');
+        assert_int_equal(process_reader_peek(reader, 101, &peek), -EBADMSG); /* garbage */
+        assert_int_equal(process_reader_peek(reader, 105, &peek), -EBADMSG); /* another pid */
+        assert_int_equal(process_reader_peek(reader, 103, &peek), -ENOTDIR);
+        assert_int_equal(process_reader_peek(reader, 109, &peek), -ENOENT);
+        assert_true(process_error_is_absent(-EBADMSG) && process_error_is_absent(-ENOTDIR) &&
+                    process_error_is_absent(-ENOENT));
+        assert_int_equal(peek.state, 'R'); /* untouched on failure */
+        process_reader_free(reader);
 
         class_unref(cls);
         p->ops->free(p);
