@@ -456,11 +456,17 @@ class TestLargeResults(DataTestCase):
             ids = [o["Id"] for o in r["result"]["objects"]]
             self.assertEqual(sorted(ids), list(range(self.COUNT)))
         self.assertGreater(len(pings), 10)
-        # The other client was served all along: its slowest round trip is
-        # a small part of the queries' time (one turn's chunk plus the
-        # writing of an answer), not the whole of it.
-        self.assertLess(max(pings), total / 10, "max ping %.4f s, queries %.4f s, %d pings"
-                        % (max(pings), total, len(pings)))
+        # The other client was served all along: its round trips are a
+        # small part of the queries' time (one turn's chunk plus the
+        # writing of an answer), not the whole of it. The 90th percentile
+        # is held to a tenth; the slowest one only to half, because on a
+        # shared machine the pinger itself may wait for a CPU once.
+        ordered = sorted(pings)
+        p90 = ordered[int(len(ordered) * 0.9)]
+        detail = "p90 ping %.4f s, max %.4f s, queries %.4f s, %d pings" % (
+            p90, ordered[-1], total, len(pings))
+        self.assertLess(p90, total / 10, detail)
+        self.assertLess(ordered[-1], total / 2, detail)
 
     def test_selective_query_and_enum(self):
         fill_class(self.c, "T_Item", self.COUNT)
