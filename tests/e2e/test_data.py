@@ -34,8 +34,16 @@ def request(id, method, **params):
     return {"jsonrpc": "2.0", "id": id, "method": method, "params": params}
 
 
+# These tests pipeline thousands of requests and read the answers without
+# answering the server's keepalive Ping; under sanitizers on a loaded machine
+# that can take longer than the default keepalive, so they use the longest.
+SLOW_CLIENT = ("--keepalive-ms", "60000")
+
+
 class DataTestCase(DaemonTestCase):
     """A connected client and helpers for the data methods."""
+
+    daemon_args = SLOW_CLIENT
 
     def setUp(self):
         super().setUp()
@@ -480,7 +488,7 @@ class TestLargeResults(DataTestCase):
 
 
 class TestDisconnectMidQuery(DataTestCase):
-    daemon_args = ("--log-level", "debug")
+    daemon_args = SLOW_CLIENT + ("--log-level", "debug")
 
     def test_disconnect_in_the_middle_of_a_query(self):
         """Clients that close the connection while their large query is
@@ -539,7 +547,7 @@ class TestShutdownMidQuery(DataTestCase):
 
 
 class TestResultLimits(DataTestCase):
-    daemon_args = ("--max-result-objects", "100", "--max-result-bytes", "64K")
+    daemon_args = SLOW_CLIENT + ("--max-result-objects", "100", "--max-result-bytes", "64K")
 
     def test_limits(self):
         fill_class(self.c, "T_Item", 1000)
