@@ -63,10 +63,13 @@ static void usage(FILE *f) {
                    "                         max_result_bytes, min_within_ms, keepalive_ms,\n"
                    "                         stall_timeout_ms, max_backlog_bytes, listen,\n"
                    "                         insecure_tcp = true|false, proc_connector =\n"
-                   "                         true|false, fork_grace_ms); options given on the\n"
-                   "                         command line win. Unknown keys and bad values are\n"
-                   "                         errors.\n"
-                   "                         Default: no configuration file\n"
+                   "                         true|false, fork_grace_ms, drop_privileges =\n"
+                   "                         true|false); options given on the command line\n"
+                   "                         win. Unknown keys and bad values are errors. A\n"
+                   "                         file that another user could change (world-\n"
+                   "                         writable, owned by another user, or in a\n"
+                   "                         directory they could write) is refused, as is\n"
+                   "                         such a repository. Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
                    "                         its newline; N in bytes, or with a K, M or G suffix\n"
@@ -113,6 +116,14 @@ static void usage(FILE *f) {
                    "                         which (EventsDropped) once the backlog has\n"
                    "                         drained. N as for --max-line-bytes, from 4K to\n"
                    "                         1G. Default: 4M\n"
+                   "  --drop-privileges      once the sockets are bound and the repository is\n"
+                   "  --no-drop-privileges   open, keep only the capabilities the providers\n"
+                   "                         need (cap_net_admin for the proc connector,\n"
+                   "                         cap_sys_ptrace for other users' /proc/PID/exe,\n"
+                   "                         cap_dac_read_search for directories peers list\n"
+                   "                         or watch), clear the bounding and ambient sets\n"
+                   "                         and set no_new_privs; lwmid stays uid 0\n"
+                   "                         (docs/security.md). Default: drop\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -129,8 +140,10 @@ static void usage(FILE *f) {
                    "\n"
                    "Exit status:\n"
                    "  0  clean shutdown, or --help / --version\n"
-                   "  1  runtime failure (cannot create the socket, out of memory, ...)\n"
-                   "  2  usage or configuration error (bad option or value, bad config file,\n"
+                   "  1  runtime failure (cannot create the socket, a repository another user\n"
+                   "     could change, cannot drop privileges, out of memory, ...)\n"
+                   "  2  usage or configuration error (bad option or value, bad config file or\n"
+                   "     one another user could change,\n"
                    "     no default socket path, a --listen address that is not loopback\n"
                    "     without --insecure-tcp)\n"
                    "  3  another lwmid already serves the socket or uses the repository (the\n"
@@ -153,6 +166,8 @@ enum {
         OPT_INSECURE_TCP,
         OPT_NO_PROC_CONNECTOR,
         OPT_FORK_GRACE_MS,
+        OPT_DROP_PRIVILEGES,
+        OPT_NO_DROP_PRIVILEGES,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -188,6 +203,8 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "no-proc-connector", no_argument, NULL, OPT_NO_PROC_CONNECTOR },
                 { "fork-grace-ms", required_argument, NULL, OPT_FORK_GRACE_MS },
                 { "max-backlog-bytes", required_argument, NULL, OPT_MAX_BACKLOG_BYTES },
+                { "drop-privileges", no_argument, NULL, OPT_DROP_PRIVILEGES },
+                { "no-drop-privileges", no_argument, NULL, OPT_NO_DROP_PRIVILEGES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -317,6 +334,11 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 case OPT_NO_PROC_CONNECTOR:
                         o->proc_connector = false;
                         o->from_cmdline |= SETTINGS_SET_PROC_CONNECTOR;
+                        break;
+                case OPT_DROP_PRIVILEGES:
+                case OPT_NO_DROP_PRIVILEGES:
+                        o->drop_privileges = c == OPT_DROP_PRIVILEGES;
+                        o->from_cmdline |= SETTINGS_SET_DROP_PRIVILEGES;
                         break;
                 case OPT_FORK_GRACE_MS: {
                         Error e;
