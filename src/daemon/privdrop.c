@@ -15,6 +15,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+_Static_assert(PRIVDROP_CAP_DAC_READ_SEARCH == CAP_DAC_READ_SEARCH, "capability numbers");
+_Static_assert(PRIVDROP_CAP_SETPCAP == CAP_SETPCAP, "capability numbers");
+_Static_assert(PRIVDROP_CAP_NET_ADMIN == CAP_NET_ADMIN, "capability numbers");
+_Static_assert(PRIVDROP_CAP_SYS_PTRACE == CAP_SYS_PTRACE, "capability numbers");
+
 /* The kernel's names, by number (include/uapi/linux/capability.h). */
 static const char *const privdrop_names[] = {
         "cap_chown",

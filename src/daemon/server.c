@@ -335,14 +335,19 @@ static int server_drop_privileges(Server *s, Error *err) {
         if (r != 0)
                 return r;
         privdrop_format(res.kept, kept, sizeof(kept));
-        if (res.bounding_cleared)
+        if (res.bounding == res.kept)
                 log_info("privileges dropped: capabilities kept %s (bounding set the same), "
                          "no_new_privs set%s",
-                         kept, res.securebits_locked ? ", securebits locked" : "");
-        else
-                log_info("privileges dropped: capabilities kept %s, no_new_privs set (the "
-                         "bounding set stays as it was: no CAP_SETPCAP to shrink it)",
-                         kept);
+                         kept,
+                         res.securebits_locked ? ", securebits locked"
+                                               : " (securebits not locked: no CAP_SETPCAP)");
+        else {
+                char bounding[512];
+                log_info("privileges dropped: capabilities kept %s, no_new_privs set; the "
+                         "bounding set stays %s (no CAP_SETPCAP to shrink it; no_new_privs "
+                         "keeps it unusable)",
+                         kept, privdrop_format(res.bounding, bounding, sizeof(bounding)));
+        }
         return 0;
 }
 

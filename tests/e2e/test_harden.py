@@ -119,6 +119,56 @@ class TestPrivilegeDrop(RootTestCase):
                         socket_path=os.path.join(self.tmpdir, "run2", "s.sock"))
         self.assertEqual(status_fields(d2.pid)["NoNewPrivs"], "1")
 
+    def start_wrapped(self, setpriv_args, **kwargs):
+        """lwmid started through setpriv (which execs it: the same pid)."""
+        if not shutil.which("setpriv"):
+            self.skipTest("needs setpriv")
+        wrapper = os.path.join(self.tmpdir, "lwmid-setpriv-%d" % len(self.daemons))
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec setpriv %s %s \"$@\"\n" % (setpriv_args, lwmid_path()))
+        os.chmod(wrapper, 0o700)
+        old = os.environ.get("LWMID")
+        os.environ["LWMID"] = wrapper
+        try:
+            return self.start(**kwargs)
+        finally:
+            if old is None:
+                del os.environ["LWMID"]
+            else:
+                os.environ["LWMID"] = old
+
+    def test_bounding_set_of_the_unit(self):
+        """As the systemd unit starts it: a bounding set of exactly the
+        kept three, no CAP_SETPCAP. Nothing more to drop from the bounding
+        set (the log says so), the rest as always, and another user's
+        process still reads whole."""
+        d = self.start_wrapped("--inh-caps=-all --bounding-set=-all,+net_admin,+sys_ptrace,"
+                               "+dac_read_search")
+        st = status_fields(d.pid)
+        self.assertEqual(int(st["CapEff"], 16), KEEP, st)
+        self.assertEqual(int(st["CapPrm"], 16), KEEP, st)
+        self.assertEqual(int(st["CapBnd"], 16), KEEP, st)
+        self.assertEqual(st["NoNewPrivs"], "1", st)
+        self.assertIn("(bounding set the same), no_new_privs set (securebits not locked: no "
+                      "CAP_SETPCAP)", d.log_text())
+        p, marker = self.nobody_sleep()
+        time.sleep(0.2)
+        o, = self.query(d, "SELECT ExecutablePath, CommandLine FROM Linux_Process WHERE "
+                           "ProcessId = %d" % p.pid)
+        self.assertEqual(o["ExecutablePath"], os.path.realpath("/bin/sleep"))
+
+    def test_no_setpcap(self):
+        """Without CAP_SETPCAP the bounding set cannot shrink: lwmid says
+        so and still drops the rest."""
+        d = self.start_wrapped("--inh-caps=-setpcap --bounding-set=-setpcap")
+        st = status_fields(d.pid)
+        self.assertEqual(int(st["CapEff"], 16), KEEP, st)
+        self.assertNotEqual(int(st["CapBnd"], 16), KEEP, st)
+        self.assertEqual(st["NoNewPrivs"], "1", st)
+        self.assertIn("the bounding set stays cap_chown,", d.log_text())
+        self.assertIn("(no CAP_SETPCAP to shrink it; no_new_privs keeps it unusable)",
+                      d.log_text())
+
     def test_process_reads_the_same(self):
         """Another user's process (uid 65534): every stable property is
         the same with and without the drop, ExecutablePath included (it
