@@ -280,6 +280,14 @@ class TestUntrustedFiles(DaemonTestCase):
         os.chmod(path, mode)
         return path
 
+    def test_help(self):
+        out = subprocess.run([lwmid_path(), "--help"], stdout=subprocess.PIPE, timeout=10,
+                             check=True).stdout.decode()
+        for text in ("--drop-privileges", "--no-drop-privileges", "drop_privileges =",
+                     "cap_net_admin", "cap_sys_ptrace", "cap_dac_read_search",
+                     "another user could change"):
+            self.assertIn(text, out)
+
     def test_world_writable_config(self):
         path = self.conf(mode=0o666)
         rc, out = self.run_lwmid("--config", path)
