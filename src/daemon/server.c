@@ -335,7 +335,10 @@ static int server_drop_privileges(Server *s, Error *err) {
         if (r != 0)
                 return r;
         privdrop_format(res.kept, kept, sizeof(kept));
-        if (res.bounding == res.kept)
+        if (res.kept == 0 && !res.bounding_cleared)
+                log_info("privileges: lwmid holds no capabilities, nothing to drop; "
+                         "no_new_privs set");
+        else if (res.bounding == res.kept)
                 log_info("privileges dropped: capabilities kept %s (bounding set the same), "
                          "no_new_privs set%s",
                          kept,
