@@ -72,8 +72,8 @@ int filetrust_check(const char *path, const char *what, uid_t trusted_uid, bool 
 
         if (realpath(path, real)) {
                 if (stat(real, &st) < 0)
-                        return error_set(err, WBEM_E_ACCESS_DENIED, "refusing the %s %s: %s",
-                                         what, path, strerror(errno));
+                        return error_set(err, WBEM_E_ACCESS_DENIED, "refusing the %s %s: %s", what,
+                                         path, strerror(errno));
                 if (!filetrust_owner_ok(st.st_uid, trusted_uid))
                         return error_set(err, WBEM_E_ACCESS_DENIED,
                                          "refusing the %s %s: it is owned by uid %lu, who could "
@@ -111,8 +111,8 @@ int filetrust_check(const char *path, const char *what, uid_t trusted_uid, bool 
                         return filetrust_chain(real, true, path, what, trusted_uid, err);
                 if (errno != ENOENT)
                         return error_set(err, WBEM_E_ACCESS_DENIED,
-                                         "refusing the %s %s: cannot check %s: %s", what, path,
-                                         dir, strerror(errno));
+                                         "refusing the %s %s: cannot check %s: %s", what, path, dir,
+                                         strerror(errno));
                 if (dir[1] == '\0')
                         return 0;
         }

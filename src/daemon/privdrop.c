@@ -159,8 +159,7 @@ int privdrop_apply(uint64_t keep, PrivdropResult *ret, Error *err) {
 
         r = privdrop_get(&eff, &prm, &inh);
         if (r < 0) {
-                error_set(err, WBEM_E_FAILED, "cannot read lwmid's capabilities: %s",
-                          strerror(-r));
+                error_set(err, WBEM_E_FAILED, "cannot read lwmid's capabilities: %s", strerror(-r));
                 return r;
         }
         keep &= prm;

@@ -36,8 +36,8 @@
 #define PRIVDROP_CAP_NET_ADMIN 12
 #define PRIVDROP_CAP_SYS_PTRACE 19
 
-#define PRIVDROP_KEEP                                                                              \
-        (PRIVDROP_CAP(PRIVDROP_CAP_NET_ADMIN) | PRIVDROP_CAP(PRIVDROP_CAP_SYS_PTRACE) |             \
+#define PRIVDROP_KEEP                                                                   \
+        (PRIVDROP_CAP(PRIVDROP_CAP_NET_ADMIN) | PRIVDROP_CAP(PRIVDROP_CAP_SYS_PTRACE) | \
          PRIVDROP_CAP(PRIVDROP_CAP_DAC_READ_SEARCH))
 
 typedef struct PrivdropResult {

@@ -62,8 +62,7 @@ static int teardown(void **state) {
 
 static void expect_refused(const char *path, bool must_exist, uid_t me, const char *part) {
         Error e;
-        assert_int_equal(filetrust_check(path, "widget", me, must_exist, &e),
-                         WBEM_E_ACCESS_DENIED);
+        assert_int_equal(filetrust_check(path, "widget", me, must_exist, &e), WBEM_E_ACCESS_DENIED);
         assert_non_null(strstr(e.message, "refusing the widget "));
         assert_non_null(strstr(e.message, path));
         if (!strstr(e.message, part))
@@ -87,8 +86,9 @@ static void test_world_writable_file(void **state) {
         Fixture *f = *state;
 
         assert_int_equal(chmod(f->file, 0646), 0);
-        expect_refused(f->file, true, f->me, "it is world-writable (mode 0646), so any user could "
-                                             "change it; fix: chmod o-w ");
+        expect_refused(f->file, true, f->me,
+                       "it is world-writable (mode 0646), so any user could "
+                       "change it; fix: chmod o-w ");
         /* also through a symbolic link: the file it names is checked */
         char link[PATH_MAX + 8];
         snprintf(link, sizeof(link), "%s/link", f->dir);
@@ -100,7 +100,8 @@ static void test_world_writable_directory(void **state) {
         Fixture *f = *state;
 
         assert_int_equal(chmod(f->sub, 0777), 0);
-        expect_refused(f->file, true, f->me, "is world-writable (mode 0777) without the sticky bit");
+        expect_refused(f->file, true, f->me,
+                       "is world-writable (mode 0777) without the sticky bit");
         expect_refused(f->file, true, f->me, f->sub);
         /* a missing file in it: the same directory is refused */
         char missing[PATH_MAX + 16];
@@ -135,8 +136,9 @@ static void test_other_owner(void **state) {
         if (geteuid() != 0)
                 skip();
         assert_int_equal(chown(f->file, 65534, 65534), 0);
-        expect_refused(f->file, true, 0, "it is owned by uid 65534, who could change it; fix: "
-                                         "chown root ");
+        expect_refused(f->file, true, 0,
+                       "it is owned by uid 65534, who could change it; fix: "
+                       "chown root ");
         /* lwmid's own user is trusted like root */
         Error e;
         assert_int_equal(filetrust_check(f->file, "widget", 65534, true, &e), 0);
