@@ -86,10 +86,13 @@ static void usage(FILE *f) {
                    "                         stall_timeout_ms, max_backlog_bytes, listen,\n"
                    "                         insecure_tcp = true|false, proc_connector =\n"
                    "                         true|false, fork_grace_ms, tls_cert, tls_key,\n"
-                   "                         tls_ca, tls_auth_timeout_ms); options given on the\n"
-                   "                         command line win. Unknown keys and bad values are\n"
-                   "                         errors.\n"
-                   "                         Default: no configuration file\n"
+                   "                         tls_ca, tls_auth_timeout_ms, drop_privileges =\n"
+                   "                         true|false); options given on the command line\n"
+                   "                         win. Unknown keys and bad values are errors. A\n"
+                   "                         file that another user could change (world-\n"
+                   "                         writable, owned by another user, or in a\n"
+                   "                         directory they could write) is refused, as is\n"
+                   "                         such a repository. Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
                    "                         its newline; N in bytes, or with a K, M or G suffix\n"
@@ -137,6 +140,14 @@ static void usage(FILE *f) {
                    "                         which (EventsDropped) once the backlog has\n"
                    "                         drained. N as for --max-line-bytes, from 4K to\n"
                    "                         1G. Default: 4M\n"
+                   "  --drop-privileges      once the sockets are bound and the repository is\n"
+                   "  --no-drop-privileges   open, keep only the capabilities the providers\n"
+                   "                         need (cap_net_admin for the proc connector,\n"
+                   "                         cap_sys_ptrace for other users' /proc/PID/exe,\n"
+                   "                         cap_dac_read_search for directories peers list\n"
+                   "                         or watch), clear the bounding and ambient sets\n"
+                   "                         and set no_new_privs; the uid stays (see\n"
+                   "                         docs/security.md, Hardening). Default: drop\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -149,17 +160,21 @@ static void usage(FILE *f) {
                    "                         whose Hello chose none) and stall_timeout_ms also\n"
                    "                         for open sessions; a changed socket, repository,\n"
                    "                         listen, insecure_tcp, proc_connector,\n"
-                   "                         fork_grace_ms, tls_cert, tls_key or tls_ca is\n"
-                   "                         logged and needs a restart; tls_auth_timeout_ms\n"
-                   "                         applies to new sessions\n"
+                   "                         fork_grace_ms, tls_cert, tls_key, tls_ca or\n"
+                   "                         drop_privileges is logged and needs a restart;\n"
+                   "                         tls_auth_timeout_ms applies to new sessions; a\n"
+                   "                         configuration file another user could change is\n"
+                   "                         not read (logged)\n"
                    "\n"
                    "Exit status:\n"
                    "  0  clean shutdown, or --help / --version\n"
                    "  1  runtime failure (cannot create the socket, cannot load a TLS\n"
-                   "     certificate, key or CA file, out of memory, ...)\n"
-                   "  2  usage or configuration error (bad option or value, bad config file,\n"
-                   "     no default socket path, a --listen address that is not loopback\n"
-                   "     without --insecure-tcp, tls: without --tls-cert and --tls-key)\n"
+                   "     certificate, key or CA file, a repository another user could change,\n"
+                   "     cannot drop privileges, out of memory, ...)\n"
+                   "  2  usage or configuration error (bad option or value, bad config file or\n"
+                   "     one another user could change, no default socket path, a --listen\n"
+                   "     address that is not loopback without --insecure-tcp, tls: without\n"
+                   "     --tls-cert and --tls-key)\n"
                    "  3  another lwmid already serves the socket or uses the repository (the\n"
                    "     message names its pid)\n");
 }
@@ -184,6 +199,8 @@ enum {
         OPT_TLS_KEY,
         OPT_TLS_CA,
         OPT_TLS_AUTH_TIMEOUT_MS,
+        OPT_DROP_PRIVILEGES,
+        OPT_NO_DROP_PRIVILEGES,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -223,6 +240,8 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "tls-key", required_argument, NULL, OPT_TLS_KEY },
                 { "tls-ca", required_argument, NULL, OPT_TLS_CA },
                 { "tls-auth-timeout-ms", required_argument, NULL, OPT_TLS_AUTH_TIMEOUT_MS },
+                { "drop-privileges", no_argument, NULL, OPT_DROP_PRIVILEGES },
+                { "no-drop-privileges", no_argument, NULL, OPT_NO_DROP_PRIVILEGES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -380,6 +399,11 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 case OPT_NO_PROC_CONNECTOR:
                         o->proc_connector = false;
                         o->from_cmdline |= SETTINGS_SET_PROC_CONNECTOR;
+                        break;
+                case OPT_DROP_PRIVILEGES:
+                case OPT_NO_DROP_PRIVILEGES:
+                        o->drop_privileges = c == OPT_DROP_PRIVILEGES;
+                        o->from_cmdline |= SETTINGS_SET_DROP_PRIVILEGES;
                         break;
                 case OPT_FORK_GRACE_MS: {
                         Error e;

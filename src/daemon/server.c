@@ -13,12 +13,14 @@
 
 #include "cleanup.h"
 #include "engine.h"
+#include "filetrust.h"
 #include "listener.h"
 #include "lockfile.h"
 #include "log.h"
 #include "mem.h"
 #include "netaddr.h"
 #include "async.h"
+#include "privdrop.h"
 #include "providers.h"
 #include "rights.h"
 #include "selfprov.h"
@@ -240,6 +242,11 @@ static int server_lock_repository(Server *s, Error *err) {
                 if (r != 0)
                         return r;
         }
+        /* Whoever can replace the repository decides every class, every
+         * static instance and every right lwmid serves. */
+        r = filetrust_check(s->settings.repository, "repository", geteuid(), false, err);
+        if (r != 0)
+                return r;
         r = lockfile_acquire(s->repo_lock_path, &s->repo_lock_fd, &holder, err);
         if (r == WBEM_E_ALREADY_EXISTS) {
                 if (holder > 0)
@@ -374,6 +381,41 @@ static int server_listen_tcp(Server *s, Error *err) {
         return 0;
 }
 
+/* Everything that needed root is done (socket bound, repository open,
+ * directories made): keep only what the providers use (privdrop.h). Before
+ * readiness, so nobody ever talks to a privileged lwmid. */
+static int server_drop_privileges(Server *s, Error *err) {
+        PrivdropResult res;
+        char kept[256];
+        int r;
+
+        if (!s->settings.drop_privileges) {
+                log_info("privileges not dropped (drop_privileges = false)");
+                return 0;
+        }
+        r = privdrop_apply(PRIVDROP_KEEP, &res, err);
+        if (r != 0)
+                return r;
+        privdrop_format(res.kept, kept, sizeof(kept));
+        if (res.kept == 0 && !res.bounding_cleared)
+                log_info("privileges: lwmid holds no capabilities, nothing to drop; "
+                         "no_new_privs set");
+        else if (res.bounding == res.kept)
+                log_info("privileges dropped: capabilities kept %s (bounding set the same), "
+                         "no_new_privs set%s",
+                         kept,
+                         res.securebits_locked ? ", securebits locked"
+                                               : " (securebits not locked: no CAP_SETPCAP)");
+        else {
+                char bounding[512];
+                log_info("privileges dropped: capabilities kept %s, no_new_privs set; the "
+                         "bounding set stays %s (no CAP_SETPCAP to shrink it; no_new_privs "
+                         "keeps it unusable)",
+                         kept, privdrop_format(res.bounding, bounding, sizeof(bounding)));
+        }
+        return 0;
+}
+
 int server_start(Server *s, Error *err) {
         pid_t holder = 0;
         int r;
@@ -435,6 +477,9 @@ int server_start(Server *s, Error *err) {
         else
                 log_info("Linux_Process events are polled only (event queries need WITHIN): %s",
                          why);
+        r = server_drop_privileges(s, err);
+        if (r != 0)
+                return r;
         /* Not running under systemd is fine: sd_notify() then does nothing. */
         (void)sd_notifyf(0, "READY=1\nSTATUS=Listening on %s%s%s\nMAINPID=%ld",
                          s->settings.socket_path, s->tcp_listener ? " and " : "",
@@ -541,6 +586,9 @@ int server_reload(Server *s) {
             fresh.fork_grace_ms != s->settings.fork_grace_ms)
                 log_warning("SIGHUP: proc_connector or fork_grace_ms changed in %s; the process "
                             "events keep the current setting until a restart",
+                            s->cmdline.config_path);
+        if (fresh.drop_privileges != s->settings.drop_privileges)
+                log_warning("SIGHUP: drop_privileges changed in %s; takes effect at a restart",
                             s->cmdline.config_path);
         if (!streq_ptr(fresh.listen, s->settings.listen) ||
             fresh.insecure_tcp != s->settings.insecure_tcp ||

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "filetrust.h"
 #include "mem.h"
 #include "netaddr.h"
 #include "repo.h"
@@ -33,6 +34,7 @@ void settings_init(Settings *o) {
                 .fork_grace_ms = SETTINGS_DEFAULT_FORK_GRACE_MS,
                 .max_backlog_bytes = SETTINGS_DEFAULT_MAX_BACKLOG_BYTES,
                 .tls_auth_timeout_ms = SETTINGS_DEFAULT_TLS_AUTH_TIMEOUT_MS,
+                .drop_privileges = true,
         };
 }
 
@@ -276,6 +278,7 @@ static const struct {
         { "tls_key", SETTINGS_SET_TLS_KEY },
         { "tls_ca", SETTINGS_SET_TLS_CA },
         { "tls_auth_timeout_ms", SETTINGS_SET_TLS_AUTH_TIMEOUT_MS },
+        { "drop_privileges", SETTINGS_SET_DROP_PRIVILEGES },
 };
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -304,7 +307,7 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                            "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
                            "min_within_ms, keepalive_ms, stall_timeout_ms, listen, insecure_tcp, "
                            "proc_connector, fork_grace_ms, max_backlog_bytes, tls_cert, "
-                           "tls_key, tls_ca, tls_auth_timeout_ms)",
+                           "tls_key, tls_ca, tls_auth_timeout_ms, drop_privileges)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -394,6 +397,12 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
+        } else if (flag == SETTINGS_SET_DROP_PRIVILEGES) {
+                bool b;
+                if (settings_parse_bool(value, "drop_privileges", &b, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
         } else if (flag == SETTINGS_SET_FORK_GRACE_MS) {
                 size_t n;
                 if (settings_parse_count(value, "fork_grace_ms", 0, SETTINGS_MAX_FORK_GRACE_MS,
@@ -480,6 +489,9 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         case SETTINGS_SET_PROC_CONNECTOR:
                 (void)settings_parse_bool(value, "proc_connector", &o->proc_connector, NULL);
                 break;
+        case SETTINGS_SET_DROP_PRIVILEGES:
+                (void)settings_parse_bool(value, "drop_privileges", &o->drop_privileges, NULL);
+                break;
         case SETTINGS_SET_FORK_GRACE_MS:
                 (void)settings_parse_count(value, "fork_grace_ms", 0, SETTINGS_MAX_FORK_GRACE_MS,
                                            &o->fork_grace_ms, NULL);
@@ -533,6 +545,13 @@ int settings_load(Settings *o, Error *err) {
         if (!p.file)
                 return error_set(err, WBEM_E_NOT_FOUND, "cannot open %s: %s", o->config_path,
                                  strerror(errno));
+        /* It decides where lwmid listens and what it stores: nobody but
+         * root (or lwmid's own user) may be able to change it. */
+        r = filetrust_check(o->config_path, "configuration file", geteuid(), true, err);
+        if (r != 0) {
+                fclose(p.file);
+                return r;
+        }
         r = settings_parse(&p, err);
         if (r == 0 && ferror(p.file))
                 r = error_set(err, WBEM_E_FAILED, "cannot read %s", o->config_path);

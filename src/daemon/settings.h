@@ -74,6 +74,7 @@ enum {
         SETTINGS_SET_TLS_KEY = 1u << 15,
         SETTINGS_SET_TLS_CA = 1u << 16,
         SETTINGS_SET_TLS_AUTH_TIMEOUT_MS = 1u << 17,
+        SETTINGS_SET_DROP_PRIVILEGES = 1u << 18,
 };
 
 /* How long a TLS session may take to finish its handshake and
@@ -103,6 +104,7 @@ typedef struct Settings {
         bool proc_connector;  /* native process events when privileged */
         size_t fork_grace_ms; /* a fork without exec is announced after it */
         size_t max_backlog_bytes;  /* a session's Indicate backlog budget */
+        bool drop_privileges; /* keep only the providers' capabilities after start (privdrop.h) */
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
@@ -110,7 +112,7 @@ typedef struct Settings {
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
  * and 64 MiB, WITHIN at least 500 ms, keepalive and stall bound 10 s, no
  * TCP listener, the proc connector on with a fork grace of 10 ms, a
- * backlog of 4 MiB per session. */
+ * backlog of 4 MiB per session, privileges dropped after start. */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */
@@ -141,7 +143,9 @@ int settings_check_listen(const Settings *o, Error *err);
  * o->from_cmdline. Unknown sections or keys, repeated keys, bad values and
  * syntax errors fail with WBEM_E_INVALID_PARAMETER and a message
  * "FILE:LINE: ..." naming the key; an unreadable file fails with
- * WBEM_E_NOT_FOUND ("cannot open FILE: reason"). On failure o may hold
+ * WBEM_E_NOT_FOUND ("cannot open FILE: reason"); a file that another user
+ * could change (world-writable, or see filetrust.h) with
+ * WBEM_E_ACCESS_DENIED and a message naming it and the fix. On failure o may hold
  * some of the file's settings: parse into a copy when that matters. */
 int settings_load(Settings *o, Error *err);
 

@@ -3,6 +3,7 @@
  * instance lock (lockfile.c) and the log level names (log.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -541,6 +542,87 @@ static void test_process_events(void **state) {
         expect_load_error("[daemon]\nproc_conector = false\n", "proc_connector, fork_grace_ms");
 }
 
+/* drop_privileges: on by default, a boolean key, the command line wins. */
+static void test_drop_privileges(void **state) {
+        Settings o;
+        Error e;
+        (void)state;
+
+        settings_init(&o);
+        assert_true(o.drop_privileges);
+        assert_int_equal(settings_load_string(&o, "f.conf", "[daemon]\ndrop_privileges = false\n",
+                                              &e),
+                         0);
+        assert_false(o.drop_privileges);
+        assert_true(o.from_file & SETTINGS_SET_DROP_PRIVILEGES);
+        settings_done(&o);
+
+        settings_init(&o);
+        o.from_cmdline = SETTINGS_SET_DROP_PRIVILEGES;
+        assert_int_equal(settings_load_string(&o, "f.conf", "[daemon]\ndrop_privileges = false\n",
+                                              &e),
+                         0);
+        assert_true(o.drop_privileges);
+        settings_done(&o);
+
+        expect_load_error("[daemon]\ndrop_privileges = yes\n",
+                          "f.conf:2: key drop_privileges: 'yes' is not true or false");
+        expect_load_error("[daemon]\ndrop_privilege = true\n", "tls_auth_timeout_ms, drop_privileges)");
+}
+
+/* A configuration file another user could change is refused, naming it
+ * and the fix; a private one in a sticky directory is fine. */
+static void test_load_file_untrusted(void **state) {
+        char dir[] = "/tmp/lwmi-test-settings-XXXXXX";
+        char path[PATH_MAX];
+        Settings o;
+        Error e;
+        (void)state;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/lwmid.conf", dir);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        assert_true(fd >= 0);
+        const char text[] = "[daemon]\nlog_level = debug\n";
+        assert_int_equal(write(fd, text, sizeof(text) - 1), sizeof(text) - 1);
+        close(fd);
+
+        settings_init(&o);
+        o.config_path = mem_strdup(path);
+        assert_int_equal(settings_load(&o, &e), 0);
+        assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
+        settings_done(&o);
+
+        assert_int_equal(chmod(path, 0666), 0);
+        settings_init(&o);
+        o.config_path = mem_strdup(path);
+        assert_int_equal(settings_load(&o, &e), WBEM_E_ACCESS_DENIED);
+        assert_non_null(strstr(e.message, "refusing the configuration file"));
+        assert_non_null(strstr(e.message, path));
+        assert_non_null(strstr(e.message, "world-writable (mode 0666)"));
+        assert_non_null(strstr(e.message, "fix: chmod o-w"));
+        /* nothing was read */
+        assert_int_equal(o.log_level, LOG_LEVEL_INFO);
+        settings_done(&o);
+
+        assert_int_equal(chmod(path, 0600), 0);
+        assert_int_equal(chmod(dir, 0777), 0);
+        settings_init(&o);
+        o.config_path = mem_strdup(path);
+        assert_int_equal(settings_load(&o, &e), WBEM_E_ACCESS_DENIED);
+        assert_non_null(strstr(e.message, "without the sticky bit"));
+        settings_done(&o);
+
+        assert_int_equal(chmod(dir, 01777), 0);
+        settings_init(&o);
+        o.config_path = mem_strdup(path);
+        assert_int_equal(settings_load(&o, &e), 0);
+        settings_done(&o);
+
+        unlink(path);
+        rmdir(dir);
+}
+
 static void test_lockfile(void **state) {
         char dir[] = "/tmp/lwmi-test-lock-XXXXXX";
         char path[128];
@@ -619,6 +701,8 @@ int main(void) {
                 cmocka_unit_test(test_defaults),    cmocka_unit_test(test_copy_and_resolve),
                 cmocka_unit_test(test_lockfile),    cmocka_unit_test(test_log_levels),
                 cmocka_unit_test(test_listen),      cmocka_unit_test(test_process_events),
+                cmocka_unit_test(test_drop_privileges),
+                cmocka_unit_test(test_load_file_untrusted),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
