@@ -94,7 +94,14 @@ static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
         (void)fd;
         (void)what;
 
-        while ((session = TAILQ_FIRST(&s->doomed))) {
+        /* A burst of closes (1,000 sessions dropped at once) is freed
+         * over several turns, SERVER_REAP_PER_TURN at a time. */
+        for (unsigned n = 0; (session = TAILQ_FIRST(&s->doomed)); n++) {
+                if (n == SERVER_REAP_PER_TURN) {
+                        static const struct timeval next_turn = { 0, 0 };
+                        evtimer_add(s->reap_event, &next_turn);
+                        return;
+                }
                 TAILQ_REMOVE(&s->doomed, session, link);
                 s->trim_calls += session->released_calls;
                 s->trim_bytes += session->discarded_bytes;

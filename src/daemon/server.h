@@ -41,6 +41,8 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 /* The memory of released calls (engine_reclaim) is freed in batches of
  * SERVER_RECLAIM_BATCH, for at most SERVER_RECLAIM_USEC per loop turn. */
 #define SERVER_RECLAIM_BATCH 256
+/* Closed sessions freed per loop turn. */
+#define SERVER_REAP_PER_TURN 64
 #define SERVER_RECLAIM_USEC 1000
 
 typedef struct Server {
