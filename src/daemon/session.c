@@ -736,7 +736,8 @@ static bool session_read_more(Session *s, size_t have) {
         struct evbuffer *in = bufferevent_get_input(s->bev);
         size_t limit = s->max_line_bytes + 1, want = SESSION_READ_AHEAD_BYTES;
 
-        if (s->read_eof || s->output_paused || have >= limit)
+        if (s->read_eof || s->output_paused || have >= limit ||
+            !(bufferevent_get_enabled(s->bev) & EV_READ))
                 return false;
         if (want > limit - have)
                 want = limit - have;
