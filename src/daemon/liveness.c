@@ -2,7 +2,7 @@
 #include "liveness.h"
 
 uint64_t liveness_granularity_usec(uint64_t stall_usec) {
-        uint64_t g = stall_usec / 16;
+        uint64_t g = stall_usec / LIVENESS_MARKS;
         return g < 1000 ? 1000 : g;
 }
 
@@ -21,7 +21,7 @@ bool liveness_output_queued(LivenessOutput *o, size_t bytes, uint64_t now_usec,
         o->queued += bytes;
         if (o->count > 0) {
                 LivenessMark *m = last_mark(o);
-                if (now_usec - m->first_usec < granularity_usec || o->count == LIVENESS_MARKS) {
+                if (now_usec - o->tail_first_usec < granularity_usec || o->count == LIVENESS_MARKS) {
                         m->end = o->queued;
                         m->last_usec = now_usec;
                         return false;
@@ -29,9 +29,9 @@ bool liveness_output_queued(LivenessOutput *o, size_t bytes, uint64_t now_usec,
         }
         o->marks[(o->head + o->count) % LIVENESS_MARKS] = (LivenessMark){
                 .end = o->queued,
-                .first_usec = now_usec,
                 .last_usec = now_usec,
         };
+        o->tail_first_usec = now_usec;
         o->count++;
         return o->count == 1;
 }

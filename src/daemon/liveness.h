@@ -24,25 +24,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Marks kept per session (24 bytes each). */
-#define LIVENESS_MARKS 16
+/* Marks kept per session (16 bytes each). */
+#define LIVENESS_MARKS 64
 
 typedef struct LivenessMark {
-        uint64_t end;        /* offset just past the mark's last byte */
-        uint64_t first_usec; /* its first append (for coalescing) */
-        uint64_t last_usec;  /* its last append (its bytes' date) */
+        uint64_t end;       /* offset just past the mark's last byte */
+        uint64_t last_usec; /* its last append (its bytes' date) */
 } LivenessMark;
 
 typedef struct LivenessOutput {
-        uint64_t queued; /* bytes ever queued */
-        unsigned head;   /* index of the oldest mark */
-        unsigned count;  /* marks in use */
+        uint64_t queued;          /* bytes ever queued */
+        uint64_t tail_first_usec; /* the newest mark's first append (for coalescing) */
+        unsigned head;            /* index of the oldest mark */
+        unsigned count;           /* marks in use */
         LivenessMark marks[LIVENESS_MARKS];
 } LivenessOutput;
 
-/* The coalescing granularity for a stall bound: a sixteenth of it, at
- * least 1 ms (so a stall is declared at most about 6% late, and a ring of
- * LIVENESS_MARKS covers the bound). */
+/* The coalescing granularity for a stall bound: 1/LIVENESS_MARKS of it,
+ * at least 1 ms (so a stall is declared at most about 1.6% late, and a
+ * full ring covers the bound). */
 uint64_t liveness_granularity_usec(uint64_t stall_usec);
 
 /* bytes were queued at now_usec. Returns true when this append started the

@@ -62,23 +62,64 @@ static void server_trim_cb(evutil_socket_t fd, short what, void *userdata) {
         s->trim_bytes = 0;
 }
 
+/* Trim once what sessions released is all freed. */
+static void server_schedule_trim(Server *s) {
+        if ((s->trim_calls >= SERVER_TRIM_MIN_CALLS || s->trim_bytes >= SERVER_TRIM_MIN_BYTES) &&
+            s->trim_event && !evtimer_pending(s->trim_event, NULL)) {
+                static const struct timeval delay = { 0, SERVER_TRIM_DELAY_MS * 1000 };
+                evtimer_add(s->trim_event, &delay);
+        }
+}
+
+/* Free the memory of released calls in bounded steps: a lost session's
+ * registrations were unlinked from the engine in one pass (session.c),
+ * their free()s spread over turns so no other client waits for them all. */
+static void server_reclaim_cb(evutil_socket_t fd, short what, void *userdata) {
+        Server *s = userdata;
+        uint64_t start = session_now_usec();
+        size_t left;
+        (void)fd;
+        (void)what;
+
+        s->reclaim_turns++;
+        do
+                left = s->engine ? engine_reclaim(s->engine, SERVER_RECLAIM_BATCH) : 0;
+        while (left > 0 && session_now_usec() - start < SERVER_RECLAIM_USEC);
+        if (left > 0) {
+                static const struct timeval next_turn = { 0, 0 };
+                evtimer_add(s->reclaim_event, &next_turn);
+                return;
+        }
+        server_schedule_trim(s);
+}
+
 static void server_reap_cb(evutil_socket_t fd, short what, void *userdata) {
         Server *s = userdata;
         Session *session;
         (void)fd;
         (void)what;
 
-        while ((session = TAILQ_FIRST(&s->doomed))) {
+        /* A burst of closes (1,000 sessions dropped at once) is freed
+         * over several turns, SERVER_REAP_PER_TURN at a time. */
+        for (unsigned n = 0; (session = TAILQ_FIRST(&s->doomed)); n++) {
+                if (n == SERVER_REAP_PER_TURN) {
+                        static const struct timeval next_turn = { 0, 0 };
+                        evtimer_add(s->reap_event, &next_turn);
+                        return;
+                }
                 TAILQ_REMOVE(&s->doomed, session, link);
                 s->trim_calls += session->released_calls;
                 s->trim_bytes += session->discarded_bytes;
                 session_free(session);
         }
-        if ((s->trim_calls >= SERVER_TRIM_MIN_CALLS || s->trim_bytes >= SERVER_TRIM_MIN_BYTES) &&
-            s->trim_event && !evtimer_pending(s->trim_event, NULL)) {
-                static const struct timeval delay = { 0, SERVER_TRIM_DELAY_MS * 1000 };
-                evtimer_add(s->trim_event, &delay);
+        if (s->engine && engine_reclaim(s->engine, 0) > 0) {
+                if (!evtimer_pending(s->reclaim_event, NULL)) {
+                        static const struct timeval next_turn = { 0, 0 };
+                        evtimer_add(s->reclaim_event, &next_turn);
+                }
+                return;
         }
+        server_schedule_trim(s);
 }
 
 void server_session_closed(Server *s, Session *session) {
@@ -211,7 +252,8 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         s->reap_event = evtimer_new(s->base, server_reap_cb, s);
         s->shutdown_event = evtimer_new(s->base, server_shutdown_cb, s);
         s->trim_event = evtimer_new(s->base, server_trim_cb, s);
-        if (!s->reap_event || !s->shutdown_event || !s->trim_event)
+        s->reclaim_event = evtimer_new(s->base, server_reclaim_cb, s);
+        if (!s->reap_event || !s->shutdown_event || !s->trim_event || !s->reclaim_event)
                 goto oom;
         *ret = s;
         return 0;
@@ -672,6 +714,8 @@ Server *server_free(Server *s) {
                 event_free(s->shutdown_event);
         if (s->trim_event)
                 event_free(s->trim_event);
+        if (s->reclaim_event)
+                event_free(s->reclaim_event);
         if (s->sockdiag_fd >= 0)
                 close(s->sockdiag_fd);
         if (s->base)

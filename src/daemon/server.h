@@ -41,6 +41,12 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
  * most SERVER_TRIM_MAX_WAITS times. */
 #define SERVER_TRIM_RETRY_MS 20
 #define SERVER_TRIM_MAX_WAITS 50
+/* The memory of released calls (engine_reclaim) is freed in batches of
+ * SERVER_RECLAIM_BATCH, for at most SERVER_RECLAIM_USEC per loop turn. */
+#define SERVER_RECLAIM_BATCH 256
+/* Closed sessions freed per loop turn. */
+#define SERVER_REAP_PER_TURN 64
+#define SERVER_RECLAIM_USEC 1000
 
 typedef struct Server {
         struct event_base *base;
@@ -92,6 +98,8 @@ typedef struct Server {
          * output) are freed, malloc_trim(0) runs once the loop has been
          * free of them for SERVER_TRIM_DELAY_MS. */
         struct event *trim_event;
+        struct event *reclaim_event; /* frees released calls in steps */
+        uint64_t reclaim_turns;      /* loop turns spent on it */
         size_t trim_calls;  /* released since the last trim */
         size_t trim_bytes;
         uint64_t trims;     /* malloc_trim calls made */

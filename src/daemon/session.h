@@ -79,6 +79,8 @@ typedef struct RightsSeen RightsSeen;
 #define SESSION_MAX_MESSAGES_PER_TURN 256
 #define SESSION_MAX_BYTES_PER_TURN (256u * 1024)
 #define SESSION_MAX_USEC_PER_TURN 2000
+/* read straight from the socket per step once the input is used up */
+#define SESSION_READ_AHEAD_BYTES (64u * 1024)
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
 #define SESSION_OUTPUT_LOW_WATER (256u * 1024)
 #define SESSION_DRAIN_TIMEOUT_MS 5000

@@ -773,6 +773,34 @@ static void eq_remove(Dispatcher *d, EqSlot *slot) {
         d->n_eq--;
 }
 
+void dispatcher_eq_sweep(Dispatcher *d) {
+        /* Removing a slot shifts the entries after it back by one, into
+         * the slot just looked at: look at it again. An entry shifted
+         * from slot 0 to the last slot was looked at already. */
+        for (size_t at = 0; d->eq && at <= d->eq_mask && d->n_doomed > 0; at++)
+                while (d->eq[at].tag && (eq_slot_filter(&d->eq[at])->flags & FILTER_DOOMED)) {
+                        eq_remove(d, &d->eq[at]);
+                        d->n_doomed--;
+                }
+        d->n_doomed = 0;
+}
+
+void dispatcher_eq_compact(Dispatcher *d) {
+        size_t size = d->eq ? d->eq_mask + 1 : 0, target = size;
+        if (d->no_shrink || size == 0)
+                return;
+        if (d->n_eq == 0) {
+                mem_free(d->eq);
+                d->eq = NULL;
+                d->eq_mask = 0;
+                return;
+        }
+        while (target > TABLE_MIN && d->n_eq < target / 4)
+                target /= 2;
+        if (target != size)
+                (void)eq_resize(d, target); /* a failure only leaves it larger */
+}
+
 void dispatcher_scan_insert(Bucket *b, Filter *f) {
         filter_link(&b->scan, f);
         f->flags &= (uint8_t)~FILTER_INDEXED;
@@ -1341,6 +1369,7 @@ Dispatcher *dispatcher_free(Dispatcher *d) {
                 return NULL;
         while (d->sinks)
                 sink_free(d->sinks);
+        (void)dispatcher_reclaim(d, SIZE_MAX);
         /* every filter, bucket and task went with the calls */
         for (size_t k = 0; k < ROUTE_CACHE; k++)
                 route_clear(&d->routes[k]);

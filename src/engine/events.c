@@ -156,6 +156,10 @@ void engine_event_stats(const Engine *e, EngineEventStats *ret) {
         }
 }
 
+size_t engine_reclaim(Engine *e, size_t max) {
+        return dispatcher_reclaim(e->events, max);
+}
+
 int sink_new(Engine *e, const SinkOps *ops, void *userdata, Sink **ret) {
         if (!ops || !ops->indicate)
                 return -EINVAL;

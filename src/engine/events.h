@@ -55,8 +55,15 @@ typedef struct SinkOps {
  * -EINVAL without ops->indicate. Sinks still open when the engine is freed
  * are freed with it, silently. */
 int sink_new(Engine *e, const SinkOps *ops, void *userdata, Sink **ret);
-/* Cancel every call of the sink, silently, and free it. Accepts NULL. */
+/* Cancel every call of the sink, silently, and free it. Accepts NULL.
+ * Its calls (and filters no other call uses) are unlinked from every index
+ * at once, so nothing in the engine refers to them on return, but their
+ * memory is freed by engine_reclaim() (or with the engine). */
 Sink *sink_free(Sink *s);
+/* Free up to max chunks of memory sink_free() left (a few hundred
+ * nanoseconds each); returns how many are left, so a host frees a large
+ * release over several loop turns. engine_reclaim(e, 0) only counts. */
+size_t engine_reclaim(Engine *e, size_t max);
 /* Cancel every call of the sink; each(call, ud) runs for every call just
  * before it is freed (may be NULL). Returns the number cancelled. */
 size_t sink_cancel_all(Sink *s, void (*each)(Call *c, void *ud), void *ud);

@@ -198,6 +198,7 @@ enum {
         FILTER_CAPTURED = 1 << 1,   /* no query: delivered without evaluation */
         FILTER_FIRST_USED = 1 << 2, /* `first` is a live call */
         FILTER_TEXT_SPLIT = 1 << 3, /* text is the path's tmpl with a middle of its own */
+        FILTER_DOOMED = 1 << 4,     /* gone, its slot left for dispatcher_eq_sweep */
 };
 
 /* A filter is what its calls share. An indexed filter is found through its
@@ -384,6 +385,18 @@ struct Dispatcher {
         uint64_t generation; /* of the native buckets and namespaces */
 
         size_t n_sinks, n_calls, n_filters, n_tasks, n_sources;
+        /* Chunks of calls and filters a sink_free() unlinked, freed later in
+         * bounded steps (dispatcher_reclaim): losing a session with 100,000
+         * registrations unlinks them all in one pass, but the free()s do not
+         * all land on that loop turn. */
+        Filter *reclaim_filters; /* linked through Filter.calls */
+        Call *reclaim_calls;     /* linked through Call.sink_next */
+        size_t n_reclaim;
+        /* sink_free() of many calls: filters that go leave their equality
+         * slots to one sweep of the table (dispatcher_eq_sweep) instead
+         * of a lookup each */
+        bool bulk_unlink;
+        size_t n_doomed;
         uint64_t events_raised, events_delivered, events_failed;
         uint64_t source_overflows; /* event_source_overflowed() */
         unsigned no_shrink; /* tables keep their size while > 0 (walks under way) */
@@ -511,6 +524,23 @@ const char *filter_text(Dispatcher *d, const Filter *f);
 void subscribe_memo_clear(SubscribeMemo *m);
 /* Drop one reference (a call); frees the filter at zero. */
 void filter_unref(Dispatcher *d, Filter *f);
+/* The same, but a filter that goes is only unlinked from every index; its
+ * memory goes to the reclaim list (dispatcher_reclaim_later). */
+void filter_unref_deferred(Dispatcher *d, Filter *f);
+/* Queue f (unlinked from every index; with its query) or c (unlinked) to
+ * be freed by dispatcher_reclaim. Only the link field is overwritten. */
+void dispatcher_reclaim_filter_later(Dispatcher *d, Filter *f);
+void dispatcher_reclaim_call_later(Dispatcher *d, Call *c);
+/* Remove the slots of every FILTER_DOOMED filter in one pass over the
+ * equality table. */
+void dispatcher_eq_sweep(Dispatcher *d);
+/* Free up to max queued chunks; returns how many are left. The last one
+ * freed also shrinks the equality table once (dispatcher_eq_compact). */
+size_t dispatcher_reclaim(Dispatcher *d, size_t max);
+/* Shrink the equality table in one resize to what its entries need (a
+ * sink_free() unlinks with no_shrink set: halving the table again and
+ * again while 100,000 entries go would rehash as many). */
+void dispatcher_eq_compact(Dispatcher *d);
 /* Deliver event to f's calls if f matches it (evaluated unless captured). */
 void filter_offer(Dispatcher *d, Filter *f, Instance *event, size_t *delivered, int *error);
 /* Deliver event to all of f's calls (f known to match). */

@@ -334,22 +334,70 @@ const char *filter_namespace(const Filter *f) {
         return f->bucket->ns->name;
 }
 
-void filter_unref(Dispatcher *d, Filter *f) {
+static void filter_drop(Dispatcher *d, Filter *f, bool defer) {
         if (--f->n_calls > 0)
                 return;
         Bucket *b = f->bucket;
-        dispatcher_filter_unlink(d, f);
+        if (defer && d->bulk_unlink && (f->flags & FILTER_INDEXED)) {
+                f->flags |= FILTER_DOOMED; /* dispatcher_eq_sweep takes its slot */
+                d->n_doomed++;
+        } else {
+                dispatcher_filter_unlink(d, f);
+        }
         if (b->all == f)
                 b->all = NULL;
         if (f->path_id != EQ_PATH_NONE)
                 bucket_path_unref(d, b, f->path_id);
-        if (f->query) {
+        if (f->query)
                 dispatcher_share_remove(d, f);
-                filter_query_free(f->query);
-        }
         d->n_filters--;
-        mem_free(f);
+        if (defer) {
+                dispatcher_reclaim_filter_later(d, f);
+        } else {
+                filter_query_free(f->query);
+                mem_free(f);
+        }
         dispatcher_bucket_unref(d, b);
+}
+
+void filter_unref(Dispatcher *d, Filter *f) {
+        filter_drop(d, f, false);
+}
+
+void filter_unref_deferred(Dispatcher *d, Filter *f) {
+        filter_drop(d, f, true);
+}
+
+void dispatcher_reclaim_filter_later(Dispatcher *d, Filter *f) {
+        f->calls = (Call *)d->reclaim_filters;
+        d->reclaim_filters = f;
+        d->n_reclaim++;
+}
+
+void dispatcher_reclaim_call_later(Dispatcher *d, Call *c) {
+        c->sink_next = d->reclaim_calls;
+        d->reclaim_calls = c;
+        d->n_reclaim++;
+}
+
+size_t dispatcher_reclaim(Dispatcher *d, size_t max) {
+        size_t i;
+        for (i = 0; i < max && d->reclaim_calls; i++) {
+                Call *c = d->reclaim_calls;
+                d->reclaim_calls = c->sink_next;
+                d->n_reclaim--;
+                mem_free(c);
+        }
+        for (; i < max && d->reclaim_filters; i++) {
+                Filter *f = d->reclaim_filters;
+                d->reclaim_filters = (Filter *)f->calls;
+                d->n_reclaim--;
+                filter_query_free(f->query);
+                mem_free(f);
+        }
+        if (i > 0 && d->n_reclaim == 0)
+                dispatcher_eq_compact(d);
+        return d->n_reclaim;
 }
 
 /* A copy of event with only the selected properties set (WMI projects

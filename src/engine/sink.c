@@ -71,8 +71,11 @@ int sink_new_in(Dispatcher *d, const SinkOps *ops, void *userdata, Sink **ret) {
         return 0;
 }
 
-/* Unlink and free c, dropping its filter's reference. */
-static void call_free(Call *c) {
+/* Unlink and free c, dropping its filter's reference. With defer, the
+ * memory of c (and of its filter, when c was its last call) only goes to
+ * the dispatcher's reclaim list: unlinked from everything now, freed by
+ * dispatcher_reclaim later. */
+static void call_drop(Call *c, bool defer) {
         Sink *s = c->sink;
         Dispatcher *d = s->d;
         Filter *f = call_filter(c);
@@ -92,11 +95,21 @@ static void call_free(Call *c) {
                 dispatcher_eq_refresh(d, f);
         if (c->filter & CALL_INLINE) {
                 f->flags &= (uint8_t)~FILTER_FIRST_USED;
-                filter_unref(d, f); /* may free f, and so c */
+                if (defer)
+                        filter_unref_deferred(d, f); /* may queue f, and so c */
+                else
+                        filter_unref(d, f); /* may free f, and so c */
+        } else if (defer) {
+                filter_unref_deferred(d, f);
+                dispatcher_reclaim_call_later(d, c);
         } else {
                 filter_unref(d, f);
                 mem_free(c);
         }
+}
+
+static void call_free(Call *c) {
+        call_drop(c, false);
 }
 
 size_t sink_cancel_all(Sink *s, void (*each)(Call *c, void *ud), void *ud) {
@@ -116,7 +129,19 @@ size_t sink_cancel_all(Sink *s, void (*each)(Call *c, void *ud), void *ud) {
 Sink *sink_free(Sink *s) {
         if (!s)
                 return NULL;
-        sink_cancel_all(s, NULL, NULL);
+        /* Unlinked now, freed in steps (engine_reclaim), the equality
+         * table shrunk once at the end of those. */
+        Dispatcher *d = s->d;
+        d->no_shrink++;
+        /* Many calls: their filters' equality slots go in one sequential
+         * sweep of the table rather than a random lookup each. */
+        d->bulk_unlink = s->n_calls >= 64 && d->eq && s->n_calls * 32 >= d->eq_mask + 1;
+        while (s->calls)
+                call_drop(s->calls, true);
+        if (d->n_doomed > 0)
+                dispatcher_eq_sweep(d);
+        d->bulk_unlink = false;
+        d->no_shrink--;
         *s->pprev = s->next;
         if (s->next)
                 s->next->pprev = s->pprev;

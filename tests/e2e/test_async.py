@@ -594,9 +594,15 @@ class TestBacklog(EventTestCase):
         consumer.notes = []
         self.assertIn("result", consumer.response(ping))
         # the consumer read nothing meanwhile: a first part came, the rest
-        # was dropped and reported in one range
-        self.assertEqual(sevs, list(range(len(sevs))))
-        self.assertEqual(reported, [dropped])
+        # was dropped and reported. (Usually in one range; lwmid handles
+        # up to 256 pipelined requests a turn, so the budget can fill
+        # before its first write to the kernel, which then takes what
+        # was queued: a second run of events may come before the kernel's
+        # buffer is full. Every range is reported, exactly.)
+        self.assertEqual(sevs[0], 0)
+        self.assertEqual(sevs, sorted(set(sevs)))
+        self.assertEqual(sum(reported), dropped)
+        self.assertGreaterEqual(len(reported), 1)
         self.assertEqual(len(sevs) + dropped, n)
         # and events flow again, with the next seq
         self.c.ok("PublishEvent", namespace=NS, event={"__CLASS": "T_Alarm", "Sev": 7})

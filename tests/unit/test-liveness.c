@@ -15,8 +15,8 @@
 
 static void test_granularity(void **state) {
         (void)state;
-        assert_int_equal(liveness_granularity_usec(10000 * MS), 625 * MS);
-        assert_int_equal(liveness_granularity_usec(100 * MS), 6250);
+        assert_int_equal(liveness_granularity_usec(10000 * MS), 156250);
+        assert_int_equal(liveness_granularity_usec(100 * MS), 1562);
         /* at least 1 ms */
         assert_int_equal(liveness_granularity_usec(10 * MS), 1000);
         assert_int_equal(liveness_granularity_usec(0), 1000);
@@ -80,6 +80,34 @@ static void test_coalesced_bytes_are_never_dated_older(void **state) {
         /* the granularity counts from the mark's first append */
         assert_false(liveness_output_queued(&o, 10, 1010 * MS, 10 * MS));
         assert_int_equal(o.count, 2);
+}
+
+/* The bound on lateness: whatever offset the consumer stopped at, the
+ * oldest byte not taken is dated no earlier than it was queued (never
+ * early) and at most one granularity (stall / LIVENESS_MARKS) after it,
+ * however the appends were spread: here one every 7 ms for 2 s with a 2 s
+ * bound (granularity 31.25 ms), the consumer stopping anywhere. */
+static void test_dated_within_one_granularity(void **state) {
+        const uint64_t stall = 2000 * MS, g = liveness_granularity_usec(stall);
+        uint64_t queued_at[300];
+        (void)state;
+
+        assert_true(g <= stall / 50); /* within 2% of the bound */
+        for (uint64_t stop = 0; stop < 300 * 10; stop += 13) {
+                LivenessOutput o = { 0 };
+                uint64_t when = 0;
+                for (unsigned i = 0; i < 300; i++) {
+                        queued_at[i] = (5000 + 7 * i) * MS;
+                        (void)liveness_output_queued(&o, 10, queued_at[i], g);
+                        /* the consumer takes everything up to stop at once */
+                        if (o.count == LIVENESS_MARKS)
+                                (void)liveness_output_oldest(&o, stop, &when);
+                }
+                assert_true(liveness_output_oldest(&o, stop, &when));
+                uint64_t truth = queued_at[stop / 10];
+                assert_true(when >= truth);
+                assert_true(when - truth <= g);
+        }
 }
 
 /* The point of the rule: a consumer that takes a little now and then while
@@ -167,6 +195,7 @@ static void test_keepalive_anything_heard_settles_the_ping(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_granularity),
+                cmocka_unit_test(test_dated_within_one_granularity),
                 cmocka_unit_test(test_empty_output_has_nothing_pending),
                 cmocka_unit_test(test_dates_the_oldest_pending_byte),
                 cmocka_unit_test(test_coalesced_bytes_are_never_dated_older),

@@ -526,6 +526,96 @@ static void test_many_calls_one_pass(void **state) {
         assert_null(f->d->eq); /* the table shrank away */
 }
 
+/* sink_free() of many calls (a lost session): on return nothing in the
+ * dispatcher refers to them (counts, the equality table, delivery), the
+ * other sink's filters are intact (the sweep of the table removes only
+ * the slots of filters that went), and their memory is freed by
+ * dispatcher_reclaim in steps of the size asked, the table shrinking once
+ * at the end. */
+static void test_sink_free_reclaims_in_steps(void **state) {
+        Fixture *f = *state;
+        char text[128];
+        Sink *s;
+        Record rec = { 0 };
+
+        /* the other sink: 10 filters among the doomed ones, and one call
+         * on the filter the doomed sink shares */
+        for (unsigned k = 0; k < 10; k++) {
+                snprintf(text, sizeof(text), "SELECT * FROM App_Event WHERE Id = %u", 500 * k + 1);
+                subscribe_ok(f->d, &f->table, f->sink, k, text);
+        }
+        subscribe_ok(f->d, &f->table, f->sink, 10, "SELECT * FROM App_Event WHERE Name = 'shared'");
+        EngineEventStats before = stats(f);
+        size_t eq_before = f->d->n_eq;
+
+        assert_int_equal(sink_new_in(f->d, &record_ops, &rec, &s), 0);
+        for (unsigned k = 0; k < 5000; k++) {
+                snprintf(text, sizeof(text), "SELECT * FROM App_Event WHERE Id = %u", 500 * k);
+                subscribe_ok(f->d, &f->table, s, k, text);
+        }
+        for (unsigned k = 0; k < 3000; k++)
+                subscribe_ok(f->d, &f->table, s, 5000 + k,
+                             "SELECT * FROM App_Event WHERE Name = 'shared'");
+        size_t table_big = f->d->eq_mask + 1;
+        assert_int_equal(publish(f, 1000, "x"), 1);
+        assert_int_equal(publish(f, 1001, "shared"), 1 + 3000 + 1);
+
+        sink_free(s);
+        EngineEventStats after = stats(f);
+        assert_stats_equal(&after, &before);
+        assert_int_equal(f->d->n_eq, eq_before);
+        assert_int_equal(f->d->n_doomed, 0);
+        assert_int_equal(publish(f, 1000, "x"), 0);
+        assert_int_equal(publish(f, 1001, "shared"), 1 + 1); /* 1001 is the other sink's */
+        for (unsigned k = 0; k < 10; k++)
+                assert_int_equal(publish(f, 500 * k + 1, "y"), 1);
+        assert_int_equal(rec.n_ended, 0);
+
+        /* 5000 filters (each with its call inside) and 3000 calls (the
+         * shared filter's inline call is the other sink's) wait; the
+         * table keeps its size meanwhile */
+        assert_int_equal(dispatcher_reclaim(f->d, 0), 8000);
+        assert_int_equal(f->d->eq_mask + 1, table_big);
+        size_t left = 8000;
+        while (left > 0) {
+                size_t step = left < 1000 ? left : 1000;
+                assert_int_equal(dispatcher_reclaim(f->d, 1000), left - step);
+                left -= step;
+        }
+        assert_true(f->d->eq_mask + 1 < table_big);
+        assert_true(eq_before * 5 <= (f->d->eq_mask + 1) * 4);
+        assert_int_equal(dispatcher_reclaim(f->d, 1000), 0);
+        for (unsigned k = 0; k < 10; k++)
+                assert_int_equal(publish(f, 500 * k + 1, "y"), 1);
+        record_reset(&rec);
+}
+
+/* A sink of few calls among many unlinks each by lookup; freed in steps
+ * all the same. */
+static void test_sink_free_small_sink(void **state) {
+        Fixture *f = *state;
+        char text[128];
+        Sink *s;
+        Record rec = { 0 };
+
+        for (unsigned k = 0; k < 2000; k++) {
+                snprintf(text, sizeof(text), "SELECT * FROM App_Event WHERE Id = %u", k);
+                subscribe_ok(f->d, &f->table, f->sink, k, text);
+        }
+        assert_int_equal(sink_new_in(f->d, &record_ops, &rec, &s), 0);
+        for (unsigned k = 0; k < 3; k++) {
+                snprintf(text, sizeof(text), "SELECT * FROM App_Event WHERE Id = %u", 10000 + k);
+                subscribe_ok(f->d, &f->table, s, k, text);
+        }
+        sink_free(s);
+        assert_int_equal(f->d->n_eq, 2000);
+        assert_int_equal(publish(f, 10001, "x"), 0);
+        assert_int_equal(publish(f, 1999, "x"), 1);
+        assert_int_equal(dispatcher_reclaim(f->d, 2), 1);
+        assert_int_equal(dispatcher_reclaim(f->d, 2), 0);
+        record_reset(&rec);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_counts_and_accessors, setup, teardown),
@@ -540,6 +630,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_projection, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_subscribe_enomem, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_many_calls_one_pass, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sink_free_reclaims_in_steps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sink_free_small_sink, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
