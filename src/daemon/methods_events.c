@@ -151,6 +151,34 @@ static int method_publish_event(const MethodCall *call, json_t **ret_result, Met
         return events_result_count("delivered", delivered, ret_result);
 }
 
+bool methods_publish_event_flat(Session *s, const RpcFlat *m, int *ret_r, uint64_t *ret_delivered,
+                                Error *err) {
+        static const char method[] = "PublishEvent";
+        Engine *e = s->server->engine;
+        const RpcFlatString *ns_param = rpc_flat_param(m, "namespace");
+        _cleanup_(instance_unrefp) Instance *event = NULL;
+        char ns[256];
+        size_t delivered = 0;
+        int r;
+
+        /* the general path's param check would pass: both params, nothing
+         * else; a namespace that needs no more room than this */
+        if (m->method.len != sizeof(method) - 1 || memcmp(m->method.s, method, m->method.len) != 0 ||
+            m->n_params != 2 || !ns_param || ns_param->len >= sizeof(ns) ||
+            !rpc_flat_object_is(m, "event") || !e)
+                return false;
+        memcpy(ns, ns_param->s, ns_param->len);
+        ns[ns_param->len] = '\0';
+        MethodsResolver res = { .engine = e, .ns = ns };
+        r = objjson_instance_from_scalars(m->members, m->n_members, methods_resolve_class, &res,
+                                          &event, err);
+        if (r == 0)
+                r = engine_publish_event(e, ns, event, &delivered, err);
+        *ret_r = r;
+        *ret_delivered = delivered;
+        return true;
+}
+
 const Method methods_events[] = {
         { "ExecQueryAsync", async_query_params, method_exec_query_async },
         { "ExecNotificationQueryAsync", async_query_params, method_exec_notification_query_async },

@@ -709,6 +709,20 @@ static bool real_special(const char *s, double *ret) {
         return true;
 }
 
+/* A JSON string (s NUL-terminated, len its JSON length) as the value to
+ * convert for a property of type t. */
+static int string_value(const char *s, size_t len, CimType t, Value *ret, Error *err) {
+        double special;
+
+        if (strlen(s) != len)
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "the string contains a NUL character");
+        if (cim_type_is_real(t) && real_special(s, &special)) {
+                *ret = value_real(CIM_REAL64, special);
+                return 0;
+        }
+        return value_string(s, ret);
+}
+
 static int scalar_from_json(json_t *j, CimType t, const JsonReader *rd, unsigned depth, Value *ret,
                             Error *err) {
         Value tmp;
@@ -733,21 +747,11 @@ static int scalar_from_json(json_t *j, CimType t, const JsonReader *rd, unsigned
                 } else
                         tmp = value_real(CIM_REAL64, json_real_value(j));
                 break;
-        case JSON_STRING: {
-                const char *s = json_string_value(j);
-                double special;
-                if (strlen(s) != json_string_length(j))
-                        return error_set(err, WBEM_E_TYPE_MISMATCH,
-                                         "the string contains a NUL character");
-                if (cim_type_is_real(t) && real_special(s, &special))
-                        tmp = value_real(CIM_REAL64, special);
-                else {
-                        r = value_string(s, &tmp);
-                        if (r < 0)
-                                return r;
-                }
+        case JSON_STRING:
+                r = string_value(json_string_value(j), json_string_length(j), t, &tmp, err);
+                if (r != 0)
+                        return r;
                 break;
-        }
         case JSON_OBJECT: {
                 if (t != CIM_OBJECT)
                         return error_set(err, WBEM_E_TYPE_MISMATCH,
@@ -905,6 +909,180 @@ int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *user
                                Instance **ret, Error *err) {
         const JsonReader rd = { .resolve = resolve, .userdata = userdata };
         return instance_from_json_depth(j, &rd, 0, ret, err);
+}
+
+/* ---- an instance from scalar members (objjson_instance_from_scalars) --------- */
+
+/* s[0..len) NUL-terminated: in buf when it fits, else in a new allocation
+ * (*heap, freed by the caller). NULL: out of memory. */
+static const char *scalar_cstr(const char *s, size_t len, char *buf, size_t size, char **heap) {
+        char *p = buf;
+
+        *heap = NULL;
+        if (len >= size) {
+                p = mem_malloc(len + 1);
+                if (!p)
+                        return NULL;
+                *heap = p;
+        }
+        memcpy(p, s, len);
+        p[len] = '\0';
+        return p;
+}
+
+static const char *scalar_type_text(const ObjJsonScalar *m) {
+        switch (m->kind) {
+        case OBJJSON_SCALAR_STRING:
+                return "a string";
+        case OBJJSON_SCALAR_INTEGER:
+                return "a number";
+        case OBJJSON_SCALAR_TRUE:
+        case OBJJSON_SCALAR_FALSE:
+                return "a boolean";
+        case OBJJSON_SCALAR_NULL:
+                return "null";
+        }
+        return "something unknown";
+}
+
+static const ObjJsonScalar *scalar_find(const ObjJsonScalar *m, size_t n, const char *name) {
+        size_t len = strlen(name);
+        for (size_t k = 0; k < n; k++)
+                if (m[k].name_len == len && memcmp(m[k].name, name, len) == 0)
+                        return &m[k];
+        return NULL;
+}
+
+/* value_from_json_depth for a scalar member (never an array, never an
+ * object). */
+static int value_from_scalar(const ObjJsonScalar *m, CimType t, bool is_array, Value *ret,
+                             Error *err) {
+        Value tmp;
+        int r;
+
+        if (t <= CIM_INVALID || t >= _CIM_TYPE_MAX)
+                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "invalid property type %d",
+                                 (int)t);
+        if (m->kind == OBJJSON_SCALAR_NULL) {
+                *ret = value_null(t, is_array);
+                return 0;
+        }
+        if (is_array)
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "expected an array of %s, found %s",
+                                 cim_type_name(t), scalar_type_text(m));
+        switch (m->kind) {
+        case OBJJSON_SCALAR_TRUE:
+        case OBJJSON_SCALAR_FALSE:
+                tmp = value_bool(m->kind == OBJJSON_SCALAR_TRUE);
+                break;
+        case OBJJSON_SCALAR_INTEGER:
+                tmp = value_sint(CIM_SINT64, m->integer);
+                break;
+        case OBJJSON_SCALAR_STRING:
+        default: {
+                char buf[128], *heap;
+                const char *s = scalar_cstr(m->text, m->len, buf, sizeof(buf), &heap);
+                if (!s)
+                        return -ENOMEM;
+                r = string_value(s, m->len, t, &tmp, err);
+                mem_free(heap);
+                if (r != 0)
+                        return r;
+                break;
+        }
+        }
+        r = value_convert(&tmp, t, false, ret, err);
+        value_clear(&tmp);
+        return r;
+}
+
+/* One member into inst: instance_from_json_depth's loop body, strictly. */
+static int instance_set_scalar(Instance *inst, const CimClass *cls, bool *seen,
+                               const ObjJsonScalar *m, Error *err) {
+        char buf[128], *heap;
+        int r;
+
+        if (memchr(m->name, '\0', m->name_len))
+                return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                 "a property name contains a NUL character");
+        if (m->name_len >= 2 && m->name[0] == '_' && m->name[1] == '_')
+                return 0;
+        const char *key = scalar_cstr(m->name, m->name_len, buf, sizeof(buf), &heap);
+        if (!key)
+                return -ENOMEM;
+        _cleanup_free_ char *owned = heap;
+        long idx = class_find_property(cls, key);
+        if (idx < 0)
+                return error_set(err, WBEM_E_INVALID_PROPERTY, "class %s has no property '%s'",
+                                 cls->name, key);
+        if (seen[idx])
+                return error_set(err, WBEM_E_INVALID_PROPERTY, "property '%s' is given twice",
+                                 key);
+        seen[idx] = true;
+
+        const CimProperty *p = &cls->props[idx];
+        Value v;
+        r = value_from_scalar(m, p->type, p->is_array, &v, err);
+        if (r != 0)
+                return error_prefix(err, r, "property '%s': ", p->name);
+        r = instance_set_take(inst, p->name, &v, err);
+        if (r != 0) {
+                value_clear(&v);
+                return error_prefix(err, r, "property '%s': ", p->name);
+        }
+        return 0;
+}
+
+int objjson_instance_from_scalars(const ObjJsonScalar *members, size_t n,
+                                  ObjJsonResolveFunc resolve, void *userdata, Instance **ret,
+                                  Error *err) {
+        const ObjJsonScalar *genus = scalar_find(members, n, "__GENUS");
+        const ObjJsonScalar *cn = scalar_find(members, n, "__CLASS");
+        char buf[128], *heap;
+        int r;
+
+        if (genus && genus->kind == OBJJSON_SCALAR_INTEGER && genus->integer == 1)
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "this is a class (__GENUS 1), not an instance");
+        if (!cn)
+                return error_set(err, WBEM_E_INVALID_OBJECT, "the instance has no __CLASS");
+        if (cn->kind != OBJJSON_SCALAR_STRING)
+                return error_set(err, WBEM_E_INVALID_OBJECT, "__CLASS must be a string, not %s",
+                                 scalar_type_text(cn));
+        /* as jansson's json_string_value(): the name up to a NUL */
+        const char *class_name = scalar_cstr(cn->text, cn->len, buf, sizeof(buf), &heap);
+        if (!class_name)
+                return -ENOMEM;
+        _cleanup_free_ char *owned = heap;
+        if (!resolve)
+                return error_set(err, WBEM_E_INVALID_CLASS, "class %s: no class resolver given",
+                                 class_name);
+
+        _cleanup_(class_unrefp) CimClass *cls = NULL;
+        r = resolve(userdata, class_name, &cls, err);
+        if (r != 0)
+                return r;
+        _cleanup_(instance_unrefp) Instance *inst = NULL;
+        r = instance_new(cls, &inst);
+        if (r < 0)
+                return r;
+        bool seen_small[32];
+        _cleanup_free_ bool *seen_heap = NULL;
+        bool *seen = seen_small;
+        if (cls->n_props > sizeof(seen_small) / sizeof(seen_small[0])) {
+                seen = seen_heap = mem_calloc(cls->n_props, sizeof(bool));
+                if (!seen)
+                        return -ENOMEM;
+        } else {
+                memset(seen_small, 0, sizeof(seen_small));
+        }
+        for (size_t k = 0; k < n; k++) {
+                r = instance_set_scalar(inst, cls, seen, &members[k], err);
+                if (r != 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(inst);
+        return 0;
 }
 
 int objjson_instance_from_stored_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
