@@ -76,7 +76,7 @@ def run_system(name, opts, children, tmp, client):
     elif name == "nats-server":
         server = peers.NatsServer(children, tmp)
     else:
-        server = peers.Lwmid(children, tmp, opts.lwmid)
+        server = peers.Lwmid(children, tmp, opts.lwmid, tcp=opts.lwmi_transport == "tcp")
     res["version"] = server.version
     try:
         for k, m in ((1, opts.events1), (100, opts.events100)):
@@ -168,6 +168,9 @@ def main():
     parser.add_argument("--window", type=int, default=4096, help="most events the publisher is ahead")
     parser.add_argument("--idle-ms", type=int, default=3000, help="consumers stop after this long without events")
     parser.add_argument("--timeout", type=int, default=300, help="bound on one run (s)")
+    parser.add_argument("--lwmi-transport", choices=["unix", "tcp"], default="tcp",
+                        help="lwmi's clients connect over a Unix socket or loopback TCP (the peers"
+                        " always use loopback TCP; default tcp, the like-for-like comparison)")
     parser.add_argument("--json", help="write the raw figures to this file")
     opts = parser.parse_args()
     if opts.quick:
@@ -204,8 +207,9 @@ def main():
     mode = "smoke" if opts.smoke else "quick" if opts.quick else "full"
     print("## fanout (%s run), %s" % (mode, started.strftime("%Y-%m-%d %H:%M UTC")))
     print()
-    print("Machine: %s. Publisher window %d events; %d run%s per case."
-          % (peers.machine(), opts.window, opts.repeat, "" if opts.repeat == 1 else "s"))
+    print("Machine: %s. Publisher window %d events; %d run%s per case; lwmi over %s."
+          % (peers.machine(), opts.window, opts.repeat, "" if opts.repeat == 1 else "s",
+             "loopback TCP" if opts.lwmi_transport == "tcp" else "a Unix socket"))
     print()
     print(report(results, opts))
     if opts.json:

@@ -999,7 +999,8 @@ static int value_from_scalar(const ObjJsonScalar *m, CimType t, bool is_array, V
 /* One member into inst: instance_from_json_depth's loop body, strictly. */
 static int instance_set_scalar(Instance *inst, const CimClass *cls, bool *seen,
                                const ObjJsonScalar *m, Error *err) {
-        char buf[128], *heap;
+        _cleanup_free_ char *heap = NULL;
+        char buf[128];
         int r;
 
         if (memchr(m->name, '\0', m->name_len))
@@ -1010,7 +1011,6 @@ static int instance_set_scalar(Instance *inst, const CimClass *cls, bool *seen,
         const char *key = scalar_cstr(m->name, m->name_len, buf, sizeof(buf), &heap);
         if (!key)
                 return -ENOMEM;
-        _cleanup_free_ char *owned = heap;
         long idx = class_find_property(cls, key);
         if (idx < 0)
                 return error_set(err, WBEM_E_INVALID_PROPERTY, "class %s has no property '%s'",
@@ -1038,7 +1038,8 @@ int objjson_instance_from_scalars(const ObjJsonScalar *members, size_t n,
                                   Error *err) {
         const ObjJsonScalar *genus = scalar_find(members, n, "__GENUS");
         const ObjJsonScalar *cn = scalar_find(members, n, "__CLASS");
-        char buf[128], *heap;
+        _cleanup_free_ char *heap = NULL;
+        char buf[128];
         int r;
 
         if (genus && genus->kind == OBJJSON_SCALAR_INTEGER && genus->integer == 1)
@@ -1053,7 +1054,6 @@ int objjson_instance_from_scalars(const ObjJsonScalar *members, size_t n,
         const char *class_name = scalar_cstr(cn->text, cn->len, buf, sizeof(buf), &heap);
         if (!class_name)
                 return -ENOMEM;
-        _cleanup_free_ char *owned = heap;
         if (!resolve)
                 return error_set(err, WBEM_E_INVALID_CLASS, "class %s: no class resolver given",
                                  class_name);
