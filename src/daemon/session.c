@@ -611,20 +611,45 @@ static bool flat_copy(const RpcFlatString *v, char *buf, size_t size) {
 /* The result {"<member>": value} of a flat request (integer id), written
  * here: byte for byte what rpc_encode_result() makes of it, queued as
  * session_queue_line() queues a line (after the open Indicate). */
+static size_t flat_put(char *at, const char *text) {
+        size_t n = strlen(text);
+        memcpy(at, text, n);
+        return n;
+}
+
+static size_t flat_put_u64(char *at, uint64_t v) {
+        char digits[20];
+        size_t n = 0;
+        do {
+                digits[n++] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        for (size_t k = 0; k < n; k++)
+                at[k] = digits[n - 1 - k];
+        return n;
+}
+
 static void session_answer_flat(Session *s, uint64_t id, const char *member, uint64_t value) {
+        /* member is one of ours ("call", "delivered"): no escaping, short;
+         * written without printf, a PublishEvent answer per event */
         char line[128];
-        int n = snprintf(line, sizeof(line),
-                         "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"result\":{\"%s\":%" PRIu64 "}}\n",
-                         id, member, value);
+        size_t n = 0;
+
+        n += flat_put(line + n, "{\"jsonrpc\":\"2.0\",\"id\":");
+        n += flat_put_u64(line + n, id);
+        n += flat_put(line + n, ",\"result\":{\"");
+        n += flat_put(line + n, member);
+        n += flat_put(line + n, "\":");
+        n += flat_put_u64(line + n, value);
+        n += flat_put(line + n, "}}\n");
 
         async_flush(s->async);
         if (s->state == SESSION_CLOSED)
                 return;
-        if (n < 0 || (size_t)n >= sizeof(line) ||
-            evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n) < 0)
+        if (evbuffer_add(bufferevent_get_output(s->bev), line, n) < 0)
                 session_close(s, "out of memory queueing output");
         else
-                s->out_queued += (size_t)n;
+                s->out_queued += n;
 }
 
 /* A flat request's handler failed: answered as the general path does. */

@@ -368,56 +368,77 @@ int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json
 
 /* A JSON string: '"', '\\' and control characters escaped, the rest (valid
  * UTF-8, checked by the caller) as it is, as jansson writes it. */
+/* strbuf_append_len() with its common case inline: the text writer
+ * appends many short pieces per object (a hot path: every event). */
+static inline void text_append(StrBuf *b, const char *s, size_t n) {
+        if (!b->failed && b->len + n < b->cap) {
+                memcpy(b->data + b->len, s, n);
+                b->len += n;
+                b->data[b->len] = '\0';
+                return;
+        }
+        strbuf_append_len(b, s, n);
+}
+
+static inline void text_char(StrBuf *b, char c) {
+        if (!b->failed && b->len + 1 < b->cap) {
+                b->data[b->len++] = c;
+                b->data[b->len] = '\0';
+                return;
+        }
+        strbuf_append_len(b, &c, 1);
+}
+
 static void text_string(StrBuf *b, const char *s) {
         static const char hex[] = "0123456789abcdef";
         const char *run = s;
         const char *p = s;
 
-        strbuf_append_char(b, '"');
+        text_char(b, '"');
         for (; *p; p++) {
                 unsigned char c = (unsigned char)*p;
                 if (c >= 0x20 && c != '"' && c != '\\')
                         continue;
-                strbuf_append_len(b, run, (size_t)(p - run));
+                text_append(b, run, (size_t)(p - run));
                 run = p + 1;
                 switch (c) {
                 case '"':
-                        strbuf_append_len(b, "\\\"", 2);
+                        text_append(b, "\\\"", 2);
                         break;
                 case '\\':
-                        strbuf_append_len(b, "\\\\", 2);
+                        text_append(b, "\\\\", 2);
                         break;
                 case '\b':
-                        strbuf_append_len(b, "\\b", 2);
+                        text_append(b, "\\b", 2);
                         break;
                 case '\f':
-                        strbuf_append_len(b, "\\f", 2);
+                        text_append(b, "\\f", 2);
                         break;
                 case '\n':
-                        strbuf_append_len(b, "\\n", 2);
+                        text_append(b, "\\n", 2);
                         break;
                 case '\r':
-                        strbuf_append_len(b, "\\r", 2);
+                        text_append(b, "\\r", 2);
                         break;
                 case '\t':
-                        strbuf_append_len(b, "\\t", 2);
+                        text_append(b, "\\t", 2);
                         break;
                 default: {
                         char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-                        strbuf_append_len(b, u, sizeof(u));
+                        text_append(b, u, sizeof(u));
                         break;
                 }
                 }
         }
-        strbuf_append_len(b, run, (size_t)(p - run));
-        strbuf_append_char(b, '"');
+        text_append(b, run, (size_t)(p - run));
+        text_char(b, '"');
 }
 
 static void text_string_or_null(StrBuf *b, const char *s) {
         if (s)
                 text_string(b, s);
         else
-                strbuf_append_len(b, "null", 4);
+                text_append(b, "null", 4);
 }
 
 /* Decimal digits of v, without printf (a hot path). */
@@ -430,7 +451,7 @@ static void text_u64(StrBuf *b, uint64_t v, bool negative) {
         } while (v);
         if (negative)
                 buf[--at] = '-';
-        strbuf_append_len(b, buf + at, sizeof(buf) - at);
+        text_append(b, buf + at, sizeof(buf) - at);
 }
 
 static void text_i64(StrBuf *b, int64_t v) {
@@ -441,10 +462,10 @@ static void text_i64(StrBuf *b, int64_t v) {
 /* "name": */
 static void text_key(StrBuf *b, const char *name, bool *first) {
         if (!*first)
-                strbuf_append_char(b, ',');
+                text_char(b, ',');
         *first = false;
         text_string(b, name);
-        strbuf_append_char(b, ':');
+        text_char(b, ':');
 }
 
 static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
@@ -456,7 +477,7 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
         char buf[40];
 
         if (v->is_null) {
-                strbuf_append_len(b, "null", 4);
+                text_append(b, "null", 4);
                 return 0;
         }
         switch (v->type) {
@@ -469,9 +490,9 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                 return 0;
         case CIM_BOOLEAN:
                 if (v->b)
-                        strbuf_append_len(b, "true", 4);
+                        text_append(b, "true", 4);
                 else
-                        strbuf_append_len(b, "false", 5);
+                        text_append(b, "false", 5);
                 return 0;
         case CIM_SINT8:
         case CIM_SINT16:
@@ -484,14 +505,14 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                 text_u64(b, v->u, false);
                 return 0;
         case CIM_SINT64:
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 text_i64(b, v->i);
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 return 0;
         case CIM_UINT64:
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 text_u64(b, v->u, false);
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 return 0;
         case CIM_REAL32:
         case CIM_REAL64:
@@ -504,9 +525,9 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                         int n = snprintf(buf, sizeof(buf), "%.17g", v->r);
                         if (n <= 0 || (size_t)n >= sizeof(buf))
                                 return -ENOMEM;
-                        strbuf_append_len(b, buf, (size_t)n);
+                        text_append(b, buf, (size_t)n);
                         if (!strpbrk(buf, ".eEn"))
-                                strbuf_append_len(b, ".0", 2);
+                                text_append(b, ".0", 2);
                 }
                 return 0;
         case CIM_DATETIME:
@@ -515,7 +536,7 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                 return 0;
         case CIM_OBJECT:
                 if (!v->obj) {
-                        strbuf_append_len(b, "null", 4);
+                        text_append(b, "null", 4);
                         return 0;
                 }
                 return instance_to_text_depth(v->obj, nested, depth + 1, b, err);
@@ -531,21 +552,21 @@ static int value_to_text_depth(const Value *v, const ObjJsonOptions *nested, uns
         if (!v->is_array)
                 return scalar_to_text(v, nested, depth, b, err);
         if (v->is_null || !v->arr) {
-                strbuf_append_len(b, "null", 4);
+                text_append(b, "null", 4);
                 return 0;
         }
-        strbuf_append_char(b, '[');
+        text_char(b, '[');
         for (size_t k = 0; k < v->arr->count; k++) {
                 Value item = v->arr->items[k];
                 item.type = v->type;
                 item.is_array = false;
                 if (k > 0)
-                        strbuf_append_char(b, ',');
+                        text_char(b, ',');
                 int r = scalar_to_text(&item, nested, depth, b, err);
                 if (r != 0)
                         return error_prefix(err, r, "item %zu: ", k);
         }
-        strbuf_append_char(b, ']');
+        text_char(b, ']');
         return 0;
 }
 
@@ -555,20 +576,22 @@ static int instance_system_properties_text(const Instance *i, const ObjJsonOptio
         const CimClass *c = i->cls;
         const char *host = opts ? opts->host : NULL;
 
-        text_key(b, "__GENUS", first);
-        strbuf_append_char(b, '2');
-        text_key(b, "__CLASS", first);
+        /* always the first members: their keys written as one piece */
+        static const char head[] = "\"__GENUS\":2,\"__CLASS\":";
+        text_append(b, head, sizeof(head) - 1);
+        *first = false;
         text_string(b, c->name);
-        text_key(b, "__SUPERCLASS", first);
+        static const char super[] = ",\"__SUPERCLASS\":";
+        text_append(b, super, sizeof(super) - 1);
         text_string_or_null(b, c->superclass);
-        text_key(b, "__DERIVATION", first);
-        strbuf_append_char(b, '[');
+        static const char derivation[] = ",\"__DERIVATION\":[";
+        text_append(b, derivation, sizeof(derivation) - 1);
         for (size_t k = 0; k < c->n_derivation; k++) {
                 if (k > 0)
-                        strbuf_append_char(b, ',');
+                        text_char(b, ',');
                 text_string(b, c->derivation[k]);
         }
-        strbuf_append_char(b, ']');
+        text_char(b, ']');
         if (host) {
                 text_key(b, "__SERVER", first);
                 text_string(b, host);
@@ -621,7 +644,7 @@ static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts,
                 .host = opts ? opts->host : NULL,
                 .storage = opts && opts->storage,
         };
-        strbuf_append_char(b, '{');
+        text_char(b, '{');
         if (opts && opts->storage) {
                 text_key(b, "__CLASS", &first);
                 text_string(b, c->name);
@@ -642,7 +665,7 @@ static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts,
                 if (r != 0)
                         return error_prefix(err, r, "property '%s': ", p->name);
         }
-        strbuf_append_char(b, '}');
+        text_char(b, '}');
         return strbuf_failed(b) ? -ENOMEM : 0;
 }
 
