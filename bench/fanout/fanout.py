@@ -36,6 +36,13 @@ def log(*args):
     print("#", *args, file=sys.stderr, flush=True)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (all its threads), in s."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(server, client, k, m, opts, children):
     tag = ["--tag", children.tmp]
     consumer = children.spawn("agent", [client, "consume", server.system, server.addr, "--connections", str(k),
@@ -43,6 +50,7 @@ def one_run(server, client, k, m, opts, children):
                                         "--timeout-s", str(opts.timeout)] + tag,
                               stdout=subprocess.PIPE)
     lines = peers.ProcLines(consumer, "fanout-client consume")
+    cpu_before = cpu_seconds(server.proc.pid)
     try:
         ready = lines.read(60)
         if not ready.get("ready"):
@@ -59,11 +67,16 @@ def one_run(server, client, k, m, opts, children):
         peers.Children.kill(consumer)
     if not server.alive():
         raise peers.BenchError("%s died: %s" % (server.name, peers.tail(server.log)))
+    # the server's own CPU time over the run: what one delivery costs it,
+    # whatever share of a loaded machine it got
+    server_cpu = cpu_seconds(server.proc.pid) - cpu_before
     seconds = (got["last_ns"] - pub["start_ns"]) / 1e9 if got["last_ns"] else None
     return {"k": k, "m": m, "received": got["received"], "expected": k * m,
             "min_per_connection": got["min_per_connection"], "closed": got["closed"],
             "seconds": seconds, "publish_seconds": (pub["end_ns"] - pub["start_ns"]) / 1e9,
             "rate": got["received"] / seconds if seconds else 0.0,
+            "server_cpu_s": server_cpu,
+            "server_us_per_delivery": server_cpu * 1e6 / got["received"] if got["received"] else None,
             # lwmi: Indicate lines (several events each when batched) and
             # events reported dropped (EventsDropped)
             "lines": got.get("lines"), "dropped": got.get("dropped")}
@@ -144,6 +157,16 @@ def report(results, opts):
             if "lwmi" in names:
                 row += [""] * len(peers_run)
             rows.append(row)
+        def cpu(s, k=k):
+            runs = case(s, k)
+            return statistics.median(x["server_us_per_delivery"] for x in runs) if runs else None
+
+        row = [label + ", server CPU per delivery (median)"] + [
+            cell(s, lambda r, s=s: "%.2f µs" % cpu(s)) for s in names]
+        if "lwmi" in names:
+            # how many times less CPU lwmi spends per delivery
+            row += [peers.ratio(cpu(p), cpu("lwmi")) for p in peers_run]
+        rows.append(row)
         row = [label + ", deliveries missing (all runs)"] + [
             cell(s, lambda r, s=s: "{:,}".format(missing(s))) for s in names]
         if "lwmi" in names:
