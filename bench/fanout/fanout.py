@@ -77,6 +77,8 @@ def one_run(server, client, k, m, opts, children):
             "rate": got["received"] / seconds if seconds else 0.0,
             "server_cpu_s": server_cpu,
             "server_us_per_delivery": server_cpu * 1e6 / got["received"] if got["received"] else None,
+            # the clients' own CPU (whole process lives, connecting included)
+            "publisher_cpu_s": pub.get("cpu_us", 0) / 1e6, "consumer_cpu_s": got.get("cpu_us", 0) / 1e6,
             # lwmi: Indicate lines (several events each when batched) and
             # events reported dropped (EventsDropped)
             "lines": got.get("lines"), "dropped": got.get("dropped")}
