@@ -76,12 +76,15 @@ extern const Method methods_data[];
 /* The asynchronous methods and events (methods_events.c): ExecQueryAsync,
  * ExecNotificationQueryAsync, CancelAsyncCall, PublishEvent. */
 extern const Method methods_events[];
+/* The rights methods (methods_rights.c): ListRights, GrantRights,
+ * RevokeRights. */
+extern const Method methods_rights[];
 
 /* PublishEvent in the flat form of rpc_decode_flat() (the hot path of a
  * publisher): params exactly "namespace" (a string) and "event" (the
  * object of scalars), no JSON tree built. false: not a request this takes
- * (another method, other params, no repository open): the general path
- * answers it, and nothing was done. true: handled, *ret_r what the
+ * (another method, other params, no repository open, the peer lacks the
+ * publish right): the general path answers it, and nothing was done. true: handled, *ret_r what the
  * general handler would have returned for the same request (0 with
  * *ret_delivered, or a status or errno with err). */
 bool methods_publish_event_flat(Session *s, const RpcFlat *m, int *ret_r, uint64_t *ret_delivered,
