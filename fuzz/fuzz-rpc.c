@@ -5,7 +5,10 @@
  * rpc_decode(). Beyond "no crash, no leak" it checks the properties the
  * protocol relies on: every decode error encodes to exactly one line that
  * decodes back as a response with the same code and id; every request's
- * answer does too; params checks either pass or name a param. */
+ * answer does too; params checks either pass or name a param; a line the
+ * flat decoder takes (rpc_decode_flat, with PublishEvent's object of
+ * scalars) is read the same by rpc_decode. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,79 @@ static void check_line(char *line, size_t len, json_t *id, int code) {
         mem_free(line);
 }
 
+static bool same(const char *a, size_t a_len, const char *b, size_t b_len) {
+        return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
+/* A line rpc_decode_flat() takes is a request rpc_decode() reads the same:
+ * same id, method, string params, and the object param's members (same
+ * names, same values, same order). */
+static void check_flat(const char *line, size_t len) {
+        RpcFlat f;
+        RpcMessage m;
+        RpcError e = { 0 };
+
+        if (!rpc_decode_flat(line, len, &f))
+                return;
+        int r = rpc_decode(line, len, &m, &e);
+        if (r < 0)
+                return;
+        if (r > 0 || m.kind != RPC_KIND_REQUEST || !json_is_integer(m.id) ||
+            (uint64_t)json_integer_value(m.id) != f.id ||
+            !same(m.method, strlen(m.method), f.method.s, f.method.len) ||
+            json_object_size(m.params) != f.n_params)
+                abort();
+        for (size_t k = 0; k < f.n_params; k++) {
+                json_t *v = NULL, *pv;
+                const char *key;
+                size_t key_len;
+                json_object_keylen_foreach(m.params, key, key_len, pv)
+                        if (same(key, key_len, f.names[k].s, f.names[k].len))
+                                v = pv;
+                if (!v)
+                        abort();
+                if (f.values[k].s) {
+                        if (!json_is_string(v) || !same(json_string_value(v), json_string_length(v),
+                                                        f.values[k].s, f.values[k].len))
+                                abort();
+                        continue;
+                }
+                if (!json_is_object(v) ||
+                    !same(f.object.s, f.object.len, f.names[k].s, f.names[k].len) ||
+                    json_object_size(v) != f.n_members)
+                        abort();
+                size_t i = 0;
+                json_t *mv;
+                json_object_keylen_foreach(v, key, key_len, mv) {
+                        const ObjJsonScalar *sc = &f.members[i++];
+                        bool ok = same(key, key_len, sc->name, sc->name_len);
+                        switch (sc->kind) {
+                        case OBJJSON_SCALAR_STRING:
+                                ok = ok && json_is_string(mv) &&
+                                     same(json_string_value(mv), json_string_length(mv), sc->text,
+                                          sc->len);
+                                break;
+                        case OBJJSON_SCALAR_INTEGER:
+                                ok = ok && json_is_integer(mv) &&
+                                     json_integer_value(mv) == sc->integer;
+                                break;
+                        case OBJJSON_SCALAR_TRUE:
+                                ok = ok && json_is_true(mv);
+                                break;
+                        case OBJJSON_SCALAR_FALSE:
+                                ok = ok && json_is_false(mv);
+                                break;
+                        case OBJJSON_SCALAR_NULL:
+                                ok = ok && json_is_null(mv);
+                                break;
+                        }
+                        if (!ok)
+                                abort();
+                }
+        }
+        rpc_message_done(&m);
+}
+
 static void one_line(const char *line, size_t len) {
         RpcMessage m;
         RpcError e = { 0 };
@@ -56,6 +132,7 @@ static void one_line(const char *line, size_t len) {
 
         if (rpc_line_is_blank(line, len))
                 return;
+        check_flat(line, len);
         int r = rpc_decode(line, len, &m, &e);
         if (r < 0)
                 return; /* out of memory: nothing to check */

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -91,6 +92,15 @@ typedef struct Options {
         unsigned timeout_s;
         bool jansson;
 } Options;
+
+/* This process's user + system CPU time so far, in microseconds. */
+static uint64_t cpu_usec(void) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) < 0)
+                return 0;
+        return (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+               (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+}
 
 static uint64_t now_nsec(void) {
         struct timespec ts;
@@ -815,8 +825,8 @@ static int run_consume(const Options *o) {
         }
         printf("{\"received\":%" PRIu64 ",\"min_per_connection\":%" PRIu64 ",\"max_per_connection\":%" PRIu64
                ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"closed\":%u,\"errors\":%" PRIu64
-               ",\"lines\":%" PRIu64 ",\"dropped\":%" PRIu64 "}\n",
-               total, min, max, first, last, closed, errors, lines, dropped);
+               ",\"lines\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"cpu_us\":%" PRIu64 "}\n",
+               total, min, max, first, last, closed, errors, lines, dropped, cpu_usec());
         mem_free(conns);
         mem_free(pfds);
         return 0;
@@ -897,8 +907,9 @@ static int run_publish(const Options *o) {
                 }
         }
         uint64_t end = now_nsec();
-        printf("{\"sent\":%" PRIu64 ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"errors\":%" PRIu64 "}\n",
-               sent, start, end, c.errors);
+        printf("{\"sent\":%" PRIu64 ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"errors\":%" PRIu64
+               ",\"cpu_us\":%" PRIu64 "}\n",
+               sent, start, end, c.errors, cpu_usec());
         conn_close(&c);
         return c.errors ? 1 : 0;
 }

@@ -36,6 +36,13 @@ def log(*args):
     print("#", *args, file=sys.stderr, flush=True)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (all its threads), in s."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(server, client, k, m, opts, children):
     tag = ["--tag", children.tmp]
     consumer = children.spawn("agent", [client, "consume", server.system, server.addr, "--connections", str(k),
@@ -43,6 +50,7 @@ def one_run(server, client, k, m, opts, children):
                                         "--timeout-s", str(opts.timeout)] + tag,
                               stdout=subprocess.PIPE)
     lines = peers.ProcLines(consumer, "fanout-client consume")
+    cpu_before = cpu_seconds(server.proc.pid)
     try:
         ready = lines.read(60)
         if not ready.get("ready"):
@@ -59,11 +67,18 @@ def one_run(server, client, k, m, opts, children):
         peers.Children.kill(consumer)
     if not server.alive():
         raise peers.BenchError("%s died: %s" % (server.name, peers.tail(server.log)))
+    # the server's own CPU time over the run: what one delivery costs it,
+    # whatever share of a loaded machine it got
+    server_cpu = cpu_seconds(server.proc.pid) - cpu_before
     seconds = (got["last_ns"] - pub["start_ns"]) / 1e9 if got["last_ns"] else None
     return {"k": k, "m": m, "received": got["received"], "expected": k * m,
             "min_per_connection": got["min_per_connection"], "closed": got["closed"],
             "seconds": seconds, "publish_seconds": (pub["end_ns"] - pub["start_ns"]) / 1e9,
             "rate": got["received"] / seconds if seconds else 0.0,
+            "server_cpu_s": server_cpu,
+            "server_us_per_delivery": server_cpu * 1e6 / got["received"] if got["received"] else None,
+            # the clients' own CPU (whole process lives, connecting included)
+            "publisher_cpu_s": pub.get("cpu_us", 0) / 1e6, "consumer_cpu_s": got.get("cpu_us", 0) / 1e6,
             # lwmi: Indicate lines (several events each when batched) and
             # events reported dropped (EventsDropped)
             "lines": got.get("lines"), "dropped": got.get("dropped")}
@@ -76,7 +91,7 @@ def run_system(name, opts, children, tmp, client):
     elif name == "nats-server":
         server = peers.NatsServer(children, tmp)
     else:
-        server = peers.Lwmid(children, tmp, opts.lwmid)
+        server = peers.Lwmid(children, tmp, opts.lwmid, tcp=opts.lwmi_transport == "tcp")
     res["version"] = server.version
     try:
         for k, m in ((1, opts.events1), (100, opts.events100)):
@@ -144,6 +159,16 @@ def report(results, opts):
             if "lwmi" in names:
                 row += [""] * len(peers_run)
             rows.append(row)
+        def cpu(s, k=k):
+            runs = case(s, k)
+            return statistics.median(x["server_us_per_delivery"] for x in runs) if runs else None
+
+        row = [label + ", server CPU per delivery (median)"] + [
+            cell(s, lambda r, s=s: "%.2f µs" % cpu(s)) for s in names]
+        if "lwmi" in names:
+            # how many times less CPU lwmi spends per delivery
+            row += [peers.ratio(cpu(p), cpu("lwmi")) for p in peers_run]
+        rows.append(row)
         row = [label + ", deliveries missing (all runs)"] + [
             cell(s, lambda r, s=s: "{:,}".format(missing(s))) for s in names]
         if "lwmi" in names:
@@ -168,6 +193,9 @@ def main():
     parser.add_argument("--window", type=int, default=4096, help="most events the publisher is ahead")
     parser.add_argument("--idle-ms", type=int, default=3000, help="consumers stop after this long without events")
     parser.add_argument("--timeout", type=int, default=300, help="bound on one run (s)")
+    parser.add_argument("--lwmi-transport", choices=["unix", "tcp"], default="tcp",
+                        help="lwmi's clients connect over a Unix socket or loopback TCP (the peers"
+                        " always use loopback TCP; default tcp, the like-for-like comparison)")
     parser.add_argument("--json", help="write the raw figures to this file")
     opts = parser.parse_args()
     if opts.quick:
@@ -204,8 +232,9 @@ def main():
     mode = "smoke" if opts.smoke else "quick" if opts.quick else "full"
     print("## fanout (%s run), %s" % (mode, started.strftime("%Y-%m-%d %H:%M UTC")))
     print()
-    print("Machine: %s. Publisher window %d events; %d run%s per case."
-          % (peers.machine(), opts.window, opts.repeat, "" if opts.repeat == 1 else "s"))
+    print("Machine: %s. Publisher window %d events; %d run%s per case; lwmi over %s."
+          % (peers.machine(), opts.window, opts.repeat, "" if opts.repeat == 1 else "s",
+             "loopback TCP" if opts.lwmi_transport == "tcp" else "a Unix socket"))
     print()
     print(report(results, opts))
     if opts.json:

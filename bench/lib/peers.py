@@ -490,10 +490,16 @@ class Lwmid(Server):
     name = "lwmi"
     system = "lwmi"
 
-    def __init__(self, children, tmp, lwmid, extra_args=()):
+    def __init__(self, children, tmp, lwmid, extra_args=(), tcp=False):
         super().__init__(children, tmp)
         self.sock = os.path.join(tmp, "lwmid-%d.sock" % len(children.procs))
         self.addr = "unix:" + self.sock
+        if tcp:
+            # also a loopback TCP listener, the transport the peers use;
+            # clients (setup included) then connect there
+            port = free_port()
+            extra_args = ("--listen", "127.0.0.1:%d" % port) + tuple(extra_args)
+            self.addr = "tcp:127.0.0.1:%d" % port
         self.log = self.sock.replace(".sock", ".log")
         out = subprocess.run([lwmid, "--version"], capture_output=True, text=True).stdout
         self.version = out.split()[1] if len(out.split()) > 1 else "?"

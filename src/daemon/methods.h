@@ -83,6 +83,16 @@ extern const Method methods_tokens[];
  * RevokeRights. */
 extern const Method methods_rights[];
 
+/* PublishEvent in the flat form of rpc_decode_flat() (the hot path of a
+ * publisher): params exactly "namespace" (a string) and "event" (the
+ * object of scalars), no JSON tree built. false: not a request this takes
+ * (another method, other params, no repository open, the peer lacks the
+ * publish right): the general path answers it, and nothing was done. true: handled, *ret_r what the
+ * general handler would have returned for the same request (0 with
+ * *ret_delivered, or a status or errno with err). */
+bool methods_publish_event_flat(Session *s, const RpcFlat *m, int *ret_r, uint64_t *ret_delivered,
+                                Error *err);
+
 /* Class names inside objects read from a client are resolved in the
  * request's namespace: an ObjJsonResolveFunc with a MethodsResolver. */
 typedef struct MethodsResolver {

@@ -86,6 +86,97 @@ static bool flat_is(const RpcFlatString *s, const char *word) {
         return s->len == strlen(word) && memcmp(s->s, word, s->len) == 0;
 }
 
+/* An integer as JSON writes it (a '-', no leading zero, no fraction or
+ * exponent) within 64 bits; -0 is 0, as jansson reads it. */
+static bool flat_integer(FlatScan *sc, int64_t *ret) {
+        bool negative = false;
+        uint64_t v = 0;
+        size_t digits = 0;
+
+        if (sc->p < sc->end && *sc->p == '-') {
+                negative = true;
+                sc->p++;
+        }
+        const char *start = sc->p;
+        while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9') {
+                /* 18 digits always fit; longer ones are left to jansson */
+                if (++digits > 18)
+                        return false;
+                v = v * 10 + (uint64_t)(*sc->p - '0');
+                sc->p++;
+        }
+        if (digits == 0 || (digits > 1 && *start == '0'))
+                return false;
+        if (sc->p < sc->end && (*sc->p == '.' || *sc->p == 'e' || *sc->p == 'E'))
+                return false;
+        *ret = negative ? -(int64_t)v : (int64_t)v;
+        return true;
+}
+
+static bool flat_literal(FlatScan *sc, const char *word) {
+        size_t len = strlen(word);
+        if ((size_t)(sc->end - sc->p) < len || memcmp(sc->p, word, len) != 0)
+                return false;
+        sc->p += len;
+        return true;
+}
+
+/* One scalar member value. */
+static bool flat_scalar(FlatScan *sc, ObjJsonScalar *m) {
+        RpcFlatString v;
+
+        flat_ws(sc);
+        if (sc->p >= sc->end)
+                return false;
+        switch (*sc->p) {
+        case '"':
+                if (!flat_string(sc, &v))
+                        return false;
+                m->kind = OBJJSON_SCALAR_STRING;
+                m->text = v.s;
+                m->len = v.len;
+                return true;
+        case 't':
+                m->kind = OBJJSON_SCALAR_TRUE;
+                return flat_literal(sc, "true");
+        case 'f':
+                m->kind = OBJJSON_SCALAR_FALSE;
+                return flat_literal(sc, "false");
+        case 'n':
+                m->kind = OBJJSON_SCALAR_NULL;
+                return flat_literal(sc, "null");
+        default:
+                m->kind = OBJJSON_SCALAR_INTEGER;
+                return flat_integer(sc, &m->integer);
+        }
+}
+
+static bool flat_same(const RpcFlatString *a, const RpcFlatString *b) {
+        return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* The object param's members, after its '{'. */
+static bool flat_object(FlatScan *sc, RpcFlat *m) {
+        if (flat_char(sc, '}'))
+                return true;
+        do {
+                RpcFlatString name;
+                if (m->n_members == RPC_FLAT_MAX_MEMBERS || !flat_string(sc, &name) ||
+                    !flat_char(sc, ':'))
+                        return false;
+                for (size_t k = 0; k < m->n_members; k++)
+                        if (m->members[k].name_len == name.len &&
+                            memcmp(m->members[k].name, name.s, name.len) == 0)
+                                return false;
+                ObjJsonScalar *mem = &m->members[m->n_members];
+                *mem = (ObjJsonScalar){ .name = name.s, .name_len = name.len };
+                if (!flat_scalar(sc, mem))
+                        return false;
+                m->n_members++;
+        } while (flat_char(sc, ','));
+        return flat_char(sc, '}');
+}
+
 /* 0 to 2^53, as JSON writes an integer (no sign, no leading zero, no
  * fraction or exponent). */
 static bool flat_id(FlatScan *sc, uint64_t *ret) {
@@ -108,9 +199,14 @@ static bool flat_id(FlatScan *sc, uint64_t *ret) {
 
 bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret) {
         FlatScan sc = { line, line + len };
-        RpcFlat m = { .n_params = 0 };
+        /* Filled here and copied out only when the whole line is read:
+         * *ret stays untouched otherwise. The arrays are written as they
+         * come (no need to clear the members' 1 KiB first). */
+        RpcFlat flat, *m = &flat;
         bool have_version = false, have_id = false, have_method = false, have_params = false;
 
+        m->n_params = m->n_members = 0;
+        m->object = (RpcFlatString){ NULL, 0 };
         if (!flat_char(&sc, '{'))
                 return false;
         do {
@@ -122,11 +218,11 @@ bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret) {
                                 return false;
                         have_version = true;
                 } else if (flat_is(&key, "id")) {
-                        if (have_id || !flat_id(&sc, &m.id))
+                        if (have_id || !flat_id(&sc, &m->id))
                                 return false;
                         have_id = true;
                 } else if (flat_is(&key, "method")) {
-                        if (have_method || !flat_string(&sc, &m.method))
+                        if (have_method || !flat_string(&sc, &m->method))
                                 return false;
                         have_method = true;
                 } else if (flat_is(&key, "params")) {
@@ -136,17 +232,22 @@ bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret) {
                         if (flat_char(&sc, '}'))
                                 continue;
                         do {
-                                if (m.n_params == RPC_FLAT_MAX ||
-                                    !flat_string(&sc, &m.names[m.n_params]) ||
-                                    !flat_char(&sc, ':') ||
-                                    !flat_string(&sc, &m.values[m.n_params]))
+                                RpcFlatString *name = &m->names[m->n_params];
+                                if (m->n_params == RPC_FLAT_MAX || !flat_string(&sc, name) ||
+                                    !flat_char(&sc, ':'))
                                         return false;
-                                for (size_t k = 0; k < m.n_params; k++)
-                                        if (m.names[k].len == m.names[m.n_params].len &&
-                                            memcmp(m.names[k].s, m.names[m.n_params].s,
-                                                   m.names[k].len) == 0)
+                                for (size_t k = 0; k < m->n_params; k++)
+                                        if (flat_same(&m->names[k], name))
                                                 return false;
-                                m.n_params++;
+                                if (flat_char(&sc, '{')) {
+                                        if (m->object.s || !flat_object(&sc, m))
+                                                return false;
+                                        m->object = *name;
+                                        m->values[m->n_params] = (RpcFlatString){ NULL, 0 };
+                                } else if (!flat_string(&sc, &m->values[m->n_params])) {
+                                        return false;
+                                }
+                                m->n_params++;
                         } while (flat_char(&sc, ','));
                         if (!flat_char(&sc, '}'))
                                 return false;
@@ -158,15 +259,19 @@ bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret) {
         flat_ws(&sc);
         if (sc.p != sc.end || !have_version || !have_id || !have_method || !have_params)
                 return false;
-        *ret = m;
+        *ret = flat;
         return true;
 }
 
 const RpcFlatString *rpc_flat_param(const RpcFlat *m, const char *name) {
         for (size_t k = 0; k < m->n_params; k++)
                 if (flat_is(&m->names[k], name))
-                        return &m->values[k];
+                        return m->values[k].s ? &m->values[k] : NULL;
         return NULL;
+}
+
+bool rpc_flat_object_is(const RpcFlat *m, const char *name) {
+        return m->object.s && flat_is(&m->object, name);
 }
 
 static bool id_is_valid(const json_t *id) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "objjson.h"
 #include "strbuf.h"
 
 /* JSON-RPC 2.0 error codes, and lwmi's one server-defined code. */
@@ -65,14 +66,19 @@ void rpc_message_done(RpcMessage *m);
 void rpc_error_done(RpcError *e);
 
 /* The common request in its simplest form, read without building a JSON
- * tree (the hot path of pipelined subscriptions): an object with exactly
- * "jsonrpc": "2.0", an integer "id" (0 to 2^53), a "method" and a "params"
- * object of at most RPC_FLAT_MAX members, every one a string; strings with
- * no escape, no control character and no byte over 0x7F; no member twice.
- * Strings point into the line (not NUL-terminated). Any other line,
- * valid or not, gives false and is left to rpc_decode(), which then
- * answers it exactly as it would have. */
+ * tree (the hot path of pipelined subscriptions and of PublishEvent): an
+ * object with exactly "jsonrpc": "2.0", an integer "id" (0 to 2^53), a
+ * "method" and a "params" object of at most RPC_FLAT_MAX members, every
+ * one a string except at most one, which may be an object of at most
+ * RPC_FLAT_MAX_MEMBERS scalar members (a string, an integer within 64
+ * bits written without fraction or exponent, true, false or null);
+ * strings (names too) with no escape, no control character and no byte
+ * over 0x7E; no member twice in an object. Strings point into the line
+ * (not NUL-terminated). Any other line, valid or not, gives false and is
+ * left to rpc_decode(), which then answers it exactly as it would have
+ * (*ret untouched). */
 #define RPC_FLAT_MAX 4
+#define RPC_FLAT_MAX_MEMBERS 16
 
 typedef struct RpcFlatString {
         const char *s;
@@ -82,13 +88,21 @@ typedef struct RpcFlatString {
 typedef struct RpcFlat {
         uint64_t id;
         RpcFlatString method;
+        /* values[k].s is NULL for the object param */
         RpcFlatString names[RPC_FLAT_MAX], values[RPC_FLAT_MAX];
         size_t n_params;
+        /* The object param, if any: its name (.s NULL: none) and its
+         * members in the order written. */
+        RpcFlatString object;
+        ObjJsonScalar members[RPC_FLAT_MAX_MEMBERS];
+        size_t n_members;
 } RpcFlat;
 
 bool rpc_decode_flat(const char *line, size_t len, RpcFlat *ret);
-/* The value of param name, or NULL. */
+/* The value of string param name, or NULL (absent, or the object). */
 const RpcFlatString *rpc_flat_param(const RpcFlat *m, const char *name);
+/* Whether the object param is the one named name. */
+bool rpc_flat_object_is(const RpcFlat *m, const char *name);
 
 /* True for a line of only JSON white space: such lines are skipped. */
 bool rpc_line_is_blank(const char *line, size_t len);

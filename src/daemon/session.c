@@ -634,6 +634,63 @@ static bool flat_copy(const RpcFlatString *v, char *buf, size_t size) {
         return true;
 }
 
+/* The result {"<member>": value} of a flat request (integer id), written
+ * here: byte for byte what rpc_encode_result() makes of it, queued as
+ * session_queue_line() queues a line (after the open Indicate). */
+static size_t flat_put(char *at, const char *text) {
+        size_t n = strlen(text);
+        memcpy(at, text, n);
+        return n;
+}
+
+static size_t flat_put_u64(char *at, uint64_t v) {
+        char digits[20];
+        size_t n = 0;
+        do {
+                digits[n++] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        for (size_t k = 0; k < n; k++)
+                at[k] = digits[n - 1 - k];
+        return n;
+}
+
+static void session_answer_flat(Session *s, uint64_t id, const char *member, uint64_t value) {
+        /* member is one of ours ("call", "delivered"): no escaping, short;
+         * written without printf, a PublishEvent answer per event */
+        char line[128];
+        size_t n = 0;
+
+        n += flat_put(line + n, "{\"jsonrpc\":\"2.0\",\"id\":");
+        n += flat_put_u64(line + n, id);
+        n += flat_put(line + n, ",\"result\":{\"");
+        n += flat_put(line + n, member);
+        n += flat_put(line + n, "\":");
+        n += flat_put_u64(line + n, value);
+        n += flat_put(line + n, "}}\n");
+
+        async_flush(s->async);
+        if (s->state == SESSION_CLOSED)
+                return;
+        if (evbuffer_add(bufferevent_get_output(s->bev), line, n) < 0)
+                session_close(s, "out of memory queueing output");
+        else
+                s->out_queued += n;
+}
+
+/* A flat request's handler failed: answered as the general path does. */
+static void session_answer_flat_failure(Session *s, uint64_t id, const char *method, int r,
+                                        Error *e) {
+        json_t *jid = json_integer((json_int_t)id);
+
+        if (!jid) {
+                session_close(s, "out of memory answering a request");
+                return;
+        }
+        session_answer_failure(s, jid, false, method, 0, r, e);
+        json_decref(jid);
+}
+
 /* ExecNotificationQueryAsync in its flat form (rpc_decode_flat): the hot
  * request of a consumer that registers many filters, handled without a
  * JSON tree and answered with a line written here, byte for byte what the
@@ -660,23 +717,29 @@ static bool session_handle_flat(Session *s, const RpcFlat *m) {
         s->requests++;
         int r = async_subscribe(s->async, sink, ns, query->s, query->len, &call, &e);
         if (r != 0) {
-                json_t *id = json_integer((json_int_t)m->id);
-                if (!id) {
-                        session_close(s, "out of memory answering a request");
-                        return true;
-                }
-                session_answer_failure(s, id, false, method, 0, r, &e);
-                json_decref(id);
+                session_answer_flat_failure(s, m->id, method, r, &e);
                 return true;
         }
         log_debug("session %llu: call %" PRIu64 " on sink '%s': %.*s", session_idu(s), call, sink,
                   (int)query->len, query->s);
-        char line[96];
-        int n = snprintf(line, sizeof(line),
-                         "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"result\":{\"call\":%" PRIu64 "}}\n",
-                         m->id, call);
-        if (evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n) < 0)
-                session_close(s, "out of memory queueing output");
+        session_answer_flat(s, m->id, "call", call);
+        return true;
+}
+
+/* PublishEvent in its flat form (methods_publish_event_flat): answered as
+ * the general path answers it, without a JSON tree either way. */
+static bool session_handle_flat_publish(Session *s, const RpcFlat *m) {
+        uint64_t delivered = 0;
+        Error e = { 0 };
+        int r;
+
+        if (!methods_publish_event_flat(s, m, &r, &delivered, &e))
+                return false;
+        s->requests++;
+        if (r != 0)
+                session_answer_flat_failure(s, m->id, "PublishEvent", r, &e);
+        else
+                session_answer_flat(s, m->id, "delivered", delivered);
         return true;
 }
 
@@ -688,7 +751,8 @@ static void session_handle_line(Session *s, const char *line, size_t len) {
 
         if (rpc_line_is_blank(line, len))
                 return;
-        if (rpc_decode_flat(line, len, &flat) && session_handle_flat(s, &flat))
+        if (rpc_decode_flat(line, len, &flat) &&
+            (session_handle_flat(s, &flat) || session_handle_flat_publish(s, &flat)))
                 return;
         r = rpc_decode(line, len, &m, &e);
         if (r < 0) {

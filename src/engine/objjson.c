@@ -368,56 +368,77 @@ int objjson_instance_to_json(const Instance *i, const ObjJsonOptions *opts, json
 
 /* A JSON string: '"', '\\' and control characters escaped, the rest (valid
  * UTF-8, checked by the caller) as it is, as jansson writes it. */
+/* strbuf_append_len() with its common case inline: the text writer
+ * appends many short pieces per object (a hot path: every event). */
+static inline void text_append(StrBuf *b, const char *s, size_t n) {
+        if (!b->failed && b->len + n < b->cap) {
+                memcpy(b->data + b->len, s, n);
+                b->len += n;
+                b->data[b->len] = '\0';
+                return;
+        }
+        strbuf_append_len(b, s, n);
+}
+
+static inline void text_char(StrBuf *b, char c) {
+        if (!b->failed && b->len + 1 < b->cap) {
+                b->data[b->len++] = c;
+                b->data[b->len] = '\0';
+                return;
+        }
+        strbuf_append_len(b, &c, 1);
+}
+
 static void text_string(StrBuf *b, const char *s) {
         static const char hex[] = "0123456789abcdef";
         const char *run = s;
         const char *p = s;
 
-        strbuf_append_char(b, '"');
+        text_char(b, '"');
         for (; *p; p++) {
                 unsigned char c = (unsigned char)*p;
                 if (c >= 0x20 && c != '"' && c != '\\')
                         continue;
-                strbuf_append_len(b, run, (size_t)(p - run));
+                text_append(b, run, (size_t)(p - run));
                 run = p + 1;
                 switch (c) {
                 case '"':
-                        strbuf_append_len(b, "\\\"", 2);
+                        text_append(b, "\\\"", 2);
                         break;
                 case '\\':
-                        strbuf_append_len(b, "\\\\", 2);
+                        text_append(b, "\\\\", 2);
                         break;
                 case '\b':
-                        strbuf_append_len(b, "\\b", 2);
+                        text_append(b, "\\b", 2);
                         break;
                 case '\f':
-                        strbuf_append_len(b, "\\f", 2);
+                        text_append(b, "\\f", 2);
                         break;
                 case '\n':
-                        strbuf_append_len(b, "\\n", 2);
+                        text_append(b, "\\n", 2);
                         break;
                 case '\r':
-                        strbuf_append_len(b, "\\r", 2);
+                        text_append(b, "\\r", 2);
                         break;
                 case '\t':
-                        strbuf_append_len(b, "\\t", 2);
+                        text_append(b, "\\t", 2);
                         break;
                 default: {
                         char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-                        strbuf_append_len(b, u, sizeof(u));
+                        text_append(b, u, sizeof(u));
                         break;
                 }
                 }
         }
-        strbuf_append_len(b, run, (size_t)(p - run));
-        strbuf_append_char(b, '"');
+        text_append(b, run, (size_t)(p - run));
+        text_char(b, '"');
 }
 
 static void text_string_or_null(StrBuf *b, const char *s) {
         if (s)
                 text_string(b, s);
         else
-                strbuf_append_len(b, "null", 4);
+                text_append(b, "null", 4);
 }
 
 /* Decimal digits of v, without printf (a hot path). */
@@ -430,7 +451,7 @@ static void text_u64(StrBuf *b, uint64_t v, bool negative) {
         } while (v);
         if (negative)
                 buf[--at] = '-';
-        strbuf_append_len(b, buf + at, sizeof(buf) - at);
+        text_append(b, buf + at, sizeof(buf) - at);
 }
 
 static void text_i64(StrBuf *b, int64_t v) {
@@ -441,10 +462,10 @@ static void text_i64(StrBuf *b, int64_t v) {
 /* "name": */
 static void text_key(StrBuf *b, const char *name, bool *first) {
         if (!*first)
-                strbuf_append_char(b, ',');
+                text_char(b, ',');
         *first = false;
         text_string(b, name);
-        strbuf_append_char(b, ':');
+        text_char(b, ':');
 }
 
 static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
@@ -456,7 +477,7 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
         char buf[40];
 
         if (v->is_null) {
-                strbuf_append_len(b, "null", 4);
+                text_append(b, "null", 4);
                 return 0;
         }
         switch (v->type) {
@@ -469,9 +490,9 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                 return 0;
         case CIM_BOOLEAN:
                 if (v->b)
-                        strbuf_append_len(b, "true", 4);
+                        text_append(b, "true", 4);
                 else
-                        strbuf_append_len(b, "false", 5);
+                        text_append(b, "false", 5);
                 return 0;
         case CIM_SINT8:
         case CIM_SINT16:
@@ -484,14 +505,14 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                 text_u64(b, v->u, false);
                 return 0;
         case CIM_SINT64:
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 text_i64(b, v->i);
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 return 0;
         case CIM_UINT64:
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 text_u64(b, v->u, false);
-                strbuf_append_char(b, '"');
+                text_char(b, '"');
                 return 0;
         case CIM_REAL32:
         case CIM_REAL64:
@@ -504,9 +525,9 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                         int n = snprintf(buf, sizeof(buf), "%.17g", v->r);
                         if (n <= 0 || (size_t)n >= sizeof(buf))
                                 return -ENOMEM;
-                        strbuf_append_len(b, buf, (size_t)n);
+                        text_append(b, buf, (size_t)n);
                         if (!strpbrk(buf, ".eEn"))
-                                strbuf_append_len(b, ".0", 2);
+                                text_append(b, ".0", 2);
                 }
                 return 0;
         case CIM_DATETIME:
@@ -515,7 +536,7 @@ static int scalar_to_text(const Value *v, const ObjJsonOptions *nested, unsigned
                 return 0;
         case CIM_OBJECT:
                 if (!v->obj) {
-                        strbuf_append_len(b, "null", 4);
+                        text_append(b, "null", 4);
                         return 0;
                 }
                 return instance_to_text_depth(v->obj, nested, depth + 1, b, err);
@@ -531,21 +552,21 @@ static int value_to_text_depth(const Value *v, const ObjJsonOptions *nested, uns
         if (!v->is_array)
                 return scalar_to_text(v, nested, depth, b, err);
         if (v->is_null || !v->arr) {
-                strbuf_append_len(b, "null", 4);
+                text_append(b, "null", 4);
                 return 0;
         }
-        strbuf_append_char(b, '[');
+        text_char(b, '[');
         for (size_t k = 0; k < v->arr->count; k++) {
                 Value item = v->arr->items[k];
                 item.type = v->type;
                 item.is_array = false;
                 if (k > 0)
-                        strbuf_append_char(b, ',');
+                        text_char(b, ',');
                 int r = scalar_to_text(&item, nested, depth, b, err);
                 if (r != 0)
                         return error_prefix(err, r, "item %zu: ", k);
         }
-        strbuf_append_char(b, ']');
+        text_char(b, ']');
         return 0;
 }
 
@@ -555,20 +576,22 @@ static int instance_system_properties_text(const Instance *i, const ObjJsonOptio
         const CimClass *c = i->cls;
         const char *host = opts ? opts->host : NULL;
 
-        text_key(b, "__GENUS", first);
-        strbuf_append_char(b, '2');
-        text_key(b, "__CLASS", first);
+        /* always the first members: their keys written as one piece */
+        static const char head[] = "\"__GENUS\":2,\"__CLASS\":";
+        text_append(b, head, sizeof(head) - 1);
+        *first = false;
         text_string(b, c->name);
-        text_key(b, "__SUPERCLASS", first);
+        static const char super[] = ",\"__SUPERCLASS\":";
+        text_append(b, super, sizeof(super) - 1);
         text_string_or_null(b, c->superclass);
-        text_key(b, "__DERIVATION", first);
-        strbuf_append_char(b, '[');
+        static const char derivation[] = ",\"__DERIVATION\":[";
+        text_append(b, derivation, sizeof(derivation) - 1);
         for (size_t k = 0; k < c->n_derivation; k++) {
                 if (k > 0)
-                        strbuf_append_char(b, ',');
+                        text_char(b, ',');
                 text_string(b, c->derivation[k]);
         }
-        strbuf_append_char(b, ']');
+        text_char(b, ']');
         if (host) {
                 text_key(b, "__SERVER", first);
                 text_string(b, host);
@@ -621,7 +644,7 @@ static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts,
                 .host = opts ? opts->host : NULL,
                 .storage = opts && opts->storage,
         };
-        strbuf_append_char(b, '{');
+        text_char(b, '{');
         if (opts && opts->storage) {
                 text_key(b, "__CLASS", &first);
                 text_string(b, c->name);
@@ -642,7 +665,7 @@ static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts,
                 if (r != 0)
                         return error_prefix(err, r, "property '%s': ", p->name);
         }
-        strbuf_append_char(b, '}');
+        text_char(b, '}');
         return strbuf_failed(b) ? -ENOMEM : 0;
 }
 
@@ -709,6 +732,20 @@ static bool real_special(const char *s, double *ret) {
         return true;
 }
 
+/* A JSON string (s NUL-terminated, len its JSON length) as the value to
+ * convert for a property of type t. */
+static int string_value(const char *s, size_t len, CimType t, Value *ret, Error *err) {
+        double special;
+
+        if (strlen(s) != len)
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "the string contains a NUL character");
+        if (cim_type_is_real(t) && real_special(s, &special)) {
+                *ret = value_real(CIM_REAL64, special);
+                return 0;
+        }
+        return value_string(s, ret);
+}
+
 static int scalar_from_json(json_t *j, CimType t, const JsonReader *rd, unsigned depth, Value *ret,
                             Error *err) {
         Value tmp;
@@ -733,21 +770,11 @@ static int scalar_from_json(json_t *j, CimType t, const JsonReader *rd, unsigned
                 } else
                         tmp = value_real(CIM_REAL64, json_real_value(j));
                 break;
-        case JSON_STRING: {
-                const char *s = json_string_value(j);
-                double special;
-                if (strlen(s) != json_string_length(j))
-                        return error_set(err, WBEM_E_TYPE_MISMATCH,
-                                         "the string contains a NUL character");
-                if (cim_type_is_real(t) && real_special(s, &special))
-                        tmp = value_real(CIM_REAL64, special);
-                else {
-                        r = value_string(s, &tmp);
-                        if (r < 0)
-                                return r;
-                }
+        case JSON_STRING:
+                r = string_value(json_string_value(j), json_string_length(j), t, &tmp, err);
+                if (r != 0)
+                        return r;
                 break;
-        }
         case JSON_OBJECT: {
                 if (t != CIM_OBJECT)
                         return error_set(err, WBEM_E_TYPE_MISMATCH,
@@ -905,6 +932,180 @@ int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *user
                                Instance **ret, Error *err) {
         const JsonReader rd = { .resolve = resolve, .userdata = userdata };
         return instance_from_json_depth(j, &rd, 0, ret, err);
+}
+
+/* ---- an instance from scalar members (objjson_instance_from_scalars) --------- */
+
+/* s[0..len) NUL-terminated: in buf when it fits, else in a new allocation
+ * (*heap, freed by the caller). NULL: out of memory. */
+static const char *scalar_cstr(const char *s, size_t len, char *buf, size_t size, char **heap) {
+        char *p = buf;
+
+        *heap = NULL;
+        if (len >= size) {
+                p = mem_malloc(len + 1);
+                if (!p)
+                        return NULL;
+                *heap = p;
+        }
+        memcpy(p, s, len);
+        p[len] = '\0';
+        return p;
+}
+
+static const char *scalar_type_text(const ObjJsonScalar *m) {
+        switch (m->kind) {
+        case OBJJSON_SCALAR_STRING:
+                return "a string";
+        case OBJJSON_SCALAR_INTEGER:
+                return "a number";
+        case OBJJSON_SCALAR_TRUE:
+        case OBJJSON_SCALAR_FALSE:
+                return "a boolean";
+        case OBJJSON_SCALAR_NULL:
+                return "null";
+        }
+        return "something unknown";
+}
+
+static const ObjJsonScalar *scalar_find(const ObjJsonScalar *m, size_t n, const char *name) {
+        size_t len = strlen(name);
+        for (size_t k = 0; k < n; k++)
+                if (m[k].name_len == len && memcmp(m[k].name, name, len) == 0)
+                        return &m[k];
+        return NULL;
+}
+
+/* value_from_json_depth for a scalar member (never an array, never an
+ * object). */
+static int value_from_scalar(const ObjJsonScalar *m, CimType t, bool is_array, Value *ret,
+                             Error *err) {
+        Value tmp;
+        int r;
+
+        if (t <= CIM_INVALID || t >= _CIM_TYPE_MAX)
+                return error_set(err, WBEM_E_INVALID_PROPERTY_TYPE, "invalid property type %d",
+                                 (int)t);
+        if (m->kind == OBJJSON_SCALAR_NULL) {
+                *ret = value_null(t, is_array);
+                return 0;
+        }
+        if (is_array)
+                return error_set(err, WBEM_E_TYPE_MISMATCH, "expected an array of %s, found %s",
+                                 cim_type_name(t), scalar_type_text(m));
+        switch (m->kind) {
+        case OBJJSON_SCALAR_TRUE:
+        case OBJJSON_SCALAR_FALSE:
+                tmp = value_bool(m->kind == OBJJSON_SCALAR_TRUE);
+                break;
+        case OBJJSON_SCALAR_INTEGER:
+                tmp = value_sint(CIM_SINT64, m->integer);
+                break;
+        case OBJJSON_SCALAR_STRING:
+        default: {
+                char buf[128], *heap;
+                const char *s = scalar_cstr(m->text, m->len, buf, sizeof(buf), &heap);
+                if (!s)
+                        return -ENOMEM;
+                r = string_value(s, m->len, t, &tmp, err);
+                mem_free(heap);
+                if (r != 0)
+                        return r;
+                break;
+        }
+        }
+        r = value_convert(&tmp, t, false, ret, err);
+        value_clear(&tmp);
+        return r;
+}
+
+/* One member into inst: instance_from_json_depth's loop body, strictly. */
+static int instance_set_scalar(Instance *inst, const CimClass *cls, bool *seen,
+                               const ObjJsonScalar *m, Error *err) {
+        _cleanup_free_ char *heap = NULL;
+        char buf[128];
+        int r;
+
+        if (memchr(m->name, '\0', m->name_len))
+                return error_set(err, WBEM_E_INVALID_PROPERTY,
+                                 "a property name contains a NUL character");
+        if (m->name_len >= 2 && m->name[0] == '_' && m->name[1] == '_')
+                return 0;
+        const char *key = scalar_cstr(m->name, m->name_len, buf, sizeof(buf), &heap);
+        if (!key)
+                return -ENOMEM;
+        long idx = class_find_property(cls, key);
+        if (idx < 0)
+                return error_set(err, WBEM_E_INVALID_PROPERTY, "class %s has no property '%s'",
+                                 cls->name, key);
+        if (seen[idx])
+                return error_set(err, WBEM_E_INVALID_PROPERTY, "property '%s' is given twice",
+                                 key);
+        seen[idx] = true;
+
+        const CimProperty *p = &cls->props[idx];
+        Value v;
+        r = value_from_scalar(m, p->type, p->is_array, &v, err);
+        if (r != 0)
+                return error_prefix(err, r, "property '%s': ", p->name);
+        r = instance_set_take(inst, p->name, &v, err);
+        if (r != 0) {
+                value_clear(&v);
+                return error_prefix(err, r, "property '%s': ", p->name);
+        }
+        return 0;
+}
+
+int objjson_instance_from_scalars(const ObjJsonScalar *members, size_t n,
+                                  ObjJsonResolveFunc resolve, void *userdata, Instance **ret,
+                                  Error *err) {
+        const ObjJsonScalar *genus = scalar_find(members, n, "__GENUS");
+        const ObjJsonScalar *cn = scalar_find(members, n, "__CLASS");
+        _cleanup_free_ char *heap = NULL;
+        char buf[128];
+        int r;
+
+        if (genus && genus->kind == OBJJSON_SCALAR_INTEGER && genus->integer == 1)
+                return error_set(err, WBEM_E_INVALID_OBJECT,
+                                 "this is a class (__GENUS 1), not an instance");
+        if (!cn)
+                return error_set(err, WBEM_E_INVALID_OBJECT, "the instance has no __CLASS");
+        if (cn->kind != OBJJSON_SCALAR_STRING)
+                return error_set(err, WBEM_E_INVALID_OBJECT, "__CLASS must be a string, not %s",
+                                 scalar_type_text(cn));
+        /* as jansson's json_string_value(): the name up to a NUL */
+        const char *class_name = scalar_cstr(cn->text, cn->len, buf, sizeof(buf), &heap);
+        if (!class_name)
+                return -ENOMEM;
+        if (!resolve)
+                return error_set(err, WBEM_E_INVALID_CLASS, "class %s: no class resolver given",
+                                 class_name);
+
+        _cleanup_(class_unrefp) CimClass *cls = NULL;
+        r = resolve(userdata, class_name, &cls, err);
+        if (r != 0)
+                return r;
+        _cleanup_(instance_unrefp) Instance *inst = NULL;
+        r = instance_new(cls, &inst);
+        if (r < 0)
+                return r;
+        bool seen_small[32];
+        _cleanup_free_ bool *seen_heap = NULL;
+        bool *seen = seen_small;
+        if (cls->n_props > sizeof(seen_small) / sizeof(seen_small[0])) {
+                seen = seen_heap = mem_calloc(cls->n_props, sizeof(bool));
+                if (!seen)
+                        return -ENOMEM;
+        } else {
+                memset(seen_small, 0, sizeof(seen_small));
+        }
+        for (size_t k = 0; k < n; k++) {
+                r = instance_set_scalar(inst, cls, seen, &members[k], err);
+                if (r != 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(inst);
+        return 0;
 }
 
 int objjson_instance_from_stored_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,

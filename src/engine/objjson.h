@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "class.h"
 #include "error.h"
@@ -113,6 +114,36 @@ int objjson_instance_to_text(const Instance *i, const ObjJsonOptions *opts, stru
  * -ENOMEM. */
 int objjson_instance_from_json(json_t *j, ObjJsonResolveFunc resolve, void *userdata,
                                Instance **ret, Error *err);
+
+/* An instance given as a flat list of members, each a scalar JSON value
+ * (the members of a JSON object with no nested object or array and no
+ * real number), as a decoder that builds no jansson tree reads it (the
+ * daemon's PublishEvent fast path). Names and strings are as JSON decodes
+ * them (escapes resolved, valid UTF-8), not NUL-terminated; names are
+ * distinct (JSON with a duplicate key is rejected before). */
+typedef enum ObjJsonScalarKind {
+        OBJJSON_SCALAR_STRING,
+        OBJJSON_SCALAR_INTEGER,
+        OBJJSON_SCALAR_TRUE,
+        OBJJSON_SCALAR_FALSE,
+        OBJJSON_SCALAR_NULL,
+} ObjJsonScalarKind;
+
+typedef struct ObjJsonScalar {
+        const char *name;
+        size_t name_len;
+        ObjJsonScalarKind kind;
+        const char *text; /* OBJJSON_SCALAR_STRING: the string's bytes */
+        size_t len;
+        int64_t integer; /* OBJJSON_SCALAR_INTEGER */
+} ObjJsonScalar;
+
+/* The instance objjson_instance_from_json() reads from the JSON object
+ * with these members in this order: the same result, or the same error
+ * with the same message. */
+int objjson_instance_from_scalars(const ObjJsonScalar *members, size_t n,
+                                  ObjJsonResolveFunc resolve, void *userdata, Instance **ret,
+                                  Error *err);
 
 /* The same for the repository's own data, where an embedded object may
  * have been stored under an older definition of its class: embedded objects

@@ -30,6 +30,7 @@
 #include "events.h"
 #include "log.h"
 #include "mem.h"
+#include "rpc.h"
 #include "server.h"
 #include "session.h"
 #include "settings.h"
@@ -437,6 +438,95 @@ static void test_param_errors(void **state) {
                  "\"Linux_OperatingSystem\"}}}");
         expect_error(f, a, 10, "WBEM_E_INVALID_CLASS", "not an extrinsic event class");
         expect_nothing(f, a);
+}
+
+/* All the events b receives until it gets nothing more: the objects of
+ * its Indicates, in order (a new array). */
+static json_t *drain_events(Fixture *f, Peer *p) {
+        json_t *all = json_array();
+        json_t *m;
+        while (p->have > 0 || (pump(f, 3), recv(p->fd, &(char){ 0 }, 1, MSG_PEEK) > 0)) {
+                m = next_msg(f, p);
+                assert_non_null(m);
+                assert_string_equal(msg_method(m), "Indicate");
+                assert_int_equal(json_array_extend(all, msg_param(m, "objects")), 0);
+                /* the one member that differs from event to event */
+                size_t i;
+                json_t *o;
+                json_array_foreach(all, i, o)
+                        json_object_del(o, "TIME_CREATED");
+                json_decref(m);
+        }
+        return all;
+}
+
+/* PublishEvent on its flat path (rpc_decode_flat, no JSON tree) and on the
+ * general one (the same request with its method name escaped, which the
+ * flat decoder never reads) answers the same, error messages and all, and
+ * delivers the same event. */
+static void test_publish_flat_equivalence(void **state) {
+        Fixture *f = *state;
+        Peer *a = &f->a, *b = &f->b;
+        static const char *const params[] = {
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":1,\"Text\":\"x\"}",
+                "\"event\":{\"Text\":null,\"Sev\":\"7\",\"__CLASS\":\"t_ev\",\"__PATH\":1},"
+                "\"namespace\":\"" NS "\"",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":null,\"Text\":true}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\"}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":-1}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":4294967296}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":false}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Bogus\":1}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"T_Ev\",\"Sev\":1,\"sev\":2}",
+                "\"namespace\":\"" NS "\",\"event\":{\"Sev\":1}",
+                "\"namespace\":\"" NS "\",\"event\":{}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":5}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__GENUS\":1,\"__CLASS\":\"T_Ev\"}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"Nope\"}",
+                "\"namespace\":\"" NS "\",\"event\":{\"__CLASS\":\"Linux_OperatingSystem\"}",
+                "\"namespace\":\"root/nope\",\"event\":{\"__CLASS\":\"T_Ev\"}",
+                "\"namespace\":\"\",\"event\":{\"__CLASS\":\"T_Ev\"}",
+        };
+
+        put_event_class(f, a);
+        subscribe(b, 1, "s", "SELECT * FROM T_Ev");
+        assert_int_equal(expect_result_int(f, b, 1, "call"), 1);
+        for (size_t k = 0; k < sizeof(params) / sizeof(params[0]); k++) {
+                char flat[1024], general[1024];
+                RpcFlat fm;
+                snprintf(flat, sizeof(flat),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"PublishEvent\",\"params\":{%s}}",
+                         k + 10, params[k]);
+                snprintf(general, sizeof(general),
+                         "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"Publish\\u0045vent\","
+                         "\"params\":{%s}}",
+                         k + 10, params[k]);
+                assert_true(rpc_decode_flat(flat, strlen(flat), &fm));
+                assert_false(rpc_decode_flat(general, strlen(general), &fm));
+
+                uint64_t requests = a->session->requests;
+                sendf(a, "%s", flat);
+                json_t *m1 = next_msg(f, a);
+                json_t *e1 = drain_events(f, b);
+                sendf(a, "%s", general);
+                json_t *m2 = next_msg(f, a);
+                json_t *e2 = drain_events(f, b);
+                assert_int_equal(a->session->requests, requests + 2);
+                assert_non_null(m1);
+                assert_non_null(m2);
+                if (!json_equal(m1, m2) || !json_equal(e1, e2)) {
+                        char *t1 = json_dumps(m1, 0), *t2 = json_dumps(m2, 0);
+                        fail_msg("%s: flat %s, general %s", params[k], t1, t2);
+                }
+                json_t *delivered = json_object_get(json_object_get(m1, "result"), "delivered");
+                assert_int_equal(json_array_size(e1), delivered ? json_integer_value(delivered) : 0);
+                json_decref(m1);
+                json_decref(m2);
+                json_decref(e1);
+                json_decref(e2);
+        }
+        expect_nothing(f, a);
+        expect_nothing(f, b);
 }
 
 /* T_Item with instances Id 0..count-1. */
@@ -1545,6 +1635,7 @@ int main(void) {
         signal(SIGPIPE, SIG_IGN);
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_seq_per_sink, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_publish_flat_equivalence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cancel_call_and_sink, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_param_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_query_async, setup, teardown),

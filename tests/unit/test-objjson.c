@@ -1135,6 +1135,203 @@ static void test_allocation_failures(void **state) {
         classes_done(&cs);
 }
 
+/* ---- an instance from scalar members ------------------------------------ */
+
+/* The members of object j as objjson_instance_from_scalars() takes them
+ * (every member a scalar, no real). */
+static size_t scalars_of(json_t *j, ObjJsonScalar *out, size_t max) {
+        const char *key;
+        size_t key_len, n = 0;
+        json_t *v;
+
+        json_object_keylen_foreach(j, key, key_len, v) {
+                assert_true(n < max);
+                ObjJsonScalar *m = &out[n++];
+                *m = (ObjJsonScalar){ .name = key, .name_len = key_len };
+                switch (json_typeof(v)) {
+                case JSON_STRING:
+                        m->kind = OBJJSON_SCALAR_STRING;
+                        m->text = json_string_value(v);
+                        m->len = json_string_length(v);
+                        break;
+                case JSON_INTEGER:
+                        m->kind = OBJJSON_SCALAR_INTEGER;
+                        m->integer = (int64_t)json_integer_value(v);
+                        break;
+                case JSON_TRUE:
+                        m->kind = OBJJSON_SCALAR_TRUE;
+                        break;
+                case JSON_FALSE:
+                        m->kind = OBJJSON_SCALAR_FALSE;
+                        break;
+                case JSON_NULL:
+                        m->kind = OBJJSON_SCALAR_NULL;
+                        break;
+                default:
+                        fail_msg("member %s is not a scalar", key);
+                }
+        }
+        return n;
+}
+
+/* Both readers on object j: the same status and message, or equal
+ * instances. Returns the status. */
+static int check_scalars_same(json_t *j, ObjJsonResolveFunc res, Classes *cs) {
+        ObjJsonScalar m[64];
+        size_t n = scalars_of(j, m, ELEMENTSOF(m));
+        Instance *a = NULL, *b = NULL;
+        Error ea = { 0 }, eb = { 0 };
+
+        int ra = objjson_instance_from_json(j, res, cs, &a, &ea);
+        int rb = objjson_instance_from_scalars(m, n, res, cs, &b, &eb);
+        if (ra != rb || strcmp(ea.message, eb.message) != 0) {
+                char *text = json_dumps(j, JSON_ENCODE_ANY);
+                fail_msg("%s: json %d '%s', scalars %d '%s'", text, ra, ea.message, rb, eb.message);
+        }
+        assert_int_equal(ea.status, eb.status);
+        if (ra == 0) {
+                assert_instances_equal(a, b);
+                instance_unref(a);
+                instance_unref(b);
+        } else {
+                assert_null(b);
+        }
+        return ra;
+}
+
+static int check_scalars_text(Classes *cs, const char *text) {
+        json_t *j = parse(text);
+        int r = check_scalars_same(j, resolve, cs);
+        json_decref(j);
+        return r;
+}
+
+static int op_instance_from_scalars(const ObjJsonScalar *m, size_t n, Classes *cs,
+                                    Instance **ret) {
+        *ret = NULL;
+        return objjson_instance_from_scalars(m, n, resolve, cs, ret, NULL);
+}
+
+static void test_instance_from_scalars(void **state) {
+        (void)state;
+        Classes cs = { 0 };
+        make_classes(&cs);
+        /* Test_Wide: more properties than the reader tracks on its stack */
+        CimClass *def = NULL;
+        assert_int_equal(class_new("Test_Wide", NULL, &def, NULL), 0);
+        for (int k = 0; k < 40; k++) {
+                char name[16];
+                snprintf(name, sizeof(name), "P%d", k);
+                add(def, name, CIM_UINT32, false, false);
+        }
+        cs.list[cs.n++] = derive(def, NULL);
+
+        char long_string[300], long_name[300], long_json[1024];
+        memset(long_string, 'x', sizeof(long_string) - 1);
+        long_string[sizeof(long_string) - 1] = '\0';
+        memset(long_name, 'N', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = '\0';
+
+        static const struct {
+                const char *text;
+                int status;
+        } cases[] = {
+                /* what each scalar kind becomes, every conversion */
+                { "{\"__CLASS\": \"Test_All\", \"Id\": 1, \"S\": \"x\", \"B\": true, \"I8\": -128,"
+                  " \"U8\": 255, \"I16\": -5, \"U16\": \"7\", \"I32\": 2147483647, \"U32\": 0,"
+                  " \"I64\": \"-9223372036854775808\", \"U64\": \"18446744073709551615\","
+                  " \"R32\": 1, \"R64\": \"NaN\", \"DT\": \"20260101000000.000000+000\","
+                  " \"Ref\": \"Test_Inner.Name=\\\"a\\\"\", \"Obj\": null, \"AS\": null,"
+                  " \"AU64\": null, \"AObj\": null, \"__PATH\": 5, \"__GENUS\": 2}",
+                  0 },
+                { "{\"__CLASS\": \"test_all\", \"b\": false, \"R64\": \"-Infinity\","
+                  " \"R32\": \"Infinity\", \"I64\": -9223372036854775807, \"U8\": \"9\"}",
+                  0 },
+                { "{\"__CLASS\": \"Test_All\", \"S\": 5}", -1 },
+                { "{\"__CLASS\": \"Test_All\", \"S\": true}", -1 },
+                { "{\"__CLASS\": \"Test_All\", \"B\": 1}", -1 },
+                { "{\"__CLASS\": \"Test_All\", \"B\": \"true\"}", -1 },
+                { "{\"__CLASS\": \"Test_All\", \"S\": null, \"B\": null}", 0 },
+                { "{\"__CLASS\": \"Test_Inner\"}", 0 },
+                { "{\"__GENUS\": 1, \"__CLASS\": \"Test_All\"}", WBEM_E_INVALID_OBJECT },
+                { "{\"__GENUS\": \"1\", \"__CLASS\": \"Test_All\"}", 0 },
+                { "{\"Id\": 1}", WBEM_E_INVALID_OBJECT },
+                { "{}", WBEM_E_INVALID_OBJECT },
+                { "{\"__CLASS\": 5}", WBEM_E_INVALID_OBJECT },
+                { "{\"__CLASS\": null}", WBEM_E_INVALID_OBJECT },
+                { "{\"__CLASS\": true}", WBEM_E_INVALID_OBJECT },
+                { "{\"__CLASS\": false}", WBEM_E_INVALID_OBJECT },
+                { "{\"__CLASS\": \"Nope\"}", WBEM_E_INVALID_CLASS },
+                { "{\"__CLASS\": \"Test_All\", \"Bogus\": 1}", WBEM_E_INVALID_PROPERTY },
+                { "{\"__CLASS\": \"Test_All\", \"U8\": 1, \"u8\": 2}", WBEM_E_INVALID_PROPERTY },
+                { "{\"__CLASS\": \"Test_All\", \"U8\": 300}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"U32\": -1}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"U32\": \"abc\"}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"R64\": \"x\"}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"DT\": \"yesterday\"}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"Obj\": \"x\"}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"Obj\": 5}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"AS\": \"x\"}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"AU64\": 5}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"AB\": true}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"AB\": false}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"S\": \"a\\u0000b\"}", WBEM_E_TYPE_MISMATCH },
+                { "{\"__CLASS\": \"Test_All\", \"_\": 1}", WBEM_E_INVALID_PROPERTY },
+                { "{\"__CLASS\": \"Test_Wide\", \"P0\": 1, \"P39\": 2, \"p39\": 3}",
+                  WBEM_E_INVALID_PROPERTY },
+                { "{\"__CLASS\": \"Test_Wide\", \"P0\": 1, \"P39\": 2, \"P20\": null}", 0 },
+        };
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                int r = check_scalars_text(&cs, cases[k].text);
+                if (cases[k].status >= 0 && r != cases[k].status)
+                        fail_msg("%s: %d, want %d", cases[k].text, r, cases[k].status);
+        }
+
+        /* strings and names longer than the reader's stack buffers */
+        snprintf(long_json, sizeof(long_json), "{\"__CLASS\": \"Test_All\", \"S\": \"%s\"}",
+                 long_string);
+        assert_int_equal(check_scalars_text(&cs, long_json), 0);
+        snprintf(long_json, sizeof(long_json), "{\"__CLASS\": \"Test_All\", \"%s\": 1}",
+                 long_name);
+        assert_int_equal(check_scalars_text(&cs, long_json), WBEM_E_INVALID_PROPERTY);
+        snprintf(long_json, sizeof(long_json), "{\"__CLASS\": \"%s\"}", long_name);
+        assert_int_equal(check_scalars_text(&cs, long_json), WBEM_E_INVALID_CLASS);
+
+        /* a NUL in a name (jansson's parser refuses it, a json_t can hold
+         * it), and in the class name (read up to the NUL by both) */
+        json_t *nj = json_pack("{s:s}", "__CLASS", "Test_All");
+        assert_int_equal(json_object_setn_new(nj, "U8\0x", 4, json_integer(1)), 0);
+        assert_int_equal(check_scalars_same(nj, resolve, &cs), WBEM_E_INVALID_PROPERTY);
+        json_decref(nj);
+        nj = parse("{\"__CLASS\": \"Test_All\\u0000x\", \"U8\": 1}");
+        assert_int_equal(check_scalars_same(nj, resolve, &cs), 0);
+        json_decref(nj);
+
+        /* no resolver */
+        nj = parse("{\"__CLASS\": \"Test_All\"}");
+        assert_int_equal(check_scalars_same(nj, NULL, NULL), WBEM_E_INVALID_CLASS);
+        json_decref(nj);
+
+        /* allocation failure at each step, the long paths included */
+        nj = parse("{\"__CLASS\": \"Test_Wide\", \"P0\": 1, \"P1\": \"2\", \"P2\": null}");
+        ObjJsonScalar m[8];
+        size_t n = scalars_of(nj, m, ELEMENTSOF(m));
+        Instance *i = NULL;
+        ALLOC_LOOP(op_instance_from_scalars(m, n, &cs, &i));
+        assert_int_equal(instance_get(i, "P1")->u, 2);
+        instance_unref(i);
+        json_decref(nj);
+        snprintf(long_json, sizeof(long_json), "{\"__CLASS\": \"Test_All\", \"S\": \"%s\"}",
+                 long_string);
+        nj = parse(long_json);
+        n = scalars_of(nj, m, ELEMENTSOF(m));
+        ALLOC_LOOP(op_instance_from_scalars(m, n, &cs, &i));
+        assert_string_equal(instance_get(i, "S")->s, long_string);
+        instance_unref(i);
+        json_decref(nj);
+        classes_done(&cs);
+}
+
 int main(void) {
         /* jansson's allocations go through mem_*() too, so that failure
          * injection reaches them. */
@@ -1155,6 +1352,7 @@ int main(void) {
                 cmocka_unit_test(test_class_reading_errors),
                 cmocka_unit_test(test_class_invalid_utf8),
                 cmocka_unit_test(test_allocation_failures),
+                cmocka_unit_test(test_instance_from_scalars),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

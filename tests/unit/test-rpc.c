@@ -615,6 +615,163 @@ static void test_decode_flat(void **state) {
         assert_false(rpc_decode_flat(ok, strlen(ok) - 3, &m));
 }
 
+/* What rpc_decode() reads of the same line: a request with the same id,
+ * method and params, each string param the same string and the object
+ * param's members the same values in the same order. */
+static void assert_flat_matches_tree(const char *line, const RpcFlat *f) {
+        RpcMessage m;
+        RpcError e = { 0 };
+
+        assert_int_equal(rpc_decode(line, strlen(line), &m, &e), 0);
+        assert_int_equal(m.kind, RPC_KIND_REQUEST);
+        assert_true(json_is_integer(m.id));
+        assert_int_equal((uint64_t)json_integer_value(m.id), f->id);
+        assert_int_equal(strlen(m.method), f->method.len);
+        assert_memory_equal(m.method, f->method.s, f->method.len);
+        assert_int_equal(json_object_size(m.params), f->n_params);
+        for (size_t k = 0; k < f->n_params; k++) {
+                char name[256];
+                memcpy(name, f->names[k].s, f->names[k].len);
+                name[f->names[k].len] = '\0';
+                json_t *v = json_object_get(m.params, name);
+                assert_non_null(v);
+                if (f->values[k].s) {
+                        assert_true(json_is_string(v));
+                        assert_int_equal(json_string_length(v), f->values[k].len);
+                        assert_memory_equal(json_string_value(v), f->values[k].s, f->values[k].len);
+                        assert_true(rpc_flat_param(f, name) == &f->values[k]);
+                        assert_false(rpc_flat_object_is(f, name));
+                        continue;
+                }
+                assert_true(rpc_flat_object_is(f, name));
+                assert_null(rpc_flat_param(f, name));
+                assert_true(json_is_object(v));
+                assert_int_equal(json_object_size(v), f->n_members);
+                size_t i = 0;
+                const char *key;
+                json_t *mv;
+                json_object_foreach(v, key, mv) {
+                        const ObjJsonScalar *sc = &f->members[i++];
+                        assert_int_equal(strlen(key), sc->name_len);
+                        assert_memory_equal(key, sc->name, sc->name_len);
+                        switch (sc->kind) {
+                        case OBJJSON_SCALAR_STRING:
+                                assert_true(json_is_string(mv));
+                                assert_int_equal(json_string_length(mv), sc->len);
+                                assert_memory_equal(json_string_value(mv), sc->text, sc->len);
+                                break;
+                        case OBJJSON_SCALAR_INTEGER:
+                                assert_true(json_is_integer(mv));
+                                assert_true(json_integer_value(mv) == sc->integer);
+                                break;
+                        case OBJJSON_SCALAR_TRUE:
+                                assert_true(json_is_true(mv));
+                                break;
+                        case OBJJSON_SCALAR_FALSE:
+                                assert_true(json_is_false(mv));
+                                break;
+                        case OBJJSON_SCALAR_NULL:
+                                assert_true(json_is_null(mv));
+                                break;
+                        }
+                }
+        }
+        rpc_message_done(&m);
+}
+
+/* The flat form's one object param (PublishEvent's event): scalar members
+ * read without a tree, exactly as jansson reads them; anything else in it
+ * refused. */
+static void test_decode_flat_object(void **state) {
+        (void)state;
+        RpcFlat m;
+        static const char *const accepted[] = {
+                "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"PublishEvent\",\"params\":{\"namespace\":"
+                "\"root/cimv2\",\"event\":{\"__CLASS\":\"Bench_Event\",\"Id\":1,\"T\":\"123\"}}}",
+                /* every kind, spaces everywhere, the object first */
+                " { \"params\" : { \"event\" : { \"s\" : \"\" , \"i\" : -42 , \"z\" : -0 , \"t\" : true ,"
+                " \"f\" : false , \"n\" : null , \"big\" : 999999999999999999 , \"neg\" :"
+                " -999999999999999999 } , \"namespace\" : \"n\" } , \"id\" : 1 , \"method\" : \"M\" ,"
+                " \"jsonrpc\" : \"2.0\" } ",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"e\":{}}}",
+                /* sixteen members */
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"e\":{\"a\":1,\"b\":2,"
+                "\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12,"
+                "\"m\":13,\"n\":14,\"o\":15,\"p\":16}}}",
+                /* a member may share a param's name */
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"e\":{\"e\":\"e\"},"
+                "\"a\":\"b\",\"c\":\"d\",\"f\":\"g\"}}",
+        };
+        for (size_t k = 0; k < sizeof(accepted) / sizeof(accepted[0]); k++) {
+                if (!rpc_decode_flat(accepted[k], strlen(accepted[k]), &m))
+                        fail_msg("refused: %s", accepted[k]);
+                assert_non_null(m.object.s);
+                assert_flat_matches_tree(accepted[k], &m);
+        }
+        assert_true(rpc_decode_flat(accepted[1], strlen(accepted[1]), &m));
+        assert_int_equal(m.n_members, 8);
+        assert_int_equal(m.members[1].kind, OBJJSON_SCALAR_INTEGER);
+        assert_true(m.members[1].integer == -42);
+        assert_true(m.members[2].integer == 0);
+        assert_true(m.members[6].integer == INT64_C(999999999999999999));
+        assert_true(m.members[7].integer == -INT64_C(999999999999999999));
+        assert_int_equal(m.members[5].kind, OBJJSON_SCALAR_NULL);
+        assert_true(rpc_flat_object_is(&m, "event"));
+        assert_false(rpc_flat_object_is(&m, "namespace"));
+        assert_int_equal(rpc_flat_param(&m, "namespace")->len, 1);
+
+        /* string params only: no object */
+        const char *plain = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"a\":\"b\"}}";
+        assert_true(rpc_decode_flat(plain, strlen(plain), &m));
+        assert_null(m.object.s);
+        assert_int_equal(m.n_members, 0);
+        assert_false(rpc_flat_object_is(&m, "a"));
+
+#define EV(members) "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"e\":" members "}}"
+        static const char *const refused[] = {
+                EV("{\"a\":{}}"),           /* nested object */
+                EV("{\"a\":[]}"),           /* array */
+                EV("{\"a\":1.5}"),          /* real */
+                EV("{\"a\":1e3}"),          /* exponent */
+                EV("{\"a\":1E3}"),
+                EV("{\"a\":01}"),           /* leading zero */
+                EV("{\"a\":-01}"),
+                EV("{\"a\":-}"),
+                EV("{\"a\":+1}"),
+                EV("{\"a\":1234567890123456789}"), /* 19 digits: left to jansson */
+                EV("{\"a\":tru}"),
+                EV("{\"a\":nul}"),
+                EV("{\"a\":falsy}"),
+                EV("{\"a\":}"),
+                EV("{\"a\"}"),
+                EV("{\"a\":1,}"),
+                EV("{,}"),
+                EV("{\"a\":1"),
+                EV("{\"a\":1,\"a\":2}"),    /* duplicate member */
+                EV("{\"a\\n\":1}"),         /* escape in a name */
+                EV("{\"a\":\"\\u0041\"}"),  /* escape in a value */
+                EV("{\"a\":\"\xc3\xa9\"}"), /* beyond ASCII */
+                EV("{\"a\":\"\x7f\"}"),
+                EV("{\"a\":\"x}"),
+                EV("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,"
+                   "\"k\":11,\"l\":12,\"m\":13,\"n\":14,\"o\":15,\"p\":16,\"q\":17}"), /* 17 */
+                /* two object params */
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"e\":{},\"f\":{}}}",
+                /* an object param twice */
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"e\":{},\"e\":\"x\"}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"M\",\"params\":{\"e\":\"x\",\"e\":{}}}",
+        };
+#undef EV
+        for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+                m.id = 77;
+                m.n_members = 99;
+                if (rpc_decode_flat(refused[k], strlen(refused[k]), &m))
+                        fail_msg("accepted: %s", refused[k]);
+                assert_int_equal(m.id, 77); /* untouched */
+                assert_int_equal(m.n_members, 99);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_decode_request),
@@ -633,6 +790,7 @@ int main(void) {
                 cmocka_unit_test(test_encode_out_of_memory),
                 cmocka_unit_test(test_params_check),
                 cmocka_unit_test(test_decode_flat),
+                cmocka_unit_test(test_decode_flat_object),
         };
         return cmocka_run_group_tests(tests, setup_hooks, NULL);
 }
