@@ -12,6 +12,7 @@
 #include "config.h" /* generated: LWMI_VERSION */
 #include "mem.h"
 #include "netaddr.h"
+#include "quota.h"
 #include "server.h"
 #include "settings.h"
 
@@ -63,7 +64,8 @@ static void usage(FILE *f) {
                    "                         max_result_bytes, min_within_ms, keepalive_ms,\n"
                    "                         stall_timeout_ms, max_backlog_bytes, listen,\n"
                    "                         insecure_tcp = true|false, proc_connector =\n"
-                   "                         true|false, fork_grace_ms); options given on the\n"
+                   "                         true|false, fork_grace_ms), [quota] and\n"
+                   "                         [quota:USER] (below); options given on the\n"
                    "                         command line win. Unknown keys and bad values are\n"
                    "                         errors.\n"
                    "                         Default: no configuration file\n"
@@ -113,6 +115,36 @@ static void usage(FILE *f) {
                    "                         which (EventsDropped) once the backlog has\n"
                    "                         drained. N as for --max-line-bytes, from 4K to\n"
                    "                         1G. Default: 4M\n"
+                   "\n"
+                   "Quotas per user (docs/security.md \"Quotas\"): the defaults for every user\n"
+                   "but root, which is unlimited. Each takes a count (the byte quotas a K, M or G\n"
+                   "suffix) or \"unlimited\"; section [quota] of the configuration file sets\n"
+                   "them too (keys without --quota-, dashes as underscores), and a section\n"
+                   "[quota:USER] (a user name, a uid, or anonymous: every plain TCP peer) one\n"
+                   "user's, root's included. A request over a quota is refused with\n"
+                   "WBEM_E_QUOTA_VIOLATION, naming the quota; the session goes on.\n"
+                   "  --quota-sessions N     open sessions of one user; a connection over it\n"
+                   "                         gets one error line and is closed. Default: 64\n"
+                   "  --quota-registrations N\n"
+                   "                         open asynchronous calls (event registrations and\n"
+                   "                         running ExecQueryAsync) of one user over all its\n"
+                   "                         sessions. Default: 100000\n"
+                   "  --quota-session-registrations N\n"
+                   "                         the same on one session. Default: 100000\n"
+                   "  --quota-backlog-bytes N\n"
+                   "                         the Indicate backlog of all of one user's sessions\n"
+                   "                         (each also within --max-backlog-bytes); over it,\n"
+                   "                         events for its sessions are dropped and reported\n"
+                   "                         (EventsDropped). Default: 64M\n"
+                   "  --quota-query-bytes N  the longest query text (ExecQuery,\n"
+                   "                         ExecQueryAsync, ExecNotificationQueryAsync);\n"
+                   "                         WQL's own limit is 16K. Default: 4K\n"
+                   "  --quota-request-rate N requests a second of one user, sustained (a token\n"
+                   "                         bucket). Default: 10000\n"
+                   "  --quota-request-burst N\n"
+                   "                         requests of one user at once (the bucket's\n"
+                   "                         size). Default: 200000\n"
+                   "\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -120,8 +152,8 @@ static void usage(FILE *f) {
                    "  SIGTERM, SIGINT        shut down: stop accepting, close every session,\n"
                    "                         remove the socket and the lock file, exit 0\n"
                    "  SIGHUP                 re-read the configuration file: log_level, the\n"
-                   "                         max_* limits and min_within_ms take effect at once\n"
-                   "                         (for new requests), keepalive_ms (for sessions\n"
+                   "                         max_* limits, the quotas and min_within_ms take\n"
+                   "                         effect at once (for new requests), keepalive_ms (for sessions\n"
                    "                         whose Hello chose none) and stall_timeout_ms also\n"
                    "                         for open sessions; a changed socket, repository,\n"
                    "                         listen, insecure_tcp, proc_connector or\n"
@@ -153,6 +185,8 @@ enum {
         OPT_INSECURE_TCP,
         OPT_NO_PROC_CONNECTOR,
         OPT_FORK_GRACE_MS,
+        OPT_QUOTA, /* OPT_QUOTA + QuotaKind: --quota-sessions, ... */
+        OPT_QUOTA_LAST = OPT_QUOTA + QUOTA_N - 1,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -188,6 +222,18 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "no-proc-connector", no_argument, NULL, OPT_NO_PROC_CONNECTOR },
                 { "fork-grace-ms", required_argument, NULL, OPT_FORK_GRACE_MS },
                 { "max-backlog-bytes", required_argument, NULL, OPT_MAX_BACKLOG_BYTES },
+                { "quota-sessions", required_argument, NULL, OPT_QUOTA + QUOTA_SESSIONS },
+                { "quota-registrations", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_REGISTRATIONS },
+                { "quota-session-registrations", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_SESSION_REGISTRATIONS },
+                { "quota-backlog-bytes", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_BACKLOG_BYTES },
+                { "quota-query-bytes", required_argument, NULL, OPT_QUOTA + QUOTA_QUERY_BYTES },
+                { "quota-request-rate", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_REQUEST_RATE },
+                { "quota-request-burst", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_REQUEST_BURST },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -339,6 +385,17 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MAX_BACKLOG_BYTES;
+                        break;
+                }
+                case OPT_QUOTA ... OPT_QUOTA_LAST: {
+                        QuotaKind k = (QuotaKind)(c - OPT_QUOTA);
+                        Error e;
+                        if (quota_parse_value(k, optarg, quota_kind_option(k),
+                                              &o->quota.defaults.v[k], &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->quota.from_cmdline |= 1u << k;
                         break;
                 }
                 case ':':

@@ -21,6 +21,7 @@ typedef struct Provider Provider;
 typedef struct Listener Listener;
 typedef struct Session Session;
 typedef struct AsyncEventText AsyncEventText;
+typedef struct Quota Quota;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
 
 /* How long a shutdown waits for sessions to write what they have queued
@@ -55,6 +56,10 @@ typedef struct Server {
         SessionList doomed;   /* closed, freed by reap_event */
         size_t n_sessions;
         uint64_t next_session_id;
+        /* Quotas per user (quota.h), configured from settings.quota at
+         * start and on SIGHUP; every accepted session is bound to its
+         * user's bucket. */
+        Quota *quota;
         struct event *reap_event;
 
         struct event *sigterm_event, *sigint_event, *sighup_event;
@@ -139,7 +144,10 @@ void server_shutdown(Server *s, const char *why);
  * nothing. Returns 0 or the error's status. */
 int server_reload(Server *s);
 
-/* Called by the listener for each connection. */
+/* Called by the listener for each connection. A session whose user has
+ * all its sessions open (quota `sessions`) is answered with one error line
+ * (id null, WBEM_E_QUOTA_VIOLATION saying which quota and how to raise
+ * it) and closed once that is written. */
 void server_accept(int fd, void *userdata);
 
 /* The sock_diag socket, opened on first use; a negative errno when the

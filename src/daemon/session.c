@@ -26,6 +26,7 @@
 #include "mem.h"
 #include "methods.h"
 #include "netaddr.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 #include "sockdiag.h"
@@ -564,7 +565,9 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
         int code = 0, r;
 
         s->requests++;
-        if (!method) {
+        if ((r = quota_take_request(s->quota, session_now_usec(), &e)) != 0) {
+                session_quota_refused(s, SESSION_QUOTA_REQUESTS, &e);
+        } else if (!method) {
                 r = error_set(&e, WBEM_E_INVALID_METHOD, "method not found: %s", m->method);
                 code = RPC_METHOD_NOT_FOUND;
         } else if ((r = rpc_params_check(m->params, method->params, &e)) != 0) {
@@ -626,7 +629,11 @@ static bool session_handle_flat(Session *s, const RpcFlat *m) {
             !flat_copy(rpc_flat_param(m, "sink"), sink, sizeof(sink)))
                 return false;
         s->requests++;
-        int r = async_subscribe(s->async, sink, ns, query->s, query->len, &call, &e);
+        int r = quota_take_request(s->quota, session_now_usec(), &e);
+        if (r != 0)
+                session_quota_refused(s, SESSION_QUOTA_REQUESTS, &e);
+        else
+                r = async_subscribe(s->async, sink, ns, query->s, query->len, &call, &e);
         if (r != 0) {
                 json_t *id = json_integer((json_int_t)m->id);
                 if (!id) {
@@ -889,6 +896,32 @@ static int session_read_groups(Session *s, int fd) {
         return 0;
 }
 
+void session_quota_refused(Session *s, SessionQuotaReason reason, const Error *e) {
+        if (s->quota_logged & reason)
+                return;
+        s->quota_logged |= reason;
+        log_info("session %llu: %s (further refusals of this kind on this session are not "
+                 "logged)",
+                 session_idu(s), e->message);
+}
+
+int session_quota_bind(Session *s, Error *e) {
+        QuotaUser *u = NULL;
+        int r;
+
+        r = quota_session_open(s->server->quota, s->uid, session_now_usec(), &u, e);
+        if (r != 0)
+                return r;
+        if (s->quota) {
+                /* what the session holds moves to its new bucket */
+                async_quota_move(s->async, s->quota, u);
+                quota_session_close(s->quota);
+                quota_user_unref(s->quota);
+        }
+        s->quota = u;
+        return 0;
+}
+
 ProviderCaller session_caller(const Session *s) {
         return (ProviderCaller){
                 .uid = s->uid,
@@ -992,6 +1025,10 @@ Session *session_free(Session *s) {
                 return NULL;
         session_drop_job(s);
         s->async = async_free(s->async);
+        if (s->state != SESSION_CLOSED)
+                quota_session_close(s->quota); /* freed without closing (errors in session_new) */
+        quota_user_unref(s->quota);
+        s->quota = NULL;
         if (s->process_event)
                 event_free(s->process_event);
         if (s->job_event)
@@ -1092,6 +1129,10 @@ static void session_vclose(Session *s, const char *fmt, va_list ap) {
         size_t calls = async_release(s->async);
         uint64_t release_usec = session_now_usec() - release_start;
         s->released_calls = calls;
+        /* It no longer counts against its user's sessions; what async
+         * released went back to the bucket (a release deferred to
+         * async_free goes back then, before the bucket is let go). */
+        quota_session_close(s->quota);
 
         Server *server = s->server;
         server->sessions_lost[s->loss < SESSION_LOSS_N ? s->loss : SESSION_LOSS_CLOSED]++;

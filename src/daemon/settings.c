@@ -33,6 +33,7 @@ void settings_init(Settings *o) {
                 .fork_grace_ms = SETTINGS_DEFAULT_FORK_GRACE_MS,
                 .max_backlog_bytes = SETTINGS_DEFAULT_MAX_BACKLOG_BYTES,
         };
+        quota_config_init(&o->quota);
 }
 
 void settings_done(Settings *o) {
@@ -42,6 +43,7 @@ void settings_done(Settings *o) {
         mem_free(o->repository);
         mem_free(o->config_path);
         mem_free(o->listen);
+        quota_config_done(&o->quota);
         settings_init(o);
 }
 
@@ -58,10 +60,12 @@ int settings_copy(const Settings *src, Settings *dst) {
         Settings c = *src;
 
         c.socket_path = c.repository = c.config_path = c.listen = NULL;
+        quota_config_init(&c.quota);
         if (dup_or_null(src->socket_path, &c.socket_path) < 0 ||
             dup_or_null(src->repository, &c.repository) < 0 ||
             dup_or_null(src->config_path, &c.config_path) < 0 ||
-            dup_or_null(src->listen, &c.listen) < 0) {
+            dup_or_null(src->listen, &c.listen) < 0 ||
+            quota_config_copy(&src->quota, &c.quota) < 0) {
                 settings_done(&c);
                 return -ENOMEM;
         }
@@ -266,6 +270,14 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         unsigned flag = 0;
         Error e;
 
+        if (quota_config_section(section)) {
+                int r = quota_config_set(&o->quota, section, key, value, &e);
+                if (r < 0)
+                        p->status = r;
+                else if (r > 0)
+                        parse_fail(p, p->line, "%s:%u: %s", p->name, p->line, e.message);
+                return r < 0 ? 0 : 1;
+        }
         if (strcmp(section, "daemon") != 0) {
                 if (section[0] == '\0')
                         parse_fail(p, p->line,
@@ -273,7 +285,8 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                                    p->line, key);
                 else
                         parse_fail(p, p->line,
-                                   "%s:%u: unknown section [%s] (key '%s'; only [daemon] exists)",
+                                   "%s:%u: unknown section [%s] (key '%s'; the sections are "
+                                   "[daemon], [quota] and [quota:USER])",
                                    p->name, p->line, section, key);
                 return 1;
         }
