@@ -500,19 +500,41 @@ static void sink_destroy(AsyncSink *s) {
         mem_free(s);
 }
 
-/* The sink named id, created on first use. */
-static int sinks_get(Async *a, const char *id, AsyncSink **ret, Error *err) {
+/* Unlink and free a sink that holds nothing yet (no call, no seq used:
+ * the client never saw it), made for a call that failed. */
+static void sinks_forget_new(Async *a, AsyncSink *s) {
+        for (AsyncSink **p = &a->sinks[s->hash & a->sinks_mask]; *p; p = &(*p)->hash_next)
+                if (*p == s) {
+                        *p = s->hash_next;
+                        a->n_sinks--;
+                        sink_destroy(s);
+                        return;
+                }
+}
+
+/* The sink named id, created on first use (*ret_created then; NULL when
+ * the caller does not care). A new sink is refused over the session's
+ * quota of calls (quota.h): sinks live as long as the session, so sinks
+ * made and left would otherwise grow without bound. */
+static int sinks_get(Async *a, const char *id, AsyncSink **ret, bool *ret_created, Error *err) {
         Engine *e = async_server(a)->engine;
         uint64_t hash = sink_id_hash(id);
         AsyncSink *s = sinks_find(a, id, hash);
         int r;
 
+        if (ret_created)
+                *ret_created = false;
         if (s) {
                 *ret = s;
                 return 0;
         }
         if (!e)
                 return error_set(err, WBEM_E_FAILED, "no repository is open");
+        r = quota_check_sinks(async_quota(a), a->n_sinks, err);
+        if (r != 0) {
+                session_quota_refused(a->session, SESSION_QUOTA_REGISTRATIONS, err);
+                return r;
+        }
         if (sinks_grow(a) < 0)
                 return error_from_errno(err, -ENOMEM);
         s = mem_calloc(1, sizeof(*s));
@@ -536,6 +558,8 @@ static int sinks_get(Async *a, const char *id, AsyncSink **ret, Error *err) {
         s->hash_next = a->sinks[at];
         a->sinks[at] = s;
         a->n_sinks++;
+        if (ret_created)
+                *ret_created = true;
         *ret = s;
         return 0;
 }
@@ -1166,7 +1190,7 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
                 r = error_from_errno(err, -ENOMEM);
                 goto fail;
         }
-        r = sinks_get(a, sink_id, &s, err);
+        r = sinks_get(a, sink_id, &s, NULL, err);
         if (r != 0)
                 goto fail;
         q->id = ++a->last_call_id;
@@ -1209,16 +1233,24 @@ int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *q
                 r = async_quota_check(a, len, err);
         if (r != 0)
                 return r;
-        r = sinks_get(a, sink_id, &s, err);
+        bool created;
+        r = sinks_get(a, sink_id, &s, &created, err);
         if (r != 0)
                 return r;
         if (calls_reserve(a) < 0 || epochs_reserve(a) < 0)
-                return error_from_errno(err, -ENOMEM);
+                r = error_from_errno(err, -ENOMEM);
         uint64_t id = a->last_call_id + 1;
         ProviderCaller caller = session_caller(a->session);
-        r = engine_subscribe_as(e, &caller, ns, query, len, s->sink, id, &call, err);
-        if (r != 0)
+        if (r == 0)
+                r = engine_subscribe_as(e, &caller, ns, query, len, s->sink, id, &call, err);
+        if (r != 0) {
+                /* A sink made for a call that failed goes with it: a
+                 * client sending bad queries under ever new sink ids
+                 * would otherwise pile them up for the session's life. */
+                if (created)
+                        sinks_forget_new(a, s);
                 return r;
+        }
         a->last_call_id = id;
         epochs_note(a, id);
         calls_put(a, id, (uintptr_t)call);

@@ -462,6 +462,19 @@ int quota_check_registration(QuotaUser *u, size_t session_calls, Error *err) {
         return 0;
 }
 
+int quota_check_sinks(QuotaUser *u, size_t session_sinks, Error *err) {
+        char detail[128];
+        size_t per = u ? u->limits.v[QUOTA_SESSION_REGISTRATIONS] : QUOTA_UNLIMITED;
+
+        if (per == QUOTA_UNLIMITED || session_sinks < per)
+                return 0;
+        snprintf(detail, sizeof(detail),
+                 "this session has %zu sinks (a sink lives as long as its session: reuse sink "
+                 "ids)",
+                 session_sinks);
+        return quota_refuse(u, QUOTA_SESSION_REGISTRATIONS, detail, err);
+}
+
 void quota_registrations_add(QuotaUser *u, size_t n) {
         if (u)
                 u->registrations += n;

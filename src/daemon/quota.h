@@ -142,6 +142,10 @@ void quota_user_unref(QuotaUser *u);
 /* Room for one more registration on a session that holds session_calls:
  * 0, or WBEM_E_QUOTA_VIOLATION (registrations or session_registrations). */
 int quota_check_registration(QuotaUser *u, size_t session_calls, Error *err);
+/* Room for one more sink on a session that has session_sinks: sinks live
+ * as long as their session, so they are bounded too, by the same
+ * session_registrations limit. 0 or WBEM_E_QUOTA_VIOLATION. */
+int quota_check_sinks(QuotaUser *u, size_t session_sinks, Error *err);
 /* Registrations made (after the check) and released. */
 void quota_registrations_add(QuotaUser *u, size_t n);
 void quota_registrations_release(QuotaUser *u, size_t n);

@@ -380,6 +380,23 @@ class AdversarialTest(QuotaTestCase):
         self.assertLess(measured, 60)
         self.assert_nothing_leaked()
 
+    def test_failed_calls_leave_no_sinks(self):
+        # Regression: a subscription that failed left its (new) sink behind
+        # for the session's life; bad queries under fresh sink ids grew the
+        # session without bound.
+        c = self.attacker()
+        session = c.ok("Hello", client="sinks")["session"]
+        replies = c.pipeline("ExecNotificationQueryAsync",
+                             [dict(namespace=NS, sink="bad-%d" % k, query="SELECT * FROM Nope")
+                              for k in range(2000)])
+        self.assertTrue(all(r["error"]["data"]["status"] == "WBEM_E_INVALID_CLASS"
+                            for r in replies))
+        row = self.c.ok("ExecQuery", namespace="root/lwmi",
+                        query="SELECT Sinks FROM LWMI_Session WHERE SessionId = %d" % int(session))
+        self.assertEqual(row["objects"][0]["Sinks"], 0)
+        self.check_watcher()
+        self.assert_nothing_leaked()
+
     def test_other_users_sessions(self):
         # PLACEHOLDER (rights helper): requests that name another user's
         # session or calls (cancelling its calls, reading its

@@ -7,7 +7,8 @@
  * [quota:UID] section): a session over `sessions` refused at accept with
  * one error line, registrations refused per session and per user and
  * released exactly by cancels and closed sessions, query length, request
- * rate, with the session going on after each refusal. */
+ * rate, sinks bounded and not left by failed calls, with the session
+ * going on after each refusal. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -719,6 +720,51 @@ static void test_server_query_and_rate(void **state) {
         fixture_free(f);
 }
 
+/* Regression (found by test_adversarial.py): a subscription that failed
+ * left the sink it named behind, for the session's life, so bad queries
+ * under ever new sink ids grew the session without bound. And sinks are
+ * bounded by session_registrations: made and cancelled, they stay. */
+static void test_server_sinks(void **state) {
+        Fixture *f = fixture_new("session_registrations = 3\n");
+        Peer *a = &f->p[0];
+        (void)state;
+
+        connect_peer(f, a);
+        put_event_class(f, a);
+        for (int i = 0; i < 50; i++) {
+                sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+                         "\"ExecNotificationQueryAsync\",\"params\":{\"namespace\":\"" NS "\","
+                         "\"query\":\"SELECT * FROM NoSuchClass\",\"sink\":\"bad%d\"}}",
+                      i, i);
+                json_t *m = next_msg(f, a);
+                assert_non_null(json_object_get(m, "error"));
+                json_decref(m);
+        }
+        assert_int_equal(async_sink_count(a->session->async), 0);
+        /* three sinks, each made by a call then cancelled: they stay */
+        for (int i = 1; i <= 3; i++) {
+                sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+                         "\"ExecNotificationQueryAsync\",\"params\":{\"namespace\":\"" NS "\","
+                         "\"query\":\"SELECT * FROM Q_Ev\",\"sink\":\"s%d\"}}",
+                      i, i);
+                expect_ok(f, a, i);
+                sendf(a, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"CancelAsyncCall\","
+                         "\"params\":{\"sink\":\"s%d\"}}",
+                      10 + i, i);
+                json_decref(next_msg(f, a)); /* SetStatus */
+                expect_ok(f, a, 10 + i);
+        }
+        assert_int_equal(async_sink_count(a->session->async), 3);
+        assert_int_equal(usage(f).registrations, 0);
+        /* a fourth sink is refused; the existing ones still work */
+        subscribe(a, 20, "s4");
+        expect_quota_error(f, a, 20, "session_registrations");
+        subscribe(a, 21, "s1");
+        expect_ok(f, a, 21);
+        assert_int_equal(async_sink_count(a->session->async), 3);
+        fixture_free(f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_config_defaults_and_keys),
@@ -732,6 +778,7 @@ int main(void) {
                 cmocka_unit_test(test_server_sessions),
                 cmocka_unit_test(test_server_registrations),
                 cmocka_unit_test(test_server_query_and_rate),
+                cmocka_unit_test(test_server_sinks),
         };
         log_set_max_level(LOG_LEVEL_ERROR);
         return cmocka_run_group_tests(tests, NULL, NULL);
