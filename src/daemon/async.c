@@ -1433,13 +1433,20 @@ void async_output_drained(Async *a) {
                 return;
         size_t backlog = async_backlog_bytes(a);
         quota_backlog_set(async_quota(a), &a->backlog_charged, backlog);
-        if (a->dropping && backlog <= async_server(a)->settings.max_backlog_bytes / 2 &&
-            quota_backlog_drained(async_quota(a))) {
-                log_debug("session %llu: Indicate backlog drained, delivering events again",
-                          (unsigned long long)a->session->id);
-                a->dropping = false;
-                a->user_dropping = false;
-                async_report_drops(a);
+        if (a->dropping && backlog <= async_server(a)->settings.max_backlog_bytes / 2) {
+                if (!quota_backlog_drained(async_quota(a))) {
+                        /* Its own backlog drained, its user's not: the
+                         * next event checks again (this callback may not
+                         * come back: the output may stay empty). */
+                        a->user_dropping = true;
+                } else {
+                        log_debug("session %llu: Indicate backlog drained, delivering events "
+                                  "again",
+                                  (unsigned long long)a->session->id);
+                        a->dropping = false;
+                        a->user_dropping = false;
+                        async_report_drops(a);
+                }
         }
         if (a->queries_waiting) {
                 a->queries_waiting = false;

@@ -8,8 +8,10 @@ and LWMI_Daemon back where they were, no drift over rounds); root stays
 unlimited; SIGHUP applies new limits; anonymous TCP peers share one
 bucket."""
 
+import json
 import os
 import signal
+import subprocess
 import time
 
 from lwmitest import Client
@@ -50,6 +52,36 @@ class SessionsTest(QuotaTestCase):
         for c in held:
             c.close()
         self.wait_for(self.users, lambda u: USER not in u)
+
+
+class StatsTest(QuotaTestCase):
+    config_text = "[quota]\nsessions = 9\nregistrations = 7\n"
+
+    def test_lwmi_stats_users(self):
+        from test_cli import lwmi_path
+        a = self.nobody()
+        a.pipeline("ExecNotificationQueryAsync", self.subscribe_params(8))
+        argv = [lwmi_path(), "--socket", self.daemon.socket_path, "stats", "--users"]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        users = p.stdout.split("\n\n")[-1].splitlines()
+        self.assertEqual(users[0].split()[:3], ["User", "Sessions", "Registrations"])
+        rows = {line.split()[0]: line.split() for line in users[1:]}
+        # root (the test's client and lwmi itself): unlimited; nobody: 7
+        self.assertEqual(rows[str(NOBODY)][1:3], ["1", "7"])
+        self.assertEqual(rows[str(NOBODY)][4:7], ["1", "9", "7"])
+        self.assertIn("0", rows)
+        p = subprocess.run(argv[:-2] + ["--json", "stats", "--users"], capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+        objs = [json.loads(line) for line in p.stdout.splitlines()]
+        users = [o for o in objs if o["__CLASS"] == "LWMI_User"]
+        self.assertEqual([u["User"] for u in users], ["0", str(NOBODY)])
+        self.assertIsNone(users[0]["MaxRegistrations"])
+        self.assertEqual(int(users[1]["MaxRegistrations"]), 7)
+        p = subprocess.run([lwmi_path(), "--users", "ping"], capture_output=True, text=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+        self.assertIn("--users is an option of lwmi stats", p.stderr)
 
 
 class RegistrationsTest(QuotaTestCase):
