@@ -128,7 +128,18 @@ void server_accept(int fd, void *userdata) {
                 return;
         }
         /* Refused: one clear line, then the connection closes. */
-        log_info("session %llu refused: %s", (unsigned long long)session->id, e.message);
+        uint64_t now = session_now_usec();
+        if (s->refused_logged_usec == 0 || s->refused_uid != session->uid ||
+            now - s->refused_logged_usec >= (uint64_t)SERVER_REFUSAL_LOG_MS * 1000u) {
+                log_info("session %llu refused: %s (further refusals of this uid within %d s "
+                         "are logged at debug level)",
+                         (unsigned long long)session->id, e.message,
+                         SERVER_REFUSAL_LOG_MS / 1000);
+                s->refused_uid = session->uid;
+                s->refused_logged_usec = now;
+        } else {
+                log_debug("session %llu refused: %s", (unsigned long long)session->id, e.message);
+        }
         session_send_error(session, NULL, rpc_code_for_status(r), &e);
         session_close_after_flush(session, "refused: quota 'sessions' exceeded");
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include "settings.h"
 #include "error.h"
@@ -40,6 +41,8 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 #define SERVER_TRIM_RETRY_MS 20
 #define SERVER_TRIM_MAX_WAITS 50
 
+#define SERVER_REFUSAL_LOG_MS 10000
+
 typedef struct Server {
         struct event_base *base;
         Settings cmdline;  /* as given on the command line: reloads start from it */
@@ -60,6 +63,11 @@ typedef struct Server {
          * start and on SIGHUP; every accepted session is bound to its
          * user's bucket. */
         Quota *quota;
+        /* Connections refused for `sessions` are logged at most once per
+         * SERVER_REFUSAL_LOG_MS per uid in a row (a client that retries
+         * in a loop must not flood the log); the rest at debug. */
+        uid_t refused_uid;
+        uint64_t refused_logged_usec; /* 0: none yet */
         struct event *reap_event;
 
         struct event *sigterm_event, *sigint_event, *sighup_event;
