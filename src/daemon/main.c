@@ -117,7 +117,7 @@ static void usage(FILE *f) {
                    "                         1G. Default: 4M\n"
                    "\n"
                    "Quotas per user (docs/security.md \"Quotas\"): the defaults for every user\n"
-                   "but root, which is unlimited. Each takes a count (the byte quotas a K, M or G\n"
+                   "but root and lwmid's own user, which are unlimited. Each takes a count (the byte quotas a K, M or G\n"
                    "suffix) or \"unlimited\"; section [quota] of the configuration file sets\n"
                    "them too (keys without --quota-, dashes as underscores), and a section\n"
                    "[quota:USER] (a user name, a uid, or anonymous: every plain TCP peer) one\n"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -222,6 +223,7 @@ struct QuotaUser {
 };
 
 struct Quota {
+        uid_t owner; /* lwmid's own user: unlimited like root */
         QuotaUser *users;
         size_t n_users;
         QuotaLimits defaults;
@@ -237,9 +239,11 @@ int quota_new(Quota **ret) {
                 return -ENOMEM;
         for (int k = 0; k < QUOTA_N; k++)
                 q->defaults.v[k] = quota_kinds[k].fallback;
+        q->owner = geteuid();
         *ret = q;
         return 0;
 }
+
 
 Quota *quota_free(Quota *q) {
         if (!q)
@@ -282,8 +286,10 @@ static int rule_uid(const char *user, QuotaLookupUser lookup, uid_t *ret) {
 }
 
 static void user_limits(const Quota *q, uid_t uid, QuotaLimits *ret) {
-        /* root is unlimited unless a section of its own says otherwise */
-        if (uid == 0)
+        /* root, and the user lwmid runs as (a daemon of one's own serves
+         * its owner, who could stop it anyway), are unlimited unless a
+         * section of their own says otherwise */
+        if (uid == 0 || uid == q->owner)
                 limits_fill(ret, QUOTA_UNLIMITED);
         else
                 *ret = q->defaults;
@@ -294,6 +300,12 @@ static void user_limits(const Quota *q, uid_t uid, QuotaLimits *ret) {
                         if (q->rules[i].set & (1u << k))
                                 ret->v[k] = q->rules[i].limits.v[k];
         }
+}
+
+void quota_set_owner(Quota *q, uid_t uid) {
+        q->owner = uid;
+        for (QuotaUser *u = q->users; u; u = u->next)
+                user_limits(q, u->uid, &u->limits);
 }
 
 static uint64_t burst_tokens(const QuotaUser *u) {

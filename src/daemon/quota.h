@@ -16,7 +16,8 @@
  * one user from a section [quota:USER], USER a user name, a uid in decimal
  * or "anonymous"; a key it leaves out keeps the [quota] value. root (uid 0)
  * is unlimited unless a [quota:root] or [quota:0] section says otherwise
- * (its keys then apply, the others stay unlimited). Every value is a count
+ * (its keys then apply, the others stay unlimited); so is the user lwmid
+ * runs as (a daemon of one's own serves its owner). Every value is a count
  * (sizes take K, M, G) or "unlimited". A name is resolved to its uid when
  * the configuration is applied (at start and on SIGHUP); a name that is no
  * user is logged and ignored.
@@ -118,7 +119,10 @@ typedef struct QuotaUser QuotaUser;
 /* Resolve a user name to its uid: 0, or -ENOENT (no such user). */
 typedef int (*QuotaLookupUser)(const char *name, uid_t *ret);
 
+/* lwmid's own user is its effective uid (geteuid) unless set. */
 int quota_new(Quota **ret);
+/* The user treated as lwmid's own (tests). */
+void quota_set_owner(Quota *q, uid_t uid);
 /* Accepts NULL. Users still bound are forgotten (their sessions must be
  * freed first). */
 Quota *quota_free(Quota *q);

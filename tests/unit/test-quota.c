@@ -78,6 +78,8 @@ static Quota *quota_with(const char *text) {
         quota_config_init(&c);
         load(&c, text);
         assert_int_equal(quota_new(&q), 0);
+        /* whoever runs the test: lwmid's own user would be unlimited */
+        quota_set_owner(q, 0);
         assert_int_equal(quota_configure(q, &c, fake_lookup), 0);
         quota_config_done(&c);
         return q;
@@ -437,6 +439,17 @@ static void test_root_and_overrides(void **state) {
         quota_user_usage(root, &use);
         assert_true(use.limits.v[QUOTA_REGISTRATIONS] == QUOTA_UNLIMITED);
         quota_free(q); /* buckets still bound are forgotten */
+
+        /* lwmid's own user: unlimited like root, its own section applies */
+        q = quota_with("[quota]\nsessions = 1\n[quota:alice]\nregistrations = 2\n");
+        assert_int_equal(quota_session_open(q, 1000, 0, &u, &e), 0);
+        assert_int_equal(quota_session_open(q, 1000, 0, &v, &e), WBEM_E_QUOTA_VIOLATION);
+        quota_set_owner(q, 1000);
+        assert_int_equal(quota_session_open(q, 1000, 0, &v, &e), 0);
+        quota_user_usage(u, &use);
+        assert_true(use.limits.v[QUOTA_SESSIONS] == QUOTA_UNLIMITED);
+        assert_int_equal(use.limits.v[QUOTA_REGISTRATIONS], 2);
+        quota_free(q);
 }
 
 /* ---- through a server --------------------------------------------------------- */
