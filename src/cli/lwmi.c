@@ -1,5 +1,5 @@
 /* lwmi, the command-line client of lwmid: one command per run (query, get,
- * put, delete, classes, class, publish, ping, stats), each a few synchronous calls
+ * put, delete, classes, class, publish, ping, stats, rights), each a few synchronous calls
  * through liblwmi, and watch, which registers an event query on a sink and
  * prints events as they come from its own poll loop (lwmi_fd(),
  * lwmi_dispatch()) beside a signalfd for SIGINT and SIGTERM. Output is an
@@ -87,6 +87,8 @@ static const char main_usage[] =
         "  ping                 check that lwmid answers\n"
         "  stats                show lwmid's figures and its sessions (and with\n"
         "                       --registrations, every registration)\n"
+        "  rights list|grant|revoke\n"
+        "                       show and change who may do what in which namespace\n"
         "  help [COMMAND]       show this text, or a command's\n"
         "\n"
         "Options (before or after the command):\n"
@@ -292,10 +294,36 @@ static const char stats_usage[] =
         "The same data can be queried and watched like any other class, e.g.\n"
         "  lwmi -n root/lwmi query \"SELECT * FROM LWMI_Session WHERE EventsDropped > 0\"\n";
 
+static const char rights_usage[] =
+        "Usage: lwmi [OPTIONS] rights list [NAMESPACE]\n"
+        "       lwmi [OPTIONS] rights grant NAMESPACE PRINCIPAL RIGHTS\n"
+        "       lwmi [OPTIONS] rights revoke NAMESPACE PRINCIPAL [RIGHTS]\n"
+        "\n"
+        "Show and change the rights per namespace (needs the admin right on root).\n"
+        "A grant on a namespace holds in every namespace below it; a peer's rights\n"
+        "are the union of the grants that match it (there are no denials); uid 0\n"
+        "always has every right. Changes take effect at once for every session's\n"
+        "next call; subscriptions already made stay.\n"
+        "\n"
+        "  list [NAMESPACE]     every grant, or those on NAMESPACE exactly\n"
+        "  grant NS WHO RIGHTS  add RIGHTS to WHO's grant on NS (NS must exist)\n"
+        "  revoke NS WHO [RIGHTS]\n"
+        "                       take RIGHTS (default: all) from WHO's grant on NS\n"
+        "\n"
+        "PRINCIPAL (WHO): user:NAME, user:UID, group:NAME, group:GID, everyone\n"
+        "(every local or authenticated user) or anonymous (plain TCP peers).\n"
+        "RIGHTS: a comma-separated list of read, subscribe, write, publish, admin,\n"
+        "or all.\n"
+        "\n"
+        "Examples:\n"
+        "  lwmi rights grant root/app group:adm read,subscribe,write\n"
+        "  lwmi rights revoke root/cimv2 anonymous\n"
+        "  lwmi --json rights list\n";
+
 static const char help_usage[] = "Usage: lwmi help [COMMAND]\n"
                                  "\n"
                                  "Show the general help, or the help of COMMAND (query, get, put,\n"
-                                 "delete, classes, class, watch, publish, ping, stats).\n";
+                                 "delete, classes, class, watch, publish, ping, stats, rights).\n";
 
 /* -- output -- */
 
@@ -1169,6 +1197,108 @@ static int cmd_stats(const Options *o, int argc, char **argv) {
         return e;
 }
 
+/* -- rights -- */
+
+/* One grant of ListRights, GrantRights or RevokeRights as a table row. */
+static int rights_row(Table *t, const json_t *g) {
+        char id[32] = "";
+        _cleanup_free_ char *list = NULL;
+        StrBuf b = STRBUF_INIT;
+        size_t k;
+        json_t *r;
+
+        if (json_is_integer(json_object_get(g, "id")))
+                snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(json_object_get(g, "id")));
+        json_array_foreach(json_object_get(g, "rights"), k, r) {
+                if (k > 0)
+                        strbuf_append_char(&b, ',');
+                strbuf_append(&b, json_string_value(r) ? json_string_value(r) : "?");
+        }
+        if (strbuf_failed(&b))
+                return -ENOMEM;
+        list = strbuf_steal(&b);
+        const char *ns = json_string_value(json_object_get(g, "namespace"));
+        const char *who = json_string_value(json_object_get(g, "principal"));
+        const char *cells[] = { ns ? ns : "", who ? who : "", id, list ? list : "" };
+        return table_add_row(t, cells);
+}
+
+static int rights_print(const Options *o, const json_t *grants) {
+        static const char *const headers[] = { "NAMESPACE", "PRINCIPAL", "ID", "RIGHTS" };
+        size_t k;
+        json_t *g;
+
+        if (o->json) {
+                json_array_foreach(grants, k, g) {
+                        if (print_json(g) < 0)
+                                return EXIT_SERVER;
+                }
+                return EXIT_OK;
+        }
+        _cleanup_(table_freep) Table *t = NULL;
+        if (table_new(ELEMENTSOF(headers), &t) < 0)
+                return oom();
+        for (k = 0; k < ELEMENTSOF(headers); k++)
+                if (table_set_header(t, k, headers[k]) < 0)
+                        return oom();
+        json_array_foreach(grants, k, g) {
+                if (rights_row(t, g) < 0)
+                        return oom();
+        }
+        return print_table(t) < 0 ? EXIT_SERVER : EXIT_OK;
+}
+
+static int cmd_rights(const Options *o, int argc, char **argv) {
+        const char *verb = argv[0];
+        const char *method;
+        bool list = strcmp(verb, "list") == 0, grant = strcmp(verb, "grant") == 0;
+
+        if (list)
+                method = "ListRights";
+        else if (grant)
+                method = "GrantRights";
+        else if (strcmp(verb, "revoke") == 0)
+                method = "RevokeRights";
+        else {
+                fprintf(stderr, "lwmi: rights: unknown action '%s' (list, grant or revoke)\n",
+                        verb);
+                return EXIT_USAGE;
+        }
+        bool revoke = !list && !grant;
+        if ((list && argc > 2) || (grant && argc != 4) || (revoke && argc != 3 && argc != 4)) {
+                fprintf(stderr, "lwmi: rights %s: %s\n\n", verb,
+                        argc < (list ? 1 : 3) + (grant ? 1 : 0) ? "missing argument"
+                                                                 : "too many arguments");
+                fputs(rights_usage, stderr);
+                return EXIT_USAGE;
+        }
+        _cleanup_(json_decrefp) json_t *params = json_object();
+        if (!params)
+                return oom();
+        if (argc > 1 && json_object_set_new(params, "namespace", json_string(argv[1])) < 0)
+                return oom();
+        if (!list && json_object_set_new(params, "principal", json_string(argv[2])) < 0)
+                return oom();
+        if (!list && argc > 3 && json_object_set_new(params, "rights", json_string(argv[3])) < 0)
+                return oom();
+
+        _cleanup_(lwmi_closep) lwmi_conn *c = NULL;
+        int e = connect_or_fail(o, &c);
+        if (e)
+                return e;
+        _cleanup_(json_decrefp) json_t *result = NULL;
+        lwmi_error err;
+        if (lwmi_call(c, method, TAKE_PTR(params), &result, &err) < 0)
+                return fail(&err);
+        if (list)
+                return rights_print(o, json_object_get(result, "rights"));
+        _cleanup_(json_decrefp) json_t *one = json_array();
+        if (!one || json_array_append(one, json_object_get(result, "grant")) < 0)
+                return oom();
+        return rights_print(o, one);
+}
+
 static int cmd_help(const Options *o, int argc, char **argv);
 
 static const Command commands[] = {
@@ -1182,6 +1312,7 @@ static const Command commands[] = {
         { "publish", publish_usage, cmd_publish, 1, INT_MAX },
         { "ping", ping_usage, cmd_ping, 0, 0 },
         { "stats", stats_usage, cmd_stats, 0, 0 },
+        { "rights", rights_usage, cmd_rights, 1, 4 },
         { "help", help_usage, cmd_help, 0, 1 },
 };
 

@@ -216,9 +216,10 @@ static int listener_bind(Listener *l, Error *err) {
                 error_set(err, WBEM_E_FAILED, "cannot create a socket: %s", strerror(e));
                 return -e;
         }
-        /* The umask decides the mode bind() gives the file: 0600 from the
-         * first instant, not after a chmod. */
-        mode_t old_umask = umask(0177);
+        /* The umask decides the mode bind() gives the file: 0666, every
+         * local user may connect, and the rights per namespace (rights.h)
+         * decide what each may do. */
+        mode_t old_umask = umask(0111);
         r = bind(l->fd, (struct sockaddr *)&sa, (socklen_t)sizeof(sa));
         int e = errno;
         umask(old_umask);

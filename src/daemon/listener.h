@@ -1,6 +1,7 @@
 /* The listening sockets and their accept loop.
  *
- * listener_new() creates the Unix socket file (mode 0600) replacing a
+ * listener_new() creates the Unix socket file (mode 0666: rights per
+ * namespace decide what a peer may do, rights.h) replacing a
  * stale one, and hands each accepted connection (a non-blocking,
  * close-on-exec fd) to a callback. The caller must hold the
  * single-instance lock first: that is what makes an existing socket file

@@ -83,5 +83,8 @@ const Method *methods_find(const char *name) {
         for (const Method *m = methods_events; m->name; m++)
                 if (strcmp(m->name, name) == 0)
                         return m;
+        for (const Method *m = methods_rights; m->name; m++)
+                if (strcmp(m->name, name) == 0)
+                        return m;
         return NULL;
 }

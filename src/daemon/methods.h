@@ -76,6 +76,9 @@ extern const Method methods_data[];
 /* The asynchronous methods and events (methods_events.c): ExecQueryAsync,
  * ExecNotificationQueryAsync, CancelAsyncCall, PublishEvent. */
 extern const Method methods_events[];
+/* The rights methods (methods_rights.c): ListRights, GrantRights,
+ * RevokeRights. */
+extern const Method methods_rights[];
 
 /* Class names inside objects read from a client are resolved in the
  * request's namespace: an ObjJsonResolveFunc with a MethodsResolver. */

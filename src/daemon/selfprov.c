@@ -17,6 +17,7 @@
 #include "names.h"
 #include "props.h"
 #include "quota.h"
+#include "rights.h"
 #include "server.h"
 #include "session.h"
 
@@ -139,7 +140,24 @@ typedef struct SelfCursor {
         /* users: the last one read */
         bool user_started;
         uid_t user_after;
+        /* whom it is for: sessions of others are skipped unless admin */
+        bool see_all;
+        uid_t uid;
+        uint64_t own_session;
 } SelfCursor;
+
+/* Whether a caller that is not admin on root/lwmi may see session s: its
+ * own session, and the other sessions of its uid. An anonymous peer (uid
+ * -1) sees its own session only: two TCP peers are not one user. */
+static bool self_own(uid_t uid, uint64_t own_session, const Session *s) {
+        return s->id == own_session || (uid != (uid_t)-1 && s->uid == uid);
+}
+
+/* Whether caller (NULL: the daemon) sees every session: the admin right
+ * on the namespace asked (root/lwmi, or a grant above it). */
+static bool self_sees_all(const Server *server, const ProviderCaller *caller, const char *ns) {
+        return !caller || rights_allowed(server->rights, caller, ns, RIGHT_ADMIN);
+}
 
 static uint64_t now_realtime_usec(void) {
         struct timespec ts;
@@ -281,12 +299,14 @@ static int self_daemon(Server *server, CimClass *cls, const char *ns, Instance *
         return 0;
 }
 
-/* The first open session with an id above after, or NULL: sessions are
- * listed in the order they came, so in increasing id order. */
-static Session *self_session_after(Server *server, uint64_t after) {
+/* The first open session with an id above after that the cursor may
+ * show, or NULL: sessions are listed in the order they came, so in
+ * increasing id order. */
+static Session *self_session_after(const SelfCursor *c, uint64_t after) {
         Session *s;
-        TAILQ_FOREACH(s, &server->sessions, link)
-        if (s->id > after && s->state == SESSION_OPEN)
+        TAILQ_FOREACH(s, &c->server->sessions, link)
+        if (s->id > after && s->state == SESSION_OPEN &&
+            (c->see_all || self_own(c->uid, c->own_session, s)))
                 return s;
         return NULL;
 }
@@ -430,7 +450,7 @@ static int self_next_registration(SelfCursor *c, Instance **ret, Error *err) {
                         return self_registration(s, &info, c->mono_to_wall, c->cls, c->ns, ret,
                                                  err);
                 }
-                s = self_session_after(c->server, c->session_id);
+                s = self_session_after(c, c->session_id);
                 mem_free(c->calls);
                 c->calls = NULL;
                 c->n_calls = c->next_call = 0;
@@ -458,7 +478,6 @@ static void self_cursor_free(SelfCursor *c) {
 static int self_enum_begin(Provider *p, const char *ns, CimClass *cls, const WqlQuery *query,
                            const ProviderCaller *caller, ProviderCursor **ret, bool *ret_filtered,
                            Error *err) {
-        (void)caller;
         SelfClass which = SELF_DAEMON;
         int r = self_class(cls, &which, err);
         (void)query;
@@ -471,6 +490,9 @@ static int self_enum_begin(Provider *p, const char *ns, CimClass *cls, const Wql
         c->server = p->userdata;
         c->mono_to_wall = ((SelfProvider *)p)->mono_to_wall;
         c->which = which;
+        c->see_all = self_sees_all(c->server, caller, ns ? ns : p->ns);
+        c->uid = caller ? caller->uid : (uid_t)-1;
+        c->own_session = caller ? caller->session : 0;
         c->ns = mem_strdup(ns ? ns : p->ns);
         if (!c->ns) {
                 self_cursor_free(c);
@@ -495,7 +517,7 @@ static int self_enum_next(ProviderCursor *pc, Instance **ret, Error *err) {
                 r = self_daemon(c->server, c->cls, c->ns, &inst, err);
                 break;
         case SELF_SESSION: {
-                Session *s = self_session_after(c->server, c->session_id);
+                Session *s = self_session_after(c, c->session_id);
                 if (!s) {
                         c->done = true;
                         return 0;
@@ -505,15 +527,20 @@ static int self_enum_next(ProviderCursor *pc, Instance **ret, Error *err) {
                 break;
         }
         case SELF_USER: {
-                QuotaUser *u = quota_user_next(c->server->quota, !c->user_started, c->user_after);
-                if (!u) {
-                        c->done = true;
-                        return 0;
-                }
+                /* A caller that is not admin sees its own user only (an
+                 * anonymous one none: its bucket is every TCP peer's). */
+                QuotaUser *u;
                 QuotaUsage use;
-                quota_user_usage(u, &use);
-                c->user_started = true;
-                c->user_after = use.uid;
+                do {
+                        u = quota_user_next(c->server->quota, !c->user_started, c->user_after);
+                        if (!u) {
+                                c->done = true;
+                                return 0;
+                        }
+                        quota_user_usage(u, &use);
+                        c->user_started = true;
+                        c->user_after = use.uid;
+                } while (!c->see_all && (c->uid == (uid_t)-1 || use.uid != c->uid));
                 r = self_user(u, c->cls, c->ns, &inst, err);
                 break;
         }
@@ -536,6 +563,53 @@ static void self_enum_end(ProviderCursor *pc) {
         self_cursor_free((SelfCursor *)pc);
 }
 
+/* The key named name (or the only, unnamed one) of path, as a uint64. */
+static bool self_path_key(const ObjectPath *path, const char *name, uint64_t *ret) {
+        for (size_t k = 0; k < path->n_keys; k++) {
+                const ObjectPathKey *key = &path->keys[k];
+                if ((key->name ? name_equal(key->name, name) : path->n_keys == 1) &&
+                    !key->value.is_null && key->value.type == CIM_UINT64) {
+                        *ret = key->value.u;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* One instance by path. A session (or registration) of another user is
+ * refused, not reported missing: the caller asked for it by its number. */
+static int self_get_instance(Provider *p, const char *ns, CimClass *cls, const ObjectPath *path,
+                             const ProviderCaller *caller, Instance **ret, Error *err) {
+        Server *server = p->userdata;
+        int64_t mono_to_wall = ((SelfProvider *)p)->mono_to_wall;
+        SelfClass which = SELF_DAEMON;
+        uint64_t id = 0, call = 0;
+        int r = self_class(cls, &which, err);
+
+        if (r != 0)
+                return r;
+        if (which == SELF_DAEMON)
+                return self_daemon(server, cls, ns, ret, err);
+        if (!self_path_key(path, "SessionId", &id) ||
+            (which == SELF_REGISTRATION && !self_path_key(path, "Call", &call)))
+                return WBEM_E_NOT_FOUND;
+        Session *s = self_session_find(server, id);
+        if (!s)
+                return WBEM_E_NOT_FOUND;
+        if (caller && !self_own(caller->uid, caller->session, s) &&
+            !self_sees_all(server, caller, ns))
+                return error_set(err, WBEM_E_ACCESS_DENIED,
+                                 "session %" PRIu64 " is not yours: other users' sessions need "
+                                 "the admin right on %s",
+                                 id, ns);
+        if (which == SELF_SESSION)
+                return self_session(s, mono_to_wall, cls, ns, ret, err);
+        AsyncCallInfo info;
+        if (async_call_info(s->async, call, &info) < 0)
+                return WBEM_E_NOT_FOUND;
+        return self_registration(s, &info, mono_to_wall, cls, ns, ret, err);
+}
+
 static void self_free(Provider *p) {
         mem_free((SelfProvider *)p);
 }
@@ -545,6 +619,7 @@ static const ProviderOps self_ops = {
         .enum_begin = self_enum_begin,
         .enum_next = self_enum_next,
         .enum_end = self_enum_end,
+        .get_instance = self_get_instance,
         .free = self_free,
 };
 

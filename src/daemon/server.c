@@ -22,6 +22,7 @@
 #include "providers.h"
 #include "quota.h"
 #include "rpc.h"
+#include "rights.h"
 #include "selfprov.h"
 #include "session.h"
 #include "sockdiag.h"
@@ -274,6 +275,8 @@ int server_open_repository(Server *s, Error *err) {
         if (r != 0)
                 return r;
         r = engine_new(&opts, &s->engine, err);
+        if (r == 0)
+                r = rights_new(engine_repo(s->engine), &s->rights, err);
         if (r != 0)
                 return r;
         server_set_event_hooks(s);
@@ -307,6 +310,7 @@ int server_open_repository(Server *s, Error *err) {
 static void server_close_repository(Server *s) {
         /* it holds an event of the engine's */
         s->event_text = async_event_text_free(s->event_text);
+        s->rights = rights_free(s->rights);
         s->engine = engine_free(s->engine);
         lockfile_release(s->repo_lock_path, s->repo_lock_fd);
         s->repo_lock_fd = -1;

@@ -20,6 +20,7 @@
 typedef struct Engine Engine;
 typedef struct Provider Provider;
 typedef struct Listener Listener;
+typedef struct Rights Rights;
 typedef struct Session Session;
 typedef struct AsyncEventText AsyncEventText;
 typedef struct Quota Quota;
@@ -79,6 +80,9 @@ typedef struct Server {
          * until server_open_repository(). */
         Engine *engine;
         Provider *process; /* the engine's process provider (for the events log line) */
+        /* Rights per namespace (rights.h), from the repository; NULL until
+         * server_open_repository() (nothing is guarded then). */
+        Rights *rights;
         /* Engine sink callbacks running (async.c): calls must not be
          * released meanwhile. */
         unsigned sink_callbacks;

@@ -27,6 +27,7 @@
 #include "methods.h"
 #include "netaddr.h"
 #include "quota.h"
+#include "rights.h"
 #include "rpc.h"
 #include "server.h"
 #include "sockdiag.h"
@@ -572,6 +573,8 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
                 code = RPC_METHOD_NOT_FOUND;
         } else if ((r = rpc_params_check(m->params, method->params, &e)) != 0) {
                 code = RPC_INVALID_PARAMS;
+        } else if ((r = rights_check_call(s, method->name, m->params, &e)) != 0) {
+                /* refused before the method runs (rights.h) */
         } else {
                 MethodCall call = {
                         .session = s,
@@ -627,6 +630,11 @@ static bool session_handle_flat(Session *s, const RpcFlat *m) {
         if (m->method.len != sizeof(method) - 1 || memcmp(m->method.s, method, m->method.len) != 0 ||
             m->n_params != 3 || !query || !flat_copy(rpc_flat_param(m, "namespace"), ns, sizeof(ns)) ||
             !flat_copy(rpc_flat_param(m, "sink"), sink, sizeof(sink)))
+                return false;
+        /* A refusal takes the general path, which answers and logs it. */
+        ProviderCaller who = session_caller(s);
+        if (who.uid != 0 &&
+            !rights_allowed(s->server->rights, &who, ns, rights_for_subscribe(ns)))
                 return false;
         s->requests++;
         int r = quota_take_request(s->quota, session_now_usec(), &e);
@@ -928,6 +936,7 @@ ProviderCaller session_caller(const Session *s) {
                 .gid = s->gid,
                 .groups = s->groups,
                 .n_groups = s->n_groups,
+                .session = s->id,
         };
 }
 
@@ -1040,6 +1049,7 @@ Session *session_free(Session *s) {
                 bufferevent_free(s->bev);
         mem_free(s->client_name);
         mem_free(s->groups);
+        rights_seen_free(s->rights_seen);
         mem_free(s);
         return NULL;
 }

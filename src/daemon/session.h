@@ -62,6 +62,7 @@ typedef struct Server Server;
 typedef struct MethodJob MethodJob;
 typedef struct Async Async;
 typedef struct QuotaUser QuotaUser;
+typedef struct RightsSeen RightsSeen;
 
 #define SESSION_MAX_MESSAGES_PER_TURN 256
 #define SESSION_MAX_BYTES_PER_TURN (256u * 1024)
@@ -128,6 +129,7 @@ typedef struct Session {
         gid_t *groups;
         size_t n_groups;
         char *client_name; /* from Hello; NULL until then */
+        RightsSeen *rights_seen; /* refusals logged (rights.h); NULL: none yet */
 
         /* sinks and asynchronous calls (async.h) */
         Async *async;

@@ -48,6 +48,7 @@ typedef struct ProviderCaller {
         gid_t gid;
         const gid_t *groups; /* supplementary groups; may include gid */
         size_t n_groups;
+        uint64_t session; /* the daemon's session id; 0: none (the engine ignores it) */
 } ProviderCaller;
 
 typedef struct ProviderOps {

@@ -627,6 +627,8 @@ int repo_open(const char *path, Repo **ret, Error *err) {
         sqlite3_busy_timeout(r->db, REPO_BUSY_TIMEOUT_MS);
 
         k = repo_check_schema(r, err);
+        if (k == 0)
+                k = repo_grants_init(r, err);
         if (k != 0)
                 return k;
         k = repo_load_namespaces(r, err);

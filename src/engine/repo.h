@@ -177,3 +177,21 @@ int repo_instance_enum(Repo *r, const char *ns, const char *class_name, bool dee
  * the page and is returned (*ret_next is then untouched). */
 int repo_instance_page(Repo *r, const char *ns, const char *class_name, int64_t after, size_t limit,
                        RepoInstanceFunc fn, void *userdata, int64_t *ret_next, Error *err);
+
+/* Rights grants: rows of the table `rights` (made at open when missing).
+ * The repository only stores them; their meaning is the daemon's
+ * (src/daemon/rights.h). A grant is keyed by (ns, kind, id). */
+typedef struct RepoGrant {
+        char *ns;        /* the namespace, normalized spelling */
+        char *kind;      /* "user", "group", "everyone", "anonymous" */
+        int64_t id;      /* the uid or gid; -1 for everyone and anonymous */
+        char *name;      /* the name given when granted; may be NULL */
+        unsigned rights; /* a bit mask (rights.h) */
+} RepoGrant;
+/* Every grant, in the order they were first made: an array of
+ * *ret_count that the caller releases with repo_grants_free. */
+int repo_grants_load(Repo *r, RepoGrant **ret, size_t *ret_count, Error *err);
+void repo_grants_free(RepoGrant *g, size_t n); /* accepts NULL */
+/* Store n grants in one transaction: each replaces the stored grant with
+ * its key (name and rights), or deletes it when its rights are 0. */
+int repo_grants_set(Repo *r, const RepoGrant *g, size_t n, Error *err);

@@ -82,6 +82,8 @@ int repo_sqlite_error(Repo *r, int rc, Error *err, const char *what);
 int repo_step_done(Repo *r, sqlite3_stmt *st, Error *err, const char *what);
 
 int repo_tx_begin(Repo *r, Error *err);
+/* CREATE TABLE IF NOT EXISTS rights (repo_rights.c), at every open. */
+int repo_grants_init(Repo *r, Error *err);
 /* Commits; on failure rolls back and returns the error. */
 int repo_tx_commit(Repo *r, Error *err);
 void repo_tx_rollback(Repo *r);

@@ -343,6 +343,14 @@ class DaemonTestCase(unittest.TestCase):
         self.clients.append(c)
         return c
 
+    def grant(self, ns, principal, rights, daemon=None):
+        """Grant rights (docs/security.md) as root, over the Unix socket."""
+        c = self.connect(daemon)
+        result = c.call_ok("GrantRights", {"namespace": ns, "principal": principal,
+                                           "rights": rights}, id="grant")
+        c.close()
+        return result["grant"]
+
     def assert_alive(self, daemon=None):
         """The daemon still answers a fresh client."""
         d = daemon or self.daemon

@@ -10,7 +10,6 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import textwrap
 import time
 import unittest
@@ -185,7 +184,7 @@ class QuotaTestCase(DaemonTestCase):
         return c
 
     def users(self):
-        """LWMI_User rows by User key."""
+        """LWMI_User rows by User key (root sees every user)."""
         rows = self.c.ok("ExecQuery", namespace=SELF, query="SELECT * FROM LWMI_User")["objects"]
         return {r["User"]: r for r in rows}
 

@@ -12,17 +12,13 @@ LWMI_User back where they were), and other sessions see no difference: a
 healthy root subscriber receives every event published between the
 attacks, with continuous seq and no EventsDropped.
 
-Requests for other users' sessions belong to the rights work (issue 7 part
-2): their test is a placeholder, skipped until rights are in this build."""
+Requests for other users' sessions (the rights work, issue 7 part 2): the
+attacker sees and reaches only its own sessions, calls and user."""
 
 import json
-import os
-import socket
 import time
-import unittest
 
-from lwmitest import lwmid_help
-from quotatest import NOBODY, QuotaTestCase, socket_as
+from quotatest import NOBODY, SELF, QuotaTestCase
 
 NS = "root/cimv2"
 PARSE_ERROR = -32700
@@ -71,8 +67,15 @@ class AdversarialTest(QuotaTestCase):
 
     def setUp(self):
         super().setUp()
+        # the attackers may write and publish in root/cimv2, so that their
+        # bad objects reach the parsers (rights are checked before the
+        # method runs), and read root/lwmi (to ask for others' sessions)
+        self.c.ok("GrantRights", namespace=NS, principal="user:%d" % NOBODY,
+                  rights="write,publish")
+        self.c.ok("GrantRights", namespace=SELF, principal="user:%d" % NOBODY, rights="read")
         # the healthy subscriber (root) and its expected seq
         self.watcher = self.root_client()
+        self.watch_session = int(self.watcher.ok("Hello", client="watcher")["session"])
         self.watch_call = self.watcher.ok("ExecNotificationQueryAsync", namespace=NS, sink="w",
                                           query="SELECT * FROM T_Alarm")["call"]
         self.watch_seq = 0
@@ -398,10 +401,37 @@ class AdversarialTest(QuotaTestCase):
         self.assert_nothing_leaked()
 
     def test_other_users_sessions(self):
-        # PLACEHOLDER (rights helper): requests that name another user's
-        # session or calls (cancelling its calls, reading its
-        # registrations) must be refused with WBEM_E_ACCESS_DENIED without
-        # leaking anything about them. Enabled when rights are in main.
-        if "rights" not in lwmid_help().lower():
-            raise unittest.SkipTest("rights (issue 7 part 2) are not in this build")
-        raise unittest.SkipTest("rights are in this build: write this test (rights helper)")
+        # Requests for other users' sessions (the rights work): a peer
+        # without admin on root/lwmi sees only its own sessions, calls and
+        # user; asking for another's by key is refused without a word about
+        # it; cancelling reaches only its own calls.
+        c = self.attacker()
+        mine = int(c.ok("Hello", client="attacker")["session"])
+        own_call = c.ok("ExecNotificationQueryAsync", namespace=NS, sink="w",
+                        query="SELECT * FROM T_Alarm WHERE Sev = 0")["call"]
+        for cls, key in (("LWMI_Session", "SessionId"), ("LWMI_Registration", "SessionId")):
+            rows = c.ok("ExecQuery", namespace=SELF, query="SELECT * FROM " + cls)["objects"]
+            self.assertEqual({int(r[key]) for r in rows}, {mine}, cls)
+            rows = c.ok("ExecQuery", namespace=SELF, query="SELECT * FROM %s WHERE %s = %d"
+                        % (cls, key, self.watch_session))["objects"]
+            self.assertEqual(rows, [], cls)
+        users = c.ok("ExecQuery", namespace=SELF, query="SELECT * FROM LWMI_User")["objects"]
+        self.assertEqual([u["User"] for u in users], [str(NOBODY)])
+        for path in ("LWMI_Session.SessionId=%d" % self.watch_session,
+                     "LWMI_Registration.Call=%d,SessionId=%d" % (self.watch_call,
+                                                                 self.watch_session)):
+            r = c.rpc("GetObject", namespace=SELF, path=path)
+            self.assertEqual(r["error"]["data"]["status"], "WBEM_E_ACCESS_DENIED", r)
+            self.assertNotIn("watcher", r["error"]["message"])
+            self.assertNotIn("root-test", r["error"]["message"])
+        # event queries on root/lwmi would poll every session: admin only
+        r = c.rpc("ExecNotificationQueryAsync", namespace=SELF, sink="x",
+                  query="SELECT * FROM __InstanceCreationEvent WITHIN 1 "
+                        "WHERE TargetInstance ISA 'LWMI_Session'")
+        self.assertEqual(r["error"]["data"]["status"], "WBEM_E_ACCESS_DENIED", r)
+        # cancelling by the watcher's call id or sink reaches only its own
+        self.assertEqual(c.ok("CancelAsyncCall", call=self.watch_call + 1000)["cancelled"], 0)
+        self.assertEqual(c.ok("CancelAsyncCall", sink="w")["cancelled"], 1)
+        self.assertEqual(own_call, 1)
+        self.check_watcher()
+        self.assert_nothing_leaked()

@@ -365,7 +365,7 @@ class TestInstance(DaemonTestCase):
         d = self.start()
         st = os.lstat(d.socket_path)
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
-        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o666)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(d.socket_path)).st_mode), 0o700)
         with open(d.socket_path + ".lock") as f:
             self.assertEqual(int(f.read()), d.pid)

@@ -104,6 +104,14 @@ class TestLoopback(TcpTestCase):
     daemon_listen = "127.0.0.1:0"
     daemon_args = ("--log-level", "debug")
 
+    def setUp(self):
+        super().setUp()
+        # Plain TCP peers are anonymous, who may only read and subscribe in
+        # root/cimv2 by default (docs/security.md): these tests also write,
+        # publish and read their own session in root/lwmi.
+        self.grant(NS, "anonymous", "write,publish")
+        self.grant("root/lwmi", "anonymous", "read")
+
     def test_port_reported_and_unix_socket_kept(self):
         host, port = self.daemon.tcp_address
         self.assertEqual(host, "127.0.0.1")
