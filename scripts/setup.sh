@@ -28,6 +28,7 @@ packages=(
     iproute2            # ss, ip netns and veth, for the end-to-end tests
     iptables            # the silent-network-loss test drops a namespace's traffic
     procps              # ps, pkill -P, for the end-to-end tests
+    openssl             # the openssl command: test_tls.py makes a test CA
     "$@"
 )
 

@@ -106,7 +106,8 @@ LWMI_EXPORT int lwmi_default_address(char **ret, lwmi_error *err);
  *
  * address: NULL for lwmi_default_address(); "unix:PATH" or a plain PATH for
  * a Unix socket; "tcp:HOST:PORT" for TCP, HOST a name, an IPv4 address or
- * an IPv6 one in brackets ("tcp:[::1]:7000"). A name is looked up with
+ * an IPv6 one in brackets ("tcp:[::1]:7000"); "tls:HOST:PORT" for TLS,
+ * set up from the environment as lwmi_connect_tls() says. A name is looked up with
  * getaddrinfo() (which may block, whatever the timeout) and its addresses
  * are tried in turn. TCP connections get TCP_NODELAY. Plain TCP carries no
  * credentials: lwmid accepts it only on loopback (or in test setups) and
@@ -132,6 +133,44 @@ LWMI_EXPORT int lwmi_connect(const char *address, lwmi_conn **ret, lwmi_error *e
  * lwmi_set_timeout(). */
 LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigned keepalive_ms,
                                 unsigned timeout_ms, lwmi_conn **ret, lwmi_error *err);
+
+/* How to reach a TLS listener ("tls:HOST:PORT"); zero-initialise it and
+ * set what applies. Files are PEM. */
+typedef struct lwmi_tls_options {
+        /* The CA that signed the server's certificate; NULL: the system's
+         * trusted CAs. The server's certificate must also name HOST (its
+         * subjectAltName: a DNS name, or the IP address written). */
+        const char *ca_file;
+        /* A client certificate and its key: the server then knows the
+         * client as the local user its subject CN names. NULL: none. */
+        const char *cert_file;
+        const char *key_file;
+        /* A file holding a token (lwmi token add) sent in Hello instead
+         * of a certificate; the first line counts, white space around it
+         * is ignored. NULL: $LWMI_TOKEN, if set and no certificate is
+         * given. Never taken from a command line. */
+        const char *token_file;
+} lwmi_tls_options;
+
+/* lwmi_connect_ex() for a "tls:HOST:PORT" address (any other address is
+ * refused with -EINVAL when tls sets anything): a TCP connection, a TLS
+ * handshake (TLS 1.2 or later) that verifies the server's certificate
+ * against ca_file and HOST, then Hello, with the token if there is one.
+ * tls NULL takes every choice from the environment: LWMI_TLS_CA,
+ * LWMI_TLS_CERT, LWMI_TLS_KEY, LWMI_TOKEN_FILE, LWMI_TOKEN (lwmi_connect()
+ * and lwmi_connect_ex() do the same for a tls: address). The handshake
+ * and the Hello together take at most timeout_ms (0: no limit of ours).
+ *
+ * Errors, besides lwmi_connect_ex()'s: -EPROTO (LWMI_ERROR_CONNECT) when
+ * the handshake fails, the message saying why ("server certificate not
+ * trusted: certificate has expired", "the server refused our
+ * certificate: ..."); -EINVAL (LWMI_ERROR_INVALID_ARGUMENT) for a file
+ * that cannot be read or loaded, or both a certificate and a token file;
+ * -EREMOTEIO with WBEM_E_ACCESS_DENIED when the server refused the
+ * token. */
+LWMI_EXPORT int lwmi_connect_tls(const char *address, const lwmi_tls_options *tls,
+                                 const char *client, unsigned keepalive_ms, unsigned timeout_ms,
+                                 lwmi_conn **ret, lwmi_error *err);
 
 /* Close the connection and free it. Accepts NULL; returns NULL.
  *

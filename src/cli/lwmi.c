@@ -57,6 +57,9 @@ typedef struct Options {
         bool count_set;
         bool registrations; /* stats --registrations */
         bool users;         /* stats --users */
+        lwmi_tls_options tls; /* --tls-ca, --tls-cert, --tls-key, --token-file */
+        bool tls_set;         /* any of them given */
+        const char *token_name; /* token add --name */
 } Options;
 
 typedef struct Command {
@@ -89,6 +92,8 @@ static const char main_usage[] =
         "                       --registrations, every registration)\n"
         "  rights list|grant|revoke\n"
         "                       show and change who may do what in which namespace\n"
+        "  token add USER [--name NAME] | token list | token revoke ID\n"
+        "                       manage the tokens TLS clients authenticate with\n"
         "  help [COMMAND]       show this text, or a command's\n"
         "\n"
         "Options (before or after the command):\n"
@@ -98,8 +103,18 @@ static const char main_usage[] =
         "                       $XDG_RUNTIME_DIR/lwmi/lwmid.sock otherwise)\n"
         "      --connect ADDR   where lwmid is: unix:PATH, or tcp:HOST:PORT for an\n"
         "                       lwmid started with --listen (tcp:127.0.0.1:7000,\n"
-        "                       tcp:[::1]:7000); instead of --socket. $LWMI_SOCKET\n"
-        "                       may hold either form too\n"
+        "                       tcp:[::1]:7000), or tls:HOST:PORT for one started\n"
+        "                       with --listen tls:...; instead of --socket.\n"
+        "                       $LWMI_SOCKET may hold any of these forms too\n"
+        "      --tls-ca FILE    tls: the CA that signed lwmid's certificate (default:\n"
+        "                       $LWMI_TLS_CA, else the system's trusted CAs); the\n"
+        "                       certificate must also name HOST\n"
+        "      --tls-cert FILE  tls: authenticate with this client certificate; its\n"
+        "      --tls-key FILE   subject CN is the user lwmid acts for\n"
+        "                       (default: $LWMI_TLS_CERT, $LWMI_TLS_KEY)\n"
+        "      --token-file FILE  tls: authenticate with the token in FILE (default:\n"
+        "                       $LWMI_TOKEN_FILE, else the token in $LWMI_TOKEN);\n"
+        "                       never give a token on the command line\n"
         "      --json           print one compact JSON object per line instead of\n"
         "                       a table (64-bit integers are decimal strings)\n"
         "      --timeout SEC    give up on a call after SEC seconds (default: wait);\n"
@@ -320,10 +335,29 @@ static const char rights_usage[] =
         "  lwmi rights revoke root/cimv2 anonymous\n"
         "  lwmi --json rights list\n";
 
+static const char token_usage[] =
+        "Usage: lwmi token add USER [--name NAME]\n"
+        "       lwmi token list\n"
+        "       lwmi token revoke ID\n"
+        "\n"
+        "Manage the tokens with which TLS clients authenticate (lwmi --connect\n"
+        "tls:HOST:PORT --token-file FILE): a token stands for the local user USER.\n"
+        "Needs the admin right on root.\n"
+        "\n"
+        "  add     make a token for USER and print it on standard output, once:\n"
+        "          lwmid keeps only a salted hash of it. Keep it in a file only its\n"
+        "          user can read, e.g. lwmi token add nobody > token && chmod 600 token\n"
+        "          (with --json: an object with id, user, name, created and token)\n"
+        "  list    show every token: ID, USER, NAME, CREATED, LAST USED (never the\n"
+        "          token itself)\n"
+        "  revoke  delete the token ID: new sessions are refused at once, and open\n"
+        "          sessions it authenticated are closed\n";
+
 static const char help_usage[] = "Usage: lwmi help [COMMAND]\n"
                                  "\n"
                                  "Show the general help, or the help of COMMAND (query, get, put,\n"
-                                 "delete, classes, class, watch, publish, ping, stats, rights).\n";
+                                 "delete, classes, class, watch, publish, ping, stats, rights,\n"
+                                 "token).\n";
 
 /* -- output -- */
 
@@ -357,6 +391,11 @@ static int oom(void) {
         return EXIT_SERVER;
 }
 
+static int usage_error_text(const char *text) {
+        fprintf(stderr, "lwmi: %s\n", text);
+        return EXIT_USAGE;
+}
+
 static int print_json(const json_t *v) {
         if (json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
                 return -EIO;
@@ -378,10 +417,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
  * status (> 0). */
 static int connect_or_fail(const Options *o, lwmi_conn **ret) {
         lwmi_error err = LWMI_ERROR_INIT;
-        int r = lwmi_connect_ex(o->socket, "lwmi", 0, o->timeout_ms, ret, &err);
+        int r = lwmi_connect_tls(o->socket, o->tls_set ? &o->tls : NULL, "lwmi", 0,
+                                 o->timeout_ms, ret, &err);
         if (r >= 0)
                 return 0;
-        if (err.code == LWMI_ERROR_CONNECT)
+        if (err.code == LWMI_ERROR_CONNECT && !strstr(err.message, "TLS"))
                 fprintf(stderr, "lwmi: %s (is lwmid running?)\n", err.message);
         else
                 print_error(&err);
@@ -1299,6 +1339,119 @@ static int cmd_rights(const Options *o, int argc, char **argv) {
         return rights_print(o, one);
 }
 
+/* A time in seconds since the epoch (a JSON integer, or null) as UTC. */
+static void format_epoch(const json_t *v, char *buf, size_t size) {
+        if (!json_is_integer(v)) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        time_t t = (time_t)json_integer_value(v);
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+}
+
+static int token_list(const Options *o, lwmi_conn *c) {
+        _cleanup_(json_decrefp) json_t *result = NULL;
+        lwmi_error err;
+        if (lwmi_call(c, "ListTokens", NULL, &result, &err) < 0)
+                return fail(&err);
+        json_t *tokens = json_object_get(result, "tokens");
+        size_t i;
+        json_t *t;
+        if (o->json) {
+                json_array_foreach(tokens, i, t) {
+                        if (print_json(t) < 0)
+                                return EXIT_SERVER;
+                }
+                return EXIT_OK;
+        }
+        if (json_array_size(tokens) == 0)
+                return EXIT_OK;
+        static const char *const headers[] = { "ID", "USER", "NAME", "CREATED", "LAST USED" };
+        _cleanup_(table_freep) Table *table = NULL;
+        if (table_new(ELEMENTSOF(headers), &table) < 0)
+                return oom();
+        for (size_t k = 0; k < ELEMENTSOF(headers); k++)
+                if (table_set_header(table, k, headers[k]) < 0)
+                        return oom();
+        json_array_foreach(tokens, i, t) {
+                char created[32], used[32];
+                format_epoch(json_object_get(t, "created"), created, sizeof(created));
+                format_epoch(json_object_get(t, "last_used"), used, sizeof(used));
+                const char *name = json_string_value(json_object_get(t, "name"));
+                const char *cells[] = {
+                        json_string_value(json_object_get(t, "id")) ?: "?",
+                        json_string_value(json_object_get(t, "user")) ?: "?",
+                        name ? name : "-",
+                        created,
+                        used,
+                };
+                if (table_add_row(table, cells) < 0)
+                        return oom();
+        }
+        return print_table(table) < 0 ? EXIT_SERVER : EXIT_OK;
+}
+
+static int cmd_token(const Options *o, int argc, char **argv) {
+        const char *verb = argv[0];
+        bool add = strcmp(verb, "add") == 0, list = strcmp(verb, "list") == 0,
+             revoke = strcmp(verb, "revoke") == 0;
+        if (!add && !list && !revoke) {
+                fprintf(stderr, "lwmi: token: unknown subcommand '%s' (add, list, revoke)\n\n",
+                        verb);
+                fputs(token_usage, stderr);
+                return EXIT_USAGE;
+        }
+        if ((unsigned)argc != (list ? 1u : 2u)) {
+                fprintf(stderr, "lwmi: token %s: %s\n\n", verb,
+                        (unsigned)argc < (list ? 1u : 2u) ? "missing argument"
+                                                          : "too many arguments");
+                fputs(token_usage, stderr);
+                return EXIT_USAGE;
+        }
+        if (o->token_name && !add) {
+                fprintf(stderr, "lwmi: --name is an option of lwmi token add, not of token %s\n",
+                        verb);
+                return EXIT_USAGE;
+        }
+        _cleanup_(lwmi_closep) lwmi_conn *c = NULL;
+        int e = connect_or_fail(o, &c);
+        if (e)
+                return e;
+        if (list)
+                return token_list(o, c);
+
+        _cleanup_(json_decrefp) json_t *result = NULL;
+        lwmi_error err;
+        json_t *params = add ? json_pack("{s:s}", "user", argv[1])
+                             : json_pack("{s:s}", "id", argv[1]);
+        if (!params)
+                return usage_error_text("the argument is not valid UTF-8");
+        if (add && o->token_name &&
+            json_object_set_new(params, "name", json_string(o->token_name)) < 0) {
+                json_decref(params);
+                return usage_error_text("--name is not valid UTF-8");
+        }
+        if (lwmi_call(c, add ? "AddToken" : "RevokeToken", params, &result, &err) < 0)
+                return fail(&err);
+        if (o->json)
+                return print_json(result) < 0 ? EXIT_SERVER : EXIT_OK;
+        if (add) {
+                /* The token alone on stdout, for a file; the rest for the
+                 * person. */
+                printf("%s\n", json_string_value(json_object_get(result, "token")) ?: "");
+                fprintf(stderr, "lwmi: token %s for user %s; it is shown only this once\n",
+                        json_string_value(json_object_get(result, "id")) ?: "?", argv[1]);
+                return EXIT_OK;
+        }
+        printf("revoked token %s of user %s (%lld open session%s closed)\n", argv[1],
+               json_string_value(json_object_get(result, "user")) ?: "?",
+               (long long)json_integer_value(json_object_get(result, "sessions_closed")),
+               json_integer_value(json_object_get(result, "sessions_closed")) == 1 ? "" : "s");
+        return EXIT_OK;
+}
+
 static int cmd_help(const Options *o, int argc, char **argv);
 
 static const Command commands[] = {
@@ -1313,6 +1466,7 @@ static const Command commands[] = {
         { "ping", ping_usage, cmd_ping, 0, 0 },
         { "stats", stats_usage, cmd_stats, 0, 0 },
         { "rights", rights_usage, cmd_rights, 1, 4 },
+        { "token", token_usage, cmd_token, 1, 2 },
         { "help", help_usage, cmd_help, 0, 1 },
 };
 
@@ -1373,6 +1527,11 @@ int main(int argc, char **argv) {
                 OPT_COUNT,
                 OPT_REGISTRATIONS,
                 OPT_USERS,
+                OPT_TLS_CA,
+                OPT_TLS_CERT,
+                OPT_TLS_KEY,
+                OPT_TOKEN_FILE,
+                OPT_NAME,
         };
         static const struct option long_options[] = {
                 { "namespace", required_argument, NULL, 'n' },
@@ -1385,6 +1544,11 @@ int main(int argc, char **argv) {
                 { "count", required_argument, NULL, OPT_COUNT },
                 { "registrations", no_argument, NULL, OPT_REGISTRATIONS },
                 { "users", no_argument, NULL, OPT_USERS },
+                { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+                { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+                { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+                { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+                { "name", required_argument, NULL, OPT_NAME },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -1446,6 +1610,21 @@ int main(int argc, char **argv) {
                 case OPT_USERS:
                         o.users = true;
                         break;
+                case OPT_TLS_CA:
+                case OPT_TLS_CERT:
+                case OPT_TLS_KEY:
+                case OPT_TOKEN_FILE:
+                        if (!*optarg)
+                                return usage_error("%s needs a file name", argv[optind - 1]);
+                        *(opt == OPT_TLS_CA     ? &o.tls.ca_file
+                          : opt == OPT_TLS_CERT ? &o.tls.cert_file
+                          : opt == OPT_TLS_KEY  ? &o.tls.key_file
+                                                : &o.tls.token_file) = optarg;
+                        o.tls_set = true;
+                        break;
+                case OPT_NAME:
+                        o.token_name = optarg;
+                        break;
                 case 'h':
                         o.help = true;
                         break;
@@ -1484,6 +1663,13 @@ int main(int argc, char **argv) {
                 return usage_error("--class is an option of lwmi delete, not of %s", cmd->name);
         if (o.count_set && cmd->run != cmd_watch)
                 return usage_error("--count is an option of lwmi watch, not of %s", cmd->name);
+        if (o.token_name && cmd->run != cmd_token)
+                return usage_error("--name is an option of lwmi token add, not of %s",
+                                   cmd->name);
+        if ((o.tls.cert_file != NULL) != (o.tls.key_file != NULL))
+                return usage_error("--tls-cert and --tls-key go together");
+        if (o.tls.cert_file && o.tls.token_file)
+                return usage_error("give --tls-cert or --token-file, not both");
         if (o.registrations && cmd->run != cmd_stats)
                 return usage_error("--registrations is an option of lwmi stats, not of %s",
                                    cmd->name);

@@ -341,6 +341,16 @@ int listener_new_tcp(struct event_base *base, const NetAddr *addr, ListenerAccep
         return listener_start(l, ret, err);
 }
 
+int listener_set_kind(Listener *l, const char *kind) {
+        const char *space = strchr(l->name, ' ');
+        char *name = mem_printf("%s %s", kind, space ? space + 1 : l->name);
+        if (!name)
+                return -ENOMEM;
+        mem_free(l->name);
+        l->name = name;
+        return 0;
+}
+
 const char *listener_name(const Listener *l) {
         return l->name;
 }

@@ -47,6 +47,10 @@ int listener_new(struct event_base *base, const char *path, ListenerAcceptFn acc
 int listener_new_tcp(struct event_base *base, const NetAddr *addr, ListenerAcceptFn accept_fn,
                      void *userdata, Listener **ret, Error *err);
 
+/* Name a TCP listener's connections another way in messages: "tls
+ * 127.0.0.1:7443" instead of "tcp ...". 0 or -ENOMEM. */
+int listener_set_kind(Listener *l, const char *kind);
+
 /* For messages: the socket path, or "tcp 127.0.0.1:45123" / "tcp
  * [::1]:7000" as actually bound. */
 const char *listener_name(const Listener *l);

@@ -29,7 +29,8 @@ static void usage(FILE *f) {
                    "\n"
                    "The lwmi daemon: serves management instrumentation in the manner of WMI\n"
                    "(classes, instances, WQL queries) to clients over a Unix socket (and\n"
-                   "optionally TCP), one JSON-RPC 2.0 message per line (see docs/protocol.md).\n"
+                   "optionally TCP or TLS), one JSON-RPC 2.0 message per line (see\n"
+                   "docs/protocol.md).\n"
                    "\n"
                    "lwmid stays in the foreground and logs to standard error, one line per\n"
                    "event; under systemd (Type=notify) it reports readiness with sd_notify.\n"
@@ -51,10 +52,29 @@ static void usage(FILE *f) {
                    "                         (logged as \"listening on tcp ADDR:PORT\" and\n"
                    "                         given in the sd_notify STATUS). Plain TCP has no\n"
                    "                         authentication and no peer credentials: only\n"
-                   "                         loopback addresses are accepted. Default: none\n"
-                   "  --insecure-tcp         allow --listen on an address that is not loopback\n"
-                   "                         (logged as a warning). Anyone who can reach it can\n"
-                   "                         use lwmid: for tests in private network namespaces\n"
+                   "                         loopback addresses are accepted.\n"
+                   "  --listen tls:ADDR:PORT listen on TLS (1.2 or later) instead, on any\n"
+                   "                         address (0.0.0.0:7443 for all), with --tls-cert\n"
+                   "                         and --tls-key; logged as \"listening on tls\n"
+                   "                         ADDR:PORT\". A TLS client authenticates with a\n"
+                   "                         client certificate signed by --tls-ca whose\n"
+                   "                         subject CN is a local user name, or with a token\n"
+                   "                         (lwmi token add) in Hello; it then acts as that\n"
+                   "                         user. Until then it may only call Hello and Ping.\n"
+                   "                         Default: none\n"
+                   "  --insecure-tcp         allow a plain TCP --listen address that is not\n"
+                   "                         loopback (logged as a warning). Anyone who can\n"
+                   "                         reach it can use lwmid: for tests in private\n"
+                   "                         network namespaces\n"
+                   "  --tls-cert FILE        the server's certificate chain (PEM) for tls:\n"
+                   "  --tls-key FILE         its private key (PEM)\n"
+                   "  --tls-ca FILE          the CA (PEM) that client certificates must be\n"
+                   "                         signed by; only then are they asked for.\n"
+                   "                         Default: none (tokens only)\n"
+                   "  --tls-auth-timeout-ms N\n"
+                   "                         a TLS session that has not completed its\n"
+                   "                         handshake and authenticated within N ms (100 to\n"
+                   "                         600000) is closed. Default: 10000\n"
                    "  --repository PATH      the repository database, or :memory: for one that\n"
                    "                         lives only as long as the process. Default:\n"
                    "                         /var/lib/lwmi/repository.db as root, otherwise\n"
@@ -66,7 +86,8 @@ static void usage(FILE *f) {
                    "                         max_result_bytes, min_within_ms, keepalive_ms,\n"
                    "                         stall_timeout_ms, max_backlog_bytes, listen,\n"
                    "                         insecure_tcp = true|false, proc_connector =\n"
-                   "                         true|false, fork_grace_ms), [quota] and\n"
+                   "                         true|false, fork_grace_ms, tls_cert, tls_key,\n"
+                   "                         tls_ca, tls_auth_timeout_ms), [quota] and\n"
                    "                         [quota:USER] (below); options given on the\n"
                    "                         command line win. Unknown keys and bad values are\n"
                    "                         errors.\n"
@@ -155,18 +176,22 @@ static void usage(FILE *f) {
                    "                         remove the socket and the lock file, exit 0\n"
                    "  SIGHUP                 re-read the configuration file: log_level, the\n"
                    "                         max_* limits, the quotas and min_within_ms take\n"
-                   "                         effect at once (for new requests), keepalive_ms (for sessions\n"
-                   "                         whose Hello chose none) and stall_timeout_ms also\n"
+                   "                         effect at once (for new requests), keepalive_ms\n"
+                   "                         (for sessions whose Hello chose none) and\n"
+                   "                         stall_timeout_ms also\n"
                    "                         for open sessions; a changed socket, repository,\n"
-                   "                         listen, insecure_tcp, proc_connector or\n"
-                   "                         fork_grace_ms is logged and needs a restart\n"
+                   "                         listen, insecure_tcp, proc_connector,\n"
+                   "                         fork_grace_ms, tls_cert, tls_key or tls_ca is\n"
+                   "                         logged and needs a restart; tls_auth_timeout_ms\n"
+                   "                         applies to new sessions\n"
                    "\n"
                    "Exit status:\n"
                    "  0  clean shutdown, or --help / --version\n"
-                   "  1  runtime failure (cannot create the socket, out of memory, ...)\n"
+                   "  1  runtime failure (cannot create the socket, cannot load a TLS\n"
+                   "     certificate, key or CA file, out of memory, ...)\n"
                    "  2  usage or configuration error (bad option or value, bad config file,\n"
                    "     no default socket path, a --listen address that is not loopback\n"
-                   "     without --insecure-tcp)\n"
+                   "     without --insecure-tcp, tls: without --tls-cert and --tls-key)\n"
                    "  3  another lwmid already serves the socket or uses the repository (the\n"
                    "     message names its pid)\n");
 }
@@ -189,6 +214,10 @@ enum {
         OPT_FORK_GRACE_MS,
         OPT_QUOTA, /* OPT_QUOTA + QuotaKind: --quota-sessions, ... */
         OPT_QUOTA_LAST = OPT_QUOTA + QUOTA_N - 1,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_TLS_CA,
+        OPT_TLS_AUTH_TIMEOUT_MS,
 };
 
 static int set_path(char **slot, const char *value, const char *option) {
@@ -236,6 +265,10 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                   OPT_QUOTA + QUOTA_REQUEST_RATE },
                 { "quota-request-burst", required_argument, NULL,
                   OPT_QUOTA + QUOTA_REQUEST_BURST },
+                { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+                { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+                { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+                { "tls-auth-timeout-ms", required_argument, NULL, OPT_TLS_AUTH_TIMEOUT_MS },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -349,13 +382,41 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 case OPT_LISTEN: {
                         Error e;
                         NetAddr a;
-                        if (netaddr_parse(optarg, "--listen", &a, &e) != 0) {
+                        bool tls;
+                        if (netaddr_parse_listen(optarg, "--listen", &a, &tls, &e) != 0) {
                                 fprintf(stderr, "lwmid: %s\n", e.message);
                                 return EXIT_USAGE;
                         }
                         if ((r = set_path(&o->listen, optarg, "--listen")) >= 0)
                                 return r;
                         o->from_cmdline |= SETTINGS_SET_LISTEN;
+                        break;
+                }
+                case OPT_TLS_CERT:
+                        if ((r = set_path(&o->tls_cert, optarg, "--tls-cert")) >= 0)
+                                return r;
+                        o->from_cmdline |= SETTINGS_SET_TLS_CERT;
+                        break;
+                case OPT_TLS_KEY:
+                        if ((r = set_path(&o->tls_key, optarg, "--tls-key")) >= 0)
+                                return r;
+                        o->from_cmdline |= SETTINGS_SET_TLS_KEY;
+                        break;
+                case OPT_TLS_CA:
+                        if ((r = set_path(&o->tls_ca, optarg, "--tls-ca")) >= 0)
+                                return r;
+                        o->from_cmdline |= SETTINGS_SET_TLS_CA;
+                        break;
+                case OPT_TLS_AUTH_TIMEOUT_MS: {
+                        Error e;
+                        if (settings_parse_count(optarg, "--tls-auth-timeout-ms",
+                                                 SETTINGS_MIN_TLS_AUTH_TIMEOUT_MS,
+                                                 SETTINGS_MAX_TLS_AUTH_TIMEOUT_MS,
+                                                 &o->tls_auth_timeout_ms, &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->from_cmdline |= SETTINGS_SET_TLS_AUTH_TIMEOUT_MS;
                         break;
                 }
                 case OPT_INSECURE_TCP:

@@ -76,6 +76,9 @@ extern const Method methods_data[];
 /* The asynchronous methods and events (methods_events.c): ExecQueryAsync,
  * ExecNotificationQueryAsync, CancelAsyncCall, PublishEvent. */
 extern const Method methods_events[];
+/* The token methods (methods_tokens.c): AddToken, ListTokens,
+ * RevokeToken. */
+extern const Method methods_tokens[];
 /* The rights methods (methods_rights.c): ListRights, GrantRights,
  * RevokeRights. */
 extern const Method methods_rights[];

@@ -90,6 +90,15 @@ int netaddr_parse(const char *text, const char *what, NetAddr *ret, Error *err) 
         return 0;
 }
 
+int netaddr_parse_listen(const char *text, const char *what, NetAddr *ret, bool *ret_tls,
+                         Error *err) {
+        bool tls = strncmp(text, "tls:", 4) == 0;
+        int r = netaddr_parse(tls ? text + 4 : text, what, ret, err);
+        if (r == 0)
+                *ret_tls = tls;
+        return r;
+}
+
 bool netaddr_is_loopback(const NetAddr *a) {
         if (a->ss.ss_family == AF_INET) {
                 const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;

@@ -3,9 +3,11 @@
  * at startup, and what is bound is exactly what the user wrote), port 0
  * meaning "any free port" (the one chosen is logged).
  *
- * Plain TCP has no authentication yet (TLS comes later, DESIGN.md
- * "Security"), so lwmid listens on loopback only unless --insecure-tcp
- * says otherwise: netaddr_is_loopback() is that policy's test. */
+ * "tls:" before the address asks for TLS (tls.h) on it.
+ *
+ * Plain TCP has no authentication, so lwmid listens on loopback only
+ * unless --insecure-tcp says otherwise: netaddr_is_loopback() is that
+ * policy's test. TLS may listen on any address. */
 #pragma once
 
 #include <netinet/in.h>
@@ -29,6 +31,11 @@ typedef struct NetAddr {
  * IPv6 address (an unbracketed IPv6 address gets a hint). *ret is left
  * untouched on failure. */
 int netaddr_parse(const char *text, const char *what, NetAddr *ret, Error *err);
+
+/* A listen setting: "ADDR:PORT" for plain TCP, or "tls:ADDR:PORT" for
+ * TLS (*ret_tls set); the address as for netaddr_parse. */
+int netaddr_parse_listen(const char *text, const char *what, NetAddr *ret, bool *ret_tls,
+                         Error *err);
 
 /* Whether the address is loopback: 127.0.0.0/8, ::1, or an IPv4-mapped
  * ::ffff:127.x.y.z. The unspecified addresses (0.0.0.0, ::) are not: they

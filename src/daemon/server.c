@@ -27,6 +27,8 @@
 #include "session.h"
 #include "sockdiag.h"
 #include "timers.h"
+#include "tls.h"
+#include "tokens.h"
 
 static void server_shutdown_cb(evutil_socket_t fd, short what, void *userdata);
 
@@ -143,6 +145,41 @@ void server_accept(int fd, void *userdata) {
         }
         session_send_error(session, NULL, rpc_code_for_status(r), &e);
         session_close_after_flush(session, "refused: quota 'sessions' exceeded");
+}
+
+void server_accept_tls(int fd, void *userdata) {
+        Server *s = userdata;
+        Session *session;
+        int r;
+
+        SSL *ssl = tls_server_new_ssl(s->tls);
+        if (!ssl) {
+                close(fd);
+                log_error("cannot set up TLS for a new connection: out of memory");
+                return;
+        }
+        r = session_new_tls(s, fd, ssl, ++s->next_session_id, &session);
+        if (r < 0) {
+                log_error("cannot set up a session for a new connection: %s", strerror(-r));
+                return;
+        }
+        TAILQ_INSERT_TAIL(&s->sessions, session, link);
+        s->n_sessions++;
+}
+
+size_t server_close_token_sessions(Server *s, const char *token_id) {
+        Session *session, *next;
+        size_t n = 0;
+
+        for (session = TAILQ_FIRST(&s->sessions); session; session = next) {
+                next = TAILQ_NEXT(session, link);
+                if (session->state == SESSION_CLOSED || !session->tls ||
+                    strcmp(session->token_id, token_id) != 0)
+                        continue;
+                session_close(session, "its token %s was revoked", token_id);
+                n++;
+        }
+        return n;
 }
 
 static void server_signal_cb(evutil_socket_t sig, short what, void *userdata) {
@@ -279,6 +316,9 @@ int server_open_repository(Server *s, Error *err) {
                 r = rights_new(engine_repo(s->engine), &s->rights, err);
         if (r != 0)
                 return r;
+        r = tokens_new(repo_sqlite(engine_repo(s->engine)), 0, &s->tokens, err);
+        if (r != 0)
+                return r;
         server_set_event_hooks(s);
         for (size_t i = 0; i <= ELEMENTSOF(provider_new) + 1; i++) {
                 Provider *p;
@@ -310,17 +350,20 @@ int server_open_repository(Server *s, Error *err) {
 static void server_close_repository(Server *s) {
         /* it holds an event of the engine's */
         s->event_text = async_event_text_free(s->event_text);
+        s->tokens = tokens_free(s->tokens);
         s->rights = rights_free(s->rights);
         s->engine = engine_free(s->engine);
         lockfile_release(s->repo_lock_path, s->repo_lock_fd);
         s->repo_lock_fd = -1;
 }
 
-/* The TCP listener, if the settings ask for one. Sessions on it start
- * exactly like those on the Unix socket (server_accept), without peer
- * credentials: there is no SO_PEERCRED over TCP. */
+/* The TCP listener, if the settings ask for one. Sessions on plain TCP
+ * start exactly like those on the Unix socket (server_accept), without
+ * peer credentials: there is no SO_PEERCRED over TCP. On TLS they start
+ * with the handshake and get the identity they authenticate as. */
 static int server_listen_tcp(Server *s, Error *err) {
         NetAddr addr;
+        bool tls = false;
         int r;
 
         if (!s->settings.listen)
@@ -330,13 +373,28 @@ static int server_listen_tcp(Server *s, Error *err) {
         r = settings_check_listen(&s->settings, err);
         if (r != 0)
                 return r;
-        r = netaddr_parse(s->settings.listen, "listen", &addr, err);
+        r = netaddr_parse_listen(s->settings.listen, "listen", &addr, &tls, err);
         if (r != 0)
                 return r;
-        r = listener_new_tcp(s->base, &addr, server_accept, s, &s->tcp_listener, err);
+        if (tls) {
+                r = tls_server_new(s->settings.tls_cert, s->settings.tls_key, s->settings.tls_ca,
+                                   &s->tls, err);
+                if (r != 0)
+                        return r;
+        }
+        r = listener_new_tcp(s->base, &addr, tls ? server_accept_tls : server_accept, s,
+                             &s->tcp_listener, err);
         if (r != 0)
                 return r;
-        if (!netaddr_is_loopback(&addr))
+        if (tls) {
+                r = listener_set_kind(s->tcp_listener, "tls");
+                if (r < 0)
+                        return error_from_errno(err, r);
+                if (!s->settings.tls_ca)
+                        log_info("%s: no --tls-ca, so no client certificates are asked for: "
+                                 "clients authenticate with tokens",
+                                 listener_name(s->tcp_listener));
+        } else if (!netaddr_is_loopback(&addr))
                 log_warning("--insecure-tcp: listening on %s, which is not loopback, without "
                             "authentication; anyone who can reach it can use lwmid as any "
                             "local user could (meant for tests in private network namespaces)",
@@ -513,9 +571,12 @@ int server_reload(Server *s) {
                             "events keep the current setting until a restart",
                             s->cmdline.config_path);
         if (!streq_ptr(fresh.listen, s->settings.listen) ||
-            fresh.insecure_tcp != s->settings.insecure_tcp)
-                log_warning("SIGHUP: listen or insecure_tcp changed in %s; still listening on %s "
-                            "until a restart",
+            fresh.insecure_tcp != s->settings.insecure_tcp ||
+            !streq_ptr(fresh.tls_cert, s->settings.tls_cert) ||
+            !streq_ptr(fresh.tls_key, s->settings.tls_key) ||
+            !streq_ptr(fresh.tls_ca, s->settings.tls_ca))
+                log_warning("SIGHUP: listen, insecure_tcp or tls_* changed in %s; still "
+                            "listening on %s as before until a restart",
                             s->cmdline.config_path,
                             s->tcp_listener ? listener_name(s->tcp_listener) : "no TCP address");
         if (fresh.log_level != s->settings.log_level) {
@@ -529,6 +590,8 @@ int server_reload(Server *s) {
                 if (session->state == SESSION_OPEN)
                         session_set_max_line(session, fresh.max_line_bytes);
         }
+        /* For sessions that connect from now on. */
+        s->settings.tls_auth_timeout_ms = fresh.tls_auth_timeout_ms;
         /* Read by each query as it starts. */
         s->settings.max_result_objects = fresh.max_result_objects;
         s->settings.max_result_bytes = fresh.max_result_bytes;
@@ -583,6 +646,7 @@ Server *server_free(Server *s) {
         listener_free(s->listener);
         listener_free(s->tcp_listener);
         server_close_repository(s);
+        tls_server_free(s->tls);
         if (s->lock_fd >= 0)
                 lockfile_release(s->lock_path, s->lock_fd);
         if (s->sigterm_event)

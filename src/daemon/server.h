@@ -24,6 +24,8 @@ typedef struct Rights Rights;
 typedef struct Session Session;
 typedef struct AsyncEventText AsyncEventText;
 typedef struct Quota Quota;
+typedef struct TlsServer TlsServer;
+typedef struct Tokens Tokens;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
 
 /* How long a shutdown waits for sessions to write what they have queued
@@ -55,6 +57,8 @@ typedef struct Server {
         char *repo_lock_path; /* "<repository>.lock"; NULL for :memory: */
         Listener *listener;
         Listener *tcp_listener; /* --listen; NULL without */
+        TlsServer *tls;         /* --listen tls:...: the TLS context; NULL otherwise */
+        Tokens *tokens;         /* in the repository; NULL until it is open */
 
         SessionList sessions; /* open (including those flushing a last error) */
         SessionList doomed;   /* closed, freed by reap_event */
@@ -161,6 +165,12 @@ int server_reload(Server *s);
  * (id null, WBEM_E_QUOTA_VIOLATION saying which quota and how to raise
  * it) and closed once that is written. */
 void server_accept(int fd, void *userdata);
+/* The same for the TLS listener: the session starts with a handshake. */
+void server_accept_tls(int fd, void *userdata);
+
+/* A token was revoked: close the open sessions it authenticated (each
+ * logs why). Returns how many. */
+size_t server_close_token_sessions(Server *s, const char *token_id);
 
 /* The sock_diag socket, opened on first use; a negative errno when the
  * kernel offers none (then never tried again). */

@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 
+#include "account.h"
 #include "async.h"
 #include "cleanup.h"
 #include "log.h"
@@ -31,6 +34,7 @@
 #include "rpc.h"
 #include "server.h"
 #include "sockdiag.h"
+#include "tls.h"
 
 uint64_t session_now_usec(void) {
         struct timespec ts;
@@ -163,6 +167,13 @@ static bool session_owes_work(Session *s) {
                 return true;
         if (!s->output_paused && have <= s->max_line_bytes)
                 return false;
+        /* TLS: a record OpenSSL has read from the kernel and not yet given
+         * to the buffer is waiting on us as much as bytes in the kernel. */
+        if (s->tls) {
+                SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+                if (ssl && SSL_pending(ssl) > 0)
+                        return true;
+        }
         return ioctl(bufferevent_getfd(s->bev), FIONREAD, &waiting) == 0 && waiting > 0;
 }
 
@@ -571,6 +582,14 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
         } else if (!method) {
                 r = error_set(&e, WBEM_E_INVALID_METHOD, "method not found: %s", m->method);
                 code = RPC_METHOD_NOT_FOUND;
+        } else if (!session_may_call(s) && strcmp(method->name, "Hello") != 0 &&
+                   strcmp(method->name, "Ping") != 0) {
+                /* Nothing about the server beyond who it is before the
+                 * peer says who it is. */
+                r = error_set(&e, WBEM_E_ACCESS_DENIED,
+                              "not authenticated: %s%sonly Hello and Ping are allowed until a "
+                              "client certificate or a token in Hello authenticates the session",
+                              s->auth_problem, s->auth_problem[0] ? "; " : "");
         } else if ((r = rpc_params_check(m->params, method->params, &e)) != 0) {
                 code = RPC_INVALID_PARAMS;
         } else if ((r = rights_check_call(s, method->name, m->params, &e)) != 0) {
@@ -604,6 +623,9 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
                 session_send_result(s, m->id, result);
         }
         json_decref(result);
+        if (s->close_after_answer)
+                session_close_after_flush(s, "%s", s->auth_problem[0] ? s->auth_problem
+                                                                     : "authentication refused");
 }
 
 static bool flat_copy(const RpcFlatString *v, char *buf, size_t size) {
@@ -627,7 +649,8 @@ static bool session_handle_flat(Session *s, const RpcFlat *m) {
         uint64_t call;
         Error e = { 0 };
 
-        if (m->method.len != sizeof(method) - 1 || memcmp(m->method.s, method, m->method.len) != 0 ||
+        if (!session_may_call(s) || m->method.len != sizeof(method) - 1 ||
+            memcmp(m->method.s, method, m->method.len) != 0 ||
             m->n_params != 3 || !query || !flat_copy(rpc_flat_param(m, "namespace"), ns, sizeof(ns)) ||
             !flat_copy(rpc_flat_param(m, "sink"), sink, sizeof(sink)))
                 return false;
@@ -837,17 +860,90 @@ static bool session_peer_hung_up(Session *s) {
         return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
+/* Why OpenSSL failed (a handshake, a read, a write), from the errors
+ * libevent collected for this bufferevent. */
+static void session_tls_failure(Session *s, char *buf, size_t size) {
+        unsigned long errs[8];
+        size_t n = 0;
+        unsigned long e;
+
+        while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
+                if (n < ELEMENTSOF(errs))
+                        errs[n++] = e;
+        tls_describe_failure(bufferevent_openssl_get_ssl(s->bev), errs, n, buf, size);
+}
+
+/* The handshake completed: a verified client certificate authenticates
+ * the session now; without one, a token in Hello may. */
+static void session_tls_connected(Session *s) {
+        SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+        char account[TLS_ACCOUNT_MAX + 1];
+        Error e = { 0 };
+        int r;
+
+        s->tls_connected = true;
+        log_debug("session %llu: TLS handshake with %s done: %s, %s", session_idu(s), s->peer,
+                  SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+        r = tls_peer_account(ssl, account, sizeof(account), &e);
+        if (r == -ENOENT)
+                return; /* no certificate: a token, or the bound closes it */
+        if (r == 0)
+                r = session_authenticate(s, account, NULL, &e);
+        if (r == -ENOMEM) {
+                session_close(s, "out of memory authenticating the peer");
+                return;
+        }
+        if (r == WBEM_E_QUOTA_VIOLATION) {
+                /* one clear line, then the connection closes */
+                log_info("session %llu refused: %s", session_idu(s), e.message);
+                session_send_error(s, NULL, rpc_code_for_status(r), &e);
+                session_close_after_flush(s, "refused: quota 'sessions' exceeded");
+                return;
+        }
+        if (r != 0) {
+                snprintf(s->auth_problem, sizeof(s->auth_problem), "%.150s", e.message);
+                log_warning("session %llu: %s not authenticated by its certificate: %s",
+                            session_idu(s), s->peer, e.message);
+        }
+}
+
 static void session_event_cb(struct bufferevent *bev, short what, void *userdata) {
         Session *s = userdata;
         (void)bev;
 
+        if (s->tls && !s->tls_connected && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
+                /* One line for a failed handshake, with who and why. */
+                char why[300];
+                if (what & BEV_EVENT_ERROR) {
+                        session_tls_failure(s, why, sizeof(why));
+                        int e = EVUTIL_SOCKET_ERROR();
+                        if (strcmp(why, "unknown reason") == 0 && e)
+                                snprintf(why, sizeof(why), "%s", strerror(e));
+                } else {
+                        snprintf(why, sizeof(why), "the peer closed the connection");
+                }
+                log_warning("session %llu: TLS handshake with %s failed: %s", session_idu(s),
+                            s->peer, why);
+                session_lose(s, SESSION_LOSS_RESET, "TLS handshake failed: %s", why);
+                return;
+        }
+        if (what & BEV_EVENT_CONNECTED) {
+                if (s->tls)
+                        session_tls_connected(s);
+                return;
+        }
         if (what & BEV_EVENT_ERROR) {
                 /* ECONNRESET, EPIPE, ETIMEDOUT (TCP_USER_TIMEOUT) or any
-                 * other failure to read or write */
+                 * other failure to read or write; over TLS also a bad
+                 * record or an alert */
                 int e = EVUTIL_SOCKET_ERROR();
+                char why[300] = "";
+                if (s->tls)
+                        session_tls_failure(s, why, sizeof(why));
+                if (e || !why[0] || strcmp(why, "unknown reason") == 0)
+                        snprintf(why, sizeof(why), "%s", e ? strerror(e) : "unknown");
                 session_lose(s, SESSION_LOSS_RESET, "%s error: %s",
-                             what & BEV_EVENT_WRITING ? "write" : "read",
-                             e ? strerror(e) : "unknown");
+                             what & BEV_EVENT_WRITING ? "write" : "read", why);
         } else if (what & BEV_EVENT_TIMEOUT) {
                 char reason[sizeof(s->close_reason)];
                 memcpy(reason, s->close_reason, sizeof(reason));
@@ -940,7 +1036,73 @@ ProviderCaller session_caller(const Session *s) {
         };
 }
 
-int session_new(Server *server, int fd, uint64_t id, Session **ret) {
+bool session_may_call(const Session *s) {
+        return !s->tls || s->authenticated;
+}
+
+int session_authenticate(Session *s, const char *name, const char *token_id, Error *err) {
+        Account a;
+        Error e = { 0 };
+        int r;
+
+        if (!s->tls)
+                return error_set(err, WBEM_E_INVALID_OPERATION,
+                                 "only TLS sessions authenticate; this one is known by its "
+                                 "socket");
+        if (s->authenticated)
+                return error_set(err, WBEM_E_INVALID_OPERATION, "already authenticated as %s",
+                                 s->account);
+        if (strlen(name) > SESSION_ACCOUNT_MAX ||
+            (token_id && strlen(token_id) > SESSION_TOKEN_ID_MAX))
+                return error_set(err, WBEM_E_ACCESS_DENIED, "user name '%.64s...' too long",
+                                 name);
+        r = account_lookup(name, &a, &e);
+        if (r == -ENOMEM)
+                return error_from_errno(err, r);
+        if (r != 0)
+                return error_set(err, WBEM_E_ACCESS_DENIED, "%s", e.message);
+        /* The session moves to its user's quota bucket (from the
+         * anonymous one it was accepted in): refused when that user has
+         * all its sessions open. */
+        uid_t before = s->uid;
+        s->uid = a.uid;
+        r = session_quota_bind(s, err);
+        if (r != 0) {
+                s->uid = before;
+                account_done(&a);
+                return r;
+        }
+        mem_free(s->groups);
+        s->uid = a.uid;
+        s->gid = a.gid;
+        s->groups = a.groups;
+        s->n_groups = a.n_groups;
+        snprintf(s->account, sizeof(s->account), "%s", name);
+        snprintf(s->token_id, sizeof(s->token_id), "%s", token_id ? token_id : "");
+        s->authenticated = true;
+        s->auth_problem[0] = '\0';
+        event_del(s->auth_event);
+        log_info("session %llu: %s authenticated as %s (uid %ld) by %s%s", session_idu(s),
+                 s->peer, name, (long)s->uid, token_id ? "token " : "client certificate",
+                 token_id ? token_id : "");
+        return 0;
+}
+
+/* The authentication bound passed. */
+static void session_auth_cb(evutil_socket_t fd, short what, void *userdata) {
+        Session *s = userdata;
+        (void)fd;
+        (void)what;
+
+        if (s->state != SESSION_OPEN || s->authenticated)
+                return;
+        session_close(s, "%s within %zu ms%s%s",
+                      s->tls_connected ? "not authenticated" : "TLS handshake not completed",
+                      s->server->settings.tls_auth_timeout_ms, s->auth_problem[0] ? ": " : "",
+                      s->auth_problem);
+}
+
+static int session_new_on(Server *server, int fd, SSL *ssl, uint64_t id, Session **ret) {
         struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t cred_len = sizeof(cred);
         Session *s;
@@ -948,6 +1110,8 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
 
         s = mem_calloc(1, sizeof(*s));
         if (!s) {
+                if (ssl)
+                        SSL_free(ssl);
                 close(fd);
                 return -ENOMEM;
         }
@@ -957,15 +1121,20 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         s->connected_usec = s->last_heard_usec = session_now_usec();
         if (netaddr_describe_tcp_peer(fd, s->peer, sizeof(s->peer))) {
                 /* TCP: no credentials (SO_PEERCRED would report pid 0 and
-                 * uid -1 anyway); TLS identities come later. */
+                 * uid -1 anyway); a TLS peer gets the account it
+                 * authenticates as. */
                 s->uid = (uid_t)-1;
                 s->gid = (gid_t)-1;
+                if (ssl)
+                        memcpy(s->peer, "tls", 3);
         } else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
                 s->pid = cred.pid;
                 s->uid = cred.uid;
                 s->gid = cred.gid;
                 snprintf(s->peer, sizeof(s->peer), "unix pid %ld", (long)cred.pid);
                 if (session_read_groups(s, fd) < 0) {
+                        if (ssl)
+                                SSL_free(ssl);
                         close(fd);
                         mem_free(s);
                         return -ENOMEM;
@@ -975,9 +1144,23 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 s->gid = (gid_t)-1;
         }
 
-        s->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (ssl) {
+                s->tls = true;
+                /* The SSL object and (through its BIO) fd now belong to
+                 * the bufferevent, also when making it fails. */
+                s->bev = bufferevent_openssl_socket_new(server->base, fd, ssl,
+                                                        BUFFEREVENT_SSL_ACCEPTING,
+                                                        BEV_OPT_CLOSE_ON_FREE);
+                if (s->bev)
+                        /* A peer that closes without close_notify has
+                         * closed, like any TCP peer, not failed. */
+                        bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+        } else {
+                s->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+                if (!s->bev)
+                        close(fd);
+        }
         if (!s->bev) {
-                close(fd);
                 mem_free(s->groups);
                 mem_free(s);
                 return -ENOMEM;
@@ -985,7 +1168,8 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
         s->process_event = evtimer_new(server->base, session_process_cb, s);
         s->job_event = evtimer_new(server->base, session_job_cb, s);
         s->liveness_event = evtimer_new(server->base, session_liveness_cb, s);
-        if (!s->process_event || !s->job_event || !s->liveness_event ||
+        s->auth_event = evtimer_new(server->base, session_auth_cb, s);
+        if (!s->process_event || !s->job_event || !s->liveness_event || !s->auth_event ||
             async_new(s, &s->async) < 0) {
                 session_free(s);
                 return -ENOMEM;
@@ -1015,10 +1199,27 @@ int session_new(Server *server, int fd, uint64_t id, Session **ret) {
                 return -ENOMEM;
         }
         session_liveness_arm(s, s->last_heard_usec + session_keepalive_usec(s));
+        if (s->tls) {
+                size_t ms = server->settings.tls_auth_timeout_ms;
+                struct timeval bound = { .tv_sec = (time_t)(ms / 1000),
+                                         .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+                if (evtimer_add(s->auth_event, &bound) < 0) {
+                        session_free(s);
+                        return -ENOMEM;
+                }
+        }
         log_debug("session %llu connected: %s, uid %ld, gid %ld", session_idu(s),
                   s->peer[0] ? s->peer : "unknown peer", (long)s->uid, (long)s->gid);
         *ret = s;
         return 0;
+}
+
+int session_new(Server *server, int fd, uint64_t id, Session **ret) {
+        return session_new_on(server, fd, NULL, id, ret);
+}
+
+int session_new_tls(Server *server, int fd, SSL *ssl, uint64_t id, Session **ret) {
+        return session_new_on(server, fd, ssl, id, ret);
 }
 
 static void session_remove_buffer_cbs(Session *s) {
@@ -1044,6 +1245,8 @@ Session *session_free(Session *s) {
                 event_free(s->job_event);
         if (s->liveness_event)
                 event_free(s->liveness_event);
+        if (s->auth_event)
+                event_free(s->auth_event);
         session_remove_buffer_cbs(s);
         if (s->bev)
                 bufferevent_free(s->bev);
@@ -1123,6 +1326,8 @@ static void session_vclose(Session *s, const char *fmt, va_list ap) {
         bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
         event_del(s->process_event);
         event_del(s->liveness_event);
+        if (s->auth_event)
+                event_del(s->auth_event);
         s->liveness_due_usec = 0;
         session_remove_buffer_cbs(s);
         s->discarded_bytes = evbuffer_get_length(bufferevent_get_output(s->bev));

@@ -43,12 +43,25 @@
  *  - on TCP, TCP_USER_TIMEOUT is 1.5 x keepalive, so unacknowledged data
  *    fails the connection (ETIMEDOUT: reason reset) within the same bound.
  * The session's closing log line is one line of key=value pairs (see
- * session_close). */
+ * session_close).
+ *
+ * TLS sessions (session_new_tls; tls.h) wrap the socket in a
+ * bufferevent_openssl: the output buffer holds plaintext not yet handed
+ * to OpenSSL, and SIOCOUTQ counts the ciphertext in the kernel, which is
+ * never less than the plaintext it carries, so the stall rule sees the
+ * consumer at most a record's overhead further behind than it is, never
+ * ahead. Such a session has no identity (uid -1) until it authenticates:
+ * a verified client certificate at the end of the handshake, or a token
+ * in Hello (session_authenticate). Before that it may call only Hello and
+ * Ping (anything else: WBEM_E_ACCESS_DENIED), and it is closed when the
+ * server's tls_auth_timeout_ms passes. A failed handshake is logged once,
+ * at warning level, with the peer and the reason. */
 #pragma once
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -96,7 +109,12 @@ typedef enum SessionLoss {
 /* "closed", "reset", "stall", "keepalive". */
 const char *session_loss_name(SessionLoss loss);
 
-/* Room for the peer's text: "unix pid 123" or "tcp [addr]:port". */
+/* Account names (tls.h TLS_ACCOUNT_MAX) and token ids (tokens.h). */
+#define SESSION_ACCOUNT_MAX 64
+#define SESSION_TOKEN_ID_MAX 16
+
+/* Room for the peer's text: "unix pid 123", "tcp [addr]:port" or "tls
+ * [addr]:port". */
 #define SESSION_PEER_MAX 80
 
 typedef struct SessionPing {
@@ -130,6 +148,16 @@ typedef struct Session {
         size_t n_groups;
         char *client_name; /* from Hello; NULL until then */
         RightsSeen *rights_seen; /* refusals logged (rights.h); NULL: none yet */
+
+        /* TLS: the handshake, then who the peer authenticated as */
+        bool tls;
+        bool tls_connected;  /* handshake completed */
+        bool authenticated;  /* uid, gid, groups are the account's */
+        bool close_after_answer; /* a refused token: close once the error is out */
+        char account[SESSION_ACCOUNT_MAX + 1]; /* the local user; "" until authenticated */
+        char token_id[SESSION_TOKEN_ID_MAX + 1]; /* the token that authenticated it, or "" */
+        char auth_problem[160]; /* why a certificate did not authenticate it, or "" */
+        struct event *auth_event; /* the authentication bound */
 
         /* sinks and asynchronous calls (async.h) */
         Async *async;
@@ -181,6 +209,9 @@ typedef struct Session {
 /* A session on a connected socket (owned from now on, also on failure).
  * It is added to server->sessions by the caller. */
 int session_new(Server *server, int fd, uint64_t id, Session **ret);
+/* The same on a TLS connection: ssl (fresh, for this fd) is taken over
+ * too; the handshake runs as the peer sends. */
+int session_new_tls(Server *server, int fd, SSL *ssl, uint64_t id, Session **ret);
 /* Release everything; only the server calls this, from its reaper. */
 Session *session_free(Session *s);
 
@@ -273,6 +304,16 @@ void session_quota_refused(Session *s, SessionQuotaReason reason, const Error *e
  * WBEM_E_QUOTA_VIOLATION (the user has all its sessions open: s keeps its
  * old bucket) with e, or -ENOMEM. */
 int session_quota_bind(Session *s, Error *e);
+/* Whether requests other than Hello and Ping may be handled: always for
+ * Unix and plain TCP sessions, after authentication for TLS. */
+bool session_may_call(const Session *s);
+
+/* Make a TLS session act as the local account `name` (account.h: uid,
+ * primary gid, groups), authenticated by a certificate (token_id NULL) or
+ * by the token token_id. WBEM_E_INVALID_OPERATION when it already is
+ * authenticated or is not a TLS session; WBEM_E_ACCESS_DENIED when there
+ * is no such account; -ENOMEM. Logs the success at info level. */
+int session_authenticate(Session *s, const char *name, const char *token_id, Error *err);
 
 /* The peer as providers see it (ProviderCaller: whom a request is for),
  * valid while s lives. */

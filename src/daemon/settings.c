@@ -32,6 +32,7 @@ void settings_init(Settings *o) {
                 .proc_connector = true,
                 .fork_grace_ms = SETTINGS_DEFAULT_FORK_GRACE_MS,
                 .max_backlog_bytes = SETTINGS_DEFAULT_MAX_BACKLOG_BYTES,
+                .tls_auth_timeout_ms = SETTINGS_DEFAULT_TLS_AUTH_TIMEOUT_MS,
         };
         quota_config_init(&o->quota);
 }
@@ -44,6 +45,9 @@ void settings_done(Settings *o) {
         mem_free(o->config_path);
         mem_free(o->listen);
         quota_config_done(&o->quota);
+        mem_free(o->tls_cert);
+        mem_free(o->tls_key);
+        mem_free(o->tls_ca);
         settings_init(o);
 }
 
@@ -61,10 +65,14 @@ int settings_copy(const Settings *src, Settings *dst) {
 
         c.socket_path = c.repository = c.config_path = c.listen = NULL;
         quota_config_init(&c.quota);
+        c.tls_cert = c.tls_key = c.tls_ca = NULL;
         if (dup_or_null(src->socket_path, &c.socket_path) < 0 ||
             dup_or_null(src->repository, &c.repository) < 0 ||
             dup_or_null(src->config_path, &c.config_path) < 0 ||
             dup_or_null(src->listen, &c.listen) < 0 ||
+            dup_or_null(src->tls_cert, &c.tls_cert) < 0 ||
+            dup_or_null(src->tls_key, &c.tls_key) < 0 ||
+            dup_or_null(src->tls_ca, &c.tls_ca) < 0 ||
             quota_config_copy(&src->quota, &c.quota) < 0) {
                 settings_done(&c);
                 return -ENOMEM;
@@ -155,21 +163,27 @@ int settings_parse_bool(const char *text, const char *what, bool *ret, Error *er
 
 int settings_check_listen(const Settings *o, Error *err) {
         NetAddr a;
+        bool tls = false;
         int r;
 
         if (!o->listen)
                 return 0;
-        r = netaddr_parse(o->listen, "listen", &a, err);
+        r = netaddr_parse_listen(o->listen, "listen", &a, &tls, err);
         if (r != 0)
                 return r;
-        if (!o->insecure_tcp && !netaddr_is_loopback(&a))
+        if (tls && (!o->tls_cert || !o->tls_key))
+                return error_set(err, WBEM_E_INVALID_PARAMETER,
+                                 "listen address %s is TLS: give the server's certificate and "
+                                 "key with --tls-cert and --tls-key (tls_cert, tls_key)",
+                                 o->listen);
+        if (!tls && !o->insecure_tcp && !netaddr_is_loopback(&a))
                 return error_set(err, WBEM_E_INVALID_PARAMETER,
                                  "listen address %s is not loopback; plain TCP has no "
                                  "authentication, so lwmid listens only on loopback "
                                  "(127.0.0.0/8, [::1]) unless --insecure-tcp (insecure_tcp = "
                                  "true) is given, which is meant for tests in private network "
-                                 "namespaces",
-                                 o->listen);
+                                 "namespaces; use tls:%s for remote clients",
+                                 o->listen, o->listen);
         return 0;
 }
 
@@ -262,6 +276,10 @@ static const struct {
         { "proc_connector", SETTINGS_SET_PROC_CONNECTOR },
         { "fork_grace_ms", SETTINGS_SET_FORK_GRACE_MS },
         { "max_backlog_bytes", SETTINGS_SET_MAX_BACKLOG_BYTES },
+        { "tls_cert", SETTINGS_SET_TLS_CERT },
+        { "tls_key", SETTINGS_SET_TLS_KEY },
+        { "tls_ca", SETTINGS_SET_TLS_CA },
+        { "tls_auth_timeout_ms", SETTINGS_SET_TLS_AUTH_TIMEOUT_MS },
 };
 
 static int parse_handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -298,7 +316,8 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                            "%s:%u: unknown key '%s' in [daemon] (known: socket, repository, "
                            "log_level, max_line_bytes, max_result_objects, max_result_bytes, "
                            "min_within_ms, keepalive_ms, stall_timeout_ms, listen, insecure_tcp, "
-                           "proc_connector, fork_grace_ms, max_backlog_bytes)",
+                           "proc_connector, fork_grace_ms, max_backlog_bytes, tls_cert, "
+                           "tls_key, tls_ca, tls_auth_timeout_ms)",
                            p->name, p->line, key);
                 return 1;
         }
@@ -310,7 +329,9 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         }
         p->seen |= flag;
 
-        if (flag == SETTINGS_SET_SOCKET || flag == SETTINGS_SET_REPOSITORY) {
+        if (flag == SETTINGS_SET_SOCKET || flag == SETTINGS_SET_REPOSITORY ||
+            flag == SETTINGS_SET_TLS_CERT || flag == SETTINGS_SET_TLS_KEY ||
+            flag == SETTINGS_SET_TLS_CA) {
                 if (value[0] == '\0') {
                         parse_fail(p, p->line, "%s:%u: key '%s': empty path", p->name, p->line,
                                    key);
@@ -359,9 +380,18 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
+        } else if (flag == SETTINGS_SET_TLS_AUTH_TIMEOUT_MS) {
+                size_t n;
+                if (settings_parse_count(value, "tls_auth_timeout_ms",
+                                         SETTINGS_MIN_TLS_AUTH_TIMEOUT_MS,
+                                         SETTINGS_MAX_TLS_AUTH_TIMEOUT_MS, &n, &e) != 0) {
+                        parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
+                        return 1;
+                }
         } else if (flag == SETTINGS_SET_LISTEN) {
                 NetAddr a;
-                if (netaddr_parse(value, "listen", &a, &e) != 0) {
+                bool tls;
+                if (netaddr_parse_listen(value, "listen", &a, &tls, &e) != 0) {
                         parse_fail(p, p->line, "%s:%u: key %s", p->name, p->line, e.message);
                         return 1;
                 }
@@ -408,7 +438,10 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         switch (flag) {
         case SETTINGS_SET_SOCKET:
         case SETTINGS_SET_REPOSITORY:
-        case SETTINGS_SET_LISTEN: {
+        case SETTINGS_SET_LISTEN:
+        case SETTINGS_SET_TLS_CERT:
+        case SETTINGS_SET_TLS_KEY:
+        case SETTINGS_SET_TLS_CA: {
                 char *copy = mem_strdup(value);
                 if (!copy) {
                         p->status = -ENOMEM;
@@ -416,6 +449,9 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                 }
                 char **slot = flag == SETTINGS_SET_SOCKET       ? &o->socket_path
                               : flag == SETTINGS_SET_REPOSITORY ? &o->repository
+                              : flag == SETTINGS_SET_TLS_CERT   ? &o->tls_cert
+                              : flag == SETTINGS_SET_TLS_KEY    ? &o->tls_key
+                              : flag == SETTINGS_SET_TLS_CA     ? &o->tls_ca
                                                                 : &o->listen;
                 mem_free(*slot);
                 *slot = copy;
@@ -460,6 +496,12 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         case SETTINGS_SET_FORK_GRACE_MS:
                 (void)settings_parse_count(value, "fork_grace_ms", 0, SETTINGS_MAX_FORK_GRACE_MS,
                                            &o->fork_grace_ms, NULL);
+                break;
+        case SETTINGS_SET_TLS_AUTH_TIMEOUT_MS:
+                (void)settings_parse_count(value, "tls_auth_timeout_ms",
+                                           SETTINGS_MIN_TLS_AUTH_TIMEOUT_MS,
+                                           SETTINGS_MAX_TLS_AUTH_TIMEOUT_MS,
+                                           &o->tls_auth_timeout_ms, NULL);
                 break;
         case SETTINGS_SET_MAX_BACKLOG_BYTES:
                 (void)settings_parse_size_in(value, "max_backlog_bytes",

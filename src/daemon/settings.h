@@ -71,7 +71,18 @@ enum {
         SETTINGS_SET_PROC_CONNECTOR = 1u << 11,
         SETTINGS_SET_FORK_GRACE_MS = 1u << 12,
         SETTINGS_SET_MAX_BACKLOG_BYTES = 1u << 13,
+        SETTINGS_SET_TLS_CERT = 1u << 14,
+        SETTINGS_SET_TLS_KEY = 1u << 15,
+        SETTINGS_SET_TLS_CA = 1u << 16,
+        SETTINGS_SET_TLS_AUTH_TIMEOUT_MS = 1u << 17,
 };
+
+/* How long a TLS session may take to finish its handshake and
+ * authenticate (client certificate, or a token in Hello) before it is
+ * closed, in ms. */
+#define SETTINGS_DEFAULT_TLS_AUTH_TIMEOUT_MS ((size_t)10000)
+#define SETTINGS_MIN_TLS_AUTH_TIMEOUT_MS ((size_t)100)
+#define SETTINGS_MAX_TLS_AUTH_TIMEOUT_MS ((size_t)600000)
 
 typedef struct Settings {
         char *socket_path; /* NULL: the default for the user (settings_default_socket) */
@@ -84,8 +95,12 @@ typedef struct Settings {
         size_t min_within_ms;      /* shortest WITHIN accepted in an event query */
         size_t keepalive_ms;       /* a session's keepalive unless its Hello chooses */
         size_t stall_timeout_ms;   /* the oldest output byte not taken may be this old */
-        char *listen;      /* TCP address "ADDR:PORT" (netaddr.h); NULL: no TCP listener */
-        bool insecure_tcp; /* allow a listen address that is not loopback */
+        char *listen;      /* "ADDR:PORT" or "tls:ADDR:PORT" (netaddr.h); NULL: none */
+        bool insecure_tcp; /* allow a plain TCP listen address that is not loopback */
+        char *tls_cert;    /* PEM certificate chain of a tls: listener */
+        char *tls_key;     /* its PEM private key */
+        char *tls_ca;      /* CA that client certificates must chain to; NULL: none asked */
+        size_t tls_auth_timeout_ms; /* handshake and authentication within it */
         bool proc_connector;  /* native process events when privileged */
         size_t fork_grace_ms; /* a fork without exec is announced after it */
         size_t max_backlog_bytes;  /* a session's Indicate backlog budget */
@@ -119,10 +134,11 @@ int settings_parse_count(const char *text, const char *what, size_t min, size_t 
 /* A boolean: exactly "true" or "false"; errors as above. */
 int settings_parse_bool(const char *text, const char *what, bool *ret, Error *err);
 
-/* The TCP listening policy: o->listen (if set) must parse (netaddr_parse)
- * and, unless o->insecure_tcp, be a loopback address, as plain TCP has no
- * authentication. WBEM_E_INVALID_PARAMETER with a message saying so.
- * settings_resolve() checks it; lwmid relies on it. */
+/* The TCP listening policy: o->listen (if set) must parse
+ * (netaddr_parse_listen); plain TCP must be a loopback address unless
+ * o->insecure_tcp, as it has no authentication; TLS may be any address
+ * but needs tls_cert and tls_key. WBEM_E_INVALID_PARAMETER with a message
+ * saying so. settings_resolve() checks it; lwmid relies on it. */
 int settings_check_listen(const Settings *o, Error *err);
 
 /* Read o->config_path (which must be set) into o, skipping settings in

@@ -597,6 +597,10 @@ Repo *repo_close(Repo *r) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Repo *, repo_close);
 
+sqlite3 *repo_sqlite(Repo *r) {
+        return r->db;
+}
+
 int repo_open(const char *path, Repo **ret, Error *err) {
         int k;
 

@@ -57,6 +57,13 @@ enum {
 int repo_open(const char *path, Repo **ret, Error *err);
 Repo *repo_close(Repo *r); /* accepts NULL, returns NULL */
 
+/* The repository's SQLite connection, for tables the daemon keeps in the
+ * same file beside the engine's (tokens: src/daemon/tokens.h). Their
+ * owners create them with CREATE TABLE IF NOT EXISTS and must not touch
+ * the engine's tables, nor use the connection while a repository call is
+ * running. */
+struct sqlite3 *repo_sqlite(Repo *r);
+
 /* Copy what the write-ahead log holds into the database file, as far as no
  * reader prevents it (a passive checkpoint), so the log does not grow. For
  * the daemon to call when its loop is idle; SQLite also checkpoints by

@@ -27,8 +27,8 @@ static int parse_unix(const char *path, Address *ret, lwmi_error *err) {
         return 0;
 }
 
-/* "HOST:PORT" or "[V6]:PORT". */
-static int parse_tcp(const char *text, Address *ret, lwmi_error *err) {
+/* "HOST:PORT" or "[V6]:PORT", after "tcp:" or "tls:" (scheme). */
+static int parse_tcp(const char *scheme, const char *text, Address *ret, lwmi_error *err) {
         const char *host = text, *host_end, *colon;
         if (*text == '[') {
                 host = text + 1;
@@ -54,11 +54,14 @@ static int parse_tcp(const char *text, Address *ret, lwmi_error *err) {
         char *h = mem_strndup(host, (size_t)(host_end - host));
         if (!h)
                 return liberr_oom(err);
-        *ret = (Address){ .kind = ADDRESS_TCP, .host = h, .port = (uint16_t)port };
+        *ret = (Address){ .kind = strcmp(scheme, "tls") == 0 ? ADDRESS_TLS : ADDRESS_TCP,
+                          .host = h,
+                          .port = (uint16_t)port };
         return 0;
 bad:
         return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT, "WBEM_E_INVALID_PARAMETER",
-                          "bad TCP address 'tcp:%s': expected tcp:HOST:PORT", text);
+                          "bad %s address '%s:%s': expected %s:HOST:PORT",
+                          strcmp(scheme, "tls") == 0 ? "TLS" : "TCP", scheme, text, scheme);
 }
 
 int address_parse(const char *text, Address *ret, lwmi_error *err) {
@@ -68,7 +71,9 @@ int address_parse(const char *text, Address *ret, lwmi_error *err) {
         if (strncmp(text, "unix:", 5) == 0)
                 return parse_unix(text + 5, ret, err);
         if (strncmp(text, "tcp:", 4) == 0)
-                return parse_tcp(text + 4, ret, err);
+                return parse_tcp("tcp", text + 4, ret, err);
+        if (strncmp(text, "tls:", 4) == 0)
+                return parse_tcp("tls", text + 4, ret, err);
         return parse_unix(text, ret, err);
 }
 

@@ -1,6 +1,6 @@
-/* Server addresses as the user writes them: "unix:PATH", a plain PATH, or
- * "tcp:HOST:PORT" ("tcp:[V6]:PORT"), and the default socket when none is
- * given. conn.c connects to them. */
+/* Server addresses as the user writes them: "unix:PATH", a plain PATH,
+ * "tcp:HOST:PORT" ("tcp:[V6]:PORT") or "tls:HOST:PORT", and the default
+ * socket when none is given. conn.c connects to them. */
 #pragma once
 
 #include <stdint.h>
@@ -10,13 +10,14 @@
 typedef enum AddressKind {
         ADDRESS_UNIX,
         ADDRESS_TCP,
+        ADDRESS_TLS, /* TCP with TLS on top (tlsconn.h) */
 } AddressKind;
 
 typedef struct Address {
         AddressKind kind;
         char *path;    /* ADDRESS_UNIX */
-        char *host;    /* ADDRESS_TCP, without brackets for IPv6 */
-        uint16_t port; /* ADDRESS_TCP */
+        char *host;    /* ADDRESS_TCP, ADDRESS_TLS: without brackets for IPv6 */
+        uint16_t port; /* ADDRESS_TCP, ADDRESS_TLS */
 } Address;
 
 /* Parse `text` into *ret. Errors: -EINVAL (empty path, bad port, missing

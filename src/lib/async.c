@@ -17,6 +17,7 @@
 #include "call.h"
 #include "cleanup.h"
 #include "conn.h"
+#include "tlsconn.h"
 #include "liberr.h"
 #include "mem.h"
 
@@ -242,11 +243,14 @@ LWMI_EXPORT int lwmi_fd(const lwmi_conn *conn) {
 LWMI_EXPORT int lwmi_events(const lwmi_conn *conn) {
         if (!conn)
                 return 0;
-        return POLLIN | (!conn->broken && conn->out.len > 0 ? POLLOUT : 0);
+        return POLLIN |
+               (!conn->broken && (conn->out.len > 0 || conn->tls_want_write) ? POLLOUT : 0);
 }
 
 LWMI_EXPORT int lwmi_poll_timeout(const lwmi_conn *conn) {
-        return conn && (conn->notify_head || conn->broken) ? 0 : -1;
+        /* TLS: bytes OpenSSL has decrypted do not make the socket
+         * readable. */
+        return conn && (conn->notify_head || conn->broken || tlsconn_pending(conn->tls)) ? 0 : -1;
 }
 
 LWMI_EXPORT void lwmi_stop(lwmi_conn *conn) {

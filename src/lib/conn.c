@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "liberr.h"
 #include "mem.h"
+#include "tlsconn.h"
 
 /* How much one read may bring in; lines longer than this simply take
  * several reads. */
@@ -139,6 +140,7 @@ static void conn_call_enter(lwmi_conn *c, AsyncCall *a, uint64_t id, lwmi_sink *
 lwmi_conn *conn_free(lwmi_conn *c) {
         if (!c)
                 return NULL;
+        c->tls = tlsconn_free(c->tls);
         if (c->fd >= 0)
                 close(c->fd);
         while (c->pending_head)
@@ -614,6 +616,18 @@ static long conn_read(lwmi_conn *c) {
         char *dst = iobuf_reserve(&c->in, READ_CHUNK);
         if (!dst)
                 return conn_out_of_memory(c);
+        if (c->tls) {
+                char why[300];
+                long k = tlsconn_read(c->tls, dst, READ_CHUNK, &c->tls_want_write, why,
+                                      sizeof(why));
+                if (k < 0)
+                        return conn_lost(c, why);
+                if (k == 0)
+                        return 0;
+                iobuf_commit(&c->in, (size_t)k);
+                int r = conn_process_input(c);
+                return r < 0 ? r : k;
+        }
         ssize_t n = recv(c->fd, dst, READ_CHUNK, MSG_DONTWAIT);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
@@ -629,6 +643,17 @@ static long conn_read(lwmi_conn *c) {
 
 int conn_flush(lwmi_conn *c) {
         while (!c->broken && c->out.len > 0) {
+                if (c->tls) {
+                        char why[300];
+                        long k = tlsconn_write(c->tls, iobuf_head(&c->out), c->out.len,
+                                               &c->tls_want_write, why, sizeof(why));
+                        if (k < 0)
+                                return conn_lost(c, why);
+                        if (k == 0)
+                                return 0;
+                        iobuf_consume(&c->out, (size_t)k);
+                        continue;
+                }
                 ssize_t n =
                         send(c->fd, iobuf_head(&c->out), c->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0) {
@@ -669,9 +694,12 @@ int conn_run_once(lwmi_conn *c, int timeout_ms, lwmi_error *err) {
         if (!c->broken) {
                 struct pollfd pfd = {
                         .fd = c->fd,
-                        .events = (short)(POLLIN | (c->out.len > 0 ? POLLOUT : 0)),
+                        .events = (short)(POLLIN |
+                                          (c->out.len > 0 || c->tls_want_write ? POLLOUT : 0)),
                 };
-                int n = poll(&pfd, 1, timeout_ms);
+                /* Bytes OpenSSL decrypted already do not show on the
+                 * socket. */
+                int n = tlsconn_pending(c->tls) ? 0 : poll(&pfd, 1, timeout_ms);
                 if (n < 0 && errno != EINTR)
                         return liberr_set(err, -errno, LWMI_ERROR_CONNECTION_LOST,
                                           "WBEM_E_TRANSPORT_FAILURE", "poll: %s", strerror(errno));
@@ -679,6 +707,10 @@ int conn_run_once(lwmi_conn *c, int timeout_ms, lwmi_error *err) {
                         conn_flush(c);
                 if (n > 0 && !c->broken && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
                         conn_read(c);
+                else if (c->tls && !c->broken && (n > 0 || tlsconn_pending(c->tls)))
+                        conn_read(c); /* OpenSSL may want to read after a write */
+                while (!c->broken && tlsconn_pending(c->tls) && conn_read(c) > 0)
+                        ;
                 /* Answers to Pings just read go out without another turn. */
                 conn_flush(c);
         }
@@ -853,12 +885,19 @@ static char *text_of(const json_t *v) {
         return NULL;
 }
 
-static int conn_hello(lwmi_conn *c, const char *client, unsigned keepalive_ms, lwmi_error *err) {
+static int conn_hello(lwmi_conn *c, const char *client, unsigned keepalive_ms, const char *token,
+                      lwmi_error *err) {
         json_t *params = json_pack("{s:s}", "client", client);
         if (!params)
                 return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT,
                                   "WBEM_E_INVALID_PARAMETER",
                                   "client name is not valid UTF-8 (or out of memory)");
+        if (token && json_object_set_new(params, "token", json_string(token)) < 0) {
+                json_decref(params);
+                return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT,
+                                  "WBEM_E_INVALID_PARAMETER",
+                                  "the token is not valid UTF-8 (or out of memory)");
+        }
         if (keepalive_ms > 0 &&
             json_object_set_new(params, "keepalive_ms", json_integer(keepalive_ms)) < 0) {
                 json_decref(params);
@@ -887,8 +926,18 @@ static int conn_hello(lwmi_conn *c, const char *client, unsigned keepalive_ms, l
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(lwmi_conn *, conn_free);
 
-LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigned keepalive_ms,
-                                unsigned timeout_ms, lwmi_conn **ret, lwmi_error *err) {
+static void token_freep(char **token) {
+        if (*token) {
+                memset(*token, 0, strlen(*token));
+                mem_free(*token);
+        }
+}
+
+/* Connect to address; tls: the options given to lwmi_connect_tls(), or
+ * NULL for those of the environment. */
+static int conn_connect(const char *address, const lwmi_tls_options *tls, const char *client,
+                        unsigned keepalive_ms, unsigned timeout_ms, lwmi_conn **ret,
+                        lwmi_error *err) {
         if (!ret)
                 return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT,
                                   "WBEM_E_INVALID_PARAMETER", "ret is NULL");
@@ -903,8 +952,23 @@ LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigne
         int r = address_parse(address, &a, err);
         if (r < 0)
                 return r;
+        if (tls && a.kind != ADDRESS_TLS &&
+            (tls->ca_file || tls->cert_file || tls->key_file || tls->token_file))
+                return liberr_set(err, -EINVAL, LWMI_ERROR_INVALID_ARGUMENT,
+                                  "WBEM_E_INVALID_PARAMETER",
+                                  "TLS options given for %s, which is not a tls: address",
+                                  address);
+        lwmi_tls_options options;
+        _cleanup_(token_freep) char *token = NULL;
+        if (a.kind == ADDRESS_TLS) {
+                tlsconn_options(tls, &options);
+                r = tlsconn_token(&options, &token, err);
+                if (r < 0)
+                        return r;
+        }
+        uint64_t deadline_ms = timeout_ms ? conn_now_ms() + timeout_ms : 0;
         int fd = -1;
-        if (a.kind == ADDRESS_TCP)
+        if (a.kind == ADDRESS_TCP || a.kind == ADDRESS_TLS)
                 r = connect_tcp(address, a.host, a.port, timeout_ms, &fd, err);
         else
                 r = connect_unix(a.path, &fd, err);
@@ -917,16 +981,32 @@ LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigne
                 return r;
         }
         c->timeout_ms = timeout_ms;
+        if (a.kind == ADDRESS_TLS) {
+                r = tlsconn_start(fd, address, a.host, &options, deadline_ms, &c->tls, err);
+                if (r < 0)
+                        return r;
+        }
         /* The default name is the program's, cut well below the server's
          * limit on names so that it can never make Hello fail. */
         char program[65];
         snprintf(program, sizeof(program), "%s", program_invocation_short_name);
         liberr_trim_utf8(program, sizeof(program));
-        r = conn_hello(c, client ? client : program, keepalive_ms, err);
+        r = conn_hello(c, client ? client : program, keepalive_ms, token, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+LWMI_EXPORT int lwmi_connect_ex(const char *address, const char *client, unsigned keepalive_ms,
+                                unsigned timeout_ms, lwmi_conn **ret, lwmi_error *err) {
+        return conn_connect(address, NULL, client, keepalive_ms, timeout_ms, ret, err);
+}
+
+LWMI_EXPORT int lwmi_connect_tls(const char *address, const lwmi_tls_options *tls,
+                                 const char *client, unsigned keepalive_ms, unsigned timeout_ms,
+                                 lwmi_conn **ret, lwmi_error *err) {
+        return conn_connect(address, tls, client, keepalive_ms, timeout_ms, ret, err);
 }
 
 LWMI_EXPORT int lwmi_connect(const char *address, lwmi_conn **ret, lwmi_error *err) {

@@ -42,6 +42,7 @@
 #define CONN_DEFAULT_MAX_QUEUED ((size_t)64 << 20)
 
 typedef struct AsyncCall AsyncCall;
+typedef struct TlsConn TlsConn;
 
 typedef struct PendingCall PendingCall;
 struct PendingCall {
@@ -99,6 +100,10 @@ struct Notification {
 
 struct lwmi_conn {
         int fd;
+        /* tls:HOST:PORT (tlsconn.h): reads and writes go through it; NULL
+         * for plain sockets */
+        TlsConn *tls;
+        bool tls_want_write; /* OpenSSL needs the socket writable to go on */
         unsigned timeout_ms;
         size_t max_message;
 
