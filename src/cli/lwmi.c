@@ -56,6 +56,7 @@ typedef struct Options {
         unsigned long count; /* watch --count; 0: no limit */
         bool count_set;
         bool registrations; /* stats --registrations */
+        bool users;         /* stats --users */
         lwmi_tls_options tls; /* --tls-ca, --tls-cert, --tls-key, --token-file */
         bool tls_set;         /* any of them given */
         const char *token_name; /* token add --name */
@@ -286,7 +287,7 @@ static const char publish_usage[] =
         "  lwmi -n root/app publish App_Alert Severity=3 Text=\"disk full\" Tags={ops,disk}\n";
 
 static const char stats_usage[] =
-        "Usage: lwmi [OPTIONS] stats [--registrations]\n"
+        "Usage: lwmi [OPTIONS] stats [--registrations] [--users]\n"
         "\n"
         "Show what lwmid says about itself (namespace root/lwmi, whatever -n\n"
         "says): its figures (LWMI_Daemon: sessions, registrations, filters,\n"
@@ -297,10 +298,13 @@ static const char stats_usage[] =
         "  --registrations  also one row per registration (LWMI_Registration:\n"
         "                   session, call, sink, events, query), by session and\n"
         "                   call\n"
+        "  --users          also one row per user with a session (LWMI_User:\n"
+        "                   what it holds and its quotas, empty when\n"
+        "                   unlimited), by uid, anonymous peers last\n"
         "\n"
         "With --json, each object is one line of JSON: the LWMI_Daemon first,\n"
-        "then the sessions, then the registrations (tell them apart by\n"
-        "__CLASS). The session of lwmi itself is listed too.\n"
+        "then the sessions, then the registrations, then the users (tell them\n"
+        "apart by __CLASS). The session of lwmi itself is listed too.\n"
         "\n"
         "The same data can be queried and watched like any other class, e.g.\n"
         "  lwmi -n root/lwmi query \"SELECT * FROM LWMI_Session WHERE EventsDropped > 0\"\n";
@@ -1165,6 +1169,12 @@ static int cmd_stats(const Options *o, int argc, char **argv) {
                 "SessionId",       "Call",          "Sink",      "Namespace", "Method",
                 "EventsDelivered", "EventsDropped", "CreatedAt", "Query",
         };
+        static char *user_columns[] = {
+                "User",          "Sessions",         "Registrations",
+                "BacklogBytes",  "QuotaViolations",  "MaxSessions",
+                "MaxRegistrations", "MaxSessionRegistrations", "MaxBacklogBytes",
+                "MaxQueryBytes", "RequestRate",      "RequestBurst",
+        };
         (void)argc;
         (void)argv;
         _cleanup_(lwmi_closep) lwmi_conn *c = NULL;
@@ -1174,12 +1184,17 @@ static int cmd_stats(const Options *o, int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *daemon = NULL;
         _cleanup_(json_decrefp) json_t *sessions = NULL;
         _cleanup_(json_decrefp) json_t *registrations = NULL;
+        _cleanup_(json_decrefp) json_t *users = NULL;
         lwmi_error err;
         if (lwmi_get_object(c, SELF_NAMESPACE, "LWMI_Daemon=@", &daemon, &err) < 0)
                 return fail(&err);
         e = stats_run_query(c, "SELECT * FROM LWMI_Session", &sessions);
         if (e == EXIT_OK && o->registrations)
                 e = stats_run_query(c, "SELECT * FROM LWMI_Registration", &registrations);
+        /* in lwmid's order (by uid), not sorted by session */
+        if (e == EXIT_OK && o->users &&
+            lwmi_exec_query(c, SELF_NAMESPACE, "SELECT * FROM LWMI_User", &users, &err) < 0)
+                return fail(&err);
         if (e != EXIT_OK)
                 return e;
 
@@ -1193,6 +1208,10 @@ static int cmd_stats(const Options *o, int argc, char **argv) {
                                 return EXIT_SERVER;
                 }
                 json_array_foreach(registrations, k, obj) {
+                        if (print_json(obj) < 0)
+                                return EXIT_SERVER;
+                }
+                json_array_foreach(users, k, obj) {
                         if (print_json(obj) < 0)
                                 return EXIT_SERVER;
                 }
@@ -1213,6 +1232,8 @@ static int cmd_stats(const Options *o, int argc, char **argv) {
         if (e == EXIT_OK && registrations)
                 e = stats_print_objects(registrations, registration_columns,
                                         ELEMENTSOF(registration_columns));
+        if (e == EXIT_OK && users)
+                e = stats_print_objects(users, user_columns, ELEMENTSOF(user_columns));
         return e;
 }
 
@@ -1505,6 +1526,7 @@ int main(int argc, char **argv) {
                 OPT_CLASS,
                 OPT_COUNT,
                 OPT_REGISTRATIONS,
+                OPT_USERS,
                 OPT_TLS_CA,
                 OPT_TLS_CERT,
                 OPT_TLS_KEY,
@@ -1521,6 +1543,7 @@ int main(int argc, char **argv) {
                 { "class", no_argument, NULL, OPT_CLASS },
                 { "count", required_argument, NULL, OPT_COUNT },
                 { "registrations", no_argument, NULL, OPT_REGISTRATIONS },
+                { "users", no_argument, NULL, OPT_USERS },
                 { "tls-ca", required_argument, NULL, OPT_TLS_CA },
                 { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
                 { "tls-key", required_argument, NULL, OPT_TLS_KEY },
@@ -1583,6 +1606,9 @@ int main(int argc, char **argv) {
                 }
                 case OPT_REGISTRATIONS:
                         o.registrations = true;
+                        break;
+                case OPT_USERS:
+                        o.users = true;
                         break;
                 case OPT_TLS_CA:
                 case OPT_TLS_CERT:
@@ -1647,6 +1673,8 @@ int main(int argc, char **argv) {
         if (o.registrations && cmd->run != cmd_stats)
                 return usage_error("--registrations is an option of lwmi stats, not of %s",
                                    cmd->name);
+        if (o.users && cmd->run != cmd_stats)
+                return usage_error("--users is an option of lwmi stats, not of %s", cmd->name);
         if ((unsigned)nargs < cmd->min_args || (unsigned)nargs > cmd->max_args) {
                 fprintf(stderr, "lwmi: %s: %s\n\n", cmd->name,
                         (unsigned)nargs < cmd->min_args ? "missing argument"

@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "objjson.h"
 #include "objtext.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 #include "session.h"
@@ -147,6 +148,8 @@ struct Async {
         uint64_t backlog_queued;
 
         bool dropping;      /* over the backlog: events are dropped */
+        bool user_dropping; /* ... because the user's backlog is over its quota */
+        size_t backlog_charged; /* the backlog charged to the session's quota bucket */
         AsyncSink *dropped; /* sinks with drops to report */
         /* Inside an operation of ours that walks calls or sinks: a
          * session_close() meanwhile (out of memory queueing a line) must
@@ -161,6 +164,10 @@ static const SinkOps async_sink_ops;
 
 static Server *async_server(const Async *a) {
         return a->session->server;
+}
+
+static QuotaUser *async_quota(const Async *a) {
+        return a->session->quota;
 }
 
 static bool async_open(const Async *a) {
@@ -399,6 +406,7 @@ static void calls_put(Async *a, uint64_t id, uintptr_t ref) {
                 at = (at + 1) & a->calls_mask;
         a->calls[at] = (CallSlot){ .ref = ref };
         a->n_calls++;
+        quota_registrations_add(async_quota(a), 1);
 }
 
 static CallSlot *calls_find(const Async *a, uint64_t id) {
@@ -435,6 +443,7 @@ static void calls_remove(Async *a, CallSlot *slot) {
         }
         a->calls[hole] = (CallSlot){ 0 };
         a->n_calls--;
+        quota_registrations_release(async_quota(a), 1);
 }
 
 static void calls_remove_id(Async *a, uint64_t id) {
@@ -491,19 +500,41 @@ static void sink_destroy(AsyncSink *s) {
         mem_free(s);
 }
 
-/* The sink named id, created on first use. */
-static int sinks_get(Async *a, const char *id, AsyncSink **ret, Error *err) {
+/* Unlink and free a sink that holds nothing yet (no call, no seq used:
+ * the client never saw it), made for a call that failed. */
+static void sinks_forget_new(Async *a, AsyncSink *s) {
+        for (AsyncSink **p = &a->sinks[s->hash & a->sinks_mask]; *p; p = &(*p)->hash_next)
+                if (*p == s) {
+                        *p = s->hash_next;
+                        a->n_sinks--;
+                        sink_destroy(s);
+                        return;
+                }
+}
+
+/* The sink named id, created on first use (*ret_created then; NULL when
+ * the caller does not care). A new sink is refused over the session's
+ * quota of calls (quota.h): sinks live as long as the session, so sinks
+ * made and left would otherwise grow without bound. */
+static int sinks_get(Async *a, const char *id, AsyncSink **ret, bool *ret_created, Error *err) {
         Engine *e = async_server(a)->engine;
         uint64_t hash = sink_id_hash(id);
         AsyncSink *s = sinks_find(a, id, hash);
         int r;
 
+        if (ret_created)
+                *ret_created = false;
         if (s) {
                 *ret = s;
                 return 0;
         }
         if (!e)
                 return error_set(err, WBEM_E_FAILED, "no repository is open");
+        r = quota_check_sinks(async_quota(a), a->n_sinks, err);
+        if (r != 0) {
+                session_quota_refused(a->session, SESSION_QUOTA_REGISTRATIONS, err);
+                return r;
+        }
         if (sinks_grow(a) < 0)
                 return error_from_errno(err, -ENOMEM);
         s = mem_calloc(1, sizeof(*s));
@@ -527,6 +558,8 @@ static int sinks_get(Async *a, const char *id, AsyncSink **ret, Error *err) {
         s->hash_next = a->sinks[at];
         a->sinks[at] = s;
         a->n_sinks++;
+        if (ret_created)
+                *ret_created = true;
         *ret = s;
         return 0;
 }
@@ -689,8 +722,10 @@ static void spans_add(Async *a, size_t len) {
 static int async_queue_indicate(Async *a, const char *line, size_t len) {
         if (spans_reserve(a) < 0)
                 return -ENOMEM;
-        if (session_send_indicate(a->session, line, len))
+        if (session_send_indicate(a->session, line, len)) {
                 spans_add(a, len);
+                quota_backlog_set(async_quota(a), &a->backlog_charged, async_backlog_bytes(a));
+        }
         return 0;
 }
 
@@ -860,12 +895,31 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
         Async *a = s->a;
         Server *server = async_server(a);
         size_t budget = server->settings.max_backlog_bytes;
+        QuotaUser *quota = async_quota(a);
+        size_t backlog = async_backlog_bytes(a);
 
-        if (!a->dropping && async_backlog_bytes(a) >= budget) {
+        quota_backlog_set(quota, &a->backlog_charged, backlog);
+        if (!a->dropping && backlog >= budget) {
                 log_debug("session %llu: Indicate backlog at its budget of %zu bytes, dropping "
                           "events",
                           (unsigned long long)a->session->id, budget);
                 a->dropping = true;
+        } else if (!a->dropping && quota_backlog_full(quota)) {
+                Error e;
+                error_set(&e, WBEM_E_QUOTA_VIOLATION,
+                          "quota 'backlog_bytes' of the session's user reached: its sessions' "
+                          "Indicate backlog is over its budget; dropping events for this "
+                          "session (reported with EventsDropped) until it has drained to half");
+                session_quota_refused(a->session, SESSION_QUOTA_BACKLOG, &e);
+                a->dropping = true;
+                a->user_dropping = true;
+        } else if (a->dropping && a->user_dropping && backlog <= budget / 2 &&
+                   quota_backlog_drained(quota)) {
+                /* The user's other sessions drained (the session's own
+                 * write callback may never come: its output is empty). */
+                a->dropping = false;
+                a->user_dropping = false;
+                async_report_drops(a);
         }
         if (a->dropping) {
                 async_count_event(a, call, false);
@@ -881,6 +935,8 @@ static void indicate_event(AsyncSink *s, Call *call, Instance *event) {
                 r = batch_add(a, s, call_id(call), text, len);
         if (r == 0) {
                 async_count_event(a, call, true);
+                if (quota)
+                        quota_backlog_set(quota, &a->backlog_charged, async_backlog_bytes(a));
                 return;
         }
         /* an event we cannot write (out of memory, a string that is not
@@ -926,6 +982,36 @@ static const SinkOps async_sink_ops = {
         .indicate = async_indicate,
         .call_ended = async_call_ended,
 };
+
+/* ---- quotas ---------------------------------------------------------------- */
+
+/* A new call with a query of len bytes: within the user's quotas? Checked
+ * before anything is made, so a refusal costs nothing. */
+static int async_quota_check(Async *a, size_t len, Error *err) {
+        QuotaUser *quota = async_quota(a);
+        int r;
+
+        r = quota_check_query(quota, len, err);
+        if (r != 0) {
+                session_quota_refused(a->session, SESSION_QUOTA_QUERY, err);
+                return r;
+        }
+        r = quota_check_registration(quota, a->n_calls, err);
+        if (r != 0)
+                session_quota_refused(a->session, SESSION_QUOTA_REGISTRATIONS, err);
+        return r;
+}
+
+void async_quota_move(Async *a, QuotaUser *from, QuotaUser *to) {
+        size_t backlog = a->backlog_charged;
+
+        if (a->released)
+                return;
+        quota_registrations_release(from, a->n_calls);
+        quota_registrations_add(to, a->n_calls);
+        quota_backlog_set(from, &a->backlog_charged, 0);
+        quota_backlog_set(to, &a->backlog_charged, backlog);
+}
 
 /* ---- ExecQueryAsync ---------------------------------------------------------- */
 
@@ -1090,6 +1176,8 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
         if (!e)
                 return error_set(err, WBEM_E_FAILED, "ExecQueryAsync: no repository is open");
         r = async_check_sink_id(sink_id, err);
+        if (r == 0)
+                r = async_quota_check(a, len, err);
         if (r != 0)
                 return r;
         ProviderCaller caller = session_caller(a->session);
@@ -1102,7 +1190,7 @@ int async_query(Async *a, const char *sink_id, const char *ns, const char *query
                 r = error_from_errno(err, -ENOMEM);
                 goto fail;
         }
-        r = sinks_get(a, sink_id, &s, err);
+        r = sinks_get(a, sink_id, &s, NULL, err);
         if (r != 0)
                 goto fail;
         q->id = ++a->last_call_id;
@@ -1141,18 +1229,28 @@ int async_subscribe(Async *a, const char *sink_id, const char *ns, const char *q
                 return error_set(err, WBEM_E_FAILED,
                                  "ExecNotificationQueryAsync: no repository is open");
         r = async_check_sink_id(sink_id, err);
+        if (r == 0)
+                r = async_quota_check(a, len, err);
         if (r != 0)
                 return r;
-        r = sinks_get(a, sink_id, &s, err);
+        bool created;
+        r = sinks_get(a, sink_id, &s, &created, err);
         if (r != 0)
                 return r;
         if (calls_reserve(a) < 0 || epochs_reserve(a) < 0)
-                return error_from_errno(err, -ENOMEM);
+                r = error_from_errno(err, -ENOMEM);
         uint64_t id = a->last_call_id + 1;
         ProviderCaller caller = session_caller(a->session);
-        r = engine_subscribe_as(e, &caller, ns, query, len, s->sink, id, &call, err);
-        if (r != 0)
+        if (r == 0)
+                r = engine_subscribe_as(e, &caller, ns, query, len, s->sink, id, &call, err);
+        if (r != 0) {
+                /* A sink made for a call that failed goes with it: a
+                 * client sending bad queries under ever new sink ids
+                 * would otherwise pile them up for the session's life. */
+                if (created)
+                        sinks_forget_new(a, s);
                 return r;
+        }
         a->last_call_id = id;
         epochs_note(a, id);
         calls_put(a, id, (uintptr_t)call);
@@ -1281,6 +1379,9 @@ static size_t async_release_now(Async *a) {
         mem_free(a->calls);
         a->calls = NULL;
         a->n_calls = 0;
+        /* the calls and the backlog go back to the user's bucket */
+        quota_registrations_release(async_quota(a), n);
+        quota_backlog_set(async_quota(a), &a->backlog_charged, 0);
         counts_free_all(a);
         mem_free(a->epochs);
         a->epochs = NULL;
@@ -1330,12 +1431,22 @@ Async *async_free(Async *a) {
 void async_output_drained(Async *a) {
         if (!async_open(a))
                 return;
-        if (a->dropping &&
-            async_backlog_bytes(a) <= async_server(a)->settings.max_backlog_bytes / 2) {
-                log_debug("session %llu: Indicate backlog drained, delivering events again",
-                          (unsigned long long)a->session->id);
-                a->dropping = false;
-                async_report_drops(a);
+        size_t backlog = async_backlog_bytes(a);
+        quota_backlog_set(async_quota(a), &a->backlog_charged, backlog);
+        if (a->dropping && backlog <= async_server(a)->settings.max_backlog_bytes / 2) {
+                if (!quota_backlog_drained(async_quota(a))) {
+                        /* Its own backlog drained, its user's not: the
+                         * next event checks again (this callback may not
+                         * come back: the output may stay empty). */
+                        a->user_dropping = true;
+                } else {
+                        log_debug("session %llu: Indicate backlog drained, delivering events "
+                                  "again",
+                                  (unsigned long long)a->session->id);
+                        a->dropping = false;
+                        a->user_dropping = false;
+                        async_report_drops(a);
+                }
         }
         if (a->queries_waiting) {
                 a->queries_waiting = false;

@@ -140,6 +140,22 @@ void async_flush(Async *a);
  * its socket (the open one included): what the budget counts. */
 size_t async_backlog_bytes(Async *a);
 
+/* Quotas (quota.h): each call in the call table is one registration
+ * charged to the session's bucket (Session.quota) when it is put there
+ * and released when it leaves it (cancelled, ended, or the session
+ * released), so the bucket always holds the sum of its sessions' open
+ * calls. The session's Indicate backlog is charged as it is measured (at
+ * each event, each query batch, each drain of the output) and released
+ * with the session. An event registration or ExecQueryAsync over the
+ * user's registrations, the session's, or query_bytes is refused with
+ * WBEM_E_QUOTA_VIOLATION; events for a session whose user's backlog is
+ * over its budget are dropped and reported as over the session's own.
+ *
+ * Move what a's session holds from one bucket to another (the session's
+ * uid changed: session_quota_bind). */
+typedef struct QuotaUser QuotaUser;
+void async_quota_move(Async *a, QuotaUser *from, QuotaUser *to);
+
 /* The server's shared state for writing events (the last event's JSON
  * text, made once for all its deliveries): created on first use, freed
  * with the server (server_free calls this). Accepts NULL. */

@@ -12,6 +12,7 @@
 #include "config.h" /* generated: LWMI_VERSION */
 #include "mem.h"
 #include "netaddr.h"
+#include "quota.h"
 #include "server.h"
 #include "settings.h"
 
@@ -87,12 +88,13 @@ static void usage(FILE *f) {
                    "                         insecure_tcp = true|false, proc_connector =\n"
                    "                         true|false, fork_grace_ms, tls_cert, tls_key,\n"
                    "                         tls_ca, tls_auth_timeout_ms, drop_privileges =\n"
-                   "                         true|false); options given on the command line\n"
-                   "                         win. Unknown keys and bad values are errors. A\n"
-                   "                         file that another user could change (world-\n"
-                   "                         writable, owned by another user, or in a\n"
-                   "                         directory they could write) is refused, as is\n"
-                   "                         such a repository. Default: no configuration file\n"
+                   "                         true|false), [quota] and [quota:USER] (below);\n"
+                   "                         options given on the command line win. Unknown\n"
+                   "                         keys and bad values are errors. A file that\n"
+                   "                         another user could change (world-writable, owned\n"
+                   "                         by another user, or in a directory they could\n"
+                   "                         write) is refused, as is such a repository.\n"
+                   "                         Default: no configuration file\n"
                    "  --log-level LEVEL      error, warning, info or debug. Default: info\n"
                    "  --max-line-bytes N     longest message line accepted from a client, without\n"
                    "                         its newline; N in bytes, or with a K, M or G suffix\n"
@@ -148,6 +150,37 @@ static void usage(FILE *f) {
                    "                         or watch), clear the bounding and ambient sets\n"
                    "                         and set no_new_privs; the uid stays (see\n"
                    "                         docs/security.md, Hardening). Default: drop\n"
+                   "\n"
+                   "Quotas per user (docs/security.md \"Quotas\"): the defaults for every user\n"
+                   "but root and lwmid's own user, which are unlimited. Each takes a count\n"
+                   "(the byte quotas a K, M or G suffix) or \"unlimited\"; section [quota] of\n"
+                   "the configuration file sets them too (keys without --quota-, dashes as\n"
+                   "underscores), and a section [quota:USER] (a user name, a uid, or\n"
+                   "anonymous: every plain TCP peer) one user's, root's included. A request\n"
+                   "over a quota is refused with WBEM_E_QUOTA_VIOLATION, naming the quota;\n"
+                   "the session goes on.\n"
+                   "  --quota-sessions N     open sessions of one user; a connection over it\n"
+                   "                         gets one error line and is closed. Default: 64\n"
+                   "  --quota-registrations N\n"
+                   "                         open asynchronous calls (event registrations and\n"
+                   "                         running ExecQueryAsync) of one user over all its\n"
+                   "                         sessions. Default: 100000\n"
+                   "  --quota-session-registrations N\n"
+                   "                         the same on one session. Default: 100000\n"
+                   "  --quota-backlog-bytes N\n"
+                   "                         the Indicate backlog of all of one user's sessions\n"
+                   "                         (each also within --max-backlog-bytes); over it,\n"
+                   "                         events for its sessions are dropped and reported\n"
+                   "                         (EventsDropped). Default: 64M\n"
+                   "  --quota-query-bytes N  the longest query text (ExecQuery,\n"
+                   "                         ExecQueryAsync, ExecNotificationQueryAsync);\n"
+                   "                         WQL's own limit is 16K. Default: 4K\n"
+                   "  --quota-request-rate N requests a second of one user, sustained (a token\n"
+                   "                         bucket). Default: 10000\n"
+                   "  --quota-request-burst N\n"
+                   "                         requests of one user at once (the bucket's\n"
+                   "                         size). Default: 200000\n"
+                   "\n"
                    "  -h, --help             show this help and exit\n"
                    "  -V, --version          show the version and exit\n"
                    "\n"
@@ -155,9 +188,10 @@ static void usage(FILE *f) {
                    "  SIGTERM, SIGINT        shut down: stop accepting, close every session,\n"
                    "                         remove the socket and the lock file, exit 0\n"
                    "  SIGHUP                 re-read the configuration file: log_level, the\n"
-                   "                         max_* limits and min_within_ms take effect at once\n"
-                   "                         (for new requests), keepalive_ms (for sessions\n"
-                   "                         whose Hello chose none) and stall_timeout_ms also\n"
+                   "                         max_* limits, the quotas and min_within_ms take\n"
+                   "                         effect at once (for new requests), keepalive_ms\n"
+                   "                         (for sessions whose Hello chose none) and\n"
+                   "                         stall_timeout_ms also\n"
                    "                         for open sessions; a changed socket, repository,\n"
                    "                         listen, insecure_tcp, proc_connector,\n"
                    "                         fork_grace_ms, tls_cert, tls_key, tls_ca or\n"
@@ -195,6 +229,8 @@ enum {
         OPT_INSECURE_TCP,
         OPT_NO_PROC_CONNECTOR,
         OPT_FORK_GRACE_MS,
+        OPT_QUOTA, /* OPT_QUOTA + QuotaKind: --quota-sessions, ... */
+        OPT_QUOTA_LAST = OPT_QUOTA + QUOTA_N - 1,
         OPT_TLS_CERT,
         OPT_TLS_KEY,
         OPT_TLS_CA,
@@ -236,6 +272,18 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                 { "no-proc-connector", no_argument, NULL, OPT_NO_PROC_CONNECTOR },
                 { "fork-grace-ms", required_argument, NULL, OPT_FORK_GRACE_MS },
                 { "max-backlog-bytes", required_argument, NULL, OPT_MAX_BACKLOG_BYTES },
+                { "quota-sessions", required_argument, NULL, OPT_QUOTA + QUOTA_SESSIONS },
+                { "quota-registrations", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_REGISTRATIONS },
+                { "quota-session-registrations", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_SESSION_REGISTRATIONS },
+                { "quota-backlog-bytes", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_BACKLOG_BYTES },
+                { "quota-query-bytes", required_argument, NULL, OPT_QUOTA + QUOTA_QUERY_BYTES },
+                { "quota-request-rate", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_REQUEST_RATE },
+                { "quota-request-burst", required_argument, NULL,
+                  OPT_QUOTA + QUOTA_REQUEST_BURST },
                 { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
                 { "tls-key", required_argument, NULL, OPT_TLS_KEY },
                 { "tls-ca", required_argument, NULL, OPT_TLS_CA },
@@ -426,6 +474,17 @@ static int parse_argv(int argc, char **argv, Settings *o) {
                                 return EXIT_USAGE;
                         }
                         o->from_cmdline |= SETTINGS_SET_MAX_BACKLOG_BYTES;
+                        break;
+                }
+                case OPT_QUOTA ... OPT_QUOTA_LAST: {
+                        QuotaKind k = (QuotaKind)(c - OPT_QUOTA);
+                        Error e;
+                        if (quota_parse_value(k, optarg, quota_kind_option(k),
+                                              &o->quota.defaults.v[k], &e) != 0) {
+                                fprintf(stderr, "lwmid: %s\n", e.message);
+                                return EXIT_USAGE;
+                        }
+                        o->quota.from_cmdline |= 1u << k;
                         break;
                 }
                 case ':':

@@ -51,6 +51,12 @@ static int hello_token(Session *s, const char *text, Error *err) {
                 r = session_authenticate(s, user, id, &why);
         if (r == -ENOMEM)
                 return error_from_errno(err, r);
+        if (r == WBEM_E_QUOTA_VIOLATION) {
+                /* the token is good; its user has all its sessions open */
+                log_info("session %llu refused: %s", (unsigned long long)s->id, why.message);
+                s->close_after_answer = true;
+                return error_set(err, r, "%s", why.message);
+        }
         if (r != 0) {
                 log_warning("session %llu: %s: token refused: %s", (unsigned long long)s->id,
                             s->peer, why.message);

@@ -23,6 +23,7 @@
 #include "methods.h"
 #include "objjson.h"
 #include "objtext.h"
+#include "quota.h"
 #include "repo.h"
 #include "server.h"
 #include "session.h"
@@ -400,6 +401,11 @@ static int method_exec_query(const MethodCall *call, json_t **ret_result, Method
 
         if (!e)
                 return WBEM_E_FAILED;
+        r = quota_check_query(call->session->quota, json_string_length(query), err);
+        if (r != 0) {
+                session_quota_refused(call->session, SESSION_QUOTA_QUERY, err);
+                return r;
+        }
         ProviderCaller caller = session_caller(call->session);
         r = engine_query_begin_as(e, &caller, param_string(call, "namespace"),
                                   json_string_value(query), json_string_length(query), &cursor,

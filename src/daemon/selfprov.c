@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "names.h"
 #include "props.h"
+#include "quota.h"
 #include "rights.h"
 #include "server.h"
 #include "session.h"
@@ -25,6 +26,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Instance *, instance_unref);
 #define DAEMON_CLASS "LWMI_Daemon"
 #define SESSION_CLASS "LWMI_Session"
 #define REGISTRATION_CLASS "LWMI_Registration"
+#define USER_CLASS "LWMI_User"
 
 /* name, type, is_array, is_key */
 static const CimPropertySpec daemon_properties[] = {
@@ -78,10 +80,30 @@ static const CimPropertySpec registration_properties[] = {
         { "CreatedAt", CIM_DATETIME, false, false },
 };
 
+/* One per user with a session open (quota.h): what it holds and its
+ * limits (null: unlimited). */
+static const CimPropertySpec user_properties[] = {
+        { "User", CIM_STRING, false, true }, /* the uid in decimal, or "anonymous" */
+        { "UserId", CIM_UINT32, false, false },
+        { "Sessions", CIM_UINT32, false, false },
+        { "Registrations", CIM_UINT32, false, false },
+        { "BacklogBytes", CIM_UINT64, false, false },
+        { "QuotaViolations", CIM_UINT64, false, false },
+        { "RequestTokens", CIM_UINT64, false, false },
+        { "MaxSessions", CIM_UINT64, false, false },
+        { "MaxRegistrations", CIM_UINT64, false, false },
+        { "MaxSessionRegistrations", CIM_UINT64, false, false },
+        { "MaxBacklogBytes", CIM_UINT64, false, false },
+        { "MaxQueryBytes", CIM_UINT64, false, false },
+        { "RequestRate", CIM_UINT64, false, false },
+        { "RequestBurst", CIM_UINT64, false, false },
+};
+
 typedef enum SelfClass {
         SELF_DAEMON,
         SELF_SESSION,
         SELF_REGISTRATION,
+        SELF_USER,
 } SelfClass;
 
 static const struct {
@@ -95,6 +117,7 @@ static const struct {
                            ELEMENTSOF(session_properties) },
         [SELF_REGISTRATION] = { REGISTRATION_CLASS, false, registration_properties,
                                 ELEMENTSOF(registration_properties) },
+        [SELF_USER] = { USER_CLASS, false, user_properties, ELEMENTSOF(user_properties) },
 };
 
 /* The provider and what it keeps (Provider first: freed as one). */
@@ -114,6 +137,9 @@ typedef struct SelfCursor {
         uint64_t session_id; /* 0 before the first */
         uint64_t *calls;     /* its call ids when it was reached */
         size_t n_calls, next_call;
+        /* users: the last one read */
+        bool user_started;
+        uid_t user_after;
         /* whom it is for: sessions of others are skipped unless admin */
         bool see_all;
         uid_t uid;
@@ -368,6 +394,50 @@ static int self_registration(Session *s, const AsyncCallInfo *info, int64_t mono
         return 0;
 }
 
+static int self_user(const QuotaUser *u, CimClass *cls, const char *ns, Instance **ret,
+                     Error *err) {
+        _cleanup_(instance_unrefp) Instance *inst = NULL;
+        static const char *const limit_names[QUOTA_N] = {
+                [QUOTA_SESSIONS] = "MaxSessions",
+                [QUOTA_REGISTRATIONS] = "MaxRegistrations",
+                [QUOTA_SESSION_REGISTRATIONS] = "MaxSessionRegistrations",
+                [QUOTA_BACKLOG_BYTES] = "MaxBacklogBytes",
+                [QUOTA_QUERY_BYTES] = "MaxQueryBytes",
+                [QUOTA_REQUEST_RATE] = "RequestRate",
+                [QUOTA_REQUEST_BURST] = "RequestBurst",
+        };
+        QuotaUsage use;
+        char key[32];
+        int r = self_new_instance(cls, ns, &inst);
+
+        quota_user_usage(u, &use);
+        if (use.uid == (uid_t)-1)
+                snprintf(key, sizeof(key), "anonymous");
+        else
+                snprintf(key, sizeof(key), "%lu", (unsigned long)use.uid);
+        if (r == 0)
+                r = props_set_string(inst, "User", key, err);
+        if (r == 0 && use.uid != (uid_t)-1)
+                r = props_set_uint(inst, "UserId", CIM_UINT32, use.uid, err);
+        if (r == 0)
+                r = props_set_uint(inst, "Sessions", CIM_UINT32, use.sessions, err);
+        if (r == 0)
+                r = props_set_uint(inst, "Registrations", CIM_UINT32, use.registrations, err);
+        if (r == 0)
+                r = props_set_uint(inst, "BacklogBytes", CIM_UINT64, use.backlog_bytes, err);
+        if (r == 0)
+                r = props_set_uint(inst, "QuotaViolations", CIM_UINT64, use.violations, err);
+        if (r == 0 && use.request_tokens != UINT64_MAX)
+                r = props_set_uint(inst, "RequestTokens", CIM_UINT64, use.request_tokens, err);
+        for (int k = 0; r == 0 && k < QUOTA_N; k++)
+                if (use.limits.v[k] != QUOTA_UNLIMITED)
+                        r = props_set_uint(inst, limit_names[k], CIM_UINT64, use.limits.v[k], err);
+        if (r != 0)
+                return r;
+        *ret = TAKE_PTR(inst);
+        return 0;
+}
+
 /* The next registration: the remaining calls of the current session, then
  * those of the sessions after it. */
 static int self_next_registration(SelfCursor *c, Instance **ret, Error *err) {
@@ -454,6 +524,24 @@ static int self_enum_next(ProviderCursor *pc, Instance **ret, Error *err) {
                 }
                 c->session_id = s->id;
                 r = self_session(s, c->mono_to_wall, c->cls, c->ns, &inst, err);
+                break;
+        }
+        case SELF_USER: {
+                /* A caller that is not admin sees its own user only (an
+                 * anonymous one none: its bucket is every TCP peer's). */
+                QuotaUser *u;
+                QuotaUsage use;
+                do {
+                        u = quota_user_next(c->server->quota, !c->user_started, c->user_after);
+                        if (!u) {
+                                c->done = true;
+                                return 0;
+                        }
+                        quota_user_usage(u, &use);
+                        c->user_started = true;
+                        c->user_after = use.uid;
+                } while (!c->see_all && (c->uid == (uid_t)-1 || use.uid != c->uid));
+                r = self_user(u, c->cls, c->ns, &inst, err);
                 break;
         }
         case SELF_REGISTRATION:

@@ -1,5 +1,5 @@
 /* The daemon describes itself (DESIGN.md "Liveness"): a provider of
- * namespace root/lwmi with three classes, read and queried like any other,
+ * namespace root/lwmi with four classes, read and queried like any other,
  * and watched with WITHIN (the engine polls them). Every figure is read
  * when the instance is made; docs/providers.md gives each property's
  * meaning.
@@ -22,7 +22,15 @@
  *                      Call): Sink, Namespace, Query, Method
  *                      (ExecNotificationQueryAsync or ExecQueryAsync),
  *                      EventsDelivered, EventsDropped, CreatedAt
- *                      (AsyncCallInfo).
+ *                      (AsyncCallInfo);
+ *   LWMI_User          one per user with a session (key User: the uid in
+ *                      decimal, or "anonymous"; quota.h): UserId, what it
+ *                      holds (Sessions, Registrations, BacklogBytes), its
+ *                      QuotaViolations and RequestTokens left, and its
+ *                      limits (MaxSessions, MaxRegistrations,
+ *                      MaxSessionRegistrations, MaxBacklogBytes,
+ *                      MaxQueryBytes, RequestRate, RequestBurst; null:
+ *                      unlimited).
  *
  * An enumeration of LWMI_Registration reads one session's calls at a
  * time, from a list of their ids taken when it reaches the session: a call

@@ -22,6 +22,8 @@
 #include "async.h"
 #include "privdrop.h"
 #include "providers.h"
+#include "quota.h"
+#include "rpc.h"
 #include "rights.h"
 #include "selfprov.h"
 #include "session.h"
@@ -162,6 +164,30 @@ void server_accept(int fd, void *userdata) {
         }
         TAILQ_INSERT_TAIL(&s->sessions, session, link);
         s->n_sessions++;
+
+        Error e = { 0 };
+        r = session_quota_bind(session, &e);
+        if (r == 0)
+                return;
+        if (r < 0) {
+                session_close(session, "out of memory binding its quota");
+                return;
+        }
+        /* Refused: one clear line, then the connection closes. */
+        uint64_t now = session_now_usec();
+        if (s->refused_logged_usec == 0 || s->refused_uid != session->uid ||
+            now - s->refused_logged_usec >= (uint64_t)SERVER_REFUSAL_LOG_MS * 1000u) {
+                log_info("session %llu refused: %s (further refusals of this uid within %d s "
+                         "are logged at debug level)",
+                         (unsigned long long)session->id, e.message,
+                         SERVER_REFUSAL_LOG_MS / 1000);
+                s->refused_uid = session->uid;
+                s->refused_logged_usec = now;
+        } else {
+                log_debug("session %llu refused: %s", (unsigned long long)session->id, e.message);
+        }
+        session_send_error(session, NULL, rpc_code_for_status(r), &e);
+        session_close_after_flush(session, "refused: quota 'sessions' exceeded");
 }
 
 void server_accept_tls(int fd, void *userdata) {
@@ -235,6 +261,8 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         settings_init(&s->cmdline);
         settings_init(&s->settings);
         if (settings_copy(cmdline, &s->cmdline) < 0 || settings_copy(resolved, &s->settings) < 0)
+                goto oom;
+        if (quota_new(&s->quota) < 0 || quota_configure(s->quota, &s->settings.quota, NULL) < 0)
                 goto oom;
         s->lock_path = mem_printf("%s.lock", s->settings.socket_path);
         if (!s->lock_path)
@@ -659,6 +687,15 @@ int server_reload(Server *s) {
         s->settings.max_result_bytes = fresh.max_result_bytes;
         /* Read by every session at each event. */
         s->settings.max_backlog_bytes = fresh.max_backlog_bytes;
+        /* Quotas: every user's limits, also for what open sessions ask
+         * next (what they hold stays). */
+        if (quota_configure(s->quota, &fresh.quota, NULL) < 0) {
+                log_error("SIGHUP: out of memory applying the quotas; the old ones stay");
+        } else {
+                QuotaConfig tmp = s->settings.quota;
+                s->settings.quota = fresh.quota;
+                fresh.quota = tmp;
+        }
         /* For new subscriptions; registered ones keep their interval. */
         s->settings.min_within_ms = fresh.min_within_ms;
         /* Liveness: open sessions too (a keepalive chosen by Hello stays). */
@@ -720,6 +757,7 @@ Server *server_free(Server *s) {
                 close(s->sockdiag_fd);
         if (s->base)
                 event_base_free(s->base);
+        s->quota = quota_free(s->quota);
         settings_done(&s->cmdline);
         settings_done(&s->settings);
         mem_free(s->lock_path);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include "settings.h"
 #include "error.h"
@@ -22,6 +23,7 @@ typedef struct Listener Listener;
 typedef struct Rights Rights;
 typedef struct Session Session;
 typedef struct AsyncEventText AsyncEventText;
+typedef struct Quota Quota;
 typedef struct TlsServer TlsServer;
 typedef struct Tokens Tokens;
 typedef TAILQ_HEAD(SessionList, Session) SessionList;
@@ -48,6 +50,8 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 #define SERVER_REAP_PER_TURN 64
 #define SERVER_RECLAIM_USEC 1000
 
+#define SERVER_REFUSAL_LOG_MS 10000
+
 typedef struct Server {
         struct event_base *base;
         Settings cmdline;  /* as given on the command line: reloads start from it */
@@ -66,6 +70,15 @@ typedef struct Server {
         SessionList doomed;   /* closed, freed by reap_event */
         size_t n_sessions;
         uint64_t next_session_id;
+        /* Quotas per user (quota.h), configured from settings.quota at
+         * start and on SIGHUP; every accepted session is bound to its
+         * user's bucket. */
+        Quota *quota;
+        /* Connections refused for `sessions` are logged at most once per
+         * SERVER_REFUSAL_LOG_MS per uid in a row (a client that retries
+         * in a loop must not flood the log); the rest at debug. */
+        uid_t refused_uid;
+        uint64_t refused_logged_usec; /* 0: none yet */
         struct event *reap_event;
 
         struct event *sigterm_event, *sigint_event, *sighup_event;
@@ -155,7 +168,10 @@ void server_shutdown(Server *s, const char *why);
  * nothing. Returns 0 or the error's status. */
 int server_reload(Server *s);
 
-/* Called by the listener for each connection. */
+/* Called by the listener for each connection. A session whose user has
+ * all its sessions open (quota `sessions`) is answered with one error line
+ * (id null, WBEM_E_QUOTA_VIOLATION saying which quota and how to raise
+ * it) and closed once that is written. */
 void server_accept(int fd, void *userdata);
 /* The same for the TLS listener: the session starts with a handshake. */
 void server_accept_tls(int fd, void *userdata);

@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "methods.h"
 #include "netaddr.h"
+#include "quota.h"
 #include "rights.h"
 #include "rpc.h"
 #include "server.h"
@@ -577,7 +578,9 @@ static void session_handle_request(Session *s, const RpcMessage *m) {
         int code = 0, r;
 
         s->requests++;
-        if (!method) {
+        if ((r = quota_take_request(s->quota, session_now_usec(), &e)) != 0) {
+                session_quota_refused(s, SESSION_QUOTA_REQUESTS, &e);
+        } else if (!method) {
                 r = error_set(&e, WBEM_E_INVALID_METHOD, "method not found: %s", m->method);
                 code = RPC_METHOD_NOT_FOUND;
         } else if (!session_may_call(s) && strcmp(method->name, "Hello") != 0 &&
@@ -715,7 +718,11 @@ static bool session_handle_flat(Session *s, const RpcFlat *m) {
             !rights_allowed(s->server->rights, &who, ns, rights_for_subscribe(ns)))
                 return false;
         s->requests++;
-        int r = async_subscribe(s->async, sink, ns, query->s, query->len, &call, &e);
+        int r = quota_take_request(s->quota, session_now_usec(), &e);
+        if (r != 0)
+                session_quota_refused(s, SESSION_QUOTA_REQUESTS, &e);
+        else
+                r = async_subscribe(s->async, sink, ns, query->s, query->len, &call, &e);
         if (r != 0) {
                 session_answer_flat_failure(s, m->id, method, r, &e);
                 return true;
@@ -1013,6 +1020,13 @@ static void session_tls_connected(Session *s) {
                 session_close(s, "out of memory authenticating the peer");
                 return;
         }
+        if (r == WBEM_E_QUOTA_VIOLATION) {
+                /* one clear line, then the connection closes */
+                log_info("session %llu refused: %s", session_idu(s), e.message);
+                session_send_error(s, NULL, rpc_code_for_status(r), &e);
+                session_close_after_flush(s, "refused: quota 'sessions' exceeded");
+                return;
+        }
         if (r != 0) {
                 snprintf(s->auth_problem, sizeof(s->auth_problem), "%.150s", e.message);
                 log_warning("session %llu: %s not authenticated by its certificate: %s",
@@ -1113,6 +1127,32 @@ static int session_read_groups(Session *s, int fd) {
         return 0;
 }
 
+void session_quota_refused(Session *s, SessionQuotaReason reason, const Error *e) {
+        if (s->quota_logged & reason)
+                return;
+        s->quota_logged |= reason;
+        log_info("session %llu: %s (further refusals of this kind on this session are not "
+                 "logged)",
+                 session_idu(s), e->message);
+}
+
+int session_quota_bind(Session *s, Error *e) {
+        QuotaUser *u = NULL;
+        int r;
+
+        r = quota_session_open(s->server->quota, s->uid, session_now_usec(), &u, e);
+        if (r != 0)
+                return r;
+        if (s->quota) {
+                /* what the session holds moves to its new bucket */
+                async_quota_move(s->async, s->quota, u);
+                quota_session_close(s->quota);
+                quota_user_unref(s->quota);
+        }
+        s->quota = u;
+        return 0;
+}
+
 ProviderCaller session_caller(const Session *s) {
         return (ProviderCaller){
                 .uid = s->uid,
@@ -1148,6 +1188,17 @@ int session_authenticate(Session *s, const char *name, const char *token_id, Err
                 return error_from_errno(err, r);
         if (r != 0)
                 return error_set(err, WBEM_E_ACCESS_DENIED, "%s", e.message);
+        /* The session moves to its user's quota bucket (from the
+         * anonymous one it was accepted in): refused when that user has
+         * all its sessions open. */
+        uid_t before = s->uid;
+        s->uid = a.uid;
+        r = session_quota_bind(s, err);
+        if (r != 0) {
+                s->uid = before;
+                account_done(&a);
+                return r;
+        }
         mem_free(s->groups);
         s->uid = a.uid;
         s->gid = a.gid;
@@ -1311,6 +1362,10 @@ Session *session_free(Session *s) {
                 return NULL;
         session_drop_job(s);
         s->async = async_free(s->async);
+        if (s->state != SESSION_CLOSED)
+                quota_session_close(s->quota); /* freed without closing (errors in session_new) */
+        quota_user_unref(s->quota);
+        s->quota = NULL;
         if (s->process_event)
                 event_free(s->process_event);
         if (s->job_event)
@@ -1416,6 +1471,10 @@ static void session_vclose(Session *s, const char *fmt, va_list ap) {
         size_t calls = async_release(s->async);
         uint64_t release_usec = session_now_usec() - release_start;
         s->released_calls = calls;
+        /* It no longer counts against its user's sessions; what async
+         * released went back to the bucket (a release deferred to
+         * async_free goes back then, before the bucket is let go). */
+        quota_session_close(s->quota);
 
         Server *server = s->server;
         server->sessions_lost[s->loss < SESSION_LOSS_N ? s->loss : SESSION_LOSS_CLOSED]++;

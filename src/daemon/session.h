@@ -74,6 +74,7 @@
 typedef struct Server Server;
 typedef struct MethodJob MethodJob;
 typedef struct Async Async;
+typedef struct QuotaUser QuotaUser;
 typedef struct RightsSeen RightsSeen;
 
 #define SESSION_MAX_MESSAGES_PER_TURN 256
@@ -162,6 +163,13 @@ typedef struct Session {
 
         /* sinks and asynchronous calls (async.h) */
         Async *async;
+
+        /* The quota bucket of the uid the session was accepted with
+         * (quota.h): what it charges goes back there, whatever happens to
+         * uid later. NULL: no quotas (a session made without
+         * server_accept, or refused at accept). */
+        QuotaUser *quota;
+        unsigned quota_logged; /* SessionQuotaReason bits already logged */
 
         size_t max_line_bytes;
         size_t scanned; /* input bytes known to hold no '\n' */
@@ -279,6 +287,25 @@ int session_set_tcp_user_timeout(int fd, unsigned keepalive_ms);
 /* Monotonic clock in microseconds. */
 uint64_t session_now_usec(void);
 
+/* Why a request was refused for a quota (quota.h), each logged once per
+ * session. */
+typedef enum SessionQuotaReason {
+        SESSION_QUOTA_REGISTRATIONS = 1u << 0,
+        SESSION_QUOTA_QUERY = 1u << 1,
+        SESSION_QUOTA_REQUESTS = 1u << 2,
+        SESSION_QUOTA_BACKLOG = 1u << 3,
+} SessionQuotaReason;
+
+/* A quota refused something of s: log e's message (at info) the first
+ * time for this reason on this session. */
+void session_quota_refused(Session *s, SessionQuotaReason reason, const Error *e);
+
+/* Bind s to the quota bucket of its uid as it is now (the server's
+ * accept does this; the TLS code calls it again once authentication has
+ * set the session's uid: what the session holds moves with it). 0, or
+ * WBEM_E_QUOTA_VIOLATION (the user has all its sessions open: s keeps its
+ * old bucket) with e, or -ENOMEM. */
+int session_quota_bind(Session *s, Error *e);
 /* Whether requests other than Hello and Ping may be handled: always for
  * Unix and plain TCP sessions, after authentication for TLS. */
 bool session_may_call(const Session *s);

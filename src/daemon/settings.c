@@ -36,6 +36,7 @@ void settings_init(Settings *o) {
                 .tls_auth_timeout_ms = SETTINGS_DEFAULT_TLS_AUTH_TIMEOUT_MS,
                 .drop_privileges = true,
         };
+        quota_config_init(&o->quota);
 }
 
 void settings_done(Settings *o) {
@@ -45,6 +46,7 @@ void settings_done(Settings *o) {
         mem_free(o->repository);
         mem_free(o->config_path);
         mem_free(o->listen);
+        quota_config_done(&o->quota);
         mem_free(o->tls_cert);
         mem_free(o->tls_key);
         mem_free(o->tls_ca);
@@ -64,6 +66,7 @@ int settings_copy(const Settings *src, Settings *dst) {
         Settings c = *src;
 
         c.socket_path = c.repository = c.config_path = c.listen = NULL;
+        quota_config_init(&c.quota);
         c.tls_cert = c.tls_key = c.tls_ca = NULL;
         if (dup_or_null(src->socket_path, &c.socket_path) < 0 ||
             dup_or_null(src->repository, &c.repository) < 0 ||
@@ -71,7 +74,8 @@ int settings_copy(const Settings *src, Settings *dst) {
             dup_or_null(src->listen, &c.listen) < 0 ||
             dup_or_null(src->tls_cert, &c.tls_cert) < 0 ||
             dup_or_null(src->tls_key, &c.tls_key) < 0 ||
-            dup_or_null(src->tls_ca, &c.tls_ca) < 0) {
+            dup_or_null(src->tls_ca, &c.tls_ca) < 0 ||
+            quota_config_copy(&src->quota, &c.quota) < 0) {
                 settings_done(&c);
                 return -ENOMEM;
         }
@@ -287,6 +291,14 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
         unsigned flag = 0;
         Error e;
 
+        if (quota_config_section(section)) {
+                int r = quota_config_set(&o->quota, section, key, value, &e);
+                if (r < 0)
+                        p->status = r;
+                else if (r > 0)
+                        parse_fail(p, p->line, "%s:%u: %s", p->name, p->line, e.message);
+                return r < 0 ? 0 : 1;
+        }
         if (strcmp(section, "daemon") != 0) {
                 if (section[0] == '\0')
                         parse_fail(p, p->line,
@@ -294,7 +306,8 @@ static int parse_handler(void *userdata, const char *section, const char *key, c
                                    p->line, key);
                 else
                         parse_fail(p, p->line,
-                                   "%s:%u: unknown section [%s] (key '%s'; only [daemon] exists)",
+                                   "%s:%u: unknown section [%s] (key '%s'; the sections are "
+                                   "[daemon], [quota] and [quota:USER])",
                                    p->name, p->line, section, key);
                 return 1;
         }

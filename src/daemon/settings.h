@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "quota.h"
 
 #define SETTINGS_DEFAULT_MAX_LINE_BYTES ((size_t)1 << 20)
 #define SETTINGS_MIN_MAX_LINE_BYTES ((size_t)512)
@@ -105,6 +106,9 @@ typedef struct Settings {
         size_t fork_grace_ms; /* a fork without exec is announced after it */
         size_t max_backlog_bytes;  /* a session's Indicate backlog budget */
         bool drop_privileges; /* keep only the providers' capabilities after start (privdrop.h) */
+        /* Quotas per user (quota.h): [quota] and [quota:USER] sections,
+         * the --quota-* options (which keep their own from_cmdline). */
+        QuotaConfig quota;
         unsigned from_cmdline; /* SETTINGS_SET_* given on the command line */
         unsigned from_file;    /* SETTINGS_SET_* given in the file */
 } Settings;
@@ -112,7 +116,8 @@ typedef struct Settings {
 /* Defaults: no paths, level info, 1 MiB lines, results of 100 000 objects
  * and 64 MiB, WITHIN at least 500 ms, keepalive and stall bound 10 s, no
  * TCP listener, the proc connector on with a fork grace of 10 ms, a
- * backlog of 4 MiB per session, privileges dropped after start. */
+ * backlog of 4 MiB per session, privileges dropped after start, the quotas'
+ * defaults (quota.h). */
 void settings_init(Settings *o);
 void settings_done(Settings *o);
 /* Deep copy (for reloads); -ENOMEM on failure, *dst untouched. */
@@ -140,7 +145,8 @@ int settings_parse_bool(const char *text, const char *what, bool *ret, Error *er
 int settings_check_listen(const Settings *o, Error *err);
 
 /* Read o->config_path (which must be set) into o, skipping settings in
- * o->from_cmdline. Unknown sections or keys, repeated keys, bad values and
+ * o->from_cmdline (and quota defaults in o->quota.from_cmdline). Sections
+ * [daemon], [quota] and [quota:USER] (quota.h). Unknown sections or keys, repeated keys, bad values and
  * syntax errors fail with WBEM_E_INVALID_PARAMETER and a message
  * "FILE:LINE: ..." naming the key; an unreadable file fails with
  * WBEM_E_NOT_FOUND ("cannot open FILE: reason"); a file that another user
