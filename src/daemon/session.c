@@ -824,13 +824,15 @@ static bool session_read_into(Session *s, struct evbuffer *in, size_t want) {
  * client that pipelines thousands of small requests would otherwise cost
  * a loop turn (poll, read, write of the answers) per 4 KiB. Stays within
  * the read high-water mark (one maximal line ahead). EOF and errors are
- * left to the bufferevent, which sees them on its next read. Returns
- * whether bytes were added. */
+ * left to the bufferevent, which sees them on its next read. Not for TLS.
+ * Returns whether bytes were added. */
 static bool session_read_more(Session *s, size_t have) {
         struct evbuffer *in = bufferevent_get_input(s->bev);
         size_t limit = s->max_line_bytes + 1, want = SESSION_READ_AHEAD_BYTES;
 
-        if (s->read_eof || s->output_paused || have >= limit ||
+        /* A TLS session's socket carries records only its OpenSSL
+         * bufferevent may read and decrypt. */
+        if (s->tls || s->read_eof || s->output_paused || have >= limit ||
             !(bufferevent_get_enabled(s->bev) & EV_READ))
                 return false;
         if (want > limit - have)
