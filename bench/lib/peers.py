@@ -498,7 +498,12 @@ class Lwmid(Server):
             # also a loopback TCP listener, the transport the peers use;
             # clients (setup included) then connect there
             port = free_port()
-            extra_args = ("--listen", "127.0.0.1:%d" % port) + tuple(extra_args)
+            # and, like the peers, no per-user limits: plain TCP clients
+            # are all one user (anonymous), whose default quotas (64
+            # sessions, 10,000 requests a second) a benchmark exceeds
+            extra_args = ("--listen", "127.0.0.1:%d" % port,
+                          "--quota-sessions", "unlimited",
+                          "--quota-request-rate", "unlimited") + tuple(extra_args)
             self.addr = "tcp:127.0.0.1:%d" % port
         self.log = self.sock.replace(".sock", ".log")
         out = subprocess.run([lwmid, "--version"], capture_output=True, text=True).stdout
@@ -508,7 +513,14 @@ class Lwmid(Server):
                                                   "--log-level", "warning", *extra_args],
                                        stdout=log, stderr=log)
         wait_connectable(self.proc, self.addr, self.log)
-        setup = agent.Lwmi(self.addr, "kb-setup")
+        # set up as root over the Unix socket; plain TCP peers are
+        # anonymous, which by default may only read and subscribe in
+        # root/cimv2 (docs/security.md): grant what the clients do
+        setup = agent.Lwmi("unix:" + self.sock, "kb-setup")
+        if tcp:
+            for ns, rights in ((agent.LWMI_NAMESPACE, "read,subscribe,write,publish"),
+                               ("root/lwmi", "read")):
+                setup.call("GrantRights", namespace=ns, principal="anonymous", rights=rights)
         setup.call("PutClass", namespace=agent.LWMI_NAMESPACE,
                    **{"class": {"__CLASS": agent.LWMI_EVENT_CLASS, "__SUPERCLASS": "__ExtrinsicEvent",
                                 "properties": {"Id": {"type": "uint32"}, "T": {"type": "sint64"}}}})

@@ -1294,6 +1294,7 @@ static int session_new_on(Server *server, int fd, SSL *ssl, uint64_t id, Session
                 mem_free(s);
                 return -ENOMEM;
         }
+        bufferevent_set_max_single_write(s->bev, SESSION_MAX_WRITE_PER_TURN);
         s->process_event = evtimer_new(server->base, session_process_cb, s);
         s->job_event = evtimer_new(server->base, session_job_cb, s);
         s->liveness_event = evtimer_new(server->base, session_liveness_cb, s);

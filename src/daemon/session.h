@@ -82,6 +82,12 @@ typedef struct RightsSeen RightsSeen;
 #define SESSION_MAX_USEC_PER_TURN 2000
 /* read straight from the socket per step once the input is used up */
 #define SESSION_READ_AHEAD_BYTES (64u * 1024)
+/* most bytes written to a session's socket per loop turn: libevent's
+ * default is 16 KiB, less than what one turn of another session's
+ * requests (SESSION_MAX_BYTES_PER_TURN, read ahead) can raise in events
+ * for it, so a consumer's backlog would grow by the difference every turn
+ * however fast it reads */
+#define SESSION_MAX_WRITE_PER_TURN (256u * 1024)
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
 #define SESSION_OUTPUT_LOW_WATER (256u * 1024)
 #define SESSION_DRAIN_TIMEOUT_MS 5000

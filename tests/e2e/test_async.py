@@ -549,6 +549,50 @@ class TestMinWithinSetting(EventTestCase):
                        "WHERE TargetInstance ISA 'Linux_Process'")
 
 
+class TestReaderKeepsUp(EventTestCase):
+    """A consumer that reads all the time loses nothing while another
+    session publishes as fast as it can: lwmid writes to a consumer per loop
+    turn at least what one turn of publishing raises for it (a regression:
+    with libevent's default of 16 KiB per write and 256 pipelined requests
+    handled per turn, the backlog grew every turn and a fast reader lost
+    most of the events)."""
+    daemon_args = ("--max-backlog-bytes", "1M")
+
+    def test_fast_reader_loses_nothing(self):
+        self.c.ok("PutClass", namespace=NS, **{"class": EVENT_CLASS})
+        consumer = self.event_client()
+        call = self.subscribe("SELECT * FROM T_Alarm", sink="fast", client=consumer)
+        n = 6000
+        source = "x" * 500  # some 600 bytes an event: 3.6 MB in all
+        done = threading.Event()
+
+        def read():
+            consumer.sock.settimeout(1.0)
+            while True:
+                try:
+                    consumer.pump()
+                except (socket.timeout, TimeoutError):
+                    if done.is_set():
+                        return
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            replies = self.c.pipeline("PublishEvent", [
+                {"namespace": NS, "event": {"__CLASS": "T_Alarm", "Sev": k, "Source": source}}
+                for k in range(n)])
+        finally:
+            done.set()
+            reader.join(60)
+        self.assertFalse(reader.is_alive())
+        self.assertTrue(all(r["result"]["delivered"] == 1 for r in replies))
+        methods = {m["method"] for m in consumer.notes}
+        self.assertEqual(methods, {"Indicate"}, "events dropped for a reading consumer")
+        sevs = [o["Sev"] for m in consumer.notes for o in m["params"]["objects"]]
+        self.assertEqual(sevs, list(range(n)))
+        self.assertTrue(all(m["params"]["call"] == call for m in consumer.notes))
+
+
 class TestBacklog(EventTestCase):
     """--max-backlog-bytes: a consumer that does not read loses the events
     over its budget, every one of them reported, and nothing else."""
