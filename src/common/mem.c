@@ -33,6 +33,10 @@ bool mem_fail_triggered(void) {
         return fail_triggered;
 }
 
+bool mem_fail_next(void) {
+        return should_fail();
+}
+
 unsigned long mem_alloc_count(void) {
         return alloc_count;
 }

@@ -35,6 +35,10 @@ char *mem_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mem_fail_at(unsigned long n);
 bool mem_fail_triggered(void);
 
+/* For allocators of their own (slab.h): counts one allocation as the
+ * functions above do and tells whether failure injection makes it fail. */
+bool mem_fail_next(void);
+
 /* Number of allocations made since process start (for tests sizing N). */
 unsigned long mem_alloc_count(void);
 

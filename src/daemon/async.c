@@ -20,6 +20,7 @@
 #include "rpc.h"
 #include "server.h"
 #include "session.h"
+#include "slab.h"
 #include "strbuf.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Instance *, instance_unref);
@@ -247,11 +248,13 @@ static CallCounts *counts_get(Async *a, uint64_t id) {
         counts_grow(a);
         if (!a->counts)
                 return NULL;
-        c = mem_calloc(1, sizeof(*c));
+        /* on a slab, like the call it counts: a flood of first events
+         * would otherwise raise the heap for as long as the call lives */
+        c = slab_alloc(sizeof(*c));
         if (!c)
                 return NULL;
         CallCounts **b = counts_bucket(a, id);
-        c->id = id;
+        *c = (CallCounts){ .id = id };
         c->next = *b;
         *b = c;
         a->n_counts++;
@@ -266,7 +269,7 @@ static void counts_forget(Async *a, uint64_t id) {
                 if ((*pp)->id == id) {
                         CallCounts *c = *pp;
                         *pp = c->next;
-                        mem_free(c);
+                        slab_free(c);
                         a->n_counts--;
                         return;
                 }
@@ -277,7 +280,7 @@ static void counts_free_all(Async *a) {
                 while (a->counts[k]) {
                         CallCounts *c = a->counts[k];
                         a->counts[k] = c->next;
-                        mem_free(c);
+                        slab_free(c);
                 }
         mem_free(a->counts);
         a->counts = NULL;

@@ -511,6 +511,12 @@ int server_start(Server *s, Error *err) {
         if (r != 0)
                 return r;
 
+        /* A fixed mmap threshold: glibc raises it each time a mapped block
+         * is freed (up to 32 MiB), after which a stalled consumer's
+         * backlog (session.c, SESSION_BULK_CHAIN) would come from the heap
+         * again and leave it fragmented once released. */
+        (void)mallopt(M_MMAP_THRESHOLD, SERVER_MMAP_THRESHOLD);
+
         r = server_open_repository(s, err);
         if (r != 0)
                 return r;

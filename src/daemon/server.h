@@ -39,6 +39,9 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 #define SERVER_TRIM_DELAY_MS 150
 #define SERVER_TRIM_MIN_CALLS 1000
 #define SERVER_TRIM_MIN_BYTES (1024u * 1024)
+/* Blocks this large or larger are mapped on their own and unmapped when
+ * freed (mallopt M_MMAP_THRESHOLD; glibc's default, kept from drifting). */
+#define SERVER_MMAP_THRESHOLD (128 * 1024)
 /* While other events are active it waits SERVER_TRIM_RETRY_MS more, at
  * most SERVER_TRIM_MAX_WAITS times. */
 #define SERVER_TRIM_RETRY_MS 20

@@ -341,6 +341,36 @@ static void session_free_line(const void *data, size_t len, void *extra) {
         mem_free((void *)data);
 }
 
+/* Append a line to the output. Past SESSION_BULK_AFTER queued bytes the
+ * line starts a chain of SESSION_BULK_CHAIN bytes, made in a scratch
+ * buffer and moved over: libevent sizes each chain it adds like the last
+ * one with data, so the chains after it are as large, until the output
+ * drains or a referenced line (its own chain) comes between. */
+static int session_output_add(Session *s, const void *line, size_t len) {
+        struct evbuffer *out = bufferevent_get_output(s->bev);
+        size_t queued = evbuffer_get_length(out);
+
+        if (queued == 0)
+                s->output_bulk = false;
+        if (s->output_bulk || queued < SESSION_BULK_AFTER)
+                return evbuffer_add(out, line, len);
+
+        struct evbuffer *seed = evbuffer_new();
+        if (!seed)
+                return -1;
+        /* the chain's header is counted in the allocation libevent rounds
+         * up to a power of two: ask a little less than the whole */
+        int r = evbuffer_expand(seed, SESSION_BULK_CHAIN - 512);
+        if (r == 0)
+                r = evbuffer_add(seed, line, len);
+        if (r == 0)
+                r = evbuffer_add_buffer(out, seed);
+        evbuffer_free(seed);
+        if (r == 0)
+                s->output_bulk = true;
+        return r;
+}
+
 /* Queue one encoded line (taken over), after any open Indicate batch.
  * Small lines are copied into the buffer's current chunk; large ones are
  * handed over without a copy. */
@@ -354,12 +384,13 @@ static void session_queue_line(Session *s, char *line, size_t len) {
                 return;
         }
         if (len < 4096) {
-                r = evbuffer_add(out, line, len);
+                r = session_output_add(s, line, len);
                 mem_free(line);
         } else {
                 r = evbuffer_add_reference(out, line, len, session_free_line, NULL);
                 if (r < 0)
                         mem_free(line);
+                s->output_bulk = false; /* the chains after it start small */
         }
         if (r < 0)
                 session_close(s, "out of memory queueing output");
@@ -378,7 +409,7 @@ void session_send_line(Session *s, char *line, size_t len) {
 bool session_send_indicate(Session *s, const char *line, size_t len) {
         if (s->state == SESSION_CLOSED)
                 return false;
-        if (evbuffer_add(bufferevent_get_output(s->bev), line, len) < 0) {
+        if (session_output_add(s, line, len) < 0) {
                 session_close(s, "out of memory queueing output");
                 return false;
         }
@@ -675,7 +706,7 @@ static void session_answer_flat(Session *s, uint64_t id, const char *member, uin
         async_flush(s->async);
         if (s->state == SESSION_CLOSED)
                 return;
-        if (evbuffer_add(bufferevent_get_output(s->bev), line, n) < 0)
+        if (session_output_add(s, line, n) < 0)
                 session_close(s, "out of memory queueing output");
         else
                 s->out_queued += n;

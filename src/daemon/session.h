@@ -88,6 +88,14 @@ typedef struct RightsSeen RightsSeen;
  * for it, so a consumer's backlog would grow by the difference every turn
  * however fast it reads */
 #define SESSION_MAX_WRITE_PER_TURN (256u * 1024)
+/* Output queued past SESSION_BULK_AFTER bytes goes into chains of
+ * SESSION_BULK_CHAIN bytes, each mapped on its own (above
+ * SERVER_MMAP_THRESHOLD): a stalled consumer's backlog then never raises
+ * the heap, where it would leave the pages that small objects allocated
+ * meanwhile sit on resident once it is released, and goes back to the
+ * system the moment it is freed. */
+#define SESSION_BULK_AFTER (256u * 1024)
+#define SESSION_BULK_CHAIN (256u * 1024)
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
 #define SESSION_OUTPUT_LOW_WATER (256u * 1024)
 #define SESSION_DRAIN_TIMEOUT_MS 5000
@@ -182,6 +190,7 @@ typedef struct Session {
         bool read_eof;  /* peer shut down its side */
         bool peer_gone; /* ... and closed the connection: it reads nothing more */
         bool output_paused;
+        bool output_bulk; /* output goes into SESSION_BULK_CHAIN chains */
         /* Bytes ever queued to the output; with the buffer's length it
          * tells how many have been written (async.c counts its Indicate
          * backlog so). */

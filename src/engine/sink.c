@@ -20,6 +20,7 @@
 
 #include "events_internal.h"
 #include "mem.h"
+#include "slab.h"
 
 /* Give s an index in d->sink_at (what an equality slot names it by). */
 static int sink_index(Dispatcher *d, Sink *s) {
@@ -104,7 +105,7 @@ static void call_drop(Call *c, bool defer) {
                 dispatcher_reclaim_call_later(d, c);
         } else {
                 filter_unref(d, f);
-                mem_free(c);
+                slab_free(c);
         }
 }
 
@@ -162,7 +163,7 @@ void *sink_userdata(const Sink *s) {
 int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, Call **ret) {
         bool own = !filter_text_is(f, text, len);
         bool inline_call = !own && !(f->flags & FILTER_FIRST_USED);
-        Call *c = inline_call ? &f->first : mem_malloc(sizeof(Call) + (own ? len + 1 : 0));
+        Call *c = inline_call ? &f->first : slab_alloc(sizeof(Call) + (own ? len + 1 : 0));
         if (!c)
                 return -ENOMEM;
         if (inline_call)

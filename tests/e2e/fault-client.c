@@ -16,12 +16,15 @@
  *       Exits 3 with "lost <message>" when the connection is lost.
  *
  *   fault-client publish  [--socket PATH] --rate R [--count N]
- *                         [--payload BYTES] [--id N] [--keepalive-ms N]
+ *                         [--payload BYTES] [--id N] [--ids K]
+ *                         [--keepalive-ms N]
  *       Publishes Fault_Event {Id, Serial = 0, 1, ..., Payload} with
  *       PublishEvent at R per second (absolute deadlines, so the rate holds
  *       on average) until N are published (0: no limit) or standard input
  *       becomes readable (a line, or EOF); then prints "published N
- *       delivered D" and exits 0.
+ *       delivered D" and exits 0. Id is N, or with --ids K goes round
+ *       N, N+1, ..., N+K-1 (one event for each of a consumer's equality
+ *       filters in turn).
  *
  *   fault-client sessions [--socket PATH] --count N [--register]
  *                         [--keepalive-ms N]
@@ -64,6 +67,7 @@ typedef struct Options {
         unsigned long count;
         unsigned long payload;
         unsigned long id;
+        unsigned long ids; /* 0 or 1: every event has Id id */
         bool reg;
 } Options;
 
@@ -215,7 +219,9 @@ static int publish(const Options *o) {
                 if (wait_or_stop(start + (double)n / o->rate))
                         break;
                 size_t delivered = 0;
-                if (json_object_set_new(event, "Serial", json_integer((json_int_t)n)) < 0) {
+                unsigned long id = o->id + (o->ids > 1 ? n % o->ids : 0);
+                if (json_object_set_new(event, "Serial", json_integer((json_int_t)n)) < 0 ||
+                    json_object_set_new(event, "Id", json_integer((json_int_t)id)) < 0) {
                         fprintf(stderr, "fault-client: out of memory\n");
                         status = 1;
                         break;
@@ -325,6 +331,8 @@ int main(int argc, char **argv) {
                         o.payload = (unsigned long)v;
                 else if (strcmp(a, "--id") == 0)
                         o.id = (unsigned long)v;
+                else if (strcmp(a, "--ids") == 0)
+                        o.ids = (unsigned long)v;
                 else
                         return usage();
         }

@@ -22,7 +22,7 @@ import sys
 import time
 import unittest
 
-from lwmitest import (ROOT, DaemonTestCase, Monitor, Pinger, lwmid_binary_has, lwmid_has_option,
+from lwmitest import (ROOT, DaemonTestCase, Monitor, Pinger, lwmid_has_option,
                       rss_kib, sanitized)
 
 NS = "root/cimv2"
@@ -34,7 +34,8 @@ FAULT_EVENT = {"__CLASS": "Fault_Event", "__SUPERCLASS": "__ExtrinsicEvent",
 LEVELS = ("Sessions", "Sinks", "Registrations", "Filters", "PollTasks", "Sources", "Watches")
 # An Id that none of the consumers' equality filters takes.
 OTHER_ID = 999999
-RSS_MARGIN = 0.20
+# the product's promise (docs/liveness.md): RSS back within 10% of before
+RSS_MARGIN = 0.10
 
 
 def fault_client_path():
@@ -218,6 +219,28 @@ class FaultTestCase(DaemonTestCase):
             raise unittest.SkipTest("lwmid has no LWMI_Daemon in root/lwmi")
         return self.daemon
 
+    def assert_rss_back(self, rss_before, during):
+        """Without sanitizers: lwmid's RSS back within RSS_MARGIN of
+        rss_before (KiB) once the release is over and the loop idle (the
+        memory trimmed), waiting up to 5 s; returns it (None: not
+        checked)."""
+        if slow():
+            measured("RSS not checked under sanitizers")
+            return None
+        limit = rss_before * (1 + RSS_MARGIN)
+        t0 = time.monotonic()
+        while True:
+            rss_after = rss_kib(self.daemon.pid)
+            if rss_after <= limit or time.monotonic() - t0 > 5:
+                break
+            time.sleep(0.1)
+        measured("RSS %d KiB before, %s, %d KiB %.1f s after release (%+.1f%%)"
+                 % (rss_before, during, rss_after, time.monotonic() - t0,
+                    100.0 * (rss_after - rss_before) / rss_before))
+        self.assertLessEqual(rss_after, limit, "RSS %d KiB after release, %d KiB before"
+                             % (rss_after, rss_before))
+        return rss_after
+
     def client(self, role, *args):
         return ClientProc(self, role, *args)
 
@@ -398,27 +421,13 @@ class TestLost(FaultTestCase):
                     len(rtts), max(rtts) * 1000))
         self.assertLess(max(rtts), 2.0 if slow() else 1.0, "a Ping waited that long")
 
-        if slow():
-            measured("RSS not checked under sanitizers")
-            return
-        if not lwmid_binary_has(b"malloc_trim"):
-            measured("RSS not checked: lwmid does not call malloc_trim yet (the liveness work)")
-            return
-        limit = rss_before * (1 + RSS_MARGIN)
-        t0 = time.monotonic()
-        while True:
-            rss_after = rss_kib(self.daemon.pid)
-            if rss_after <= limit or time.monotonic() - t0 > 5:
-                break
-            time.sleep(0.1)
-        measured("RSS %d KiB before, %d KiB with %d registrations, %d KiB %.1f s after release"
-                 % (rss_before, rss_during, n, rss_after, time.monotonic() - t0))
-        self.assertLessEqual(rss_after, limit, "RSS %d KiB after release, %d KiB before"
-                             % (rss_after, rss_before))
+        rss_after = self.assert_rss_back(rss_before, "%d KiB with %d registrations"
+                                         % (rss_during, n))
         reported = self.counter("MemoryRss")
-        if reported is not None:
+        if rss_after is not None and reported is not None:
             # what lwmid says of itself (bytes) agrees, give or take the query
-            self.assertLessEqual(reported / 1024, limit + 256, "LWMI_Daemon.MemoryRss")
+            self.assertLessEqual(reported / 1024, rss_before * (1 + RSS_MARGIN) + 256,
+                                 "LWMI_Daemon.MemoryRss")
 
     def test_1000_sessions_dropped_at_once(self):
         n = 1000
@@ -480,18 +489,26 @@ class TestHung(FaultTestCase):
     def test_sigstop_while_events_flow_stall(self):
         need_option("--stall-timeout-ms", "liveness")
         stall_ms = 2000
+        # the victim's n equality filters each take an event in turn, so its
+        # registrations' counts are made while its backlog grows (as in
+        # bench/kb931320); the payload puts most of that backlog in lwmid
+        n = 100 if slow() else 10000
         self.lwmid("--stall-timeout-ms", stall_ms)
         healthy = self.client("consume", "--all")
         healthy.ready()
-        publisher = self.client("publish", "--rate", 200, "--payload", 100, "--id", OTHER_ID)
+        publisher = self.client("publish", "--rate", 200, "--payload", 1000, "--id", 0,
+                                "--ids", n)
         publisher.wait_line("ready", 20)
         self.wait_events(healthy, 50)
         before_levels = self.levels()
         lost_before = self.lost_counters()
+        time.sleep(0.3)  # let an idle malloc_trim run before the measure
+        rss_before = rss_kib(self.daemon.pid)
 
-        victim = self.client("consume", "--all", "--equality", 100)
-        info = victim.ready()
+        victim = self.client("consume", "--all", "--equality", n)
+        info = victim.ready(timeout=100)
         self.wait_events(victim, 50)
+        rss_during = rss_kib(self.daemon.pid)
         t0 = time.monotonic()
         victim.stop()
         # The bound, at most 1/64 of it late (the marks' granularity), and
@@ -514,6 +531,9 @@ class TestHung(FaultTestCase):
         measured("SIGSTOP with 200 events/s flowing, --stall-timeout-ms %d: released after "
                  "%.0f ms (oldest byte %s ms old)"
                  % (stall_ms, elapsed * 1000, age.group(1) if age else "?"))
+
+        self.assert_rss_back(rss_before, "%d KiB with %d registrations and events flowing"
+                             % (rss_during, n))
 
         time.sleep(0.5)  # the healthy consumer goes on after the release too
         self.assertEqual(publisher.finish(), 0)

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include "error.h"
 #include "log.h"
@@ -416,6 +418,51 @@ static void test_data_methods_without_repository(void **state) {
         assert_non_null(strstr(line, "no repository is open"));
 }
 
+/* A consumer that reads nothing: past SESSION_BULK_AFTER its output goes
+ * into chains of SESSION_BULK_CHAIN bytes, which malloc maps on their own
+ * (above SERVER_MMAP_THRESHOLD) rather than raise the heap, where once
+ * freed they would leave pages resident under whatever small objects were
+ * allocated meanwhile; and it arrives whole and in order when read. */
+static void test_backlog_in_large_chains(void **state) {
+        Fixture *f = *state;
+        enum { LINES = 20000, LEN = 100 };
+        struct evbuffer *out = bufferevent_get_output(f->session->bev);
+        char line[LEN + 1];
+
+        assert_true(SESSION_BULK_CHAIN > SERVER_MMAP_THRESHOLD);
+        /* twice: once drained, a second backlog is made the same way */
+        for (int round = 0; round < 2; round++) {
+                for (unsigned i = 0; i < LINES; i++) {
+                        snprintf(line, sizeof(line), "%-*u", LEN - 1, i);
+                        line[LEN - 1] = '\n';
+                        assert_true(session_send_indicate(f->session, line, LEN));
+                }
+                assert_int_equal(evbuffer_get_length(out), (size_t)LINES * LEN);
+                /* what came after the first SESSION_BULK_AFTER bytes is in
+                 * chains of SESSION_BULK_CHAIN (the last one partly filled) */
+                struct evbuffer_iovec v[256];
+                int n = evbuffer_peek(out, -1, NULL, v, 256);
+                assert_true(n > 0 && n <= 256);
+                size_t at = 0, large = 0;
+                for (int k = 0; k < n; k++) {
+                        if (at >= SESSION_BULK_AFTER && k < n - 1) {
+                                assert_true(v[k].iov_len > SESSION_BULK_CHAIN - 1024);
+                                large++;
+                        }
+                        at += v[k].iov_len;
+                }
+                assert_true(large >= (LINES * LEN - SESSION_BULK_AFTER) / SESSION_BULK_CHAIN - 1);
+
+                for (unsigned i = 0; i < LINES; i++) {
+                        char *got = peer_line(f);
+                        assert_non_null(got);
+                        assert_int_equal(strtoul(got, NULL, 10), i);
+                }
+                pump(f, 2);
+                assert_int_equal(evbuffer_get_length(out), 0);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_ping_roundtrip, setup, teardown),
@@ -431,6 +478,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_query_job_freed_on_close, setup_engine,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_query_result_limit, setup_engine, teardown),
+                cmocka_unit_test_setup_teardown(test_backlog_in_large_chains, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_data_methods_without_repository, setup,
                                                 teardown),
         };
