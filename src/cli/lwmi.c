@@ -415,6 +415,38 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
 
 /* Connect as the options say; on failure print why and return the exit
  * status (> 0). */
+/* Each element of a JSON array on a line of its own (--json). */
+static int print_json_lines(const json_t *array) {
+        size_t k;
+        json_t *v;
+
+        json_array_foreach(array, k, v) {
+                if (print_json(v) < 0)
+                        return EXIT_SERVER;
+        }
+        return EXIT_OK;
+}
+
+/* An empty table with these column headers; NULL when out of memory. */
+static Table *table_with_headers(const char *const *headers, size_t n) {
+        Table *t = NULL;
+
+        if (table_new(n, &t) < 0)
+                return NULL;
+        for (size_t k = 0; k < n; k++)
+                if (table_set_header(t, k, headers[k]) < 0)
+                        return table_free(t);
+        return t;
+}
+
+/* "lwmi WHAT: missing argument" (or too many) and the usage text. */
+static int arg_count_error(const char *what, bool missing, const char *usage) {
+        fprintf(stderr, "lwmi: %s: %s\n\n", what,
+                missing ? "missing argument" : "too many arguments");
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+}
+
 static int connect_or_fail(const Options *o, lwmi_conn **ret) {
         lwmi_error err = LWMI_ERROR_INIT;
         int r = lwmi_connect_tls(o->socket, o->tls_set ? &o->tls : NULL, "lwmi", 0,
@@ -462,15 +494,8 @@ static int cmd_ping(const Options *o, int argc, char **argv) {
 }
 
 static int print_objects(const Options *o, const json_t *objects, const Names *selected) {
-        if (o->json) {
-                size_t i;
-                json_t *obj;
-                json_array_foreach(objects, i, obj) {
-                        if (print_json(obj) < 0)
-                                return EXIT_SERVER;
-                }
-                return EXIT_OK;
-        }
+        if (o->json)
+                return print_json_lines(objects);
         if (json_array_size(objects) == 0)
                 return EXIT_OK;
         Names columns = { 0 };
@@ -1199,22 +1224,10 @@ static int cmd_stats(const Options *o, int argc, char **argv) {
                 return e;
 
         if (o->json) {
-                size_t k;
-                json_t *obj;
-                if (print_json(daemon) < 0)
+                /* (json_array_foreach over NULL, an absent list, prints none) */
+                if (print_json(daemon) < 0 || print_json_lines(sessions) != EXIT_OK ||
+                    print_json_lines(registrations) != EXIT_OK || print_json_lines(users) != EXIT_OK)
                         return EXIT_SERVER;
-                json_array_foreach(sessions, k, obj) {
-                        if (print_json(obj) < 0)
-                                return EXIT_SERVER;
-                }
-                json_array_foreach(registrations, k, obj) {
-                        if (print_json(obj) < 0)
-                                return EXIT_SERVER;
-                }
-                json_array_foreach(users, k, obj) {
-                        if (print_json(obj) < 0)
-                                return EXIT_SERVER;
-                }
                 return EXIT_OK;
         }
         /* the figures, without the path */
@@ -1269,19 +1282,11 @@ static int rights_print(const Options *o, const json_t *grants) {
         size_t k;
         json_t *g;
 
-        if (o->json) {
-                json_array_foreach(grants, k, g) {
-                        if (print_json(g) < 0)
-                                return EXIT_SERVER;
-                }
-                return EXIT_OK;
-        }
-        _cleanup_(table_freep) Table *t = NULL;
-        if (table_new(ELEMENTSOF(headers), &t) < 0)
+        if (o->json)
+                return print_json_lines(grants);
+        _cleanup_(table_freep) Table *t = table_with_headers(headers, ELEMENTSOF(headers));
+        if (!t)
                 return oom();
-        for (k = 0; k < ELEMENTSOF(headers); k++)
-                if (table_set_header(t, k, headers[k]) < 0)
-                        return oom();
         json_array_foreach(grants, k, g) {
                 if (rights_row(t, g) < 0)
                         return oom();
@@ -1307,11 +1312,10 @@ static int cmd_rights(const Options *o, int argc, char **argv) {
         }
         bool revoke = !list && !grant;
         if ((list && argc > 2) || (grant && argc != 4) || (revoke && argc != 3 && argc != 4)) {
-                fprintf(stderr, "lwmi: rights %s: %s\n\n", verb,
-                        argc < (list ? 1 : 3) + (grant ? 1 : 0) ? "missing argument"
-                                                                 : "too many arguments");
-                fputs(rights_usage, stderr);
-                return EXIT_USAGE;
+                char what[64];
+                snprintf(what, sizeof(what), "rights %s", verb);
+                return arg_count_error(what, argc < (list ? 1 : 3) + (grant ? 1 : 0),
+                                       rights_usage);
         }
         _cleanup_(json_decrefp) json_t *params = json_object();
         if (!params)
@@ -1359,22 +1363,14 @@ static int token_list(const Options *o, lwmi_conn *c) {
         json_t *tokens = json_object_get(result, "tokens");
         size_t i;
         json_t *t;
-        if (o->json) {
-                json_array_foreach(tokens, i, t) {
-                        if (print_json(t) < 0)
-                                return EXIT_SERVER;
-                }
-                return EXIT_OK;
-        }
+        if (o->json)
+                return print_json_lines(tokens);
         if (json_array_size(tokens) == 0)
                 return EXIT_OK;
         static const char *const headers[] = { "ID", "USER", "NAME", "CREATED", "LAST USED" };
-        _cleanup_(table_freep) Table *table = NULL;
-        if (table_new(ELEMENTSOF(headers), &table) < 0)
+        _cleanup_(table_freep) Table *table = table_with_headers(headers, ELEMENTSOF(headers));
+        if (!table)
                 return oom();
-        for (size_t k = 0; k < ELEMENTSOF(headers); k++)
-                if (table_set_header(table, k, headers[k]) < 0)
-                        return oom();
         json_array_foreach(tokens, i, t) {
                 char created[32], used[32];
                 format_epoch(json_object_get(t, "created"), created, sizeof(created));
@@ -1404,11 +1400,9 @@ static int cmd_token(const Options *o, int argc, char **argv) {
                 return EXIT_USAGE;
         }
         if ((unsigned)argc != (list ? 1u : 2u)) {
-                fprintf(stderr, "lwmi: token %s: %s\n\n", verb,
-                        (unsigned)argc < (list ? 1u : 2u) ? "missing argument"
-                                                          : "too many arguments");
-                fputs(token_usage, stderr);
-                return EXIT_USAGE;
+                char what[64];
+                snprintf(what, sizeof(what), "token %s", verb);
+                return arg_count_error(what, (unsigned)argc < (list ? 1u : 2u), token_usage);
         }
         if (o->token_name && !add) {
                 fprintf(stderr, "lwmi: --name is an option of lwmi token add, not of token %s\n",
@@ -1675,13 +1669,8 @@ int main(int argc, char **argv) {
                                    cmd->name);
         if (o.users && cmd->run != cmd_stats)
                 return usage_error("--users is an option of lwmi stats, not of %s", cmd->name);
-        if ((unsigned)nargs < cmd->min_args || (unsigned)nargs > cmd->max_args) {
-                fprintf(stderr, "lwmi: %s: %s\n\n", cmd->name,
-                        (unsigned)nargs < cmd->min_args ? "missing argument"
-                                                        : "too many arguments");
-                fputs(cmd->usage, stderr);
-                return EXIT_USAGE;
-        }
+        if ((unsigned)nargs < cmd->min_args || (unsigned)nargs > cmd->max_args)
+                return arg_count_error(cmd->name, (unsigned)nargs < cmd->min_args, cmd->usage);
         int e = cmd->run(&o, nargs, args);
         if (fflush(stdout) == EOF || ferror(stdout)) {
                 fprintf(stderr, "lwmi: cannot write the output: %s\n", strerror(errno));

@@ -308,21 +308,29 @@ static int instance_system_properties(const Instance *i, const ObjJsonOptions *o
         return 0;
 }
 
-static int instance_to_json_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
-                                  json_t **ret, Error *err) {
-        const CimClass *c = i->cls;
-        int r;
-
+/* What both writers check before writing an instance: the nesting depth,
+ * and that the names going out (class, host, namespace) are well formed.
+ * 0 or an error (err set). */
+static int instance_check(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
+                          Error *err) {
         if (depth > OBJJSON_MAX_DEPTH)
                 return error_set(err, WBEM_E_INVALID_PARAMETER,
                                  "embedded objects nest deeper than %d levels", OBJJSON_MAX_DEPTH);
-        r = name_check("class", c->name, err);
+        int r = name_check("class", i->cls->name, err);
         if (r != 0)
                 return r;
         r = name_check("host", opts && opts->host ? opts->host : "", err);
         if (r != 0)
                 return r;
-        r = name_check("namespace", i->ns ? i->ns : "", err);
+        return name_check("namespace", i->ns ? i->ns : "", err);
+}
+
+static int instance_to_json_depth(const Instance *i, const ObjJsonOptions *opts, unsigned depth,
+                                  json_t **ret, Error *err) {
+        const CimClass *c = i->cls;
+        int r;
+
+        r = instance_check(i, opts, depth, err);
         if (r != 0)
                 return r;
 
@@ -627,16 +635,7 @@ static int instance_to_text_depth(const Instance *i, const ObjJsonOptions *opts,
         bool first = true;
         int r;
 
-        if (depth > OBJJSON_MAX_DEPTH)
-                return error_set(err, WBEM_E_INVALID_PARAMETER,
-                                 "embedded objects nest deeper than %d levels", OBJJSON_MAX_DEPTH);
-        r = name_check("class", c->name, err);
-        if (r != 0)
-                return r;
-        r = name_check("host", opts && opts->host ? opts->host : "", err);
-        if (r != 0)
-                return r;
-        r = name_check("namespace", i->ns ? i->ns : "", err);
+        r = instance_check(i, opts, depth, err);
         if (r != 0)
                 return r;
 

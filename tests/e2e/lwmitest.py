@@ -26,6 +26,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TEST_TIMEOUT_S = 120
 
 
+def built(env, *candidates):
+    """A program the build made: $env if set, else the first of candidates
+    (paths from the repository root) that exists; skips the test if none."""
+    path = os.environ.get(env)
+    if path:
+        return path
+    for candidate in candidates:
+        full = os.path.join(ROOT, candidate)
+        if os.path.exists(full):
+            return full
+    raise unittest.SkipTest("%s not built: set %s or build into build/" % (candidates[0], env))
+
+
+def lwmi_path():
+    return built("LWMI", "build/gcc/src/cli/lwmi", "build/src/cli/lwmi")
+
+
+def consumer_path():
+    return built("LWMI_CONSUMER", "build/gcc/examples/consumer", "build/examples/consumer")
+
+
 def lwmid_path():
     path = os.environ.get("LWMID")
     if path:
@@ -417,7 +438,10 @@ def rss_kib(pid):
 class Monitor(Client):
     """A raw client that asks for the longest keepalive and answers the
     server's Pings while it waits for a response, so it can sit idle
-    between calls for as long as a test takes (it skips notifications)."""
+    between calls for as long as a test takes (it skips notifications,
+    or keeps them in a list `notifications` a subclass sets)."""
+
+    notifications = None
 
     def __init__(self, path, timeout=20):
         super().__init__(path, timeout)
@@ -434,6 +458,8 @@ class Monitor(Client):
             if "method" in m:
                 if "id" in m:
                     self.send({"jsonrpc": "2.0", "id": m["id"], "result": {}})
+                elif self.notifications is not None:
+                    self.notifications.append(m)
                 continue
             if m.get("id") != id:
                 raise AssertionError("answer with id %r to request %r: %r" % (m.get("id"), id, m))

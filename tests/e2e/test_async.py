@@ -542,7 +542,7 @@ class TestMinWithinSetting(EventTestCase):
     daemon_args = ("--min-within-ms", "2000")
 
     def test_setting(self):
-        e = self.sub_error("SELECT * FROM __InstanceCreationEvent WITHIN 1 "
+        self.sub_error("SELECT * FROM __InstanceCreationEvent WITHIN 1 "
                            "WHERE TargetInstance ISA 'Linux_Process'", "WBEM_E_INVALID_QUERY",
                            "minimum polling interval of 2 seconds")
         self.subscribe("SELECT * FROM __InstanceCreationEvent WITHIN 2 "

@@ -16,20 +16,9 @@ import threading
 import time
 import unittest
 
-from lwmitest import ROOT, DaemonTestCase
+from lwmitest import DaemonTestCase, lwmi_path
 
 EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
-
-
-def lwmi_path():
-    path = os.environ.get("LWMI")
-    if path:
-        return path
-    for candidate in ("build/gcc/src/cli/lwmi", "build/src/cli/lwmi"):
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("lwmi not built: set LWMI or build into build/")
 
 
 class CliTestCase(DaemonTestCase):
@@ -178,6 +167,10 @@ class TestUsage(CliTestCase):
             ("-n", "", "ping"),
             ("-n",),
             ("help", "frobnicate"),
+            ("rights", "grant", "root/cimv2", "user:x"),
+            ("rights", "list", "root/cimv2", "extra"),
+            ("token", "list", "extra"),
+            ("token", "revoke"),
         ]
         for args in cases:
             with self.subTest(args=args):
@@ -185,6 +178,22 @@ class TestUsage(CliTestCase):
                 self.assert_exit(p, EXIT_USAGE)
                 self.assertTrue(p.stderr.startswith("lwmi: "), p.stderr)
                 self.assertEqual(p.stdout, "")
+
+    def test_argument_count_named(self):
+        """Too few or too many arguments: said so, with the command's usage."""
+        none = os.path.join(self.tmpdir, "none.sock")
+        for args, said, usage in [
+            (("query",), "lwmi: query: missing argument", "Usage: lwmi [OPTIONS] query"),
+            (("rights", "grant", "root", "everyone"), "lwmi: rights grant: missing argument",
+             "rights grant NAMESPACE PRINCIPAL RIGHTS"),
+            (("token", "list", "x"), "lwmi: token list: too many arguments",
+             "Usage: lwmi token add USER"),
+        ]:
+            with self.subTest(args=args):
+                p = self.lwmi(*args, socket_path=none)
+                self.assert_exit(p, EXIT_USAGE)
+                self.assertTrue(p.stderr.startswith(said + "\n\n"), p.stderr)
+                self.assertIn(usage, p.stderr)
 
     def test_delete_class_name_explains(self):
         p = self.lwmi("delete", "App_Job", socket_path="/nonexistent")

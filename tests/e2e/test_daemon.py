@@ -4,7 +4,6 @@ and always stops it; see lwmitest.py. Run with tests/e2e/run.sh."""
 
 import json
 import os
-import resource
 import signal
 import socket
 import stat

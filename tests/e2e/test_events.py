@@ -18,28 +18,9 @@ import threading
 import time
 import unittest
 
-from lwmitest import ROOT, DaemonTestCase
+from lwmitest import DaemonTestCase, built, consumer_path, lwmi_path
 
 EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_CONNECT, EXIT_NO_EVENTS = 0, 1, 2, 3, 4
-
-
-def built(env, *candidates):
-    path = os.environ.get(env)
-    if path:
-        return path
-    for candidate in candidates:
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("%s not built: set %s or build into build/" % (candidates[0], env))
-
-
-def lwmi_path():
-    return built("LWMI", "build/gcc/src/cli/lwmi", "build/src/cli/lwmi")
-
-
-def consumer_path():
-    return built("LWMI_CONSUMER", "build/gcc/examples/consumer", "build/examples/consumer")
 
 
 def many_filters_path():

@@ -8,7 +8,6 @@ lwmitest.py."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import unittest

@@ -22,8 +22,8 @@ import sys
 import time
 import unittest
 
-from lwmitest import (ROOT, DaemonTestCase, Monitor, Pinger, lwmid_has_option,
-                      rss_kib, sanitized)
+from lwmitest import (DaemonTestCase, Monitor, Pinger, built, lwmid_has_option, rss_kib,
+                      sanitized)
 
 NS = "root/cimv2"
 FAULT_EVENT = {"__CLASS": "Fault_Event", "__SUPERCLASS": "__ExtrinsicEvent",
@@ -39,14 +39,8 @@ RSS_MARGIN = 0.10
 
 
 def fault_client_path():
-    path = os.environ.get("LWMI_FAULT_CLIENT")
-    if path:
-        return path
-    for candidate in ("build/gcc/tests/e2e/fault-client", "build/tests/e2e/fault-client"):
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("fault-client not built: set LWMI_FAULT_CLIENT or build into build/")
+    return built("LWMI_FAULT_CLIENT", "build/gcc/tests/e2e/fault-client",
+                 "build/tests/e2e/fault-client")
 
 
 def slow():
@@ -538,7 +532,7 @@ class TestHung(FaultTestCase):
         time.sleep(0.5)  # the healthy consumer goes on after the release too
         self.assertEqual(publisher.finish(), 0)
         published = int(publisher.wait_line("published", 5).split()[1])
-        stream = self.wait_events(healthy, published)
+        self.wait_events(healthy, published)
         time.sleep(0.2)
         self.assert_continuous(Stream(healthy.lines()), published, "the healthy consumer")
         self.assertIsNone(healthy.proc.poll())

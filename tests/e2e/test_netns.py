@@ -31,7 +31,7 @@ import sys
 import time
 import unittest
 
-from lwmitest import ROOT, DaemonTestCase, lwmid_path
+from lwmitest import DaemonTestCase, consumer_path, lwmid_path
 
 NS = "root/cimv2"
 KEEPALIVE_MS = 1000
@@ -47,17 +47,6 @@ NAME_RE = re.compile(r"^lwmi-(\d+)-([0-9a-f]{6})$")
 # Namespaces (and their host-side veth) this process made and has not
 # removed yet: the atexit handler's list.
 _made = {}
-
-
-def consumer_path():
-    path = os.environ.get("LWMI_CONSUMER")
-    if path:
-        return path
-    for candidate in ("build/gcc/examples/consumer", "build/examples/consumer"):
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("examples/consumer not built: set LWMI_CONSUMER or build into build/")
 
 
 def run(*argv, check=True):

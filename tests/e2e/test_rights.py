@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-from lwmitest import ROOT, Client, DaemonTestCase
+from lwmitest import DaemonTestCase, Monitor, lwmi_path
 
 NOBODY = 65534
 OTHER_GROUP = 4242  # a group nobody has, given to the child explicitly
@@ -25,26 +25,15 @@ ITEM_CLASS = {"__CLASS": "E2E_RightsItem", "__SUPERCLASS": None,
               "properties": {"Id": {"type": "uint32", "key": True}}}
 
 
-def lwmi_path():
-    path = os.environ.get("LWMI")
-    if path:
-        return path
-    for candidate in ("build/gcc/src/cli/lwmi", "build/src/cli/lwmi"):
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("lwmi not built: set LWMI or build into build/")
-
-
 def drop_to(uid, gid, groups=()):
     os.setgroups(list(groups))
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
 
 
-class Peer(Client):
-    """A raw client on a socket connected by someone else; skips
-    notifications (keeping Indicates for the test) and answers Pings."""
+class Peer(Monitor):
+    """A raw client on a socket connected by someone else; keeps
+    notifications (Indicates, for the test) and answers Pings."""
 
     def __init__(self, sock, timeout=10):
         self.sock = sock
@@ -53,29 +42,6 @@ class Peer(Client):
         self.timeout = timeout
         self.next_id = 1
         self.notifications = []
-
-    def call(self, method, params=None, id=None):
-        if id is None:
-            id = self.next_id
-            self.next_id += 1
-        self.request(method, params, id)
-        while True:
-            m = self.recv()
-            if "method" in m:
-                if "id" in m:
-                    self.send({"jsonrpc": "2.0", "id": m["id"], "result": {}})
-                else:
-                    self.notifications.append(m)
-                continue
-            if m.get("id") != id:
-                raise AssertionError("answer with id %r to request %r: %r" % (m.get("id"), id, m))
-            return m
-
-    def call_ok(self, method, params=None, id=None):
-        reply = self.call(method, params, id)
-        if "error" in reply:
-            raise AssertionError("%s failed: %r" % (method, reply["error"]))
-        return reply["result"]
 
     def denied(self, method, params=None):
         """The message of an ACCESS_DENIED answer (fails on anything else)."""

@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from lwmitest import ROOT, Client, DaemonTestCase
+from lwmitest import Client, DaemonTestCase, consumer_path, lwmi_path
 
 EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 NS = "root/cimv2"
@@ -21,25 +21,6 @@ SIGNAL_CLASS = {"__CLASS": "E2E_TcpSignal", "__SUPERCLASS": "__ExtrinsicEvent",
 ITEM_CLASS = {"__CLASS": "E2E_TcpItem", "__SUPERCLASS": None,
               "properties": {"Id": {"type": "uint32", "key": True},
                              "Name": {"type": "string"}}}
-
-
-def built(env, *candidates):
-    path = os.environ.get(env)
-    if path:
-        return path
-    for candidate in candidates:
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("%s not built: set %s or build into build/" % (candidates[0], env))
-
-
-def lwmi_path():
-    return built("LWMI", "build/gcc/src/cli/lwmi", "build/src/cli/lwmi")
-
-
-def consumer_path():
-    return built("LWMI_CONSUMER", "build/gcc/examples/consumer", "build/examples/consumer")
 
 
 def have_ipv6_loopback():

@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from lwmitest import ROOT, Client, DaemonTestCase
+from lwmitest import Client, DaemonTestCase, consumer_path, lwmi_path
 
 EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 NS = "root/cimv2"
@@ -28,17 +28,6 @@ extendedKeyUsage=serverAuth
 [client]
 extendedKeyUsage=clientAuth
 """
-
-
-def lwmi_path():
-    path = os.environ.get("LWMI")
-    if path:
-        return path
-    for candidate in ("build/gcc/src/cli/lwmi", "build/src/cli/lwmi"):
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("lwmi not built: set LWMI or build into build/")
 
 
 def openssl(*args, cwd):
@@ -420,17 +409,6 @@ class TestListen(TlsTestCase):
         d = self.start(args=("--config", conf))
         c = self.tls(d, cert="nobody")
         self.assertEqual(c.call_ok("Hello")["user"], "nobody")
-
-
-def consumer_path():
-    path = os.environ.get("LWMI_CONSUMER")
-    if path:
-        return path
-    for candidate in ("build/gcc/examples/consumer", "build/examples/consumer"):
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("examples/consumer not built: set LWMI_CONSUMER")
 
 
 ITEM_CLASS = {"__CLASS": "E2E_TlsItem", "__SUPERCLASS": None,
