@@ -88,7 +88,7 @@ def run_fault(server, healthy, n, fault, opts, children):
         try:
             time.sleep(opts.warmup)
             tb0 = time.monotonic_ns()
-            time.sleep(opts.baseline)
+            server.observe(opts.baseline)  # watched as the release wait will be
             tb1 = time.monotonic_ns()
             tf = time.monotonic()
             os.kill(consumer.pid, signal.SIGKILL if fault == "kill" else signal.SIGSTOP)

@@ -289,6 +289,16 @@ class Server:
         _, when = wait_for(lambda: (c := self.count()) is not None and c <= base_count, timeout)
         return when, "count"
 
+    def observe(self, seconds):
+        """Spend seconds watching as wait_release does (here count()
+        every 5 ms), so that a window measured meanwhile (the baseline)
+        bears the same load from the harness as the window of the release
+        wait."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.count()
+            time.sleep(0.005)
+
 
 class Mosquitto(Server):
     name = "mosquitto"
@@ -451,6 +461,14 @@ class Mosquitto(Server):
     def count(self):
         with self.cond:
             return self.value
+
+    def observe(self, seconds):
+        """As wait_release watches: the log lines every 2 ms."""
+        never = re.compile("(?!)")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._logged_disconnect(never, deadline)
+            time.sleep(0.002)
 
     def close_monitor(self):
         for conn in (getattr(self, "monitor", None), getattr(self, "probe", None)):

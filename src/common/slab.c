@@ -171,8 +171,8 @@ void *slab_alloc_mapped(size_t size) {
         SlabBlock *b = with_room[cls];
         if (!b) {
                 b = block_new(cls);
-                if (!b)
-                        return NULL;
+                if (!b) /* no mapping to be had (vm.max_map_count?): the heap, then */
+                        return mem_malloc(size ? size : 1);
         }
         void *p;
         if (b->free) {
