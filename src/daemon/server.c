@@ -514,8 +514,13 @@ int server_start(Server *s, Error *err) {
         /* A fixed mmap threshold: glibc raises it each time a mapped block
          * is freed (up to 32 MiB), after which a stalled consumer's
          * backlog (session.c, SESSION_BULK_CHAIN) would come from the heap
-         * again and leave it fragmented once released. */
+         * again and leave it fragmented once released. Fixing it also
+         * fixes the trim threshold, which glibc would have raised along:
+         * set it too, or free() would shrink the heap and the next read
+         * grow it again (a system call and page faults per request
+         * chain). What is freed in bulk is trimmed anyway (server_trim_cb). */
         (void)mallopt(M_MMAP_THRESHOLD, SERVER_MMAP_THRESHOLD);
+        (void)mallopt(M_TRIM_THRESHOLD, SERVER_TRIM_THRESHOLD);
 
         r = server_open_repository(s, err);
         if (r != 0)

@@ -40,8 +40,13 @@ typedef TAILQ_HEAD(SessionList, Session) SessionList;
 #define SERVER_TRIM_MIN_CALLS 1000
 #define SERVER_TRIM_MIN_BYTES (1024u * 1024)
 /* Blocks this large or larger are mapped on their own and unmapped when
- * freed (mallopt M_MMAP_THRESHOLD; glibc's default, kept from drifting). */
-#define SERVER_MMAP_THRESHOLD (128 * 1024)
+ * freed (mallopt M_MMAP_THRESHOLD, kept from drifting up as glibc would):
+ * a stalled consumer's chains (SESSION_BULK_CHAIN) are; the 128 KiB
+ * chains a session reads its requests into stay on the heap, which
+ * recycles them without a system call or page faults. */
+#define SERVER_MMAP_THRESHOLD (192 * 1024)
+/* free() gives the top of the heap back past this much (M_TRIM_THRESHOLD). */
+#define SERVER_TRIM_THRESHOLD (1024 * 1024)
 /* While other events are active it waits SERVER_TRIM_RETRY_MS more, at
  * most SERVER_TRIM_MAX_WAITS times. */
 #define SERVER_TRIM_RETRY_MS 20

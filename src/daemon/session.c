@@ -277,6 +277,8 @@ static void session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_inf
         Session *s = userdata;
         (void)buf;
 
+        if (info->n_deleted > 0)
+                s->output_taken_usec = session_now_usec();
         if (info->n_added == 0)
                 return;
         uint64_t now = session_now_usec(), stall = session_stall_usec(s), oldest;
@@ -341,18 +343,20 @@ static void session_free_line(const void *data, size_t len, void *extra) {
         mem_free((void *)data);
 }
 
-/* Append a line to the output. Past SESSION_BULK_AFTER queued bytes the
- * line starts a chain of SESSION_BULK_CHAIN bytes, made in a scratch
- * buffer and moved over: libevent sizes each chain it adds like the last
- * one with data, so the chains after it are as large, until the output
- * drains or a referenced line (its own chain) comes between. */
+/* Append a line to the output. To a consumer that has stalled with
+ * SESSION_BULK_AFTER bytes queued, the line starts a chain of
+ * SESSION_BULK_CHAIN bytes (session.h), made in a scratch buffer and
+ * moved over: libevent sizes each chain it adds like the last one with
+ * data, so the chains after it are as large, until the output drains or a
+ * referenced line (its own chain) comes between. */
 static int session_output_add(Session *s, const void *line, size_t len) {
         struct evbuffer *out = bufferevent_get_output(s->bev);
         size_t queued = evbuffer_get_length(out);
 
         if (queued == 0)
                 s->output_bulk = false;
-        if (s->output_bulk || queued < SESSION_BULK_AFTER)
+        if (s->output_bulk || queued < SESSION_BULK_AFTER ||
+            session_now_usec() < s->output_taken_usec + SESSION_BULK_STALLED_USEC)
                 return evbuffer_add(out, line, len);
 
         struct evbuffer *seed = evbuffer_new();

@@ -88,13 +88,17 @@ typedef struct RightsSeen RightsSeen;
  * for it, so a consumer's backlog would grow by the difference every turn
  * however fast it reads */
 #define SESSION_MAX_WRITE_PER_TURN (256u * 1024)
-/* Output queued past SESSION_BULK_AFTER bytes goes into chains of
- * SESSION_BULK_CHAIN bytes, each mapped on its own (above
- * SERVER_MMAP_THRESHOLD): a stalled consumer's backlog then never raises
- * the heap, where it would leave the pages that small objects allocated
- * meanwhile sit on resident once it is released, and goes back to the
- * system the moment it is freed. */
+/* A consumer that takes nothing for SESSION_BULK_STALLED_USEC while
+ * SESSION_BULK_AFTER bytes or more are queued for it gets its further
+ * output in chains of SESSION_BULK_CHAIN bytes, each mapped on its own
+ * (above SERVER_MMAP_THRESHOLD): a stalled consumer's backlog then never
+ * raises the heap, where it would leave the pages that small objects
+ * allocated meanwhile sit on resident once it is released, and goes back
+ * to the system the moment it is freed. A consumer that keeps taking its
+ * output, however much is queued, stays on ordinary chains, which the
+ * heap recycles without a system call or a page fault. */
 #define SESSION_BULK_AFTER (256u * 1024)
+#define SESSION_BULK_STALLED_USEC 50000
 #define SESSION_BULK_CHAIN (256u * 1024)
 #define SESSION_OUTPUT_HIGH_WATER (1024u * 1024)
 #define SESSION_OUTPUT_LOW_WATER (256u * 1024)
@@ -191,6 +195,7 @@ typedef struct Session {
         bool peer_gone; /* ... and closed the connection: it reads nothing more */
         bool output_paused;
         bool output_bulk; /* output goes into SESSION_BULK_CHAIN chains */
+        uint64_t output_taken_usec; /* when bytes last left the output buffer */
         /* Bytes ever queued to the output; with the buffer's length it
          * tells how many have been written (async.c counts its Indicate
          * backlog so). */

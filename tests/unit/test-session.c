@@ -418,49 +418,70 @@ static void test_data_methods_without_repository(void **state) {
         assert_non_null(strstr(line, "no repository is open"));
 }
 
-/* A consumer that reads nothing: past SESSION_BULK_AFTER its output goes
- * into chains of SESSION_BULK_CHAIN bytes, which malloc maps on their own
- * (above SERVER_MMAP_THRESHOLD) rather than raise the heap, where once
- * freed they would leave pages resident under whatever small objects were
- * allocated meanwhile; and it arrives whole and in order when read. */
-static void test_backlog_in_large_chains(void **state) {
-        Fixture *f = *state;
-        enum { LINES = 20000, LEN = 100 };
+/* Queue LINES lines of LEN bytes ("<i>   ...\n") on the session; the
+ * number of its output's chains of about SESSION_BULK_CHAIN bytes among
+ * those after the first SESSION_BULK_AFTER bytes, the last one left out
+ * (partly filled); fails if some of them are neither large nor small. */
+enum { LINES = 20000, LEN = 100 };
+static size_t queue_lines(Fixture *f, bool *all_small) {
         struct evbuffer *out = bufferevent_get_output(f->session->bev);
         char line[LEN + 1];
 
-        assert_true(SESSION_BULK_CHAIN > SERVER_MMAP_THRESHOLD);
+        for (unsigned i = 0; i < LINES; i++) {
+                snprintf(line, sizeof(line), "%-*u", LEN - 1, i);
+                line[LEN - 1] = '\n';
+                assert_true(session_send_indicate(f->session, line, LEN));
+        }
+        assert_int_equal(evbuffer_get_length(out), (size_t)LINES * LEN);
+        struct evbuffer_iovec v[1024];
+        int n = evbuffer_peek(out, -1, NULL, v, 1024);
+        assert_true(n > 0 && n <= 1024);
+        size_t at = 0, large = 0;
+        *all_small = true;
+        for (int k = 0; k < n; k++) {
+                if (at >= SESSION_BULK_AFTER && k < n - 1 && v[k].iov_len > SESSION_BULK_CHAIN - 1024)
+                        large++;
+                if (v[k].iov_len > 64 * 1024)
+                        *all_small = false;
+                at += v[k].iov_len;
+        }
+        return large;
+}
+
+/* The peer reads every line back, in order; the output is then empty. */
+static void read_lines(Fixture *f) {
+        for (unsigned i = 0; i < LINES; i++) {
+                char *got = peer_line(f);
+                assert_non_null(got);
+                assert_int_equal(strtoul(got, NULL, 10), i);
+        }
+        pump(f, 2);
+        assert_int_equal(evbuffer_get_length(bufferevent_get_output(f->session->bev)), 0);
+}
+
+/* A consumer that has taken nothing for SESSION_BULK_STALLED_USEC: past
+ * SESSION_BULK_AFTER its output goes into chains of SESSION_BULK_CHAIN
+ * bytes, which malloc maps on their own (above SERVER_MMAP_THRESHOLD)
+ * rather than raise the heap; one that is taking its output stays on
+ * ordinary chains. Either way it arrives whole and in order. */
+static void test_stalled_backlog_in_large_chains(void **state) {
+        Fixture *f = *state;
+        bool all_small;
+
+        assert_true(SESSION_BULK_CHAIN >= SERVER_MMAP_THRESHOLD);
         /* twice: once drained, a second backlog is made the same way */
         for (int round = 0; round < 2; round++) {
-                for (unsigned i = 0; i < LINES; i++) {
-                        snprintf(line, sizeof(line), "%-*u", LEN - 1, i);
-                        line[LEN - 1] = '\n';
-                        assert_true(session_send_indicate(f->session, line, LEN));
-                }
-                assert_int_equal(evbuffer_get_length(out), (size_t)LINES * LEN);
-                /* what came after the first SESSION_BULK_AFTER bytes is in
-                 * chains of SESSION_BULK_CHAIN (the last one partly filled) */
-                struct evbuffer_iovec v[256];
-                int n = evbuffer_peek(out, -1, NULL, v, 256);
-                assert_true(n > 0 && n <= 256);
-                size_t at = 0, large = 0;
-                for (int k = 0; k < n; k++) {
-                        if (at >= SESSION_BULK_AFTER && k < n - 1) {
-                                assert_true(v[k].iov_len > SESSION_BULK_CHAIN - 1024);
-                                large++;
-                        }
-                        at += v[k].iov_len;
-                }
+                usleep(SESSION_BULK_STALLED_USEC + 10000);
+                size_t large = queue_lines(f, &all_small);
                 assert_true(large >= (LINES * LEN - SESSION_BULK_AFTER) / SESSION_BULK_CHAIN - 1);
-
-                for (unsigned i = 0; i < LINES; i++) {
-                        char *got = peer_line(f);
-                        assert_non_null(got);
-                        assert_int_equal(strtoul(got, NULL, 10), i);
-                }
-                pump(f, 2);
-                assert_int_equal(evbuffer_get_length(out), 0);
+                read_lines(f);
         }
+        /* the consumer took bytes just now (and, for this test, goes on
+         * doing so for 10 s, however slow the build): ordinary chains */
+        f->session->output_taken_usec = session_now_usec() + 10000000;
+        assert_int_equal(queue_lines(f, &all_small), 0);
+        assert_true(all_small);
+        read_lines(f);
 }
 
 int main(void) {
@@ -478,7 +499,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_query_job_freed_on_close, setup_engine,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_query_result_limit, setup_engine, teardown),
-                cmocka_unit_test_setup_teardown(test_backlog_in_large_chains, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stalled_backlog_in_large_chains, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_data_methods_without_repository, setup,
                                                 teardown),
         };
