@@ -43,7 +43,6 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench", "lib"))
-import agent  # noqa: E402
 import peers  # noqa: E402
 
 FAULTS = [

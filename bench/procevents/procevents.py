@@ -32,7 +32,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
