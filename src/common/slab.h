@@ -12,7 +12,8 @@
  * as its last object is freed, so memory returns to where it was before
  * the consumer came (docs/liveness.md).
  *
- * Not thread-safe: the engine is single-threaded. Builds with
+ * A pool belongs to one owner (the engine's dispatcher, the server) and
+ * is not thread-safe: the engine is single-threaded. Builds with
  * AddressSanitizer allocate with mem_malloc() instead, so that its
  * use-after-free and leak checks reach these objects too; the slab path
  * itself stays callable there (slab_alloc_mapped()) for its tests. */
@@ -36,18 +37,26 @@
 #define SLAB_MAX_OBJECT 512
 #define SLAB_BLOCK_SIZE (64u * 1024)
 
+typedef struct SlabPool SlabPool;
+
+/* An empty pool; 0 or -ENOMEM. */
+int slab_pool_new(SlabPool **ret);
+/* Unmaps every block; returns NULL. Free the objects first: builds with
+ * AddressSanitizer report those that are not as leaks. */
+SlabPool *slab_pool_free(SlabPool *p);
+
 /* size bytes aligned to 16, not zeroed; NULL when out of memory (or when
  * mem_fail_at() says so). */
-void *slab_alloc(size_t size);
-/* Accepts NULL; p from slab_alloc(). */
-void slab_free(void *p);
+void *slab_alloc(SlabPool *p, size_t size);
+/* Accepts NULL; o from slab_alloc() on the same pool. */
+void slab_free(SlabPool *p, void *o);
 
 /* The slab path in every build (slab_alloc() takes it unless built with
  * AddressSanitizer): for tests. slab_free_mapped() also takes what
  * slab_alloc_mapped() handed on to mem_malloc(). */
-void *slab_alloc_mapped(size_t size);
-void slab_free_mapped(void *p);
+void *slab_alloc_mapped(SlabPool *p, size_t size);
+void slab_free_mapped(SlabPool *p, void *o);
 
-/* Bytes mapped for slab blocks now, the one empty block kept for reuse
- * included. */
-size_t slab_mapped_bytes(void);
+/* Bytes mapped for the pool's blocks now, the one empty block kept for
+ * reuse included. */
+size_t slab_mapped_bytes(const SlabPool *p);

@@ -250,7 +250,7 @@ static CallCounts *counts_get(Async *a, uint64_t id) {
                 return NULL;
         /* on a slab, like the call it counts: a flood of first events
          * would otherwise raise the heap for as long as the call lives */
-        c = slab_alloc(sizeof(*c));
+        c = slab_alloc(a->session->server->slabs, sizeof(*c));
         if (!c)
                 return NULL;
         CallCounts **b = counts_bucket(a, id);
@@ -269,7 +269,7 @@ static void counts_forget(Async *a, uint64_t id) {
                 if ((*pp)->id == id) {
                         CallCounts *c = *pp;
                         *pp = c->next;
-                        slab_free(c);
+                        slab_free(a->session->server->slabs, c);
                         a->n_counts--;
                         return;
                 }
@@ -280,7 +280,7 @@ static void counts_free_all(Async *a) {
                 while (a->counts[k]) {
                         CallCounts *c = a->counts[k];
                         a->counts[k] = c->next;
-                        slab_free(c);
+                        slab_free(a->session->server->slabs, c);
                 }
         mem_free(a->counts);
         a->counts = NULL;

@@ -250,6 +250,10 @@ int server_new(const Settings *cmdline, const Settings *resolved, Server **ret, 
         s = mem_calloc(1, sizeof(*s));
         if (!s)
                 return error_from_errno(err, -ENOMEM);
+        if (slab_pool_new(&s->slabs) < 0) {
+                mem_free(s);
+                return error_from_errno(err, -ENOMEM);
+        }
         s->lock_fd = -1;
         s->repo_lock_fd = -1;
         s->sockdiag_fd = -1;
@@ -769,6 +773,7 @@ Server *server_free(Server *s) {
         if (s->base)
                 event_base_free(s->base);
         s->quota = quota_free(s->quota);
+        slab_pool_free(s->slabs);
         settings_done(&s->cmdline);
         settings_done(&s->settings);
         mem_free(s->lock_path);

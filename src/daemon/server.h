@@ -16,6 +16,7 @@
 
 #include "settings.h"
 #include "error.h"
+#include "slab.h"
 
 typedef struct Engine Engine;
 typedef struct Provider Provider;
@@ -119,6 +120,7 @@ typedef struct Server {
          * output) are freed, malloc_trim(0) runs once the loop has been
          * free of them for SERVER_TRIM_DELAY_MS. */
         struct event *trim_event;
+        SlabPool *slabs; /* the sessions' per-call counts (async.c; slab.h) */
         struct event *reclaim_event; /* frees released calls in steps */
         uint64_t reclaim_turns;      /* loop turns spent on it */
         size_t trim_calls;  /* released since the last trim */

@@ -1333,14 +1333,19 @@ int dispatcher_new(const char *host, Dispatcher **ret) {
 
         if (!d)
                 return -ENOMEM;
+        if (slab_pool_new(&d->slabs) < 0)
+                return -ENOMEM;
         if (host) {
                 d->host = mem_strdup(host);
-                if (!d->host)
+                if (!d->host) {
+                        slab_pool_free(d->slabs);
                         return -ENOMEM;
+                }
         }
         r = class_system_classes(&sys, &n_sys);
         if (r < 0) {
                 mem_free(d->host);
+                slab_pool_free(d->slabs);
                 return r;
         }
         for (size_t k = 0; k < n_sys; k++) {
@@ -1382,6 +1387,7 @@ Dispatcher *dispatcher_free(Dispatcher *d) {
         for (int k = 0; k < _SYS_EVENT_MAX; k++)
                 class_unref(d->sys[k]);
         mem_free(d->host);
+        slab_pool_free(d->slabs);
         mem_free(d);
         return NULL;
 }

@@ -37,6 +37,7 @@
 #include "error.h"
 #include "events.h"
 #include "instance.h"
+#include "slab.h"
 #include "value.h"
 #include "wql.h"
 #include "wql_eval.h"
@@ -349,6 +350,7 @@ typedef struct SubscribeMemo {
 } SubscribeMemo;
 
 struct Dispatcher {
+        SlabPool *slabs; /* the filters' and calls' memory (slab.h) */
         EventNs *namespaces;
         Sink *sinks;
         PollTask *tasks;

@@ -356,7 +356,7 @@ static void filter_drop(Dispatcher *d, Filter *f, bool defer) {
                 dispatcher_reclaim_filter_later(d, f);
         } else {
                 filter_query_free(f->query);
-                slab_free(f);
+                slab_free(d->slabs, f);
         }
         dispatcher_bucket_unref(d, b);
 }
@@ -387,14 +387,14 @@ size_t dispatcher_reclaim(Dispatcher *d, size_t max) {
                 Call *c = d->reclaim_calls;
                 d->reclaim_calls = c->sink_next;
                 d->n_reclaim--;
-                slab_free(c);
+                slab_free(d->slabs, c);
         }
         for (; i < max && d->reclaim_filters; i++) {
                 Filter *f = d->reclaim_filters;
                 d->reclaim_filters = (Filter *)f->calls;
                 d->n_reclaim--;
                 filter_query_free(f->query);
-                slab_free(f);
+                slab_free(d->slabs, f);
         }
         if (i > 0 && d->n_reclaim == 0)
                 dispatcher_eq_compact(d);
@@ -538,7 +538,7 @@ static int filter_new(Dispatcher *d, Bucket *b, const Placement *p, WqlQuery **q
                         text_buf_reserve(d, len) == 0;
         }
         size_t stored = split ? 2 * sizeof(uint16_t) + (len - pre - suf) : len;
-        Filter *f = slab_alloc(offsetof(Filter, text) + stored + 1 + lit_len);
+        Filter *f = slab_alloc(d->slabs, offsetof(Filter, text) + stored + 1 + lit_len);
         if (!f)
                 return -ENOMEM;
         *f = (Filter){ .bucket = b,
@@ -618,7 +618,7 @@ nomem:
                 wql_filter_free(fq->eval);
                 mem_free(fq);
         }
-        slab_free(f);
+        slab_free(d->slabs, f);
         return -ENOMEM;
 }
 

@@ -105,7 +105,7 @@ static void call_drop(Call *c, bool defer) {
                 dispatcher_reclaim_call_later(d, c);
         } else {
                 filter_unref(d, f);
-                slab_free(c);
+                slab_free(d->slabs, c);
         }
 }
 
@@ -163,7 +163,8 @@ void *sink_userdata(const Sink *s) {
 int call_new(Sink *sink, Filter *f, uint64_t id, const char *text, size_t len, Call **ret) {
         bool own = !filter_text_is(f, text, len);
         bool inline_call = !own && !(f->flags & FILTER_FIRST_USED);
-        Call *c = inline_call ? &f->first : slab_alloc(sizeof(Call) + (own ? len + 1 : 0));
+        Call *c = inline_call ? &f->first
+                              : slab_alloc(sink->d->slabs, sizeof(Call) + (own ? len + 1 : 0));
         if (!c)
                 return -ENOMEM;
         if (inline_call)

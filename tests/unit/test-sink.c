@@ -222,7 +222,7 @@ static void test_registrations_live_on_slabs(void **state) {
         /* the dispatcher's tables, as large as they get here, are mapped
          * on their own as in lwmid (SERVER_MMAP_THRESHOLD) */
         (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-        size_t slabs_before = slab_mapped_bytes();
+        size_t slabs_before = slab_mapped_bytes(f->d->slabs);
         struct mallinfo2 heap_before = mallinfo2();
         char text[128];
         for (unsigned k = 0; k < N; k++) {
@@ -232,11 +232,11 @@ static void test_registrations_live_on_slabs(void **state) {
                 subscribe_ok(f->d, &f->table, f->sink, k + 1, text);
         }
         struct mallinfo2 heap_during = mallinfo2();
-        assert_true(slab_mapped_bytes() >= slabs_before + N * sizeof(Call));
+        assert_true(slab_mapped_bytes(f->d->slabs) >= slabs_before + N * sizeof(Call));
         /* the heap holds no more than a few bytes a registration */
         assert_true(heap_during.uordblks < heap_before.uordblks + N * 8);
         assert_int_equal(sink_cancel_all(f->sink, NULL, NULL), N);
-        assert_true(slab_mapped_bytes() <= slabs_before + SLAB_BLOCK_SIZE);
+        assert_true(slab_mapped_bytes(f->d->slabs) <= slabs_before + SLAB_BLOCK_SIZE);
 }
 
 static void test_filter_sharing(void **state) {
