@@ -413,8 +413,6 @@ static int print_table(const Table *t) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(lwmi_conn *, lwmi_close);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
 
-/* Connect as the options say; on failure print why and return the exit
- * status (> 0). */
 /* Each element of a JSON array on a line of its own (--json). */
 static int print_json_lines(const json_t *array) {
         size_t k;
@@ -447,6 +445,8 @@ static int arg_count_error(const char *what, bool missing, const char *usage) {
         return EXIT_USAGE;
 }
 
+/* Connect as the options say; on failure print why and return the exit
+ * status (> 0). */
 static int connect_or_fail(const Options *o, lwmi_conn **ret) {
         lwmi_error err = LWMI_ERROR_INIT;
         int r = lwmi_connect_tls(o->socket, o->tls_set ? &o->tls : NULL, "lwmi", 0,

@@ -19,10 +19,8 @@ struct SlabBlock {
         SlabBlock *next, *prev; /* the class's blocks with room */
         void *free;             /* freed objects, linked through their first word */
         char *fresh;            /* objects never handed out start here */
-        char *end;
         uint32_t used, capacity;
         uint32_t object_size;
-        bool has_room; /* on the class's list */
 };
 
 #define SLAB_HEADER (((sizeof(SlabBlock) + SLAB_ALIGN - 1) / SLAB_ALIGN) * SLAB_ALIGN)
@@ -135,7 +133,6 @@ static void list_add(SlabPool *p, SlabBlock *b, size_t cls) {
         if (b->next)
                 b->next->prev = b;
         p->with_room[cls] = b;
-        b->has_room = true;
 }
 
 static void list_remove(SlabPool *p, SlabBlock *b, size_t cls) {
@@ -145,7 +142,6 @@ static void list_remove(SlabPool *p, SlabBlock *b, size_t cls) {
                 p->with_room[cls] = b->next;
         if (b->next)
                 b->next->prev = b->prev;
-        b->has_room = false;
 }
 
 static SlabBlock *block_new(SlabPool *p, size_t cls) {
@@ -160,7 +156,6 @@ static SlabBlock *block_new(SlabPool *p, size_t cls) {
         b->object_size = (uint32_t)((cls + 1) * SLAB_ALIGN);
         b->free = NULL;
         b->fresh = (char *)b + SLAB_HEADER;
-        b->end = (char *)b + SLAB_BLOCK_SIZE;
         b->used = 0;
         b->capacity = (uint32_t)((SLAB_BLOCK_SIZE - SLAB_HEADER) / b->object_size);
         registry_put(p, (uintptr_t)b);

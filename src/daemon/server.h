@@ -83,6 +83,7 @@ typedef struct Server {
          * start and on SIGHUP; every accepted session is bound to its
          * user's bucket. */
         Quota *quota;
+        SlabPool *slabs; /* the sessions' per-call counts (async.c; slab.h) */
         /* Connections refused for `sessions` are logged at most once per
          * SERVER_REFUSAL_LOG_MS per uid in a row (a client that retries
          * in a loop must not flood the log); the rest at debug. */
@@ -120,7 +121,6 @@ typedef struct Server {
          * output) are freed, malloc_trim(0) runs once the loop has been
          * free of them for SERVER_TRIM_DELAY_MS. */
         struct event *trim_event;
-        SlabPool *slabs; /* the sessions' per-call counts (async.c; slab.h) */
         struct event *reclaim_event; /* frees released calls in steps */
         uint64_t reclaim_turns;      /* loop turns spent on it */
         size_t trim_calls;  /* released since the last trim */

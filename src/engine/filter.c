@@ -33,7 +33,6 @@
 #include "cleanup.h"
 #include "events_internal.h"
 #include "mem.h"
-#include "slab.h"
 #include "names.h"
 #include "wql_lex.h"
 

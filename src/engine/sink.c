@@ -20,7 +20,6 @@
 
 #include "events_internal.h"
 #include "mem.h"
-#include "slab.h"
 
 /* Give s an index in d->sink_at (what an equality slot names it by). */
 static int sink_index(Dispatcher *d, Sink *s) {

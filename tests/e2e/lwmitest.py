@@ -48,14 +48,7 @@ def consumer_path():
 
 
 def lwmid_path():
-    path = os.environ.get("LWMID")
-    if path:
-        return os.path.abspath(path)
-    for candidate in ("build/gcc/src/daemon/lwmid", "build/src/daemon/lwmid"):
-        full = os.path.join(ROOT, candidate)
-        if os.path.exists(full):
-            return full
-    raise unittest.SkipTest("lwmid not built: set LWMID or build into build/")
+    return os.path.abspath(built("LWMID", "build/gcc/src/daemon/lwmid", "build/src/daemon/lwmid"))
 
 
 class Daemon:
